@@ -1,0 +1,160 @@
+package dsl
+
+import (
+	"github.com/hashicorp/hcl/v2"
+	"github.com/zclconf/go-cty/cty"
+
+	"github.com/zrun-dev/zrun/dsl/addrs"
+)
+
+// Config is a whole project as parsed from its folder: zrun.hcl,
+// workflows/*.hcl and environments/*.hcl. It is immutable once returned by
+// Parser.LoadProject; expressions inside it are not evaluated.
+type Config struct {
+	// Dir is the project folder the config was loaded from.
+	Dir string
+	// Project holds the settings from zrun.hcl; never nil (zero value when
+	// the file is absent).
+	Project *Project
+	// Workflows by name.
+	Workflows map[string]*Workflow
+	// Environments by name, each already merged with the ones it extends.
+	Environments map[string]*Environment
+	// Files maps every parsed file name to its source, for rendering
+	// diagnostics with snippets.
+	Files map[string]*hcl.File
+	// Hash is the sha256 (hex) of the content of every parsed file, in
+	// file-name order, so a run can record which files it ran.
+	Hash string
+}
+
+// Project is the `zrun` block of zrun.hcl.
+type Project struct {
+	Name            string
+	RequiredPlugins map[string]*RequiredPlugin
+	DeclRange       hcl.Range
+}
+
+// RequiredPlugin is one entry of `required_plugins`.
+type RequiredPlugin struct {
+	Name string
+	// Version is the raw constraint string, e.g. ">= 1.0, < 2.0".
+	Version   string
+	DeclRange hcl.Range
+}
+
+// Workflow is a `workflow "NAME"` block.
+type Workflow struct {
+	Name        string
+	Description string
+	Params      map[string]*Param
+	// ParamOrder lists params in declaration order.
+	ParamOrder []string
+	Steps      map[string]*Step
+	// StepOrder lists the main steps in declaration order.
+	StepOrder []string
+	// OnFailure and Finally hold the steps of the `on_failure` and
+	// `finally` blocks, keyed by name; names are unique across all three
+	// sets within one workflow.
+	OnFailure     map[string]*Step
+	Finally       map[string]*Step
+	Outputs       map[string]*Output
+	OutputOrder   []string
+	Timeout       *Duration // nil when unset
+	DeclRange     hcl.Range
+	NameRange     hcl.Range
+}
+
+// Param is a `param "NAME"` block.
+type Param struct {
+	Name        string
+	Type        cty.Type // cty.DynamicPseudoType when `type` is omitted
+	Default     cty.Value // cty.NilVal when there is no default: the param is required
+	Description string
+	Sensitive   bool
+	DeclRange   hcl.Range
+}
+
+// Required reports whether the caller must supply the param.
+func (p *Param) Required() bool { return p.Default == cty.NilVal }
+
+// StepKind tells where a step sits in its workflow.
+type StepKind int
+
+const (
+	StepMain StepKind = iota
+	StepOnFailure
+	StepFinally
+)
+
+// Step is a `step "NAME"` block.
+type Step struct {
+	Name string
+	Kind StepKind
+	// Action is set when the step runs a plugin action (`action = http.check`).
+	Action *addrs.Action
+	// Workflow is set when the step calls another workflow (`workflow = "backup"`).
+	Workflow      string
+	WorkflowRange hcl.Range
+
+	DependsOn []hcl.Traversal // each `step.NAME`
+	When      hcl.Expression  // nil when unset
+	ForEach   hcl.Expression  // nil when unset
+	Target    hcl.Expression  // nil when unset: the local machine
+	Retry     *Retry          // nil when unset
+	Timeout   *Duration       // nil when unset
+	ContinueOnError bool
+
+	// Body is what remains of the block once meta-arguments are taken out:
+	// the action's own arguments (or the called workflow's params). It is
+	// decoded later against the plugin's schema.
+	Body hcl.Body
+
+	DeclRange hcl.Range
+	NameRange hcl.Range
+}
+
+// Retry is the `retry` block of a step.
+type Retry struct {
+	Attempts  int       // total attempts, >= 1
+	Delay     Duration  // before the second attempt
+	Backoff   float64   // multiplier applied to the delay after each attempt, >= 1
+	MaxDelay  *Duration // cap on the delay, nil for none
+	DeclRange hcl.Range
+}
+
+// Output is an `output "NAME"` block.
+type Output struct {
+	Name        string
+	Description string
+	Value       hcl.Expression
+	Sensitive   bool
+	DeclRange   hcl.Range
+}
+
+// Environment is an `environment "NAME"` block after inheritance is resolved.
+type Environment struct {
+	Name        string
+	Description string
+	// Extends is the name of the parent environment, "" for none.
+	Extends string
+	// Values are the environment's own values deep-merged over its
+	// parent's: objects merge key by key, anything else replaces.
+	Values map[string]cty.Value
+	// ValueRanges records where each top-level value was set (the nearest
+	// environment in the chain that sets it).
+	ValueRanges map[string]hcl.Range
+	Hosts       map[string]*Host
+	DeclRange   hcl.Range
+}
+
+// Host is a `host "NAME"` block in an environment: a machine steps may
+// target. Only the declaration lives here; connecting is the ssh issue's.
+type Host struct {
+	Name      string
+	Address   string
+	User      string
+	Port      int
+	Values    map[string]cty.Value // any further attributes
+	DeclRange hcl.Range
+}

@@ -1,0 +1,141 @@
+package sdk
+
+import (
+	"context"
+	"fmt"
+	"runtime/debug"
+
+	"github.com/zclconf/go-cty/cty"
+	"github.com/zclconf/go-cty/cty/convert"
+
+	"github.com/zrun-dev/zrun/sdk/schema"
+)
+
+// Client is the host's view of a plugin: the same four calls whether the
+// plugin runs in this process (InProcess) or in another one over gRPC
+// (sdk/rpc). An error return means the call itself failed (transport, a
+// crashed plugin); problems with the step are Diagnostics.
+type Client interface {
+	GetSchema(ctx context.Context) (*schema.Plugin, error)
+	ValidateAction(ctx context.Context, action string, req *ValidateRequest) (Diagnostics, error)
+	PlanAction(ctx context.Context, action string, req *PlanRequest) (*PlanResponse, Diagnostics, error)
+	// RunAction runs an action; req.UI receives its logs and progress as
+	// they happen and req.Target serves its communicator calls.
+	RunAction(ctx context.Context, action string, req *RunRequest) (*RunResponse, error)
+}
+
+// InProcess serves a plugin's actions as a Client without a process or a
+// wire: for tests (sdktest) and for the gRPC server's own dispatch. A panic
+// in an action becomes an error diagnostic naming the plugin.
+func InProcess(p *Plugin) Client {
+	ip := &inProcess{plugin: p, schema: p.Schema(), actions: map[string]Action{}}
+	for _, a := range p.Actions {
+		ip.actions[a.Schema().Name] = a
+	}
+	return ip
+}
+
+type inProcess struct {
+	plugin  *Plugin
+	schema  *schema.Plugin
+	actions map[string]Action
+}
+
+func (c *inProcess) GetSchema(context.Context) (*schema.Plugin, error) { return c.schema, nil }
+
+func (c *inProcess) action(name string) (Action, Diagnostics) {
+	a, ok := c.actions[name]
+	if !ok {
+		return nil, Diagnostics{}.Errorf(nil, "Unknown action",
+			fmt.Sprintf("Plugin %q has no action %q; it has: %v.", c.plugin.Name, name, c.schema.ActionNames()))
+	}
+	return a, nil
+}
+
+func (c *inProcess) ValidateAction(ctx context.Context, name string, req *ValidateRequest) (diags Diagnostics, err error) {
+	a, diags := c.action(name)
+	if diags.HasErrors() {
+		return diags, nil
+	}
+	defer c.recover(name, &diags)
+	if v, ok := a.(Validator); ok {
+		return v.Validate(ctx, req), nil
+	}
+	return nil, nil
+}
+
+func (c *inProcess) PlanAction(ctx context.Context, name string, req *PlanRequest) (resp *PlanResponse, diags Diagnostics, err error) {
+	a, diags := c.action(name)
+	if diags.HasErrors() {
+		return nil, diags, nil
+	}
+	defer c.recover(name, &diags)
+	p, ok := a.(Planner)
+	if !ok {
+		return &PlanResponse{Changes: []string{fmt.Sprintf("run %s.%s", c.plugin.Name, name)}}, nil, nil
+	}
+	resp, perr := p.Plan(ctx, req)
+	if perr != nil {
+		diags = diags.Errorf(nil, "Plan failed", perr.Error())
+	}
+	return resp, diags, nil
+}
+
+func (c *inProcess) RunAction(ctx context.Context, name string, req *RunRequest) (resp *RunResponse, err error) {
+	a, diags := c.action(name)
+	if diags.HasErrors() {
+		return &RunResponse{Diagnostics: diags}, nil
+	}
+	resp = &RunResponse{}
+	defer c.recover(name, &resp.Diagnostics)
+	out, rerr := a.Run(ctx, req)
+	if rerr != nil {
+		resp.Diagnostics = resp.Diagnostics.Errorf(nil, "Action failed", rerr.Error())
+		return resp, nil
+	}
+	if out != nil {
+		resp.Diagnostics = append(resp.Diagnostics, out.Diagnostics...)
+		resp.Outputs = out.Outputs
+	}
+	resp.Outputs, err = conformOutputs(resp.Outputs, a.Schema().OutputsType())
+	if err != nil {
+		resp.Diagnostics = resp.Diagnostics.Errorf(nil, "Invalid plugin outputs",
+			fmt.Sprintf("Plugin %q returned outputs that do not match its schema: %s. This is a bug in the plugin.", c.plugin.Name, err))
+	}
+	return resp, nil
+}
+
+func (c *inProcess) recover(action string, diags *Diagnostics) {
+	if r := recover(); r != nil {
+		*diags = diags.Errorf(nil, "Plugin panicked",
+			fmt.Sprintf("Plugin %q panicked in action %q: %v\n\n%s", c.plugin.Name, action, r, debug.Stack()))
+	}
+}
+
+// conformOutputs converts outputs to the declared type, filling missing
+// attributes with nulls.
+func conformOutputs(v cty.Value, ty cty.Type) (cty.Value, error) {
+	if v == cty.NilVal || v.IsNull() {
+		attrs := map[string]cty.Value{}
+		for n, at := range ty.AttributeTypes() {
+			attrs[n] = cty.NullVal(at)
+		}
+		return cty.ObjectVal(attrs), nil
+	}
+	if v.Type().IsObjectType() {
+		attrs := v.AsValueMap()
+		if attrs == nil {
+			attrs = map[string]cty.Value{}
+		}
+		for n, at := range ty.AttributeTypes() {
+			if _, ok := attrs[n]; !ok {
+				attrs[n] = cty.NullVal(at)
+			}
+		}
+		v = cty.ObjectVal(attrs)
+	}
+	return convert.Convert(v, ty)
+}
+
+// Interface guards
+var _ Client = (*inProcess)(nil)
