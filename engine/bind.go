@@ -1,0 +1,153 @@
+package engine
+
+import (
+	"context"
+	"fmt"
+	"sort"
+
+	"github.com/hashicorp/hcl/v2"
+	"github.com/hashicorp/hcl/v2/hcldec"
+	"github.com/zclconf/go-cty/cty"
+
+	"github.com/zrun-dev/zrun/dsl"
+	"github.com/zrun-dev/zrun/sdk"
+	"github.com/zrun-dev/zrun/sdk/schema"
+)
+
+// boundStep is a step joined with what it runs: a plugin action and its
+// schema, or a called workflow. Binding is the first thing Validate does;
+// every later phase works on bound steps.
+type boundStep struct {
+	*dsl.Step
+	client sdk.Client
+	action *schema.Action
+	call   *dsl.Workflow
+	spec   hcldec.Spec
+}
+
+// Name is the step's address, for graphs and messages.
+func (b *boundStep) Name() string { return "step." + b.Step.Name }
+
+// outputType is the type of step.NAME: the outputs object, or, under
+// for_each, an object keyed by instance whose type is known only at run time.
+func (b *boundStep) outputType() cty.Type {
+	if b.ForEach != nil || b.call != nil || b.action == nil {
+		return cty.DynamicPseudoType
+	}
+	return b.action.OutputsType()
+}
+
+func (b *boundStep) actionName() string {
+	if b.call != nil {
+		return "workflow " + b.call.Name
+	}
+	if b.Action != nil {
+		return b.Action.String()
+	}
+	return ""
+}
+
+// workflowBinding holds a workflow's bound steps, by name, across main,
+// on_failure and finally.
+type workflowBinding struct {
+	wf    *dsl.Workflow
+	steps map[string]*boundStep
+}
+
+func (wb *workflowBinding) stepType(name string) cty.Type {
+	if b, ok := wb.steps[name]; ok {
+		return b.outputType()
+	}
+	return cty.NilType
+}
+
+// set returns the bound steps of one kind in declaration order.
+func (wb *workflowBinding) set(kind dsl.StepKind) []*boundStep {
+	var out []*boundStep
+	for _, b := range wb.steps {
+		if b.Kind == kind {
+			out = append(out, b)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool {
+		a, b := out[i].DeclRange, out[j].DeclRange
+		if a.Filename != b.Filename {
+			return a.Filename < b.Filename
+		}
+		return a.Start.Byte < b.Start.Byte
+	})
+	return out
+}
+
+// bind resolves every step of wf to its action schema or called workflow.
+func (r *Runner) bind(ctx context.Context, wf *dsl.Workflow) (*workflowBinding, hcl.Diagnostics) {
+	var diags hcl.Diagnostics
+	wb := &workflowBinding{wf: wf, steps: map[string]*boundStep{}}
+	for _, set := range []map[string]*dsl.Step{wf.Steps, wf.OnFailure, wf.Finally} {
+		for name, s := range set {
+			b, moreDiags := r.bindStep(ctx, s)
+			diags = append(diags, moreDiags...)
+			wb.steps[name] = b
+		}
+	}
+	return wb, diags
+}
+
+func (r *Runner) bindStep(ctx context.Context, s *dsl.Step) (*boundStep, hcl.Diagnostics) {
+	b := &boundStep{Step: s}
+	switch {
+	case s.Workflow != "":
+		wf, ok := r.opts.Config.Workflows[s.Workflow]
+		if !ok {
+			return b, hcl.Diagnostics{{
+				Severity: hcl.DiagError,
+				Summary:  "Unknown workflow",
+				Detail:   fmt.Sprintf("Step %q calls workflow %q, which is not defined. %s", s.Name, s.Workflow, suggest(s.Workflow, keys(r.opts.Config.Workflows), "workflows")),
+				Subject:  s.WorkflowRange.Ptr(),
+			}}
+		}
+		b.call = wf
+		b.spec = paramSpec(wf)
+	case s.Action != nil:
+		client, ps, err := r.pluginSchema(ctx, s.Action.Plugin)
+		if err != nil {
+			return b, hcl.Diagnostics{{
+				Severity: hcl.DiagError,
+				Summary:  "Plugin unavailable",
+				Detail:   fmt.Sprintf("Step %q uses plugin %q, which could not be started: %s", s.Name, s.Action.Plugin, err),
+				Subject:  s.Action.Range.Ptr(),
+			}}
+		}
+		a, ok := ps.Actions[s.Action.Name]
+		if !ok {
+			return b, hcl.Diagnostics{{
+				Severity: hcl.DiagError,
+				Summary:  "Unknown action",
+				Detail:   fmt.Sprintf("Plugin %q (version %s) has no action %q. %s", ps.Name, ps.Version, s.Action.Name, suggest(s.Action.Name, ps.ActionNames(), "actions")),
+				Subject:  s.Action.Range.Ptr(),
+			}}
+		}
+		b.client, b.action, b.spec = client, a, actionSpec(a)
+	}
+	return b, nil
+}
+
+// actionSpec turns an action's argument schema into an hcldec spec, so hcl
+// itself reports unknown arguments, missing required ones and type errors
+// with their source ranges.
+func actionSpec(a *schema.Action) hcldec.Spec {
+	spec := hcldec.ObjectSpec{}
+	for _, attr := range a.Args {
+		spec[attr.Name] = &hcldec.AttrSpec{Name: attr.Name, Type: attr.Type, Required: attr.Required}
+	}
+	return spec
+}
+
+// paramSpec is the spec of a workflow call's arguments: the callee's params.
+func paramSpec(wf *dsl.Workflow) hcldec.Spec {
+	spec := hcldec.ObjectSpec{}
+	for _, p := range wf.Params {
+		spec[p.Name] = &hcldec.AttrSpec{Name: p.Name, Type: p.Type, Required: p.Required()}
+	}
+	return spec
+}

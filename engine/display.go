@@ -1,0 +1,106 @@
+package engine
+
+import (
+	"encoding/json"
+	"sort"
+	"strings"
+
+	"github.com/zclconf/go-cty/cty"
+	ctyjson "github.com/zclconf/go-cty/cty/json"
+)
+
+// Redacted is shown in place of a sensitive value.
+const Redacted = "(sensitive)"
+
+// DisplayValue converts a value to plain Go data for events and output,
+// with sensitive parts replaced by Redacted and unknown ones by null.
+func DisplayValue(v cty.Value) any {
+	if v == cty.NilVal {
+		return nil
+	}
+	if v.IsMarked() {
+		if v.HasMark(sensitiveMark) {
+			return Redacted
+		}
+		v, _ = v.Unmark()
+	}
+	switch {
+	case !v.IsKnown() || v.IsNull():
+		return nil
+	case v.Type().IsObjectType() || v.Type().IsMapType():
+		return displayMap(v.AsValueMap())
+	case v.Type().IsListType() || v.Type().IsSetType() || v.Type().IsTupleType():
+		out := []any{}
+		for _, ev := range v.AsValueSlice() {
+			out = append(out, DisplayValue(ev))
+		}
+		return out
+	}
+	b, err := ctyjson.Marshal(v, v.Type())
+	if err != nil {
+		return nil
+	}
+	var out any
+	_ = json.Unmarshal(b, &out)
+	return out
+}
+
+func displayMap(m map[string]cty.Value) map[string]any {
+	if m == nil {
+		return nil
+	}
+	out := make(map[string]any, len(m))
+	for k, v := range m {
+		out[k] = DisplayValue(v)
+	}
+	return out
+}
+
+func displayParams(params map[string]cty.Value) map[string]string {
+	out := map[string]string{}
+	for k, v := range params {
+		d := DisplayValue(v)
+		if s, ok := d.(string); ok {
+			out[k] = s
+			continue
+		}
+		b, _ := json.Marshal(d)
+		out[k] = string(b)
+	}
+	return out
+}
+
+// redactor returns a function masking every sensitive string found in v,
+// so a plugin that prints a secret it was given cannot leak it.
+func redactor(v cty.Value) func(string) string {
+	var secrets []string
+	uv, pvms := v.UnmarkDeepWithPaths()
+	for _, pvm := range pvms {
+		if _, ok := pvm.Marks[sensitiveMark]; !ok {
+			continue
+		}
+		if sv, err := pvm.Path.Apply(uv); err == nil {
+			collectStrings(sv, &secrets)
+		}
+	}
+	if len(secrets) == 0 {
+		return func(s string) string { return s }
+	}
+	// Longest first, so a secret containing another is masked whole.
+	sort.Slice(secrets, func(i, j int) bool { return len(secrets[i]) > len(secrets[j]) })
+	pairs := make([]string, 0, 2*len(secrets))
+	for _, s := range secrets {
+		pairs = append(pairs, s, Redacted)
+	}
+	r := strings.NewReplacer(pairs...)
+	return r.Replace
+}
+
+func collectStrings(v cty.Value, out *[]string) {
+	_ = cty.Walk(v, func(_ cty.Path, v cty.Value) (bool, error) {
+		if v.IsKnown() && !v.IsNull() && v.Type() == cty.String && v.AsString() != "" {
+			*out = append(*out, v.AsString())
+		}
+		return true, nil
+	})
+}

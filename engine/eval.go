@@ -1,0 +1,156 @@
+package engine
+
+import (
+	"fmt"
+	"sort"
+
+	"github.com/hashicorp/hcl/v2"
+	"github.com/hashicorp/hcl/v2/hcldec"
+	"github.com/zclconf/go-cty/cty"
+
+	"github.com/zrun-dev/zrun/dsl"
+	"github.com/zrun-dev/zrun/dsl/lang"
+	"github.com/zrun-dev/zrun/sdk"
+)
+
+// sensitiveMark marks values zrun must never show: sensitive params and,
+// later, secrets. It follows values through every expression (cty marks).
+const sensitiveMark = "sensitive"
+
+func (r *Runner) scope(data *runData, each *lang.Each) *lang.Scope {
+	return &lang.Scope{Data: data, BaseDir: r.opts.Config.Dir, Each: each}
+}
+
+// evalWhen evaluates a step's condition; an unset or unknown condition is true.
+func evalWhen(scope *lang.Scope, b *boundStep) (bool, hcl.Diagnostics) {
+	if b.When == nil {
+		return true, nil
+	}
+	v, diags := scope.EvalExpr(b.When, cty.Bool)
+	if diags.HasErrors() || !v.IsKnown() {
+		return true, diags
+	}
+	v, _ = v.Unmark()
+	if v.IsNull() {
+		return false, append(diags, &hcl.Diagnostic{
+			Severity: hcl.DiagError,
+			Summary:  "Invalid when",
+			Detail:   "The condition is null; it must be true or false.",
+			Subject:  b.When.Range().Ptr(),
+		})
+	}
+	return v.True(), diags
+}
+
+// instance is one run of a step: the only one, or one for_each element.
+type instance struct {
+	key  string // "" without for_each
+	each *lang.Each
+}
+
+// evalForEach expands a step into its instances. known is false when
+// for_each cannot be evaluated yet (validation with unknown inputs), in
+// which case one instance with unknown each.key/each.value stands for all.
+func evalForEach(scope *lang.Scope, b *boundStep) (insts []instance, known bool, diags hcl.Diagnostics) {
+	if b.ForEach == nil {
+		return []instance{{}}, true, nil
+	}
+	v, diags := scope.EvalExpr(b.ForEach, cty.DynamicPseudoType)
+	unknown := []instance{{each: &lang.Each{Key: cty.UnknownVal(cty.String), Value: cty.DynamicVal}}}
+	if diags.HasErrors() {
+		return unknown, false, diags
+	}
+	if !v.IsWhollyKnown() {
+		return unknown, false, diags
+	}
+	if v.IsMarked() {
+		return nil, false, forEachDiag(b, "for_each must not be sensitive: its keys are shown as step addresses.")
+	}
+	ty := v.Type()
+	switch {
+	case v.IsNull():
+		return nil, false, forEachDiag(b, "for_each is null; it must be a map, an object or a set of strings.")
+	case ty.IsMapType() || ty.IsObjectType():
+		for k, ev := range v.AsValueMap() {
+			insts = append(insts, instance{key: k, each: &lang.Each{Key: cty.StringVal(k), Value: ev}})
+		}
+	case ty.IsSetType() && ty.ElementType() == cty.String:
+		for _, ev := range v.AsValueSlice() {
+			if ev.IsNull() {
+				return nil, false, forEachDiag(b, "for_each contains a null element.")
+			}
+			insts = append(insts, instance{key: ev.AsString(), each: &lang.Each{Key: ev, Value: ev}})
+		}
+	case ty.IsListType() || ty.IsTupleType():
+		return nil, false, forEachDiag(b, "for_each got a list; convert it with toset(...) so each element has a stable key.")
+	default:
+		return nil, false, forEachDiag(b, fmt.Sprintf("for_each got %s; it must be a map, an object or a set of strings.", ty.FriendlyName()))
+	}
+	sort.Slice(insts, func(i, j int) bool { return insts[i].key < insts[j].key })
+	return insts, true, diags
+}
+
+func forEachDiag(b *boundStep, detail string) hcl.Diagnostics {
+	return hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Invalid for_each", Detail: detail, Subject: b.ForEach.Range().Ptr()}}
+}
+
+// evalArgs decodes a step's body against its spec.
+func evalArgs(scope *lang.Scope, b *boundStep) (cty.Value, hcl.Diagnostics) {
+	if b.spec == nil {
+		return cty.DynamicVal, nil
+	}
+	return scope.EvalBody(b.Body, b.spec)
+}
+
+// evalTarget resolves a step's target; "" is the local machine.
+func evalTarget(scope *lang.Scope, b *boundStep, hosts map[string]*dsl.Host) (string, hcl.Diagnostics) {
+	if b.Target == nil {
+		return "", nil
+	}
+	v, diags := scope.EvalExpr(b.Target, cty.String)
+	if diags.HasErrors() || !v.IsKnown() {
+		return "", diags
+	}
+	v, _ = v.Unmark()
+	if v.IsNull() || v.AsString() == "local" {
+		return "", diags
+	}
+	name := v.AsString()
+	if _, ok := hosts[name]; !ok {
+		names := keys(hosts)
+		return "", append(diags, &hcl.Diagnostic{
+			Severity: hcl.DiagError,
+			Summary:  "Unknown target",
+			Detail:   fmt.Sprintf("The environment declares no host %q. Declare it with a host block, or use \"local\". %s", name, suggest(name, names, "hosts")),
+			Subject:  b.Target.Range().Ptr(),
+		})
+	}
+	return name, diags
+}
+
+// pluginDiags converts a plugin's diagnostics to hcl ones, pointing each at
+// the argument its path names, or at the step when it names none.
+func pluginDiags(b *boundStep, in sdk.Diagnostics) hcl.Diagnostics {
+	var out hcl.Diagnostics
+	for _, d := range in {
+		rng := b.DeclRange
+		if len(d.Path) > 0 {
+			if attr, ok := d.Path[0].(cty.GetAttrStep); ok {
+				if r := hcldec.SourceRange(b.Body, &hcldec.AttrSpec{Name: attr.Name, Type: cty.DynamicPseudoType}); r.Filename != "" {
+					rng = r
+				}
+			}
+		}
+		sev := hcl.DiagError
+		if d.Severity == sdk.Warning {
+			sev = hcl.DiagWarning
+		}
+		out = append(out, &hcl.Diagnostic{
+			Severity: sev,
+			Summary:  d.Summary,
+			Detail:   d.Detail,
+			Subject:  rng.Ptr(),
+		})
+	}
+	return out
+}

@@ -1,0 +1,207 @@
+package engine
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/hashicorp/hcl/v2"
+
+	"github.com/zrun-dev/zrun/dsl"
+	"github.com/zrun-dev/zrun/dsl/addrs"
+	"github.com/zrun-dev/zrun/dsl/lang"
+	"github.com/zrun-dev/zrun/engine/dag"
+)
+
+// graphTransformer is one pass of graph construction, as in Terraform's
+// graph builders: each adds vertices or edges and reports problems.
+type graphTransformer interface {
+	Transform(g *dag.Graph, steps []*boundStep, all *workflowBinding) hcl.Diagnostics
+}
+
+// buildGraph builds the DAG of one set of steps (main, on_failure or
+// finally) from the transformers, then checks it for cycles.
+func buildGraph(wb *workflowBinding, kind dsl.StepKind) (*dag.Graph, hcl.Diagnostics) {
+	steps := wb.set(kind)
+	g := dag.NewGraph()
+	var diags hcl.Diagnostics
+	for _, t := range []graphTransformer{
+		stepsTransformer{},
+		referenceTransformer{kind: kind},
+		dependsOnTransformer{},
+	} {
+		diags = append(diags, t.Transform(g, steps, wb)...)
+	}
+	diags = append(diags, cycleDiags(g)...)
+	return g, diags
+}
+
+// stepsTransformer adds a vertex per step.
+type stepsTransformer struct{}
+
+func (stepsTransformer) Transform(g *dag.Graph, steps []*boundStep, _ *workflowBinding) hcl.Diagnostics {
+	for _, s := range steps {
+		g.Add(s)
+	}
+	return nil
+}
+
+// referenceTransformer connects a step to every step its expressions refer
+// to. A reference into a set that runs later (main to on_failure or
+// finally, on_failure to finally) is an error; one into a set that ran
+// earlier reads recorded outputs and adds no edge.
+type referenceTransformer struct{ kind dsl.StepKind }
+
+func (t referenceTransformer) Transform(g *dag.Graph, steps []*boundStep, wb *workflowBinding) hcl.Diagnostics {
+	var diags hcl.Diagnostics
+	for _, s := range steps {
+		refs, moreDiags := stepReferences(s)
+		diags = append(diags, moreDiags...)
+		for _, ref := range refs {
+			sr, ok := ref.Subject.(addrs.StepRef)
+			if !ok {
+				continue
+			}
+			target, ok := wb.steps[sr.Name]
+			if !ok {
+				continue // reported as undeclared when the expression is evaluated
+			}
+			switch {
+			case target.Kind == t.kind:
+				g.Connect(s, target)
+			case target.Kind > t.kind:
+				diags = append(diags, &hcl.Diagnostic{
+					Severity: hcl.DiagError,
+					Summary:  "Reference to a step that runs later",
+					Detail: fmt.Sprintf("Step %q refers to %s, which is in the %s block and runs after it. A step may refer to steps of its own block and to main steps (from on_failure and finally).",
+						s.Step.Name, target.Name(), kindName(target.Kind)),
+					Subject: ref.SourceRange.Ptr(),
+				})
+			}
+		}
+	}
+	return diags
+}
+
+// dependsOnTransformer adds the explicit depends_on edges.
+type dependsOnTransformer struct{}
+
+func (dependsOnTransformer) Transform(g *dag.Graph, steps []*boundStep, wb *workflowBinding) hcl.Diagnostics {
+	var diags hcl.Diagnostics
+	for _, s := range steps {
+		for _, tr := range s.DependsOn {
+			ref, moreDiags := addrs.ParseRef(tr)
+			diags = append(diags, moreDiags...)
+			if ref == nil {
+				continue
+			}
+			sr, ok := ref.Subject.(addrs.StepRef)
+			target, found := wb.steps[sr.Name]
+			switch {
+			case !ok:
+				diags = append(diags, &hcl.Diagnostic{
+					Severity: hcl.DiagError,
+					Summary:  "Invalid depends_on",
+					Detail:   "depends_on lists steps only, like [step.migrate].",
+					Subject:  ref.SourceRange.Ptr(),
+				})
+			case !found:
+				diags = append(diags, &hcl.Diagnostic{
+					Severity: hcl.DiagError,
+					Summary:  "Reference to undeclared step",
+					Detail:   fmt.Sprintf("depends_on names step %q, which is not in workflow %q. %s", sr.Name, wb.wf.Name, suggest(sr.Name, keys(wb.steps), "steps")),
+					Subject:  ref.SourceRange.Ptr(),
+				})
+			case target.Kind == s.Kind:
+				g.Connect(s, target)
+			}
+		}
+	}
+	return diags
+}
+
+// stepReferences lists the references in a step's expressions: body,
+// when, for_each and target.
+func stepReferences(s *boundStep) ([]*addrs.Reference, hcl.Diagnostics) {
+	var refs []*addrs.Reference
+	var diags hcl.Diagnostics
+	if s.spec != nil {
+		r, d := lang.ReferencesInBody(s.Body, s.spec)
+		refs, diags = append(refs, r...), append(diags, d...)
+	}
+	for _, expr := range []hcl.Expression{s.When, s.ForEach, s.Target} {
+		if expr == nil {
+			continue
+		}
+		r, d := lang.ReferencesInExpr(expr)
+		refs, diags = append(refs, r...), append(diags, d...)
+	}
+	return refs, diags
+}
+
+// cycleDiags reports each dependency cycle, naming every member.
+func cycleDiags(g *dag.Graph) hcl.Diagnostics {
+	var diags hcl.Diagnostics
+	for _, cycle := range g.Cycles() {
+		names := make([]string, len(cycle))
+		for i, v := range cycle {
+			names[i] = dag.VertexName(v)
+		}
+		first := cycle[0].(*boundStep)
+		diags = append(diags, &hcl.Diagnostic{
+			Severity: hcl.DiagError,
+			Summary:  "Dependency cycle",
+			Detail: fmt.Sprintf("These steps depend on each other in a cycle: %s -> %s. Remove a reference or a depends_on entry to break it.",
+				strings.Join(names, " -> "), names[0]),
+			Subject: first.NameRange.Ptr(),
+		})
+	}
+	return diags
+}
+
+func kindName(k dsl.StepKind) string {
+	switch k {
+	case dsl.StepOnFailure:
+		return "on_failure"
+	case dsl.StepFinally:
+		return "finally"
+	}
+	return "main"
+}
+
+// Graph returns the dependency graph of a workflow's steps, for `zrun
+// graph`: main, on_failure and finally steps in one graph (edges only
+// within each set), and a function naming each vertex for display.
+func (r *Runner) Graph(ctx context.Context, workflow string) (*dag.Graph, func(dag.Vertex) string, hcl.Diagnostics) {
+	wf, diags := r.workflow(workflow)
+	if diags.HasErrors() {
+		return nil, nil, diags
+	}
+	wb, diags := r.bind(ctx, wf)
+	all := dag.NewGraph()
+	for _, kind := range []dsl.StepKind{dsl.StepMain, dsl.StepOnFailure, dsl.StepFinally} {
+		g, moreDiags := buildGraph(wb, kind)
+		diags = append(diags, moreDiags...)
+		for _, v := range g.Vertices() {
+			all.Add(v)
+		}
+		for _, v := range g.Vertices() {
+			for _, d := range g.DependsOn(v) {
+				all.Connect(v, d)
+			}
+		}
+	}
+	all.TransitiveReduction()
+	name := func(v dag.Vertex) string {
+		b := v.(*boundStep)
+		label := b.Name()
+		if b.Kind != dsl.StepMain {
+			label = kindName(b.Kind) + ": " + label
+		}
+		if a := b.actionName(); a != "" {
+			label += " (" + a + ")"
+		}
+		return label
+	}
+	return all, name, diags
+}

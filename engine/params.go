@@ -1,0 +1,112 @@
+package engine
+
+import (
+	"fmt"
+
+	"github.com/hashicorp/hcl/v2"
+	"github.com/hashicorp/hcl/v2/hclsyntax"
+	"github.com/zclconf/go-cty/cty"
+	"github.com/zclconf/go-cty/cty/convert"
+
+	"github.com/zrun-dev/zrun/dsl"
+)
+
+// resolveParams turns the caller's params into the workflow's typed param
+// values: raw strings from the command line (`--param k=v`), then typed
+// values (a calling step's arguments), then defaults. Every problem is
+// reported: unknown names, values that do not convert, missing required
+// params.
+func resolveParams(wf *dsl.Workflow, raw map[string]string, typed map[string]cty.Value) (map[string]cty.Value, hcl.Diagnostics) {
+	var diags hcl.Diagnostics
+	out := map[string]cty.Value{}
+	for name, s := range raw {
+		p, ok := wf.Params[name]
+		if !ok {
+			diags = append(diags, unknownParam(wf, name))
+			continue
+		}
+		v, err := parseParam(s, p.Type)
+		if err != nil {
+			diags = append(diags, &hcl.Diagnostic{
+				Severity: hcl.DiagError,
+				Summary:  "Invalid param value",
+				Detail:   fmt.Sprintf("Param %q of workflow %q wants %s: %s.", name, wf.Name, p.Type.FriendlyName(), err),
+				Subject:  p.DeclRange.Ptr(),
+			})
+			continue
+		}
+		out[name] = v
+	}
+	for name, v := range typed {
+		p, ok := wf.Params[name]
+		if !ok {
+			diags = append(diags, unknownParam(wf, name))
+			continue
+		}
+		if v.IsNull() {
+			continue // an optional argument the caller left out
+		}
+		cv, err := convert.Convert(v, p.Type)
+		if err != nil {
+			diags = append(diags, &hcl.Diagnostic{
+				Severity: hcl.DiagError,
+				Summary:  "Invalid param value",
+				Detail:   fmt.Sprintf("Param %q of workflow %q wants %s: %s.", name, wf.Name, p.Type.FriendlyName(), err),
+				Subject:  p.DeclRange.Ptr(),
+			})
+			continue
+		}
+		out[name] = cv
+	}
+	for _, name := range wf.ParamOrder {
+		p := wf.Params[name]
+		if _, ok := out[name]; !ok {
+			if p.Required() {
+				diags = append(diags, &hcl.Diagnostic{
+					Severity: hcl.DiagError,
+					Summary:  "Missing required param",
+					Detail:   fmt.Sprintf("Workflow %q needs param %q (%s). Pass it with --param %s=VALUE, or give the param a default.", wf.Name, name, p.Type.FriendlyName(), name),
+					Subject:  p.DeclRange.Ptr(),
+				})
+				continue
+			}
+			out[name] = p.Default
+		}
+		if p.Sensitive {
+			out[name] = out[name].Mark(sensitiveMark)
+		}
+	}
+	return out, diags
+}
+
+func unknownParam(wf *dsl.Workflow, name string) *hcl.Diagnostic {
+	return &hcl.Diagnostic{
+		Severity: hcl.DiagError,
+		Summary:  "Unknown param",
+		Detail:   fmt.Sprintf("Workflow %q has no param %q. %s", wf.Name, name, suggest(name, wf.ParamOrder, "params")),
+		Subject:  wf.NameRange.Ptr(),
+	}
+}
+
+// parseParam reads a command-line value: taken literally for a string
+// param, as an HCL expression (42, true, ["a","b"], {k="v"}) otherwise.
+func parseParam(s string, ty cty.Type) (cty.Value, error) {
+	if ty == cty.String {
+		return cty.StringVal(s), nil
+	}
+	expr, diags := hclsyntax.ParseExpression([]byte(s), "<param>", hcl.InitialPos)
+	if diags.HasErrors() {
+		if ty == cty.DynamicPseudoType {
+			return cty.StringVal(s), nil
+		}
+		return cty.NilVal, fmt.Errorf("%q is not a valid HCL value", s)
+	}
+	v, diags := expr.Value(nil)
+	if diags.HasErrors() {
+		if ty == cty.DynamicPseudoType {
+			return cty.StringVal(s), nil
+		}
+		return cty.NilVal, fmt.Errorf("%q is not a constant value", s)
+	}
+	return convert.Convert(v, ty)
+}

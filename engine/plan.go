@@ -1,0 +1,142 @@
+package engine
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/hashicorp/hcl/v2"
+	"github.com/zclconf/go-cty/cty"
+
+	"github.com/zrun-dev/zrun/dsl"
+	"github.com/zrun-dev/zrun/engine/dag"
+	"github.com/zrun-dev/zrun/sdk"
+)
+
+// Plan is what a run would do, step by step, in an order the run could
+// take. Nothing runs to make it: values that only a run would produce are
+// shown as unknown.
+type Plan struct {
+	RunID    string
+	Workflow string
+	Env      string
+	Params   map[string]string
+	Steps    []*PlannedStep
+}
+
+// PlannedStep is one step (or for_each instance) of a plan.
+type PlannedStep struct {
+	Addr      string
+	Action    string
+	Kind      string // main, on_failure, finally
+	DependsOn []string
+	// Skip is true when the step's condition is already known to be false.
+	Skip bool
+	// Args are the evaluated arguments, sensitive ones redacted and
+	// not-yet-known ones nil.
+	Args    map[string]any
+	Changes []string
+	NoOp    bool
+}
+
+// Plan validates a workflow and asks each plugin what its steps would do.
+func (r *Runner) Plan(ctx context.Context, req RunRequest) (*Plan, hcl.Diagnostics) {
+	wf, env, params, diags := r.prepare(ctx, req)
+	if diags.HasErrors() {
+		return nil, diags
+	}
+	p := &Plan{RunID: req.RunID, Workflow: wf.Name, Env: env.Name, Params: displayParams(params)}
+	diags = append(diags, r.planWorkflow(ctx, p, wf, env, params, "")...)
+	return p, diags
+}
+
+func (r *Runner) planWorkflow(ctx context.Context, p *Plan, wf *dsl.Workflow, env *dsl.Environment, params map[string]cty.Value, prefix string) hcl.Diagnostics {
+	wb, diags := r.bind(ctx, wf)
+	data := newRunData(wf, env, params, runInfo{}, wb.stepType)
+	for _, kind := range []dsl.StepKind{dsl.StepMain, dsl.StepOnFailure, dsl.StepFinally} {
+		g, moreDiags := buildGraph(wb, kind)
+		diags = append(diags, moreDiags...)
+		order, err := g.TopologicalOrder()
+		if err != nil {
+			continue // the cycle is already a diagnostic
+		}
+		for _, v := range order {
+			diags = append(diags, r.planStep(ctx, p, g, data, v.(*boundStep), prefix)...)
+		}
+	}
+	return diags
+}
+
+func (r *Runner) planStep(ctx context.Context, p *Plan, g *dag.Graph, data *runData, b *boundStep, prefix string) hcl.Diagnostics {
+	scope := r.scope(data, nil)
+	run, diags := evalWhen(scope, b)
+	insts, known, moreDiags := evalForEach(scope, b)
+	diags = append(diags, moreDiags...)
+	var deps []string
+	for _, d := range g.DependsOn(b) {
+		deps = append(deps, prefix+dag.VertexName(d))
+	}
+	for _, inst := range insts {
+		ps := &PlannedStep{Addr: prefix + b.Name(), Action: b.actionName(), Kind: kindName(b.Kind), DependsOn: deps, Skip: !run}
+		switch {
+		case b.ForEach != nil && known:
+			ps.Addr = fmt.Sprintf("%s[%q]", ps.Addr, inst.key)
+		case b.ForEach != nil:
+			ps.Addr += "[*]"
+			ps.Changes = append(ps.Changes, "one instance per for_each element, known when the run gets there")
+		}
+		args, moreDiags := evalArgs(r.scope(data, inst.each), b)
+		diags = append(diags, moreDiags...)
+		if moreDiags.HasErrors() {
+			continue
+		}
+		if args.IsKnown() && args.Type().IsObjectType() {
+			ps.Args = displayMap(args.AsValueMap())
+		}
+		p.Steps = append(p.Steps, ps)
+		if !run {
+			ps.Changes = append(ps.Changes, "skipped: condition is false")
+			continue
+		}
+		if b.call != nil {
+			called, _ := resolveParams(b.call, nil, knownAttrs(args))
+			ps.Changes = append(ps.Changes, "runs workflow "+b.call.Name)
+			diags = append(diags, r.planWorkflow(ctx, p, b.call, data.env, unknownOver(b.call, called), ps.Addr+"/")...)
+			continue
+		}
+		resp, pd, err := b.client.PlanAction(ctx, b.Action.Name, &sdk.PlanRequest{
+			Args: args, Target: r.opts.Local,
+			Info: sdk.RunInfo{RunID: p.RunID, Workflow: data.wf.Name, Env: data.env.Name, Step: ps.Addr},
+		})
+		if err != nil {
+			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Plugin failed",
+				Detail: fmt.Sprintf("Plugin %q failed to plan step %q: %s", b.Action.Plugin, b.Step.Name, err), Subject: b.Action.Range.Ptr()})
+			continue
+		}
+		diags = append(diags, pluginDiags(b, pd)...)
+		if resp != nil {
+			redact := redactor(args)
+			for _, c := range resp.Changes {
+				ps.Changes = append(ps.Changes, redact(c))
+			}
+			ps.NoOp = resp.NoOp
+		}
+	}
+	return diags
+}
+
+// knownAttrs returns an object's attributes, or nil if it is not known.
+func knownAttrs(v cty.Value) map[string]cty.Value {
+	if !v.IsKnown() || v.IsNull() || !v.Type().IsObjectType() {
+		return nil
+	}
+	return v.AsValueMap()
+}
+
+// unknownOver fills params a plan could not resolve with unknown values.
+func unknownOver(wf *dsl.Workflow, known map[string]cty.Value) map[string]cty.Value {
+	out := unknownParams(wf)
+	for k, v := range known {
+		out[k] = v
+	}
+	return out
+}

@@ -1,0 +1,494 @@
+package engine
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/hashicorp/hcl/v2"
+	"github.com/zclconf/go-cty/cty"
+
+	"github.com/zrun-dev/zrun/dsl"
+	"github.com/zrun-dev/zrun/engine/dag"
+	"github.com/zrun-dev/zrun/engine/events"
+	"github.com/zrun-dev/zrun/sdk"
+)
+
+// RunRequest says which workflow to run, where, and with what.
+type RunRequest struct {
+	Workflow string
+	Env      string
+	// Params are raw command-line values, converted to each param's type.
+	Params map[string]string
+	// RunID names the run; empty for a fresh time-ordered id.
+	RunID string
+}
+
+// RunResult is what a run did. Step results are keyed by address
+// (step.name, step.name["key"], step.call/step.inner).
+type RunResult struct {
+	ID       string
+	Workflow string
+	Env      string
+	Status   events.Status
+	Error    string
+	Outputs  map[string]cty.Value
+	Steps    map[string]*StepResult
+	// PluginFailed is true when a step failed because its plugin crashed,
+	// hung or could not be reached, rather than reporting a failure.
+	PluginFailed bool
+	Duration     time.Duration
+}
+
+// StepResult is the outcome of one step instance.
+type StepResult struct {
+	Addr     string
+	Action   string
+	Status   events.Status
+	Attempts int
+	Error    string
+	Outputs  cty.Value
+	Duration time.Duration
+}
+
+// Run validates a workflow in an environment and runs it. Diagnostics are
+// configuration problems found before anything ran; once steps run, their
+// failures are in the result, never in the diagnostics.
+func (r *Runner) Run(ctx context.Context, req RunRequest) (*RunResult, hcl.Diagnostics) {
+	wf, env, params, diags := r.prepare(ctx, req)
+	if diags.HasErrors() {
+		return nil, diags
+	}
+	x := &execution{
+		r:       r,
+		id:      req.RunID,
+		env:     env,
+		started: time.Now(),
+		sem:     make(chan struct{}, r.opts.Parallelism),
+		result:  &RunResult{Workflow: wf.Name, Env: env.Name, Steps: map[string]*StepResult{}},
+	}
+	if x.id == "" {
+		x.id = NewRunID(x.started)
+	}
+	x.result.ID = x.id
+	r.opts.Sink.Event(events.RunStarted{Time: x.started, RunID: x.id, Workflow: wf.Name, Env: env.Name, Params: displayParams(params)})
+
+	outputs, err := x.runWorkflow(ctx, wf, params, "")
+	res := x.result
+	res.Duration = time.Since(x.started)
+	res.Outputs = outputs
+	switch {
+	case err == nil:
+		res.Status = events.StatusOK
+	case ctx.Err() != nil:
+		res.Status, res.Error = events.StatusCancelled, err.Error()
+	default:
+		res.Status, res.Error = events.StatusFailed, err.Error()
+	}
+	r.opts.Sink.Event(events.RunFinished{Time: time.Now(), RunID: x.id, Status: res.Status, Duration: res.Duration, Error: res.Error, Outputs: displayMap(outputs)})
+	return res, diags
+}
+
+// prepare resolves the workflow, environment and params, and validates
+// the workflow with the real params so nothing runs on a broken config.
+func (r *Runner) prepare(ctx context.Context, req RunRequest) (*dsl.Workflow, *dsl.Environment, map[string]cty.Value, hcl.Diagnostics) {
+	wf, diags := r.workflow(req.Workflow)
+	env, moreDiags := r.ResolveEnv(req.Env)
+	diags = append(diags, moreDiags...)
+	if diags.HasErrors() {
+		return nil, nil, nil, diags
+	}
+	params, moreDiags := resolveParams(wf, req.Params, nil)
+	diags = append(diags, moreDiags...)
+	if diags.HasErrors() {
+		return nil, nil, nil, diags
+	}
+	diags = append(diags, r.validateWorkflow(ctx, wf, env, params)...)
+	return wf, env, params, diags
+}
+
+// ResolveEnv picks the environment to run in: the named one; with no name,
+// the only one there is, or an empty one when the project declares none.
+func (r *Runner) ResolveEnv(name string) (*dsl.Environment, hcl.Diagnostics) {
+	envs := r.opts.Config.Environments
+	switch {
+	case name != "":
+		return r.environment(name)
+	case len(envs) == 0:
+		return emptyEnv, nil
+	case len(envs) == 1:
+		for _, e := range envs {
+			return e, nil
+		}
+	}
+	return nil, hcl.Diagnostics{{
+		Severity: hcl.DiagError,
+		Summary:  "No environment selected",
+		Detail:   "This project has several environments; choose one with --env (or ZRUN_ENV): " + strings.Join(keys(envs), ", ") + ".",
+	}}
+}
+
+// NewRunID returns a sortable, unique run id: UTC time plus randomness.
+func NewRunID(t time.Time) string {
+	var b [3]byte
+	_, _ = rand.Read(b[:])
+	return t.UTC().Format("20060102T150405") + "-" + hex.EncodeToString(b[:])
+}
+
+// execution is the state of one run, shared by the workflows it calls.
+type execution struct {
+	r       *Runner
+	id      string
+	env     *dsl.Environment
+	started time.Time
+	sem     chan struct{}
+
+	mu     sync.Mutex
+	result *RunResult
+}
+
+func (x *execution) record(sr *StepResult) {
+	x.mu.Lock()
+	x.result.Steps[sr.Addr] = sr
+	x.mu.Unlock()
+}
+
+// runWorkflow runs a workflow's main steps, then on_failure steps if any
+// failed, then finally steps, and returns its outputs. prefix is the
+// calling step's address plus "/" for called workflows.
+func (x *execution) runWorkflow(ctx context.Context, wf *dsl.Workflow, params map[string]cty.Value, prefix string) (map[string]cty.Value, error) {
+	wb, diags := x.r.bind(ctx, wf)
+	if diags.HasErrors() {
+		return nil, diagsError(diags)
+	}
+	data := newRunData(wf, x.env, params, runInfo{ID: x.id, StartedAt: x.started}, wb.stepType)
+
+	mainCtx := ctx
+	if wf.Timeout != nil {
+		var cancel context.CancelFunc
+		mainCtx, cancel = context.WithTimeout(ctx, wf.Timeout.Duration)
+		defer cancel()
+	}
+	runErr := x.walk(mainCtx, wb, data, dsl.StepMain, prefix)
+	if runErr != nil && mainCtx.Err() == context.DeadlineExceeded && ctx.Err() == nil {
+		runErr = fmt.Errorf("workflow %q timed out after %s: %w", wf.Name, wf.Timeout.Duration, runErr)
+	}
+
+	// on_failure and finally steps run even after a cancel: they are the
+	// cleanup. A second interrupt ends zrun itself.
+	after := context.WithoutCancel(ctx)
+	data.mu.Lock()
+	data.missingAsNull = true
+	data.mu.Unlock()
+	if runErr != nil {
+		if err := x.walk(after, wb, data, dsl.StepOnFailure, prefix); err != nil {
+			runErr = fmt.Errorf("%w; on_failure: %v", runErr, err)
+		}
+	}
+	if err := x.walk(after, wb, data, dsl.StepFinally, prefix); err != nil {
+		if runErr == nil {
+			runErr = fmt.Errorf("finally: %w", err)
+		} else {
+			runErr = fmt.Errorf("%w; finally: %v", runErr, err)
+		}
+	}
+
+	outputs := map[string]cty.Value{}
+	for _, name := range wf.OutputOrder {
+		o := wf.Outputs[name]
+		v, diags := x.r.scope(data, nil).EvalExpr(o.Value, cty.DynamicPseudoType)
+		if diags.HasErrors() {
+			if runErr == nil {
+				runErr = fmt.Errorf("output %q: %w", name, diagsError(diags))
+			}
+			continue
+		}
+		if o.Sensitive {
+			v = v.Mark(sensitiveMark)
+		}
+		outputs[name] = v
+	}
+	return outputs, runErr
+}
+
+// walk runs one set of steps along its DAG.
+func (x *execution) walk(ctx context.Context, wb *workflowBinding, data *runData, kind dsl.StepKind, prefix string) error {
+	g, diags := buildGraph(wb, kind)
+	if diags.HasErrors() {
+		return diagsError(diags)
+	}
+	if g.Len() == 0 {
+		return nil
+	}
+	res := g.Walk(ctx, func(ctx context.Context, v dag.Vertex) error {
+		return x.runStep(ctx, data, v.(*boundStep), prefix)
+	})
+	var failed []string
+	for v, err := range res.Errors {
+		failed = append(failed, fmt.Sprintf("%s%s: %s", prefix, dag.VertexName(v), err))
+	}
+	for v, cause := range res.Skipped {
+		b := v.(*boundStep)
+		sr := &StepResult{Addr: prefix + b.Name(), Action: b.actionName(), Status: events.StatusSkipped}
+		switch {
+		case cause != nil:
+			sr.Error = "skipped: " + dag.VertexName(cause) + " did not succeed"
+		default:
+			sr.Status, sr.Error = events.StatusCancelled, "not started: the run was cancelled"
+		}
+		data.setStep(b.Step.Name, nullOutputs(b.outputType()))
+		x.record(sr)
+		x.r.opts.Sink.Event(events.StepFinished{Time: time.Now(), Step: sr.Addr, Status: sr.Status, Error: sr.Error})
+	}
+	if len(failed) == 0 && len(res.Skipped) == 0 {
+		return nil
+	}
+	sort.Strings(failed)
+	if len(failed) == 0 {
+		return errors.New("cancelled")
+	}
+	return errors.New(strings.Join(failed, "; "))
+}
+
+// runStep runs one step: its condition, its instances (one, or one per
+// for_each element, concurrently), and records its value for dependents.
+func (x *execution) runStep(ctx context.Context, data *runData, b *boundStep, prefix string) error {
+	scope := x.r.scope(data, nil)
+	addr := prefix + b.Name()
+	run, diags := evalWhen(scope, b)
+	target, moreDiags := evalTarget(scope, b, x.env.Hosts)
+	diags = append(diags, moreDiags...)
+	insts, _, moreDiags := evalForEach(scope, b)
+	diags = append(diags, moreDiags...)
+	if diags.HasErrors() {
+		x.finish(&StepResult{Addr: addr, Action: b.actionName(), Status: events.StatusFailed, Error: diagsError(diags).Error()})
+		data.setStep(b.Step.Name, nullOutputs(b.outputType()))
+		return diagsError(diags)
+	}
+	if !run {
+		x.finish(&StepResult{Addr: addr, Action: b.actionName(), Status: events.StatusSkipped, Error: "condition is false"})
+		data.setStep(b.Step.Name, nullOutputs(b.outputType()))
+		return nil
+	}
+	if target != "" {
+		err := fmt.Errorf("target %q: remote targets need the ssh communicator, which this version of zrun does not have yet", target)
+		x.finish(&StepResult{Addr: addr, Action: b.actionName(), Status: events.StatusFailed, Error: err.Error()})
+		return err
+	}
+
+	if b.ForEach == nil {
+		out, err := x.runInstance(ctx, data, b, instance{}, addr)
+		data.setStep(b.Step.Name, out)
+		return x.stepErr(b, err)
+	}
+	outs := make([]cty.Value, len(insts))
+	errs := make([]error, len(insts))
+	var wg sync.WaitGroup
+	for i, inst := range insts {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			outs[i], errs[i] = x.runInstance(ctx, data, b, inst, fmt.Sprintf("%s[%q]", addr, inst.key))
+		}()
+	}
+	wg.Wait()
+	byKey := map[string]cty.Value{}
+	for i, inst := range insts {
+		byKey[inst.key] = outs[i]
+	}
+	data.setStep(b.Step.Name, instancesValue(byKey))
+	return x.stepErr(b, errors.Join(errs...))
+}
+
+// stepErr applies continue_on_error: the failure is recorded, but the
+// walk goes on as if the step succeeded.
+func (x *execution) stepErr(b *boundStep, err error) error {
+	if b.ContinueOnError {
+		return nil
+	}
+	return err
+}
+
+// runInstance evaluates and runs one step instance, with retries.
+func (x *execution) runInstance(ctx context.Context, data *runData, b *boundStep, inst instance, addr string) (cty.Value, error) {
+	start := time.Now()
+	sr := &StepResult{Addr: addr, Action: b.actionName()}
+	args, diags := evalArgs(x.r.scope(data, inst.each), b)
+	if diags.HasErrors() {
+		sr.Status, sr.Error = events.StatusFailed, diagsError(diags).Error()
+		x.finish(sr)
+		return nullOutputs(b.outputType()), diagsError(diags)
+	}
+	if b.call != nil {
+		return x.runCall(ctx, b, args, sr, start)
+	}
+	redact := redactor(args)
+	info := sdk.RunInfo{RunID: x.id, Workflow: data.wf.Name, Env: x.env.Name, Step: addr}
+	var out cty.Value
+	var err error
+	for attempt := 1; ; attempt++ {
+		sr.Attempts = attempt
+		x.r.opts.Sink.Event(events.StepStarted{Time: time.Now(), Step: addr, Action: sr.Action, Attempt: attempt})
+		out, err = x.attempt(ctx, b, args, info, redact)
+		if err == nil || ctx.Err() != nil || b.Retry == nil || attempt >= b.Retry.Attempts {
+			break
+		}
+		delay := retryDelay(b.Retry, attempt)
+		x.r.opts.Sink.Event(events.StepLog{Time: time.Now(), Step: addr, Stream: "log",
+			Line: redact(fmt.Sprintf("attempt %d of %d failed: %s; retrying in %s", attempt, b.Retry.Attempts, err, delay))})
+		select {
+		case <-ctx.Done():
+		case <-time.After(delay):
+		}
+	}
+	sr.Duration = time.Since(start)
+	switch {
+	case err == nil:
+		sr.Status, sr.Outputs = events.StatusOK, out
+	case ctx.Err() != nil:
+		sr.Status, sr.Error = events.StatusCancelled, redact(err.Error())
+	default:
+		sr.Status, sr.Error = events.StatusFailed, redact(err.Error())
+		if pe := (*pluginError)(nil); errors.As(err, &pe) {
+			x.mu.Lock()
+			x.result.PluginFailed = true
+			x.mu.Unlock()
+		}
+	}
+	x.finish(sr)
+	if err != nil {
+		return nullOutputs(b.outputType()), errors.New(sr.Error)
+	}
+	return out, nil
+}
+
+// attempt runs an action once, holding a parallelism slot.
+func (x *execution) attempt(ctx context.Context, b *boundStep, args cty.Value, info sdk.RunInfo, redact func(string) string) (cty.Value, error) {
+	select {
+	case x.sem <- struct{}{}:
+	case <-ctx.Done():
+		return cty.NilVal, ctx.Err()
+	}
+	defer func() { <-x.sem }()
+	if b.Timeout != nil {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, b.Timeout.Duration)
+		defer cancel()
+	}
+	ui := newStepUI(x.r.opts.Sink, info, x.r.opts.Local, redact)
+	resp, err := b.client.RunAction(ctx, b.Action.Name, &sdk.RunRequest{Args: args, Info: info, Target: x.r.opts.Local, UI: ui})
+	ui.flush()
+	switch {
+	case ctx.Err() == context.DeadlineExceeded && b.Timeout != nil:
+		return cty.NilVal, fmt.Errorf("timed out after %s", b.Timeout.Duration)
+	case ctx.Err() != nil:
+		return cty.NilVal, fmt.Errorf("cancelled: %w", context.Cause(ctx))
+	case err != nil:
+		return cty.NilVal, &pluginError{plugin: b.Action.Plugin, msg: err.Error()}
+	case resp == nil:
+		return cty.NilVal, &pluginError{plugin: b.Action.Plugin, msg: "no response"}
+	case resp.Diagnostics.HasErrors():
+		for _, d := range resp.Diagnostics {
+			if d.Summary == "Plugin panicked" {
+				return cty.NilVal, &pluginError{plugin: b.Action.Plugin, msg: "panicked: " + firstLine(d.Detail)}
+			}
+		}
+		return cty.NilVal, resp.Diagnostics.Err()
+	}
+	return resp.Outputs, nil
+}
+
+// runCall runs a called workflow as a step instance.
+func (x *execution) runCall(ctx context.Context, b *boundStep, args cty.Value, sr *StepResult, start time.Time) (cty.Value, error) {
+	x.r.opts.Sink.Event(events.StepStarted{Time: time.Now(), Step: sr.Addr, Action: sr.Action, Attempt: 1})
+	sr.Attempts = 1
+	params, diags := resolveParams(b.call, nil, args.AsValueMap())
+	var outputs map[string]cty.Value
+	var err error
+	if diags.HasErrors() {
+		err = diagsError(diags)
+	} else {
+		outputs, err = x.runWorkflow(ctx, b.call, params, sr.Addr+"/")
+	}
+	sr.Duration = time.Since(start)
+	out := cty.EmptyObjectVal
+	if len(outputs) > 0 {
+		out = cty.ObjectVal(outputs)
+	}
+	switch {
+	case err == nil:
+		sr.Status, sr.Outputs = events.StatusOK, out
+	case ctx.Err() != nil:
+		sr.Status, sr.Error = events.StatusCancelled, err.Error()
+	default:
+		sr.Status, sr.Error = events.StatusFailed, err.Error()
+	}
+	x.finish(sr)
+	return out, err
+}
+
+// finish records a step result and announces it.
+func (x *execution) finish(sr *StepResult) {
+	x.record(sr)
+	var outputs map[string]any
+	if sr.Outputs != cty.NilVal && sr.Outputs.Type().IsObjectType() && !sr.Outputs.IsNull() {
+		outputs = displayMap(sr.Outputs.AsValueMap())
+	}
+	x.r.opts.Sink.Event(events.StepFinished{Time: time.Now(), Step: sr.Addr, Status: sr.Status, Attempt: sr.Attempts,
+		Duration: sr.Duration, Error: sr.Error, Outputs: outputs})
+}
+
+// retryDelay is the wait before attempt n+1: delay * backoff^(n-1), capped.
+func retryDelay(r *dsl.Retry, n int) time.Duration {
+	d := float64(r.Delay.Duration)
+	for i := 1; i < n; i++ {
+		d *= r.Backoff
+	}
+	if r.MaxDelay != nil && d > float64(r.MaxDelay.Duration) {
+		d = float64(r.MaxDelay.Duration)
+	}
+	return time.Duration(d)
+}
+
+func diagsError(diags hcl.Diagnostics) error {
+	var msgs []string
+	for _, d := range diags.Errs() {
+		msgs = append(msgs, d.Error())
+	}
+	return errors.New(strings.Join(msgs, "; "))
+}
+
+// pluginError is a failure of the plugin itself (crash, hang, broken
+// wire), as opposed to an action reporting that its work failed.
+type pluginError struct{ plugin, msg string }
+
+func (e *pluginError) Error() string { return fmt.Sprintf("plugin %q failed: %s", e.plugin, e.msg) }
+
+func firstLine(s string) string {
+	s, _, _ = strings.Cut(s, "\n")
+	return s
+}
+
+// instancesValue is the value of a for_each step: a map of instance key to
+// outputs, or an object when instances' outputs differ in type (called
+// workflows), so both step.x["key"] and length(step.x) work.
+func instancesValue(byKey map[string]cty.Value) cty.Value {
+	if len(byKey) == 0 {
+		return cty.EmptyObjectVal
+	}
+	var ty cty.Type
+	for _, v := range byKey {
+		if ty == cty.NilType {
+			ty = v.Type()
+		} else if !ty.Equals(v.Type()) {
+			return cty.ObjectVal(byKey)
+		}
+	}
+	return cty.MapVal(byKey)
+}

@@ -1,0 +1,114 @@
+package engine
+
+import (
+	"context"
+	"runtime"
+	"sync"
+
+	"github.com/hashicorp/hcl/v2"
+
+	"github.com/zrun-dev/zrun/dsl"
+	"github.com/zrun-dev/zrun/engine/events"
+	"github.com/zrun-dev/zrun/sdk"
+	"github.com/zrun-dev/zrun/sdk/local"
+	"github.com/zrun-dev/zrun/sdk/schema"
+)
+
+// Plugins hands out a client per plugin name. plugins.Manager implements
+// it by starting processes; engine tests implement it in process.
+type Plugins interface {
+	Client(ctx context.Context, name string) (sdk.Client, error)
+}
+
+// Options configure a Runner.
+type Options struct {
+	Config  *dsl.Config
+	Plugins Plugins
+	// Sink receives the run's events; nil discards them.
+	Sink events.Sink
+	// Parallelism caps how many actions run at once; <= 0 means the number
+	// of CPUs times four (most steps wait on processes or the network).
+	Parallelism int
+	// Local is the target for steps without one; nil means the machine
+	// zrun runs on.
+	Local sdk.Target
+}
+
+// Runner validates, plans and runs the workflows of one project. One Runner
+// serves one command invocation; it caches plugin schemas.
+type Runner struct {
+	opts Options
+
+	mu      sync.Mutex
+	schemas map[string]*schemaResult
+}
+
+type schemaResult struct {
+	once   sync.Once
+	schema *schema.Plugin
+	client sdk.Client
+	err    error
+}
+
+// New returns a Runner.
+func New(opts Options) *Runner {
+	if opts.Sink == nil {
+		opts.Sink = events.Discard
+	}
+	if opts.Parallelism <= 0 {
+		opts.Parallelism = runtime.NumCPU() * 4
+	}
+	if opts.Local == nil {
+		opts.Local = local.Target()
+	}
+	return &Runner{opts: opts, schemas: map[string]*schemaResult{}}
+}
+
+// Config returns the project the runner works on.
+func (r *Runner) Config() *dsl.Config { return r.opts.Config }
+
+// pluginSchema returns a plugin's client and schema, starting the plugin on
+// first use. Concurrent callers share one fetch.
+func (r *Runner) pluginSchema(ctx context.Context, name string) (sdk.Client, *schema.Plugin, error) {
+	r.mu.Lock()
+	res, ok := r.schemas[name]
+	if !ok {
+		res = &schemaResult{}
+		r.schemas[name] = res
+	}
+	r.mu.Unlock()
+	res.once.Do(func() {
+		res.client, res.err = r.opts.Plugins.Client(ctx, name)
+		if res.err != nil {
+			return
+		}
+		res.schema, res.err = res.client.GetSchema(ctx)
+	})
+	return res.client, res.schema, res.err
+}
+
+// workflow looks a workflow up, with a diagnostic naming the ones there are.
+func (r *Runner) workflow(name string) (*dsl.Workflow, hcl.Diagnostics) {
+	wf, ok := r.opts.Config.Workflows[name]
+	if !ok {
+		return nil, hcl.Diagnostics{{
+			Severity: hcl.DiagError,
+			Summary:  "Unknown workflow",
+			Detail:   "There is no workflow " + quote(name) + " in this project. " + suggest(name, keys(r.opts.Config.Workflows), "workflows"),
+		}}
+	}
+	return wf, nil
+}
+
+// environment looks an environment up, with a diagnostic naming the ones there are.
+func (r *Runner) environment(name string) (*dsl.Environment, hcl.Diagnostics) {
+	env, ok := r.opts.Config.Environments[name]
+	if !ok {
+		return nil, hcl.Diagnostics{{
+			Severity: hcl.DiagError,
+			Summary:  "Unknown environment",
+			Detail:   "There is no environment " + quote(name) + " in this project. " + suggest(name, keys(r.opts.Config.Environments), "environments"),
+		}}
+	}
+	return env, nil
+}

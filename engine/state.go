@@ -1,0 +1,138 @@
+package engine
+
+import (
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/hashicorp/hcl/v2"
+	"github.com/zclconf/go-cty/cty"
+
+	"github.com/zrun-dev/zrun/dsl"
+	"github.com/zrun-dev/zrun/dsl/addrs"
+	"github.com/zrun-dev/zrun/dsl/lang"
+)
+
+// runData is the lang.Data of one workflow invocation: params, the
+// environment, run facts and the outputs of steps as they finish. During
+// validation and planning, step outputs not yet known are unknown values
+// of the right type, so expressions are type-checked without running
+// anything.
+type runData struct {
+	wf     *dsl.Workflow
+	env    *dsl.Environment
+	params map[string]cty.Value
+	run    map[string]cty.Value
+	// stepType returns the type a step's value has (outputs object, or a
+	// map of them under for_each); used for steps with no recorded value.
+	stepType func(name string) cty.Type
+
+	mu    sync.RWMutex
+	steps map[string]cty.Value
+	// missingAsNull makes steps without a value read as objects of nulls
+	// rather than unknown: on_failure and finally see real, partial results.
+	missingAsNull bool
+}
+
+func newRunData(wf *dsl.Workflow, env *dsl.Environment, params map[string]cty.Value, info runInfo, stepType func(string) cty.Type) *runData {
+	return &runData{
+		wf:     wf,
+		env:    env,
+		params: params,
+		run: map[string]cty.Value{
+			"id":         info.val(info.ID),
+			"workflow":   cty.StringVal(wf.Name),
+			"env":        cty.StringVal(env.Name),
+			"started_at": info.val(info.StartedAt.UTC().Format(time.RFC3339)),
+		},
+		stepType: stepType,
+		steps:    map[string]cty.Value{},
+	}
+}
+
+// runInfo identifies a run; an empty ID means validation, where run facts
+// are unknown strings.
+type runInfo struct {
+	ID        string
+	StartedAt time.Time
+}
+
+func (i runInfo) val(s string) cty.Value {
+	if i.ID == "" {
+		return cty.UnknownVal(cty.String)
+	}
+	return cty.StringVal(s)
+}
+
+func (d *runData) setStep(name string, v cty.Value) {
+	d.mu.Lock()
+	d.steps[name] = v
+	d.mu.Unlock()
+}
+
+func (d *runData) stepValue(name string) (cty.Value, bool) {
+	d.mu.RLock()
+	defer d.mu.RUnlock()
+	v, ok := d.steps[name]
+	return v, ok
+}
+
+func (d *runData) GetParam(addr addrs.Param, rng hcl.Range) (cty.Value, hcl.Diagnostics) {
+	if v, ok := d.params[addr.Name]; ok {
+		return v, nil
+	}
+	return cty.DynamicVal, undefined(rng, "Reference to undeclared param",
+		fmt.Sprintf("Workflow %q has no param %q. %s", d.wf.Name, addr.Name, suggest(addr.Name, d.wf.ParamOrder, "params")))
+}
+
+func (d *runData) GetEnv(addr addrs.EnvValue, rng hcl.Range) (cty.Value, hcl.Diagnostics) {
+	if v, ok := d.env.Values[addr.Name]; ok {
+		return v, nil
+	}
+	return cty.DynamicVal, undefined(rng, "Reference to undefined environment value",
+		fmt.Sprintf("Environment %q has no value %q. Set it in the environment (or one it extends). %s",
+			d.env.Name, addr.Name, suggest(addr.Name, keys(d.env.Values), "values")))
+}
+
+func (d *runData) GetStep(addr addrs.StepRef, rng hcl.Range) (cty.Value, hcl.Diagnostics) {
+	if v, ok := d.stepValue(addr.Name); ok {
+		return v, nil
+	}
+	ty := d.stepType(addr.Name)
+	if ty == cty.NilType {
+		var names []string
+		for _, set := range []map[string]*dsl.Step{d.wf.Steps, d.wf.OnFailure, d.wf.Finally} {
+			names = append(names, keys(set)...)
+		}
+		return cty.DynamicVal, undefined(rng, "Reference to undeclared step",
+			fmt.Sprintf("Workflow %q has no step %q. %s", d.wf.Name, addr.Name, suggest(addr.Name, names, "steps")))
+	}
+	if d.missingAsNull {
+		return nullOutputs(ty), nil
+	}
+	return cty.UnknownVal(ty), nil
+}
+
+func (d *runData) GetRun(addr addrs.RunAttr, rng hcl.Range) (cty.Value, hcl.Diagnostics) {
+	return d.run[addr.Name], nil
+}
+
+// nullOutputs is the value of a step that did not finish: an object whose
+// attributes are all null, so `step.x.y` reads as null instead of failing.
+func nullOutputs(ty cty.Type) cty.Value {
+	if !ty.IsObjectType() {
+		return cty.NullVal(ty)
+	}
+	attrs := map[string]cty.Value{}
+	for n, at := range ty.AttributeTypes() {
+		attrs[n] = cty.NullVal(at)
+	}
+	return cty.ObjectVal(attrs)
+}
+
+func undefined(rng hcl.Range, summary, detail string) hcl.Diagnostics {
+	return hcl.Diagnostics{{Severity: hcl.DiagError, Summary: summary, Detail: detail, Subject: rng.Ptr()}}
+}
+
+// Interface guards
+var _ lang.Data = (*runData)(nil)

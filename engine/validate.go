@@ -1,0 +1,164 @@
+package engine
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/hashicorp/hcl/v2"
+	"github.com/zclconf/go-cty/cty"
+
+	"github.com/zrun-dev/zrun/dsl"
+	"github.com/zrun-dev/zrun/sdk"
+)
+
+// Validate checks every workflow against every environment without running
+// anything, and returns all problems at once. A problem found in only some
+// environments says which.
+func (r *Runner) Validate(ctx context.Context) hcl.Diagnostics {
+	var diags hcl.Diagnostics
+	envs := r.envList()
+	for _, name := range keys(r.opts.Config.Workflows) {
+		wf := r.opts.Config.Workflows[name]
+		perEnv := make([]hcl.Diagnostics, len(envs))
+		for i, env := range envs {
+			perEnv[i] = r.validateWorkflow(ctx, wf, env, nil)
+		}
+		diags = append(diags, mergeEnvDiags(envs, perEnv)...)
+	}
+	return diags
+}
+
+// ValidateWorkflow checks one workflow in one environment. Params given
+// are checked and used; the rest are unknown values of their declared type.
+func (r *Runner) ValidateWorkflow(ctx context.Context, workflow, env string) hcl.Diagnostics {
+	wf, diags := r.workflow(workflow)
+	e, moreDiags := r.environment(env)
+	diags = append(diags, moreDiags...)
+	if diags.HasErrors() {
+		return diags
+	}
+	return r.validateWorkflow(ctx, wf, e, nil)
+}
+
+// envList returns the project's environments, or one empty stand-in when
+// it declares none, so workflows are still checked.
+func (r *Runner) envList() []*dsl.Environment {
+	var envs []*dsl.Environment
+	for _, name := range keys(r.opts.Config.Environments) {
+		envs = append(envs, r.opts.Config.Environments[name])
+	}
+	if len(envs) == 0 {
+		envs = append(envs, emptyEnv)
+	}
+	return envs
+}
+
+var emptyEnv = &dsl.Environment{Name: "default", Values: map[string]cty.Value{}, Hosts: map[string]*dsl.Host{}}
+
+// validateWorkflow checks one workflow in one environment: steps bind to
+// actions, graphs have no cycles, every expression evaluates with the
+// right type, and each plugin accepts its arguments.
+func (r *Runner) validateWorkflow(ctx context.Context, wf *dsl.Workflow, env *dsl.Environment, params map[string]cty.Value) hcl.Diagnostics {
+	wb, diags := r.bind(ctx, wf)
+	for _, kind := range []dsl.StepKind{dsl.StepMain, dsl.StepOnFailure, dsl.StepFinally} {
+		_, moreDiags := buildGraph(wb, kind)
+		diags = append(diags, moreDiags...)
+	}
+	if params == nil {
+		params = unknownParams(wf)
+	}
+	data := newRunData(wf, env, params, runInfo{}, wb.stepType)
+	for _, kind := range []dsl.StepKind{dsl.StepMain, dsl.StepOnFailure, dsl.StepFinally} {
+		for _, b := range wb.set(kind) {
+			diags = append(diags, r.validateStep(ctx, data, b)...)
+		}
+	}
+	for _, name := range wf.OutputOrder {
+		_, moreDiags := r.scope(data, nil).EvalExpr(wf.Outputs[name].Value, cty.DynamicPseudoType)
+		diags = append(diags, moreDiags...)
+	}
+	return diags
+}
+
+func (r *Runner) validateStep(ctx context.Context, data *runData, b *boundStep) hcl.Diagnostics {
+	scope := r.scope(data, nil)
+	_, diags := evalWhen(scope, b)
+	_, moreDiags := evalTarget(scope, b, data.env.Hosts)
+	diags = append(diags, moreDiags...)
+	insts, _, moreDiags := evalForEach(scope, b)
+	diags = append(diags, moreDiags...)
+	if b.spec == nil {
+		return diags
+	}
+	for _, inst := range insts {
+		args, moreDiags := evalArgs(r.scope(data, inst.each), b)
+		diags = append(diags, moreDiags...)
+		if moreDiags.HasErrors() || b.client == nil {
+			continue
+		}
+		pd, err := b.client.ValidateAction(ctx, b.Action.Name, &sdk.ValidateRequest{Args: args})
+		if err != nil {
+			diags = append(diags, &hcl.Diagnostic{
+				Severity: hcl.DiagError,
+				Summary:  "Plugin failed",
+				Detail:   fmt.Sprintf("Plugin %q failed to validate step %q: %s", b.Action.Plugin, b.Step.Name, err),
+				Subject:  b.Action.Range.Ptr(),
+			})
+			continue
+		}
+		diags = append(diags, pluginDiags(b, pd)...)
+	}
+	return diags
+}
+
+// unknownParams gives every param an unknown value of its type, marked
+// sensitive where declared, for checking expressions before values exist.
+func unknownParams(wf *dsl.Workflow) map[string]cty.Value {
+	out := map[string]cty.Value{}
+	for name, p := range wf.Params {
+		v := cty.UnknownVal(p.Type)
+		if p.Sensitive {
+			v = v.Mark(sensitiveMark)
+		}
+		out[name] = v
+	}
+	return out
+}
+
+// mergeEnvDiags joins the diagnostics of one workflow across environments:
+// one found in every environment is reported once; one found in only some
+// names them.
+func mergeEnvDiags(envs []*dsl.Environment, perEnv []hcl.Diagnostics) hcl.Diagnostics {
+	type key struct {
+		summary, detail string
+		rng             hcl.Range
+	}
+	var order []key
+	seen := map[key]*hcl.Diagnostic{}
+	in := map[key][]string{}
+	for i, diags := range perEnv {
+		for _, d := range diags {
+			k := key{summary: d.Summary, detail: d.Detail}
+			if d.Subject != nil {
+				k.rng = *d.Subject
+			}
+			if _, ok := seen[k]; !ok {
+				seen[k] = d
+				order = append(order, k)
+			}
+			if n := in[k]; len(n) == 0 || n[len(n)-1] != envs[i].Name {
+				in[k] = append(in[k], envs[i].Name)
+			}
+		}
+	}
+	out := make(hcl.Diagnostics, 0, len(order))
+	for _, k := range order {
+		d := *seen[k]
+		if names := in[k]; len(envs) > 1 && len(names) < len(envs) {
+			d.Detail = fmt.Sprintf("%s (In environment %s.)", d.Detail, strings.Join(names, ", "))
+		}
+		out = append(out, &d)
+	}
+	return out
+}

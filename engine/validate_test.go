@@ -1,0 +1,168 @@
+package engine
+
+import (
+	"sort"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/zrun-dev/zrun/engine/events"
+)
+
+func TestValidate(t *testing.T) {
+	for name, tc := range map[string]struct {
+		files map[string]string
+		// want lists "Summary @line" for each error, sorted.
+		want []string
+		// detail, when set, must appear in some diagnostic's detail.
+		detail string
+	}{
+		"valid": {
+			files: map[string]string{"workflows/w.hcl": `
+workflow "w" {
+  step "a" {
+    action = mock.echo
+    value  = env.greeting
+  }
+}`, "environments/e.hcl": `
+environment "dev" {
+  greeting = "hi"
+}
+environment "prod" {
+  extends = "dev"
+}`},
+		},
+		"unknown plugin action and argument": {
+			files: map[string]string{"workflows/w.hcl": `
+workflow "w" {
+  step "a" {
+    action = nope.run
+  }
+  step "b" {
+    action = mock.ech
+  }
+  step "c" {
+    action = mock.echo
+    colour = "red"
+  }
+  step "d" {
+    action = mock.echo
+    fail   = ["not", "a", "bool"]
+  }
+}`},
+			want:   []string{"Incorrect attribute value type @15", "Plugin unavailable @4", "Unknown action @7", "Unsupported argument @11"},
+			detail: `Did you mean "echo"?`,
+		},
+		"undefined references": {
+			files: map[string]string{"workflows/w.hcl": `
+workflow "w" {
+  step "a" {
+    action = mock.echo
+    value  = "${param.nope}${env.nope}${step.nope.value}"
+  }
+}`},
+			want: []string{"Reference to undeclared param @5", "Reference to undeclared step @5", "Reference to undefined environment value @5"},
+		},
+		"cycle names every member": {
+			files: map[string]string{"workflows/w.hcl": `
+workflow "w" {
+  step "a" {
+    action = mock.echo
+    value  = step.c.value
+  }
+  step "b" {
+    action = mock.echo
+    value  = step.a.value
+  }
+  step "c" {
+    action     = mock.echo
+    depends_on = [step.b]
+  }
+}`},
+			want:   []string{"Dependency cycle @3"},
+			detail: "step.a -> step.c -> step.b -> step.a",
+		},
+		"invalid in one environment only": {
+			files: map[string]string{"workflows/w.hcl": `
+workflow "w" {
+  step "a" {
+    action = mock.echo
+    value  = env.only_in_dev
+  }
+}`, "environments/e.hcl": `
+environment "dev" {
+  only_in_dev = "x"
+}
+environment "prod" {
+}`},
+			want:   []string{"Reference to undefined environment value @5"},
+			detail: `Environment "prod" has no value "only_in_dev"`,
+		},
+		"workflow call checks params": {
+			files: map[string]string{"workflows/w.hcl": `
+workflow "inner" {
+  param "name" { type = string }
+}
+workflow "w" {
+  step "call" {
+    workflow = "inner"
+    nmae     = "x"
+  }
+}`},
+			want: []string{"Missing required argument @6", "Unsupported argument @8"},
+		},
+		"main step refers to finally step": {
+			files: map[string]string{"workflows/w.hcl": `
+workflow "w" {
+  step "a" {
+    action = mock.echo
+    value  = step.z.value
+  }
+  finally {
+    step "z" {
+      action = mock.echo
+    }
+  }
+}`},
+			want: []string{"Reference to a step that runs later @5"},
+		},
+		"bad when and for_each types": {
+			files: map[string]string{"workflows/w.hcl": `
+workflow "w" {
+  step "a" {
+    action = mock.echo
+    when   = "yes please"
+  }
+  step "b" {
+    action   = mock.echo
+    for_each = ["a", "b"]
+  }
+}`},
+			want: []string{"Incorrect value type @5", "Invalid for_each @9"},
+		},
+	} {
+		t.Run(name, func(t *testing.T) {
+			r := newRunner(t, newMock(), &events.Recorder{}, 1, tc.files)
+			diags := r.Validate(t.Context())
+			var got []string
+			details := ""
+			for _, d := range diags {
+				line := 0
+				if d.Subject != nil {
+					line = d.Subject.Start.Line
+				}
+				got = append(got, d.Summary+" @"+strconv.Itoa(line))
+				details += d.Detail + "\n"
+			}
+			sort.Strings(got)
+			if diff := cmp.Diff(tc.want, got); diff != "" {
+				t.Errorf("diagnostics (-want +got):\n%s\n%s", diff, diags.Error())
+			}
+			if tc.detail != "" && !strings.Contains(details, tc.detail) {
+				t.Errorf("no detail contains %q:\n%s", tc.detail, details)
+			}
+		})
+	}
+}
