@@ -56,19 +56,22 @@ type Workflow struct {
 	// OnFailure and Finally hold the steps of the `on_failure` and
 	// `finally` blocks, keyed by name; names are unique across all three
 	// sets within one workflow.
-	OnFailure     map[string]*Step
-	Finally       map[string]*Step
-	Outputs       map[string]*Output
-	OutputOrder   []string
-	Timeout       *Duration // nil when unset
-	DeclRange     hcl.Range
-	NameRange     hcl.Range
+	OnFailure map[string]*Step
+	Finally   map[string]*Step
+	// OnFailureOrder and FinallyOrder list those steps in declaration order.
+	OnFailureOrder []string
+	FinallyOrder   []string
+	Outputs        map[string]*Output
+	OutputOrder    []string
+	Timeout        *Duration // nil when unset
+	DeclRange      hcl.Range
+	NameRange      hcl.Range
 }
 
 // Param is a `param "NAME"` block.
 type Param struct {
 	Name        string
-	Type        cty.Type // cty.DynamicPseudoType when `type` is omitted
+	Type        cty.Type  // cty.DynamicPseudoType when `type` is omitted
 	Default     cty.Value // cty.NilVal when there is no default: the param is required
 	Description string
 	Sensitive   bool
@@ -97,12 +100,12 @@ type Step struct {
 	Workflow      string
 	WorkflowRange hcl.Range
 
-	DependsOn []hcl.Traversal // each `step.NAME`
-	When      hcl.Expression  // nil when unset
-	ForEach   hcl.Expression  // nil when unset
-	Target    hcl.Expression  // nil when unset: the local machine
-	Retry     *Retry          // nil when unset
-	Timeout   *Duration       // nil when unset
+	DependsOn       []hcl.Traversal // each `step.NAME`
+	When            hcl.Expression  // nil when unset
+	ForEach         hcl.Expression  // nil when unset
+	Target          hcl.Expression  // nil when unset: the local machine
+	Retry           *Retry          // nil when unset
+	Timeout         *Duration       // nil when unset
 	ContinueOnError bool
 
 	// Body is what remains of the block once meta-arguments are taken out:

@@ -21,7 +21,7 @@ workflow "health-check" {
     for_each = env.services
 
     urls     = { (each.key) = "${each.value.url}/health" }
-    timeout  = param.timeout
+    deadline = param.timeout
     interval = param.interval
   }
 

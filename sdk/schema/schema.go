@@ -3,6 +3,7 @@ package schema
 import (
 	"fmt"
 	"regexp"
+	"slices"
 	"sort"
 
 	"github.com/zclconf/go-cty/cty"
@@ -39,6 +40,10 @@ type Attribute struct {
 
 var nameRe = regexp.MustCompile(`^[a-z][a-z0-9_]*$`)
 
+// MetaArguments are the step arguments zrun itself owns; no action may
+// declare an argument with one of these names.
+var MetaArguments = []string{"action", "workflow", "depends_on", "when", "for_each", "target", "timeout", "retry", "continue_on_error"}
+
 // ActionNames returns the plugin's action names, sorted.
 func (p *Plugin) ActionNames() []string {
 	names := make([]string, 0, len(p.Actions))
@@ -71,7 +76,8 @@ func (a *Action) Validate() error {
 	if !nameRe.MatchString(a.Name) {
 		return fmt.Errorf("action name %q must match %s", a.Name, nameRe)
 	}
-	for _, set := range [][]*Attribute{a.Args, a.Outputs} {
+	for i, set := range [][]*Attribute{a.Args, a.Outputs} {
+		isArgs := i == 0
 		seen := map[string]bool{}
 		for _, attr := range set {
 			if !nameRe.MatchString(attr.Name) {
@@ -81,6 +87,9 @@ func (a *Action) Validate() error {
 				return fmt.Errorf("duplicate attribute %q", attr.Name)
 			}
 			seen[attr.Name] = true
+			if isArgs && slices.Contains(MetaArguments, attr.Name) {
+				return fmt.Errorf("argument %q is a step meta-argument; choose another name", attr.Name)
+			}
 			if attr.Type == cty.NilType {
 				return fmt.Errorf("attribute %q has no type", attr.Name)
 			}

@@ -1,0 +1,69 @@
+package addrs
+
+// Param is a workflow parameter, param.NAME.
+type Param struct{ Name string }
+
+func (Param) referenceableSigil() {}
+
+// String returns the address in HCL traversal syntax.
+func (p Param) String() string { return RootParam + "." + p.Name }
+
+// EnvValue is a value of the selected environment, env.NAME.
+type EnvValue struct{ Name string }
+
+func (EnvValue) referenceableSigil() {}
+
+// String returns the address in HCL traversal syntax.
+func (e EnvValue) String() string { return RootEnv + "." + e.Name }
+
+// StepRef is a step of the current workflow, step.NAME. Its value is the
+// object of the step's outputs, or a map of such objects keyed like the
+// step's for_each (then step.NAME["key"] picks one instance).
+type StepRef struct{ Name string }
+
+func (StepRef) referenceableSigil() {}
+
+// String returns the address in HCL traversal syntax.
+func (s StepRef) String() string { return RootStep + "." + s.Name }
+
+// Attributes of the each object.
+const (
+	EachKey   = "key"
+	EachValue = "value"
+)
+
+// Each is each.key or each.value inside a step with for_each.
+type Each struct{ Attr string }
+
+func (Each) referenceableSigil() {}
+
+// String returns the address in HCL traversal syntax.
+func (e Each) String() string { return RootEach + "." + e.Attr }
+
+// Attributes of the run object.
+const (
+	RunID        = "id"
+	RunWorkflow  = "workflow"
+	RunEnv       = "env"
+	RunStartedAt = "started_at"
+)
+
+var runAttrs = []string{RunID, RunWorkflow, RunEnv, RunStartedAt}
+
+// RunAttr is an attribute of the current run: run.id, run.workflow, run.env
+// or run.started_at.
+type RunAttr struct{ Name string }
+
+func (RunAttr) referenceableSigil() {}
+
+// String returns the address in HCL traversal syntax.
+func (r RunAttr) String() string { return RootRun + "." + r.Name }
+
+// Interface guards
+var (
+	_ Referenceable = Param{}
+	_ Referenceable = EnvValue{}
+	_ Referenceable = StepRef{}
+	_ Referenceable = Each{}
+	_ Referenceable = RunAttr{}
+)

@@ -1,0 +1,139 @@
+// Package dsl parses a zrun project, a folder of HCL files, into immutable
+// config structs (Config, Workflow, Step, Environment...) and checks their
+// shape. It does not evaluate step expressions and never calls a plugin: a
+// step's own arguments stay an undecoded hcl.Body until the engine knows
+// the action's schema (dsl/lang evaluates them). The only values computed
+// here are static ones (durations, param defaults, names) and environment
+// values, which may call functions from dsl/funcs but reference nothing.
+//
+// # Language reference
+//
+// A project is a folder:
+//
+//	zrun.hcl              project settings (optional)
+//	workflows/*.hcl       workflows, by convention
+//	environments/*.hcl    environments, by convention
+//
+// Any of these files may hold any kind of top-level block; the folders are
+// only conventions. Other files are not read. The top-level blocks are
+// zrun, workflow "NAME" and environment "NAME". Names of workflows,
+// environments, params, steps, outputs and hosts are HCL identifiers:
+// letters, digits, underscores and dashes, starting with a letter.
+//
+// # The zrun block
+//
+//	zrun {
+//	  project = "zakupai"
+//	  required_plugins {
+//	    greet = { version = ">= 0.1.0, < 2.0.0" }   # external plugin zrun-plugin-greet
+//	  }
+//	}
+//
+// At most one zrun block per project.
+//
+// # Environments
+//
+//	environment "stage" {
+//	  extends     = "dev"               # optional: inherit dev, override what differs
+//	  description = "Staging server"
+//	  log_level   = "INFO"              # any other argument is a value: env.log_level
+//	  services    = { gateway = { url = "http://localhost:8080" } }
+//
+//	  host "web" {                      # a machine steps may target: env.hosts.web
+//	    address = "10.0.0.5"            # required
+//	    user    = "deploy"
+//	    port    = 22
+//	  }
+//	}
+//
+// Values are evaluated when the project loads. They may call functions
+// (upper("x"), env("HOME"), file("motd.txt")) but not reference anything.
+// An environment that extends another is deep-merged over it: where both
+// set an object the two merge key by key, recursively; any other value
+// (string, number, list...) replaces the parent's whole. Hosts merge by
+// name, the child's host replacing the parent's. Chains of any length are
+// allowed; a cycle is an error that names every member. The value name
+// "hosts" is reserved: the hosts are read as env.hosts.NAME.
+//
+// # Workflows
+//
+//	workflow "health-check" {
+//	  description = "Checks every service"
+//	  timeout     = "5m"                # whole workflow, optional
+//
+//	  param "attempts" {
+//	    type        = number            # a type constraint; omitted means any
+//	    default     = 6                 # omitted means the caller must supply it
+//	    description = "How many tries"
+//	    sensitive   = false
+//	  }
+//
+//	  step "gateway" {
+//	    action            = http.check      # <plugin>.<action>, unquoted
+//	    depends_on        = [step.migrate]  # extra ordering; references order steps already
+//	    when              = param.attempts > 0
+//	    for_each          = env.services    # a map/object, or a set of strings
+//	    target            = env.hosts.web   # omitted: the local machine
+//	    timeout           = "30s"
+//	    continue_on_error = true
+//	    retry {
+//	      attempts  = 3                 # every try, the first included; >= 1
+//	      delay     = "1s"              # before the second try; default "1s"
+//	      backoff   = 2                 # delay multiplier per try; >= 1, default 1
+//	      max_delay = "30s"             # cap on the delay, optional
+//	    }
+//	    url = "${each.value.url}/health"  # everything else: the action's arguments
+//	  }
+//
+//	  step "backup" {
+//	    workflow = "backup"             # call another workflow instead of an action
+//	    target   = "db"                 # the rest: the called workflow's params
+//	  }
+//
+//	  on_failure {                      # at most one; runs when the workflow fails
+//	    step "rollback" {
+//	      action = exec.run
+//	      cmd    = ["./rollback.sh"]
+//	    }
+//	  }
+//	  finally {                         # at most one; always runs
+//	    step "notify" {
+//	      action = exec.run
+//	      cmd    = ["echo", run.id]
+//	    }
+//	  }
+//
+//	  output "status" {
+//	    value       = step.gateway["calc"].status
+//	    description = "Status of calc"
+//	    sensitive   = false
+//	  }
+//	}
+//
+// A step has exactly one of action and workflow. The meta-arguments are
+// action, workflow, depends_on, when, for_each, target, timeout,
+// continue_on_error and the retry block; every other argument or block
+// belongs to the action and is checked against its schema. Step names are
+// unique across a workflow's steps, on_failure and finally. depends_on
+// lists steps of the same workflow as step.NAME. A workflow may not call
+// itself, directly or through others. Durations are Go durations: "300ms",
+// "30s", "5m", "1h30m".
+//
+// # References
+//
+//	param.NAME                a param of the running workflow
+//	env.NAME                  a value of the selected environment (env.hosts.NAME for hosts)
+//	step.NAME.OUTPUT          an output of a step; step.NAME["KEY"].OUTPUT under for_each
+//	each.key, each.value      the current for_each element
+//	run.id, run.workflow, run.env, run.started_at
+//
+// A reference to a step makes the referring step wait for it.
+//
+// # Functions
+//
+// go-cty's standard library and the functions ops work needs; see
+// dsl/funcs for the full list. env("NAME") reads zrun's process
+// environment and fails when the variable is unset; env("NAME", "default")
+// does not. file, fileexists, fileset and templatefile resolve relative
+// paths against the project folder.
+package dsl

@@ -1,0 +1,9 @@
+// Package funcs is the function library of the workflow language: go-cty's
+// stdlib, HCL's try and can, hashicorp/go-cty-funcs for encodings, hashes,
+// files and UUIDs, and the few functions written here (env, timestamp,
+// templatefile).
+//
+// Functions returns the whole table. dsl uses it to evaluate environment
+// values at load time; dsl/lang puts it in every evaluation context.
+// funcs is a leaf package: it imports nothing from zrun.
+package funcs

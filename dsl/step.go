@@ -1,0 +1,181 @@
+package dsl
+
+import (
+	"github.com/hashicorp/hcl/v2"
+
+	"github.com/zrun-dev/zrun/dsl/addrs"
+)
+
+// stepSchema lists a step's meta-arguments. Everything else in the block
+// belongs to the action (or to the called workflow's params) and stays in
+// Step.Body.
+var stepSchema = &hcl.BodySchema{
+	Attributes: []hcl.AttributeSchema{
+		{Name: "action"},
+		{Name: "workflow"},
+		{Name: "depends_on"},
+		{Name: "when"},
+		{Name: "for_each"},
+		{Name: "target"},
+		{Name: "timeout"},
+		{Name: "continue_on_error"},
+	},
+	Blocks: []hcl.BlockHeaderSchema{{Type: "retry"}},
+}
+
+// decodeStep decodes a `step "NAME"` block.
+func (d *decoder) decodeStep(block *hcl.Block, kind StepKind) *Step {
+	s := &Step{
+		Name:      block.Labels[0],
+		Kind:      kind,
+		DeclRange: block.DefRange,
+		NameRange: block.LabelRanges[0],
+	}
+	content, remain, diags := block.Body.PartialContent(stepSchema)
+	d.diags = append(d.diags, diags...)
+	s.Body = remain
+
+	action, hasAction := content.Attributes["action"]
+	call, hasCall := content.Attributes["workflow"]
+	switch {
+	case hasAction && hasCall:
+		d.errorf(call.Range, "Conflicting step arguments",
+			"A step either runs an action (action = <plugin>.<action>) or calls a workflow (workflow = \"NAME\"), not both.")
+	case hasAction:
+		d.decodeAction(s, action)
+	case hasCall:
+		s.WorkflowRange = call.Expr.Range()
+		d.diags = append(d.diags, decodeStatic(call.Expr, nil, &s.Workflow)...)
+	default:
+		d.errorf(block.DefRange, "Missing step action",
+			`Step %q needs either action = <plugin>.<action>, like action = http.check, or workflow = "NAME" to call another workflow.`, s.Name)
+	}
+
+	for _, attr := range sortedAttributes(content.Attributes) {
+		switch attr.Name {
+		case "depends_on":
+			s.DependsOn = d.decodeDependsOn(attr)
+		case "when":
+			s.When = attr.Expr
+		case "for_each":
+			s.ForEach = attr.Expr
+		case "target":
+			s.Target = attr.Expr
+		case "timeout":
+			var diags hcl.Diagnostics
+			s.Timeout, diags = decodeDuration(attr, false)
+			d.diags = append(d.diags, diags...)
+		case "continue_on_error":
+			d.diags = append(d.diags, decodeStatic(attr.Expr, nil, &s.ContinueOnError)...)
+		}
+	}
+
+	for i, rb := range content.Blocks {
+		if i > 0 {
+			d.errorf(rb.DefRange, "Duplicate retry block", "A step has at most one retry block; the first is at %s.", content.Blocks[0].DefRange)
+			continue
+		}
+		s.Retry = d.decodeRetry(rb)
+	}
+	return s
+}
+
+// decodeAction reads `action = <plugin>.<action>`.
+func (d *decoder) decodeAction(s *Step, attr *hcl.Attribute) {
+	tr, diags := hcl.AbsTraversalForExpr(attr.Expr)
+	if diags.HasErrors() {
+		d.errorf(attr.Expr.Range(), "Invalid action address",
+			"An action is written as <plugin>.<action>, without quotes, like action = http.check.")
+		return
+	}
+	a, diags := addrs.ParseAction(tr)
+	d.diags = append(d.diags, diags...)
+	if !diags.HasErrors() {
+		s.Action = &a
+	}
+}
+
+// decodeDependsOn reads `depends_on = [step.NAME, ...]`.
+func (d *decoder) decodeDependsOn(attr *hcl.Attribute) []hcl.Traversal {
+	exprs, diags := hcl.ExprList(attr.Expr)
+	d.diags = append(d.diags, diags...)
+	var out []hcl.Traversal
+	for _, e := range exprs {
+		tr, diags := hcl.AbsTraversalForExpr(e)
+		if !diags.HasErrors() {
+			ref, refDiags := addrs.ParseRef(tr)
+			if _, ok := refSubject(ref).(addrs.StepRef); ok && !refDiags.HasErrors() && len(ref.Remaining) == 0 {
+				out = append(out, tr)
+				continue
+			}
+		}
+		d.errorf(e.Range(), "Invalid depends_on reference",
+			"depends_on lists steps of the same workflow, like depends_on = [step.migrate].")
+	}
+	return out
+}
+
+// refSubject returns ref's subject, nil for a nil ref.
+func refSubject(ref *addrs.Reference) addrs.Referenceable {
+	if ref == nil {
+		return nil
+	}
+	return ref.Subject
+}
+
+var retrySchema = &hcl.BodySchema{
+	Attributes: []hcl.AttributeSchema{
+		{Name: "attempts", Required: true},
+		{Name: "delay"},
+		{Name: "backoff"},
+		{Name: "max_delay"},
+	},
+}
+
+// decodeRetry decodes a step's `retry` block.
+func (d *decoder) decodeRetry(block *hcl.Block) *Retry {
+	r := &Retry{Attempts: 1, Backoff: 1, DeclRange: block.DefRange}
+	r.Delay.Duration = defaultRetryDelay
+	r.Delay.Range = block.DefRange
+	content, diags := block.Body.Content(retrySchema)
+	d.diags = append(d.diags, diags...)
+	if attr, ok := content.Attributes["attempts"]; ok {
+		decodeAtLeast(d, attr, &r.Attempts, 1, "Invalid retry attempts",
+			"attempts counts every try, the first included, so it must be at least 1.")
+	}
+	if attr, ok := content.Attributes["delay"]; ok {
+		if delay, diags := decodeDuration(attr, true); diags.HasErrors() {
+			d.diags = append(d.diags, diags...)
+		} else {
+			r.Delay = *delay
+		}
+	}
+	if attr, ok := content.Attributes["backoff"]; ok {
+		decodeAtLeast(d, attr, &r.Backoff, 1, "Invalid retry backoff",
+			"backoff multiplies the delay after each attempt, so it must be at least 1 (1 keeps the delay constant).")
+	}
+	if attr, ok := content.Attributes["max_delay"]; ok {
+		var diags hcl.Diagnostics
+		r.MaxDelay, diags = decodeDuration(attr, false)
+		d.diags = append(d.diags, diags...)
+		if r.MaxDelay != nil && r.MaxDelay.Duration < r.Delay.Duration {
+			d.errorf(attr.Expr.Range(), "Invalid retry max_delay",
+				"max_delay (%s) is shorter than delay (%s); make it at least as long.", r.MaxDelay.Duration, r.Delay.Duration)
+		}
+	}
+	return r
+}
+
+// decodeAtLeast decodes a static number into target and checks that it is
+// at least min; on any error target is left at min.
+func decodeAtLeast[T int | float64](d *decoder, attr *hcl.Attribute, target *T, min T, summary, detail string) {
+	if diags := decodeStatic(attr.Expr, nil, target); diags.HasErrors() {
+		d.diags = append(d.diags, diags...)
+		*target = min
+		return
+	}
+	if *target < min {
+		d.errorf(attr.Expr.Range(), summary, "%s Got %v.", detail, *target)
+		*target = min
+	}
+}

@@ -1,0 +1,3 @@
+environment "stage" {
+  extends = "dve" # ERROR: Unknown parent environment
+}

@@ -1,0 +1,5 @@
+workflow "w" {
+  step "s" { # ERROR: Missing step action
+    cmd = ["true"]
+  }
+}

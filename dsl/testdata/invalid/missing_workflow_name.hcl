@@ -1,0 +1,2 @@
+workflow { # ERROR: Missing name for workflow
+}

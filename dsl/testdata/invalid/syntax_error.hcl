@@ -1,0 +1,9 @@
+workflow "w" {
+  step "s" {
+    action = exec.run
+    cmd = [
+      "a"
+      "b" # ERROR: Missing item separator
+    ]
+  }
+}

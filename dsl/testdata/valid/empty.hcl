@@ -1,0 +1,1 @@
+# A project with no workflows is valid.

@@ -1,0 +1,6 @@
+workflow "hello" {
+  step "say" {
+    action = exec.run
+    cmd    = ["echo", "hello"]
+  }
+}
