@@ -12,13 +12,13 @@ func TestActionValidate(t *testing.T) {
 		action *Action
 		want   string // "" for valid
 	}{
-		"valid": {action: &Action{Name: "run", Args: []*Attribute{{Name: "url", Type: cty.String}}, Outputs: []*Attribute{{Name: "timeout", Type: cty.String}}}},
-		"no args": {action: &Action{Name: "run"}},
-		"bad action name": {action: &Action{Name: "Run"}, want: "action name"},
+		"valid":              {action: &Action{Name: "run", Args: []*Attribute{{Name: "url", Type: cty.String}}, Outputs: []*Attribute{{Name: "timeout", Type: cty.String}}}},
+		"no args":            {action: &Action{Name: "run"}},
+		"bad action name":    {action: &Action{Name: "Run"}, want: "action name"},
 		"bad attribute name": {action: &Action{Name: "run", Args: []*Attribute{{Name: "my-url", Type: cty.String}}}, want: "attribute name"},
-		"duplicate": {action: &Action{Name: "run", Args: []*Attribute{{Name: "a", Type: cty.String}, {Name: "a", Type: cty.String}}}, want: "duplicate"},
-		"meta-argument": {action: &Action{Name: "run", Args: []*Attribute{{Name: "timeout", Type: cty.String}}}, want: "meta-argument"},
-		"no type": {action: &Action{Name: "run", Args: []*Attribute{{Name: "a"}}}, want: "no type"},
+		"duplicate":          {action: &Action{Name: "run", Args: []*Attribute{{Name: "a", Type: cty.String}, {Name: "a", Type: cty.String}}}, want: "duplicate"},
+		"meta-argument":      {action: &Action{Name: "run", Args: []*Attribute{{Name: "timeout", Type: cty.String}}}, want: "meta-argument"},
+		"no type":            {action: &Action{Name: "run", Args: []*Attribute{{Name: "a"}}}, want: "no type"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			err := tc.action.Validate()

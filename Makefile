@@ -1,0 +1,58 @@
+# zrun's developer entry points. `make demo` runs zrun's main job on the
+# example stack; `make test` runs every test. Both install what is missing.
+
+GO       ?= go
+BIN      := bin
+ZRUN     := $(BIN)/zrun
+GOFLAGS  ?=
+export CGO_ENABLED ?= 0
+
+.PHONY: all build test test-short fuzz bench demo proto proto-check vet fmt-check tools clean
+
+all: build
+
+build: $(ZRUN)
+
+$(ZRUN): $(shell find . -name '*.go' -not -path './bin/*' 2>/dev/null) go.mod go.sum
+	$(GO) build -o $(ZRUN) ./cmd/zrun
+
+## test: every test, with the race detector, plus a short fuzz run.
+test: tools
+	$(GO) vet ./...
+	CGO_ENABLED=1 $(GO) test -race -count=1 ./... ./testdata/plugins/...
+	$(MAKE) fuzz FUZZTIME=10s
+
+test-short:
+	$(GO) test -count=1 ./...
+
+FUZZTIME ?= 30s
+fuzz:
+	$(GO) test -run '^$$' -fuzz '^FuzzLoadFile$$' -fuzztime $(FUZZTIME) ./dsl
+
+## bench: the benchmarks of README's performance section, side by side with their baselines.
+bench: build
+	bash bench/run.sh
+
+## demo: the health-check workflow against local stand-ins of the guide's five services.
+demo: build
+	bash testdata/demo/run.sh $(ZRUN)
+
+## proto: regenerate the plugin protocol's Go code.
+proto: tools-proto
+	cd sdk/proto/zrunplugin/v1 && PATH="$$($(GO) env GOPATH)/bin:$$PATH" $(GO) generate ./...
+
+## proto-check: fail if the generated code is not what the .proto produces.
+proto-check: proto
+	git diff --exit-code -- sdk/proto
+
+tools:
+	@command -v $(GO) >/dev/null || { echo "Go is missing: install Go 1.26 from your package manager"; exit 1; }
+	@command -v gcc >/dev/null || { echo "installing gcc (for go test -race)"; apt-get install -y -qq gcc >/dev/null; }
+
+tools-proto:
+	@command -v protoc >/dev/null || { apt-get update -qq && apt-get install -y -qq protobuf-compiler; }
+	@test -x "$$($(GO) env GOPATH)/bin/protoc-gen-go" || $(GO) install google.golang.org/protobuf/cmd/protoc-gen-go@v1.36.12
+	@test -x "$$($(GO) env GOPATH)/bin/protoc-gen-go-grpc" || $(GO) install google.golang.org/grpc/cmd/protoc-gen-go-grpc@v1.6.0
+
+clean:
+	rm -rf $(BIN)

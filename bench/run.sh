@@ -1,0 +1,102 @@
+#!/usr/bin/env bash
+# Benchmarks from README's performance section, each side by side with its
+# baselines in one run, reported as ratios:
+#   1. 1,000 independent /bin/true steps: zrun (exec plugin, out of process)
+#      vs go-task vs make -j2;
+#   2. a 1,000-step chain of /bin/true: the same three;
+#   3. `zrun validate` on the shipped project (wall time);
+#   plus the in-process engine overhead per step and the plugin cold start,
+#   measured by `go test -bench`.
+# Usage: bash bench/run.sh [REPEATS]   (needs bin/zrun: `make build`)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+repeats=${1:-3}
+zrun=$PWD/bin/zrun
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+export PATH="$(go env GOPATH)/bin:$PATH"
+
+if ! command -v task >/dev/null; then
+	echo "installing go-task (baseline)..." >&2
+	go install github.com/go-task/task/v3/cmd/task@v3.54.0
+fi
+
+n=1000
+gen() { # gen KIND DIR: write the zrun project, Taskfile and Makefile
+	local kind=$1 dir=$2
+	mkdir -p "$dir/workflows"
+	{
+		echo 'workflow "bench" {'
+		for i in $(seq 0 $((n - 1))); do
+			echo "  step \"s$i\" {"
+			echo '    action  = exec.run'
+			echo '    command = ["/bin/true"]'
+			if [ "$kind" = chain ] && [ "$i" -gt 0 ]; then echo "    depends_on = [step.s$((i - 1))]"; fi
+			echo '  }'
+		done
+		echo '}'
+	} >"$dir/workflows/bench.hcl"
+	{
+		echo "version: '3'"
+		echo 'tasks:'
+		echo '  default:'
+		if [ "$kind" = chain ]; then echo "    deps: [s$((n - 1))]"; else
+			printf '    deps: ['; for i in $(seq 0 $((n - 1))); do printf 's%d,' "$i"; done; echo ']'
+		fi
+		for i in $(seq 0 $((n - 1))); do
+			echo "  s$i:"
+			if [ "$kind" = chain ] && [ "$i" -gt 0 ]; then echo "    deps: [s$((i - 1))]"; fi
+			echo '    cmds: [/bin/true]'
+			echo '    silent: true'
+		done
+	} >"$dir/Taskfile.yml"
+	{
+		if [ "$kind" = chain ]; then echo "all: s$((n - 1))"; else
+			printf 'all:'; for i in $(seq 0 $((n - 1))); do printf ' s%d' "$i"; done; echo
+		fi
+		for i in $(seq 0 $((n - 1))); do
+			if [ "$kind" = chain ] && [ "$i" -gt 0 ]; then echo "s$i: s$((i - 1))"; else echo "s$i:"; fi
+			printf '\t@/bin/true\n'
+		done
+		printf '.PHONY: all'; for i in $(seq 0 $((n - 1))); do printf ' s%d' "$i"; done; echo
+	} >"$dir/Makefile"
+}
+
+# best-of-N wall seconds of a command
+wall() {
+	local best=""
+	for _ in $(seq "$repeats"); do
+		local t0 t1
+		t0=$(date +%s%N)
+		"$@" >/dev/null 2>&1 || { echo "FAILED: $*" >&2; return 1; }
+		t1=$(date +%s%N)
+		local s=$(( (t1 - t0) / 1000000 ))
+		if [ -z "$best" ] || [ "$s" -lt "$best" ]; then best=$s; fi
+	done
+	echo "$best"
+}
+
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
+
+echo "| benchmark | zrun | go-task | make -j2 | zrun/go-task | zrun/make |"
+echo "|---|---|---|---|---|---|"
+for kind in independent chain; do
+	dir=$work/$kind
+	gen "$kind" "$dir"
+	z=$(wall "$zrun" -C "$dir" workflow bench --output json)
+	tk=$(wall task -d "$dir" --silent)
+	mk=$(wall make -s -C "$dir" -j2)
+	echo "| $n $kind /bin/true steps (ms) | $z | $tk | $mk | $(ratio "$z" "$tk") | $(ratio "$z" "$mk") |"
+done
+
+# Each plugin process starts once per run, whatever the step count.
+starts=$(ZRUN_LOG=debug "$zrun" -C "$work/independent" workflow bench --output json 2>&1 >/dev/null | grep -o 'plugin starts[^"]*' | head -1 || true)
+echo
+echo "plugin processes started for the $n-step run: ${starts:-unknown}"
+
+v=$(wall "$zrun" validate)
+echo "zrun validate on the shipped project: ${v} ms (goal < 100 ms)"
+
+echo
+echo "go test -bench (engine overhead per step in process; plugin cold start):"
+go test -run '^$' -bench 'BenchmarkRun|BenchmarkColdStart' -benchtime 3x ./engine ./plugins 2>&1 | grep -E '^Benchmark|ok|FAIL'

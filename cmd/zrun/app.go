@@ -1,0 +1,157 @@
+package main
+
+import (
+	"context"
+	"io"
+	"os"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+
+	"github.com/hashicorp/go-hclog"
+	"github.com/hashicorp/hcl/v2"
+	"github.com/spf13/cobra"
+
+	"github.com/zrun-dev/zrun/dsl"
+	"github.com/zrun-dev/zrun/engine"
+	"github.com/zrun-dev/zrun/engine/events"
+	"github.com/zrun-dev/zrun/plugins"
+)
+
+// app is one invocation of zrun: its output streams, global flags, and the
+// plugin processes it started (closed on exit, whatever happens).
+type app struct {
+	stdout, stderr io.Writer
+	dir            string // -C
+	noColor        bool
+
+	interrupted atomic.Bool
+
+	mu       sync.Mutex
+	managers []*plugins.Manager
+}
+
+func newApp(stdout, stderr io.Writer) *app {
+	return &app{stdout: stdout, stderr: stderr}
+}
+
+// close kills every plugin process this invocation started.
+func (a *app) close() {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	for _, m := range a.managers {
+		m.Close()
+	}
+	a.managers = nil
+}
+
+func (a *app) root() *cobra.Command {
+	root := &cobra.Command{
+		Use:   "zrun",
+		Short: "Run operations workflows written in HCL",
+		Long: `zrun runs operations workflows (deploy, backup, restore, health checks...) written
+in HCL, as a DAG of steps executed by out-of-process plugins.
+
+A project is a folder with zrun.hcl, workflows/*.hcl and environments/*.hcl.`,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.PersistentFlags().StringVarP(&a.dir, "chdir", "C", ".", "project folder")
+	root.PersistentFlags().BoolVar(&a.noColor, "no-color", os.Getenv("NO_COLOR") != "", "disable colors in output")
+	root.SetOut(a.stdout)
+	root.SetErr(a.stderr)
+	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
+		return &exitError{code: exitUsage, msg: err.Error() + "\nRun '" + c.CommandPath() + " --help' for usage."}
+	})
+	root.AddCommand(
+		a.workflowCmd(),
+		a.validateCmd(),
+		a.planCmd(),
+		a.graphCmd(),
+		a.fmtCmd(),
+		a.listCmd(),
+		a.envCmd(),
+		a.pluginsCmd(),
+		a.versionCmd(),
+	)
+	return root
+}
+
+// project loads the project folder, printing diagnostics if it is invalid.
+func (a *app) project() (*dsl.Config, error) {
+	cfg, diags := dsl.NewParser().LoadProject(a.dir)
+	if diags.HasErrors() {
+		return nil, a.diagError(cfg, diags)
+	}
+	a.printDiags(cfg, diags)
+	return cfg, nil
+}
+
+// manager starts (lazily) the plugins a project uses.
+func (a *app) manager(cfg *dsl.Config) (*plugins.Manager, error) {
+	self, err := os.Executable()
+	if err != nil {
+		return nil, err
+	}
+	lock, diags := plugins.ReadLock(filepath.Join(cfg.Dir, lockFileName))
+	if diags.HasErrors() {
+		return nil, a.diagError(cfg, diags)
+	}
+	m := plugins.NewManager(plugins.Options{
+		Builtins:   builtins,
+		SelfExe:    self,
+		SearchDirs: pluginDirs(cfg.Dir),
+		Lock:       lock,
+		Logger:     hclog.New(&hclog.LoggerOptions{Name: "zrun", Level: logLevel(), Output: a.stderr}),
+		Stderr:     a.stderr,
+	})
+	a.mu.Lock()
+	a.managers = append(a.managers, m)
+	a.mu.Unlock()
+	return m, nil
+}
+
+// runner loads the project and wires an engine to its plugins.
+func (a *app) runner(sink events.Sink, parallelism int) (*engine.Runner, error) {
+	cfg, err := a.project()
+	if err != nil {
+		return nil, err
+	}
+	m, err := a.manager(cfg)
+	if err != nil {
+		return nil, err
+	}
+	return engine.New(engine.Options{Config: cfg, Plugins: m, Sink: sink, Parallelism: parallelism}), nil
+}
+
+const lockFileName = "zrun.lock.hcl"
+
+// pluginDirs lists where external plugins are looked for, in order.
+func pluginDirs(projectDir string) []string {
+	dirs := []string{filepath.Join(projectDir, ".zrun", "plugins")}
+	if home, err := os.UserHomeDir(); err == nil {
+		dirs = append(dirs, filepath.Join(home, ".zrun", "plugins"))
+	}
+	if p := os.Getenv("ZRUN_PLUGIN_PATH"); p != "" {
+		dirs = append(dirs, filepath.SplitList(p)...)
+	}
+	return dirs
+}
+
+// diagError prints diagnostics and returns the configuration exit code.
+func (a *app) diagError(cfg *dsl.Config, diags hcl.Diagnostics) error {
+	a.printDiags(cfg, diags)
+	return &exitError{code: exitConfig}
+}
+
+func ctxOf(c *cobra.Command) context.Context { return c.Context() }
+
+// logLevel is the level of zrun's own diagnostics log (plugin processes
+// starting and stopping): $ZRUN_LOG (trace, debug, info, warn, error),
+// errors only by default.
+func logLevel() hclog.Level {
+	if l := hclog.LevelFromString(os.Getenv("ZRUN_LOG")); l != hclog.NoLevel {
+		return l
+	}
+	return hclog.Error
+}

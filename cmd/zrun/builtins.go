@@ -1,0 +1,30 @@
+package main
+
+import (
+	"fmt"
+	"os"
+
+	execplugin "github.com/zrun-dev/zrun/plugins/exec"
+	httpplugin "github.com/zrun-dev/zrun/plugins/http"
+	"github.com/zrun-dev/zrun/sdk"
+	"github.com/zrun-dev/zrun/sdk/plugin"
+)
+
+// pluginModeArg starts zrun as one of its builtin plugins: builtins ship
+// inside the one binary but run out of process like any other plugin.
+const pluginModeArg = "__plugin"
+
+// builtins is the table of plugins that ship with zrun.
+var builtins = map[string]func() *sdk.Plugin{
+	"exec": execplugin.Plugin,
+	"http": httpplugin.Plugin,
+}
+
+func servePlugin(name string) {
+	p, ok := builtins[name]
+	if !ok {
+		fmt.Fprintf(os.Stderr, "zrun: no builtin plugin %q\n", name)
+		os.Exit(exitUsage)
+	}
+	plugin.Serve(p())
+}

@@ -1,0 +1,175 @@
+package main
+
+import (
+	"fmt"
+	"path/filepath"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/spf13/cobra"
+	"github.com/zclconf/go-cty/cty"
+
+	"github.com/zrun-dev/zrun/plugins"
+	"github.com/zrun-dev/zrun/sdk/schema"
+)
+
+func (a *app) pluginsCmd() *cobra.Command {
+	c := &cobra.Command{
+		Use:   "plugins",
+		Short: "List, document and lock plugins",
+	}
+	c.AddCommand(&cobra.Command{
+		Use:   "list",
+		Short: "List builtin and external plugins with their versions",
+		Args:  exactArgs(0, "no arguments"),
+		RunE: func(c *cobra.Command, _ []string) error {
+			cfg, err := a.project()
+			if err != nil {
+				return err
+			}
+			m, err := a.manager(cfg)
+			if err != nil {
+				return err
+			}
+			tw := tabwriter.NewWriter(a.stdout, 2, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "NAME\tVERSION\tKIND\tACTIONS")
+			for _, name := range m.Names() {
+				kind := "external"
+				if _, ok := builtins[name]; ok {
+					kind = "builtin"
+				}
+				client, err := m.Client(ctxOf(c), name)
+				if err != nil {
+					fmt.Fprintf(tw, "%s\t?\t%s\terror: %s\n", name, kind, err)
+					continue
+				}
+				s, err := client.GetSchema(ctxOf(c))
+				if err != nil {
+					fmt.Fprintf(tw, "%s\t?\t%s\terror: %s\n", name, kind, err)
+					continue
+				}
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", name, s.Version, kind, strings.Join(s.ActionNames(), ", "))
+			}
+			return tw.Flush()
+		},
+	}, &cobra.Command{
+		Use:   "schema NAME",
+		Short: "Print the reference documentation of a plugin's actions",
+		Args:  exactArgs(1, "the plugin's name"),
+		RunE: func(c *cobra.Command, args []string) error {
+			cfg, err := a.project()
+			if err != nil {
+				return err
+			}
+			m, err := a.manager(cfg)
+			if err != nil {
+				return err
+			}
+			client, err := m.Client(ctxOf(c), args[0])
+			if err != nil {
+				return &exitError{code: exitPluginFailure, msg: err.Error()}
+			}
+			s, err := client.GetSchema(ctxOf(c))
+			if err != nil {
+				return &exitError{code: exitPluginFailure, msg: err.Error()}
+			}
+			fmt.Fprint(a.stdout, schemaDoc(s))
+			return nil
+		},
+	}, &cobra.Command{
+		Use:   "lock",
+		Short: "Record each required external plugin's version and checksum in zrun.lock.hcl",
+		Args:  exactArgs(0, "no arguments"),
+		RunE: func(c *cobra.Command, _ []string) error {
+			cfg, err := a.project()
+			if err != nil {
+				return err
+			}
+			m, err := a.manager(cfg)
+			if err != nil {
+				return err
+			}
+			required := map[string]string{}
+			for name, rp := range cfg.Project.RequiredPlugins {
+				required[name] = rp.Version
+			}
+			lock, err := plugins.Lock(ctxOf(c), m, required)
+			if err != nil {
+				return &exitError{code: exitPluginFailure, msg: err.Error()}
+			}
+			path := filepath.Join(cfg.Dir, lockFileName)
+			if err := lock.Write(path); err != nil {
+				return &exitError{code: exitFailure, msg: err.Error()}
+			}
+			fmt.Fprintf(a.stdout, "Locked %d plugin(s) in %s.\n", len(required), path)
+			return nil
+		},
+	})
+	return c
+}
+
+// schemaDoc renders a plugin's schema as Markdown reference documentation.
+func schemaDoc(s *schema.Plugin) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "# Plugin %s %s\n\n", s.Name, s.Version)
+	if s.Description != "" {
+		fmt.Fprintf(&b, "%s\n\n", s.Description)
+	}
+	for _, name := range s.ActionNames() {
+		a := s.Actions[name]
+		fmt.Fprintf(&b, "## %s.%s\n\n", s.Name, a.Name)
+		if a.Description != "" {
+			fmt.Fprintf(&b, "%s\n\n", a.Description)
+		}
+		writeAttrs(&b, "Arguments", a.Args, true)
+		writeAttrs(&b, "Outputs", a.Outputs, false)
+	}
+	return b.String()
+}
+
+func writeAttrs(b *strings.Builder, title string, attrs []*schema.Attribute, args bool) {
+	if len(attrs) == 0 {
+		return
+	}
+	fmt.Fprintf(b, "%s:\n\n", title)
+	for _, at := range attrs {
+		var flags []string
+		if args {
+			if at.Required {
+				flags = append(flags, "required")
+			} else {
+				flags = append(flags, "optional")
+			}
+		}
+		if at.Sensitive {
+			flags = append(flags, "sensitive")
+		}
+		fmt.Fprintf(b, "- `%s` (%s", at.Name, typeString(at.Type))
+		if len(flags) > 0 {
+			fmt.Fprintf(b, ", %s", strings.Join(flags, ", "))
+		}
+		fmt.Fprint(b, ")")
+		if at.Description != "" {
+			fmt.Fprintf(b, ": %s", at.Description)
+		}
+		fmt.Fprintln(b)
+	}
+	fmt.Fprintln(b)
+}
+
+// typeString prints a type in HCL type-constraint syntax.
+func typeString(t cty.Type) string {
+	switch {
+	case t == cty.DynamicPseudoType:
+		return "any"
+	case t.IsPrimitiveType():
+		return t.FriendlyNameForConstraint()
+	case t.IsListType():
+		return "list(" + typeString(t.ElementType()) + ")"
+	case t.IsSetType():
+		return "set(" + typeString(t.ElementType()) + ")"
+	case t.IsMapType():
+		return "map(" + typeString(t.ElementType()) + ")"
+	}
+	return t.FriendlyNameForConstraint()
+}

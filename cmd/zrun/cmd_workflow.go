@@ -1,0 +1,121 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/zrun-dev/zrun/engine"
+	"github.com/zrun-dev/zrun/engine/events"
+)
+
+// runFlags are shared by `workflow` and `plan`.
+type runFlags struct {
+	env         string
+	params      []string
+	parallelism int
+	output      string
+}
+
+func (f *runFlags) register(c *cobra.Command) {
+	c.Flags().StringVarP(&f.env, "env", "e", os.Getenv("ZRUN_ENV"), "environment to run in (default $ZRUN_ENV; optional when the project has at most one)")
+	c.Flags().StringArrayVarP(&f.params, "param", "p", nil, "set a param, `name=value` (repeatable)")
+	c.Flags().IntVar(&f.parallelism, "parallelism", 0, "how many actions may run at once (default 4 x CPUs)")
+	c.Flags().StringVarP(&f.output, "output", "o", "text", "output format: text or json")
+	_ = c.RegisterFlagCompletionFunc("output", cobra.FixedCompletions([]string{"text", "json"}, cobra.ShellCompDirectiveNoFileComp))
+}
+
+func (f *runFlags) request(workflow string) (engine.RunRequest, error) {
+	req := engine.RunRequest{Workflow: workflow, Env: f.env, Params: map[string]string{}}
+	for _, p := range f.params {
+		k, v, ok := strings.Cut(p, "=")
+		if !ok || k == "" {
+			return req, &exitError{code: exitUsage, msg: fmt.Sprintf("--param %q: want name=value", p)}
+		}
+		req.Params[k] = v
+	}
+	if f.output != "text" && f.output != "json" {
+		return req, &exitError{code: exitUsage, msg: fmt.Sprintf("--output %q: want text or json", f.output)}
+	}
+	return req, nil
+}
+
+func (a *app) workflowCmd() *cobra.Command {
+	var f runFlags
+	var dryRun bool
+	c := &cobra.Command{
+		Use:               "workflow NAME",
+		Aliases:           []string{"run", "wf"},
+		Short:             "Run a workflow",
+		Example:           "  zrun workflow deploy --env stage --param version=1.4.2",
+		Args:              exactArgs(1, "the workflow's name"),
+		ValidArgsFunction: a.completeWorkflows,
+		RunE: func(c *cobra.Command, args []string) error {
+			req, err := f.request(args[0])
+			if err != nil {
+				return err
+			}
+			if dryRun {
+				return a.plan(c, req, f)
+			}
+			view := a.newView(f.output)
+			r, err := a.runner(view, f.parallelism)
+			if err != nil {
+				return err
+			}
+			res, diags := r.Run(ctxOf(c), req)
+			view.close()
+			if diags.HasErrors() {
+				return a.diagError(r.Config(), diags)
+			}
+			a.printDiags(r.Config(), diags)
+			if f.output == "text" {
+				a.printSummary(res)
+			}
+			return runExit(res, a.interrupted.Load())
+		},
+	}
+	f.register(c)
+	c.Flags().BoolVar(&dryRun, "dry-run", false, "show what would run (the plan) without running anything")
+	return c
+}
+
+// runExit maps a run's result to the exit code.
+func runExit(res *engine.RunResult, interrupted bool) error {
+	switch {
+	case res.Status == events.StatusOK:
+		return nil
+	case interrupted || res.Status == events.StatusCancelled:
+		return &exitError{code: exitInterrupted}
+	case res.PluginFailed:
+		return &exitError{code: exitPluginFailure}
+	}
+	return &exitError{code: exitRunFailed}
+}
+
+// exactArgs is cobra.ExactArgs with a message a newcomer understands.
+func exactArgs(n int, what string) cobra.PositionalArgs {
+	return func(c *cobra.Command, args []string) error {
+		if len(args) != n {
+			return &exitError{code: exitUsage, msg: fmt.Sprintf("%s needs %s.\nUsage: %s", c.CommandPath(), what, c.UseLine())}
+		}
+		return nil
+	}
+}
+
+func (a *app) completeWorkflows(c *cobra.Command, args []string, _ string) ([]string, cobra.ShellCompDirective) {
+	if len(args) > 0 {
+		return nil, cobra.ShellCompDirectiveNoFileComp
+	}
+	cfg, diags := dslLoad(a.dir)
+	if cfg == nil || diags.HasErrors() {
+		return nil, cobra.ShellCompDirectiveNoFileComp
+	}
+	var out []string
+	for name, wf := range cfg.Workflows {
+		out = append(out, name+"\t"+wf.Description)
+	}
+	return out, cobra.ShellCompDirectiveNoFileComp
+}
