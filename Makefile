@@ -52,7 +52,7 @@ tools:
 tools-proto:
 	@command -v protoc >/dev/null || { apt-get update -qq && apt-get install -y -qq protobuf-compiler; }
 	@test -x "$$($(GO) env GOPATH)/bin/protoc-gen-go" || $(GO) install google.golang.org/protobuf/cmd/protoc-gen-go@v1.36.12
-	@test -x "$$($(GO) env GOPATH)/bin/protoc-gen-go-grpc" || $(GO) install google.golang.org/grpc/cmd/protoc-gen-go-grpc@v1.6.0
+	@test -x "$$($(GO) env GOPATH)/bin/protoc-gen-go-grpc" || $(GO) install google.golang.org/grpc/cmd/protoc-gen-go-grpc@v1.6.2
 
 clean:
 	rm -rf $(BIN)

@@ -61,3 +61,12 @@ func (d Diagnostics) Err() error {
 	}
 	return errors.New(strings.Join(msgs, "; "))
 }
+
+// Mark is the type of the cty marks zrun puts on values.
+type Mark string
+
+// Sensitive marks a value zrun must never show: a sensitive param or
+// argument, a secret, or anything computed from one. The mark follows the
+// value through every expression and across the plugin wire; zrun masks
+// it in output, events, plans, errors and plugin log lines.
+const Sensitive Mark = "sensitive"

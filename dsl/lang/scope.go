@@ -78,11 +78,14 @@ func (s *Scope) EvalBody(body hcl.Body, spec hcldec.Spec) (cty.Value, hcl.Diagno
 	refs, diags := ReferencesInBody(body, spec)
 	ctx, moreDiags := s.EvalContext(refs)
 	diags = append(diags, moreDiags...)
+	// Broken references evaluate as unknown, so decoding goes on and
+	// reports the body's other problems (unknown arguments, wrong types) too.
+	val, moreDiags := hcldec.Decode(body, spec, ctx)
+	diags = append(diags, moreDiags...)
 	if diags.HasErrors() {
 		return cty.UnknownVal(hcldec.ImpliedType(spec)), diags
 	}
-	val, moreDiags := hcldec.Decode(body, spec, ctx)
-	return val, append(diags, moreDiags...)
+	return val, diags
 }
 
 // EvalContext builds an evaluation context holding the functions and the
@@ -112,6 +115,7 @@ func (s *Scope) EvalContext(refs []*addrs.Reference) (*hcl.EvalContext, hcl.Diag
 					Detail:   fmt.Sprintf("%s is only available in a step that has for_each.", each),
 					Subject:  rng.Ptr(),
 				})
+				set(addrs.RootEach, each.Attr, cty.DynamicVal, nil)
 				continue
 			}
 			set(addrs.RootEach, addrs.EachKey, s.Each.Key, nil)
@@ -125,6 +129,8 @@ func (s *Scope) EvalContext(refs []*addrs.Reference) (*hcl.EvalContext, hcl.Diag
 				Detail:   fmt.Sprintf("%s cannot be used here: only functions and literal values are allowed.", ref.Subject),
 				Subject:  rng.Ptr(),
 			})
+			root, name, _ := s.lookup(ref.Subject)
+			set(root, name, cty.DynamicVal, nil)
 			continue
 		}
 		root, name, get := s.lookup(ref.Subject)

@@ -1,0 +1,223 @@
+package plugins
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os/exec"
+	"strings"
+	"sync"
+	"time"
+
+	goplugin "github.com/hashicorp/go-plugin"
+
+	"github.com/zrun-dev/zrun/sdk"
+	"github.com/zrun-dev/zrun/sdk/rpc"
+	"github.com/zrun-dev/zrun/sdk/schema"
+)
+
+// pluginClient is the sdk.Client the Manager hands out for one plugin.
+// It outlives the process behind it: a call after a crash starts a new
+// one.
+type pluginClient struct {
+	m       *Manager
+	name    string
+	path    string
+	args    []string
+	builtin bool
+
+	// mu guards the process; held while starting it, so concurrent first
+	// calls start it once.
+	mu  sync.Mutex
+	cur *process
+}
+
+// process is one started plugin process.
+type process struct {
+	rpc    *rpc.Client
+	proc   *goplugin.Client
+	stderr *tailWriter
+}
+
+func (pc *pluginClient) ensure(ctx context.Context, verify bool) error {
+	_, err := pc.process(ctx, verify)
+	return err
+}
+
+func (pc *pluginClient) process(_ context.Context, verify bool) (*process, error) {
+	pc.mu.Lock()
+	defer pc.mu.Unlock()
+	if pc.cur != nil && !pc.cur.proc.Exited() {
+		return pc.cur, nil
+	}
+	if pc.cur != nil {
+		pc.cur.proc.Kill() // an exited process: release its resources
+	}
+	pc.m.mu.Lock()
+	closed := pc.m.closed
+	pc.m.mu.Unlock()
+	if closed {
+		return nil, fmt.Errorf("plugin %q: the plugin manager is closed", pc.name)
+	}
+	if verify && !pc.builtin {
+		if err := pc.verify(); err != nil {
+			return nil, err
+		}
+	}
+	return pc.start()
+}
+
+// verify checks the executable against the lock file. The file could
+// still change between this check and its start; the lock guards against
+// accidents, not against someone who can write the plugin directory.
+func (pc *pluginClient) verify() error {
+	lock := pc.m.opts.Lock
+	if lock == nil {
+		return nil
+	}
+	locked, ok := lock.Plugins[pc.name]
+	if !ok {
+		return fmt.Errorf("plugin %q at %s is not in %s; run \"zrun plugins lock\" to record it", pc.name, pc.path, LockFileName)
+	}
+	sum, err := fileSHA256(pc.path)
+	if err != nil {
+		return fmt.Errorf("plugin %q: %w", pc.name, err)
+	}
+	if sum != locked.SHA256 {
+		return fmt.Errorf("plugin %q at %s has checksum %s but %s records %s; if you upgraded it on purpose run \"zrun plugins lock\"",
+			pc.name, pc.path, sum, LockFileName, locked.SHA256)
+	}
+	return nil
+}
+
+func (pc *pluginClient) start() (*process, error) {
+	tail := &tailWriter{}
+	proc := goplugin.NewClient(&goplugin.ClientConfig{
+		HandshakeConfig:  rpc.Handshake,
+		VersionedPlugins: rpc.VersionedPlugins(nil),
+		Cmd:              exec.Command(pc.path, pc.args...),
+		AllowedProtocols: []goplugin.Protocol{goplugin.ProtocolGRPC},
+		AutoMTLS:         true,
+		Managed:          true,
+		StartTimeout:     30 * time.Second,
+		Logger:           pc.m.opts.Logger.Named(pc.name),
+		Stderr:           io.MultiWriter(pc.m.opts.Stderr, tail),
+	})
+	pc.m.countStart(pc.name)
+	conn, err := proc.Client()
+	if err != nil {
+		proc.Kill()
+		return nil, fmt.Errorf("starting plugin %q (%s): %w%s", pc.name, pc.path, err, tail.lastLines())
+	}
+	raw, err := conn.Dispense(rpc.PluginName)
+	if err != nil {
+		proc.Kill()
+		return nil, fmt.Errorf("starting plugin %q (%s): %w", pc.name, pc.path, err)
+	}
+	pc.cur = &process{rpc: raw.(*rpc.Client), proc: proc, stderr: tail}
+	return pc.cur, nil
+}
+
+func (pc *pluginClient) kill() {
+	pc.mu.Lock()
+	defer pc.mu.Unlock()
+	if pc.cur != nil {
+		pc.cur.proc.Kill()
+	}
+}
+
+func (pc *pluginClient) GetSchema(ctx context.Context) (*schema.Plugin, error) {
+	p, err := pc.process(ctx, true)
+	if err != nil {
+		return nil, err
+	}
+	s, err := p.rpc.GetSchema(ctx)
+	return s, pc.wrap(ctx, p, "getting the schema", err)
+}
+
+func (pc *pluginClient) ValidateAction(ctx context.Context, action string, req *sdk.ValidateRequest) (sdk.Diagnostics, error) {
+	p, err := pc.process(ctx, true)
+	if err != nil {
+		return nil, err
+	}
+	diags, err := p.rpc.ValidateAction(ctx, action, req)
+	return diags, pc.wrap(ctx, p, "validating "+pc.name+"."+action, err)
+}
+
+func (pc *pluginClient) PlanAction(ctx context.Context, action string, req *sdk.PlanRequest) (*sdk.PlanResponse, sdk.Diagnostics, error) {
+	p, err := pc.process(ctx, true)
+	if err != nil {
+		return nil, nil, err
+	}
+	resp, diags, err := p.rpc.PlanAction(ctx, action, req)
+	return resp, diags, pc.wrap(ctx, p, "planning "+pc.name+"."+action, err)
+}
+
+func (pc *pluginClient) RunAction(ctx context.Context, action string, req *sdk.RunRequest) (*sdk.RunResponse, error) {
+	p, err := pc.process(ctx, true)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := p.rpc.RunAction(ctx, action, req)
+	return resp, pc.wrap(ctx, p, "running "+pc.name+"."+action, err)
+}
+
+// wrap names the plugin in a call's error and tells a crash from other
+// failures.
+func (pc *pluginClient) wrap(ctx context.Context, p *process, doing string, err error) error {
+	if err == nil {
+		return nil
+	}
+	if ctx.Err() != nil {
+		return fmt.Errorf("plugin %q: %s: %w", pc.name, doing, err)
+	}
+	// The transport notices a dead process before go-plugin reaps it.
+	for i := 0; i < 40 && !p.proc.Exited(); i++ {
+		time.Sleep(5 * time.Millisecond)
+	}
+	if p.proc.Exited() {
+		return fmt.Errorf("plugin %q (%s) exited unexpectedly while %s: %w%s", pc.name, pc.path, doing, err, p.stderr.lastLines())
+	}
+	return fmt.Errorf("plugin %q: %s: %w", pc.name, doing, err)
+}
+
+// tailWriter keeps the end of a plugin's stderr, to show with a crash.
+type tailWriter struct {
+	mu  sync.Mutex
+	buf []byte
+}
+
+const tailSize = 8 << 10
+
+func (w *tailWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.buf = append(w.buf, p...)
+	if len(w.buf) > tailSize {
+		w.buf = append(w.buf[:0:0], w.buf[len(w.buf)-tailSize:]...)
+	}
+	return len(p), nil
+}
+
+// lastLines returns the last lines that are not hclog JSON (a panic's
+// message and trace), formatted to end an error message.
+func (w *tailWriter) lastLines() string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	var lines []string
+	for _, l := range strings.Split(strings.TrimSpace(string(w.buf)), "\n") {
+		if l != "" && !strings.HasPrefix(l, "{") {
+			lines = append(lines, l)
+		}
+	}
+	if len(lines) == 0 {
+		return ""
+	}
+	if len(lines) > 10 {
+		lines = lines[len(lines)-10:]
+	}
+	return "; its last output:\n" + strings.Join(lines, "\n")
+}
+
+// Interface guards
+var _ sdk.Client = (*pluginClient)(nil)

@@ -1,0 +1,14 @@
+// Package plugins finds plugin executables, starts and stops their
+// processes, and pins external ones in zrun.lock.hcl.
+//
+// A Manager hands out one sdk.Client per plugin name, backed by one
+// process per plugin for its whole life, started on first use and reused
+// by every step. Builtin plugins are zrun itself started in plugin mode
+// (`zrun __plugin NAME`), so they obey the rules third parties obey; the
+// table of builtins comes from cmd/zrun, so this package imports none of
+// them. External plugins are executables named zrun-plugin-<name> (see
+// Discover and SearchDirs).
+//
+// The wire is sdk/rpc's; what a plugin offers is its schema (sdk/schema).
+// Rendering warnings and errors is cmd/zrun's job: nothing here prints.
+package plugins

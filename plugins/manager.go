@@ -1,0 +1,201 @@
+package plugins
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"io"
+	"maps"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+
+	"github.com/hashicorp/go-hclog"
+
+	"github.com/zrun-dev/zrun/sdk"
+)
+
+// BuiltinArg is the hidden subcommand that starts zrun as a builtin
+// plugin: `zrun __plugin NAME` must call plugin.Serve with that builtin.
+const BuiltinArg = "__plugin"
+
+// warmTLS computes P-521's tables in the background while the host reads
+// its configuration: AutoMTLS makes a P-521 certificate for every plugin
+// start, and the process's first one costs about 10 ms more than the
+// others, on the way to the first plugin's answer.
+var warmTLS sync.Once
+
+// Options configure a Manager.
+type Options struct {
+	// Builtins are the plugins compiled into zrun, by name. They run out
+	// of process as `SelfExe __plugin NAME`; only the names matter here.
+	// A builtin wins over an external plugin of the same name.
+	Builtins map[string]func() *sdk.Plugin
+	// SelfExe is the path of the zrun binary.
+	SelfExe string
+	// SearchDirs are searched for external plugins, in order (SearchDirs).
+	SearchDirs []string
+	// Lock, when not nil, pins the external plugins: one missing from it
+	// or whose checksum differs is refused.
+	Lock *LockFile
+	// Logger receives go-plugin's logs and the plugins' own (hclog JSON on
+	// their stderr); nil discards them.
+	Logger hclog.Logger
+	// Stderr receives the plugins' raw stderr; nil discards it.
+	Stderr io.Writer
+}
+
+// Manager starts plugin processes on first use and keeps one per plugin
+// until Close. Safe for concurrent use.
+type Manager struct {
+	opts Options
+
+	discover sync.Once
+	found    map[string]Found
+	warnings []string
+	mu       sync.Mutex
+	closed   bool
+	clients  map[string]*pluginClient
+	starts   map[string]int
+}
+
+// NewManager returns a Manager; nothing starts until Client is called.
+func NewManager(opts Options) *Manager {
+	warmTLS.Do(func() { go func() { _, _ = ecdsa.GenerateKey(elliptic.P521(), rand.Reader) }() })
+	if opts.Logger == nil {
+		opts.Logger = hclog.NewNullLogger()
+	}
+	if opts.Stderr == nil {
+		opts.Stderr = io.Discard
+	}
+	return &Manager{opts: opts, clients: map[string]*pluginClient{}, starts: map[string]int{}}
+}
+
+// Client returns the client of the named plugin, starting its process if
+// it is not running (on first use, or after it crashed). Concurrent first
+// calls start it once. The client stays valid until Close.
+func (m *Manager) Client(ctx context.Context, name string) (sdk.Client, error) {
+	return m.client(ctx, name, true)
+}
+
+func (m *Manager) client(ctx context.Context, name string, verify bool) (*pluginClient, error) {
+	m.mu.Lock()
+	if m.closed {
+		m.mu.Unlock()
+		return nil, errors.New("plugins: the manager is closed")
+	}
+	pc, ok := m.clients[name]
+	if !ok {
+		var err error
+		if pc, err = m.newClient(name); err != nil {
+			m.mu.Unlock()
+			return nil, err
+		}
+		m.clients[name] = pc
+	}
+	m.mu.Unlock()
+	if err := pc.ensure(ctx, verify); err != nil {
+		return nil, err
+	}
+	return pc, nil
+}
+
+func (m *Manager) newClient(name string) (*pluginClient, error) {
+	if _, ok := m.opts.Builtins[name]; ok {
+		if m.opts.SelfExe == "" {
+			return nil, fmt.Errorf("plugins: cannot start builtin plugin %q: the path of zrun itself is unknown", name)
+		}
+		return &pluginClient{m: m, name: name, path: m.opts.SelfExe, args: []string{BuiltinArg, name}, builtin: true}, nil
+	}
+	f, ok := m.externalsByName()[name]
+	if !ok {
+		return nil, fmt.Errorf("unknown plugin %q; the plugins are %s. An external plugin is an executable named %s%s in one of: %s",
+			name, strings.Join(m.Names(), ", "), ExecutablePrefix, name, strings.Join(m.opts.SearchDirs, ", "))
+	}
+	return &pluginClient{m: m, name: name, path: f.Path}, nil
+}
+
+func (m *Manager) countStart(name string) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.starts[name]++
+}
+
+// Close ends every plugin process and makes later Client calls fail.
+func (m *Manager) Close() {
+	m.mu.Lock()
+	m.closed = true
+	clients := make([]*pluginClient, 0, len(m.clients))
+	for _, pc := range m.clients {
+		clients = append(clients, pc)
+	}
+	m.mu.Unlock()
+	var wg sync.WaitGroup
+	for _, pc := range clients {
+		wg.Go(pc.kill)
+	}
+	wg.Wait()
+}
+
+// Starts counts the processes started, by plugin name.
+func (m *Manager) Starts() map[string]int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	out := make(map[string]int, len(m.starts))
+	for k, v := range m.starts {
+		out[k] = v
+	}
+	return out
+}
+
+// Names lists every plugin, builtins and externals, sorted.
+func (m *Manager) Names() []string {
+	seen := map[string]bool{}
+	for n := range m.opts.Builtins {
+		seen[n] = true
+	}
+	for n := range m.externalsByName() {
+		seen[n] = true
+	}
+	return slices.Sorted(maps.Keys(seen))
+}
+
+// Warnings reports what discovery found odd: an external plugin shadowed
+// by a builtin of the same name, an unreadable plugin directory.
+func (m *Manager) Warnings() []string {
+	m.externalsByName()
+	return append([]string(nil), m.warnings...)
+}
+
+// externals returns the external plugins, sorted by name.
+func (m *Manager) externals() []Found {
+	byName := m.externalsByName()
+	out := make([]Found, 0, len(byName))
+	for _, n := range slices.Sorted(maps.Keys(byName)) {
+		out = append(out, byName[n])
+	}
+	return out
+}
+
+func (m *Manager) externalsByName() map[string]Found {
+	m.discover.Do(func() {
+		found, err := Discover(m.opts.SearchDirs)
+		if err != nil {
+			m.warnings = append(m.warnings, err.Error())
+		}
+		m.found = map[string]Found{}
+		for _, f := range found {
+			if _, ok := m.opts.Builtins[f.Name]; ok {
+				m.warnings = append(m.warnings, fmt.Sprintf("%s is ignored: plugin %q is built into zrun, and builtins win", f.Path, f.Name))
+				continue
+			}
+			m.found[f.Name] = f
+		}
+		sort.Strings(m.warnings)
+	})
+	return m.found
+}

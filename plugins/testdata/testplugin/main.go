@@ -1,0 +1,67 @@
+// Command testplugin is the plugin the plugins package's tests start, both
+// as an external plugin (named zrun-plugin-<name>) and as a builtin (run
+// as `testplugin __plugin NAME`). $TESTPLUGIN_VERSION sets its version.
+package main
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/zrun-dev/zrun/sdk"
+	"github.com/zrun-dev/zrun/sdk/plugin"
+)
+
+type sleepArgs struct {
+	Seconds float64 `zrun:"seconds"`
+}
+
+type readArgs struct {
+	Path string `zrun:"path"`
+}
+
+type readOut struct {
+	Content string `zrun:"content"`
+}
+
+type pidOut struct {
+	PID int `zrun:"pid"`
+}
+
+func main() {
+	name := strings.TrimPrefix(filepath.Base(os.Args[0]), "zrun-plugin-")
+	if len(os.Args) == 3 && os.Args[1] == "__plugin" {
+		name = os.Args[2]
+	}
+	version := os.Getenv("TESTPLUGIN_VERSION")
+	if version == "" {
+		version = "1.2.0"
+	}
+	plugin.Serve(&sdk.Plugin{
+		Name: name, Version: version, Description: "The plugins package's test plugin.",
+		Actions: []sdk.Action{
+			sdk.NewAction("pid", "Return the process id.", func(context.Context, struct{}, sdk.UI) (pidOut, error) {
+				return pidOut{PID: os.Getpid()}, nil
+			}),
+			sdk.NewAction("read", "Read a file on the target.", func(ctx context.Context, a readArgs, ui sdk.UI) (readOut, error) {
+				data, err := ui.Target().ReadFile(ctx, a.Path)
+				ui.Logf("read %d bytes on %s", len(data), ui.Target().Name())
+				return readOut{Content: string(data)}, err
+			}),
+			sdk.NewAction("crash", "Crash the process mid-call.", func(context.Context, struct{}, sdk.UI) (struct{}, error) {
+				go panic("crash requested by the test")
+				time.Sleep(time.Minute)
+				return struct{}{}, nil
+			}),
+			sdk.NewAction("sleep", "Sleep, or until cancelled.", func(ctx context.Context, a sleepArgs, _ sdk.UI) (struct{}, error) {
+				select {
+				case <-time.After(time.Duration(a.Seconds * float64(time.Second))):
+				case <-ctx.Done():
+				}
+				return struct{}{}, ctx.Err()
+			}),
+		},
+	})
+}

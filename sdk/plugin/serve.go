@@ -1,0 +1,86 @@
+package plugin
+
+import (
+	"fmt"
+	"os"
+
+	"github.com/hashicorp/go-hclog"
+	goplugin "github.com/hashicorp/go-plugin"
+
+	"github.com/zrun-dev/zrun/sdk"
+	"github.com/zrun-dev/zrun/sdk/rpc"
+)
+
+// Serve serves p until the host ends the process. It is all a plugin's
+// main needs to call:
+//
+//	func main() { plugin.Serve(&sdk.Plugin{Name: "greet", ...}) }
+//
+// Serve panics on an invalid schema: that is a bug in the plugin, found
+// the first time it starts. The plugin logs to stderr as hclog JSON, which
+// the host relays; stdout belongs to go-plugin's handshake. Run by hand,
+// the binary says it is a plugin and exits 1.
+func Serve(p *sdk.Plugin) { ServeOpts(p, nil) }
+
+// Options adjust how a plugin is served; the zero value is what Serve
+// uses.
+type Options struct {
+	// Logger replaces the default stderr JSON logger.
+	Logger hclog.Logger
+	// Test serves in go-plugin's test mode (no handshake on stdout, the
+	// process is not taken over): see goplugin.ServeTestConfig.
+	Test *goplugin.ServeTestConfig
+}
+
+// ServeOpts is Serve with options.
+func ServeOpts(p *sdk.Plugin, opts *Options) {
+	if opts == nil {
+		opts = &Options{}
+	}
+	logger := opts.Logger
+	if logger == nil {
+		logger = hclog.New(&hclog.LoggerOptions{
+			Name:       p.Name,
+			Level:      hclog.Info,
+			Output:     os.Stderr,
+			JSONFormat: true,
+		})
+	}
+	goplugin.Serve(&goplugin.ServeConfig{
+		HandshakeConfig:  rpc.Handshake,
+		VersionedPlugins: PluginSets(p),
+		GRPCServer:       rpc.NewGRPCServer,
+		Logger:           logger,
+		Test:             opts.Test,
+	})
+}
+
+// PluginSets checks p and returns the go-plugin plugin sets that serve it,
+// by protocol version; sdktest uses it to serve p without a process. It
+// panics on an invalid schema.
+func PluginSets(p *sdk.Plugin) map[int]goplugin.PluginSet {
+	if err := Check(p); err != nil {
+		panic(fmt.Sprintf("zrun plugin: %s", err))
+	}
+	return rpc.VersionedPlugins(sdk.InProcess(p))
+}
+
+// Check reports the mistakes in p that Serve panics on: an invalid name or
+// schema, a nil or duplicate action.
+func Check(p *sdk.Plugin) error {
+	if p == nil {
+		return fmt.Errorf("no plugin")
+	}
+	seen := map[string]bool{}
+	for i, a := range p.Actions {
+		if a == nil || a.Schema() == nil {
+			return fmt.Errorf("plugin %q: action #%d is nil or has no schema", p.Name, i)
+		}
+		name := a.Schema().Name
+		if seen[name] {
+			return fmt.Errorf("plugin %q: action %q is declared twice", p.Name, name)
+		}
+		seen[name] = true
+	}
+	return p.Schema().Validate()
+}

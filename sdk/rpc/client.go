@@ -1,0 +1,146 @@
+package rpc
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/hashicorp/go-plugin"
+	"github.com/zclconf/go-cty/cty"
+	"google.golang.org/grpc"
+
+	"github.com/zrun-dev/zrun/sdk"
+	pb "github.com/zrun-dev/zrun/sdk/proto/zrunplugin/v1"
+	"github.com/zrun-dev/zrun/sdk/schema"
+)
+
+// Client is the host's sdk.Client for a plugin served over gRPC. Safe for
+// concurrent use. Errors are transport failures (a crashed plugin, a
+// cancelled ctx); the caller names the plugin in them.
+type Client struct {
+	client  pb.PluginClient
+	targets *targetServer
+}
+
+// NewClient returns a Client over conn. broker serves the calls' targets
+// back to the plugin; it may be nil if no call has a target.
+func NewClient(conn grpc.ClientConnInterface, broker *plugin.GRPCBroker) *Client {
+	return &Client{client: pb.NewPluginClient(conn), targets: &targetServer{broker: broker}}
+}
+
+// GetSchema fetches and checks the plugin's schema.
+func (c *Client) GetSchema(ctx context.Context) (*schema.Plugin, error) {
+	resp, err := c.client.GetSchema(ctx, &pb.GetSchema_Request{})
+	if err != nil {
+		return nil, callErr(ctx, err)
+	}
+	return decodeSchema(resp)
+}
+
+// ValidateAction asks the plugin to check an action's arguments.
+func (c *Client) ValidateAction(ctx context.Context, action string, req *sdk.ValidateRequest) (sdk.Diagnostics, error) {
+	args, paths, err := encodeValue(req.Args)
+	if err != nil {
+		return nil, fmt.Errorf("encoding arguments: %w", err)
+	}
+	resp, err := c.client.ValidateAction(ctx, &pb.ValidateAction_Request{Action: action, Args: args, SensitivePaths: paths})
+	if err != nil {
+		return nil, callErr(ctx, err)
+	}
+	return decodeDiagnostics(resp.GetDiagnostics()), nil
+}
+
+// PlanAction asks the plugin what an action would change; req.Target
+// serves the plugin's communicator calls meanwhile.
+func (c *Client) PlanAction(ctx context.Context, action string, req *sdk.PlanRequest) (*sdk.PlanResponse, sdk.Diagnostics, error) {
+	args, paths, err := encodeValue(req.Args)
+	if err != nil {
+		return nil, nil, fmt.Errorf("encoding arguments: %w", err)
+	}
+	ref, done := c.targets.serve(req.Target)
+	defer done()
+	resp, err := c.client.PlanAction(ctx, &pb.PlanAction_Request{
+		Action: action, Args: args, SensitivePaths: paths, Info: encodeInfo(req.Info), Target: ref,
+	})
+	if err != nil {
+		return nil, nil, callErr(ctx, err)
+	}
+	return &sdk.PlanResponse{Changes: resp.GetChanges(), NoOp: resp.GetNoOp()}, decodeDiagnostics(resp.GetDiagnostics()), nil
+}
+
+// RunAction runs an action, forwarding its logs and progress to req.UI as
+// they arrive. Cancelling ctx cancels the action's ctx in the plugin.
+func (c *Client) RunAction(ctx context.Context, action string, req *sdk.RunRequest) (*sdk.RunResponse, error) {
+	args, paths, err := encodeValue(req.Args)
+	if err != nil {
+		return nil, fmt.Errorf("encoding arguments: %w", err)
+	}
+	ref, done := c.targets.serve(req.Target)
+	defer done()
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	stream, err := c.client.RunAction(ctx, &pb.RunAction_Request{
+		Action: action, Args: args, SensitivePaths: paths, Info: encodeInfo(req.Info), Target: ref,
+	})
+	if err != nil {
+		return nil, callErr(ctx, err)
+	}
+	for {
+		ev, err := stream.Recv()
+		if errors.Is(err, io.EOF) {
+			return nil, errors.New("the plugin ended the run without a result")
+		}
+		if err != nil {
+			return nil, callErr(ctx, err)
+		}
+		switch ev := ev.GetEvent().(type) {
+		case *pb.RunAction_Event_Log:
+			forwardLog(req.UI, ev.Log)
+		case *pb.RunAction_Event_Progress:
+			if req.UI != nil {
+				req.UI.Progress(ev.Progress.GetDone(), ev.Progress.GetTotal(), ev.Progress.GetMessage())
+			}
+		case *pb.RunAction_Event_Result:
+			return decodeResult(ev.Result)
+		}
+	}
+}
+
+func decodeResult(r *pb.RunAction_Result) (*sdk.RunResponse, error) {
+	resp := &sdk.RunResponse{Diagnostics: decodeDiagnostics(r.GetDiagnostics())}
+	outputs, err := decodeValue(r.GetOutputs(), r.GetSensitivePaths())
+	if err != nil {
+		resp.Diagnostics = resp.Diagnostics.Errorf(nil, "Invalid plugin outputs",
+			fmt.Sprintf("The plugin's outputs cannot be decoded: %s. This is a bug in the plugin.", err))
+		outputs = cty.NilVal
+	}
+	resp.Outputs = outputs
+	return resp, nil
+}
+
+func forwardLog(ui sdk.UI, l *pb.RunAction_Log) {
+	if ui == nil {
+		return
+	}
+	switch l.GetStream() {
+	case pb.RunAction_Log_STREAM_STDOUT:
+		_, _ = io.WriteString(ui.Stdout(), l.GetLine()+"\n")
+	case pb.RunAction_Log_STREAM_STDERR:
+		_, _ = io.WriteString(ui.Stderr(), l.GetLine()+"\n")
+	default:
+		ui.Logf("%s", l.GetLine())
+	}
+}
+
+// callErr prefers ctx's own error, so callers can test for cancellation
+// with errors.Is.
+func callErr(ctx context.Context, err error) error {
+	if ctxErr := ctx.Err(); ctxErr != nil {
+		return ctxErr
+	}
+	return fromStatus(err)
+}
+
+// Interface guards
+var _ sdk.Client = (*Client)(nil)

@@ -1,0 +1,143 @@
+package rpc
+
+import (
+	"context"
+	"fmt"
+	"sync"
+
+	"github.com/hashicorp/go-plugin"
+	"github.com/zclconf/go-cty/cty"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	"github.com/zrun-dev/zrun/sdk"
+	pb "github.com/zrun-dev/zrun/sdk/proto/zrunplugin/v1"
+)
+
+// server serves an sdk.Client as the Plugin service, in the plugin
+// process.
+type server struct {
+	pb.UnimplementedPluginServer
+	impl   sdk.Client
+	broker *plugin.GRPCBroker
+
+	// mu guards conns: one connection per host broker id, dialed on the
+	// first call that needs it. go-plugin hands a broker id's address out
+	// once, so the connection must be shared by every later call.
+	mu    sync.Mutex
+	conns map[uint32]*grpc.ClientConn
+}
+
+func (s *server) GetSchema(ctx context.Context, _ *pb.GetSchema_Request) (*pb.GetSchema_Response, error) {
+	sch, err := s.impl.GetSchema(ctx)
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	resp, err := encodeSchema(sch)
+	if err != nil {
+		return nil, status.Errorf(codes.Internal, "encoding schema: %s", err)
+	}
+	return resp, nil
+}
+
+func (s *server) ValidateAction(ctx context.Context, req *pb.ValidateAction_Request) (*pb.ValidateAction_Response, error) {
+	args, err := decodeArgs(req.GetArgs(), req.GetSensitivePaths())
+	if err != nil {
+		return nil, err
+	}
+	diags, err := s.impl.ValidateAction(ctx, req.GetAction(), &sdk.ValidateRequest{Args: args})
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	return &pb.ValidateAction_Response{Diagnostics: encodeDiagnostics(diags)}, nil
+}
+
+func (s *server) PlanAction(ctx context.Context, req *pb.PlanAction_Request) (*pb.PlanAction_Response, error) {
+	args, err := decodeArgs(req.GetArgs(), req.GetSensitivePaths())
+	if err != nil {
+		return nil, err
+	}
+	target, err := s.target(req.GetTarget())
+	if err != nil {
+		return nil, err
+	}
+	plan, diags, err := s.impl.PlanAction(ctx, req.GetAction(), &sdk.PlanRequest{Args: args, Info: decodeInfo(req.GetInfo()), Target: target})
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	resp := &pb.PlanAction_Response{Diagnostics: encodeDiagnostics(diags)}
+	if plan != nil {
+		resp.Changes, resp.NoOp = plan.Changes, plan.NoOp
+	}
+	return resp, nil
+}
+
+func (s *server) RunAction(req *pb.RunAction_Request, stream pb.Plugin_RunActionServer) error {
+	args, err := decodeArgs(req.GetArgs(), req.GetSensitivePaths())
+	if err != nil {
+		return err
+	}
+	target, err := s.target(req.GetTarget())
+	if err != nil {
+		return err
+	}
+	ui := newStreamUI(stream.Send, decodeInfo(req.GetInfo()), target)
+	resp, err := s.impl.RunAction(stream.Context(), req.GetAction(), &sdk.RunRequest{
+		Args: args, Info: ui.info, Target: target, UI: ui,
+	})
+	ui.close()
+	if err != nil {
+		return toStatus(err)
+	}
+	if resp == nil {
+		resp = &sdk.RunResponse{}
+	}
+	result := &pb.RunAction_Result{Diagnostics: encodeDiagnostics(resp.Diagnostics)}
+	result.Outputs, result.SensitivePaths, err = encodeValue(resp.Outputs)
+	if err != nil {
+		result.Diagnostics = append(result.Diagnostics, encodeDiagnostics(sdk.Diagnostics{}.Errorf(nil,
+			"Invalid plugin outputs", fmt.Sprintf("The outputs cannot be encoded: %s. This is a bug in the plugin.", err)))...)
+	}
+	return stream.Send(&pb.RunAction_Event{Event: &pb.RunAction_Event_Result{Result: result}})
+}
+
+func decodeArgs(dv *pb.DynamicValue, sensitive []*pb.AttributePath) (args cty.Value, err error) {
+	args, err = decodeValue(dv, sensitive)
+	if err != nil {
+		return args, status.Errorf(codes.InvalidArgument, "decoding arguments: %s", err)
+	}
+	return args, nil
+}
+
+// target returns the host's target for a call, or nil when it has none.
+func (s *server) target(ref *pb.TargetRef) (sdk.Target, error) {
+	if ref.GetBrokerId() == 0 {
+		return nil, nil
+	}
+	conn, err := s.dial(ref.GetBrokerId())
+	if err != nil {
+		return nil, status.Errorf(codes.Unavailable, "connecting to the host's target service: %s", err)
+	}
+	return &remoteTarget{client: pb.NewTargetClient(conn), handle: ref.GetHandle(), name: ref.GetName()}, nil
+}
+
+func (s *server) dial(id uint32) (*grpc.ClientConn, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if conn, ok := s.conns[id]; ok {
+		return conn, nil
+	}
+	conn, err := s.broker.Dial(id)
+	if err != nil {
+		return nil, err
+	}
+	if s.conns == nil {
+		s.conns = map[uint32]*grpc.ClientConn{}
+	}
+	s.conns[id] = conn
+	return conn, nil
+}
+
+// Interface guards
+var _ pb.PluginServer = (*server)(nil)
