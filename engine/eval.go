@@ -13,9 +13,8 @@ import (
 	"github.com/zrun-dev/zrun/sdk"
 )
 
-// sensitiveMark marks values zrun must never show: sensitive params and,
-// later, secrets. It follows values through every expression (cty marks).
-const sensitiveMark = "sensitive"
+// sensitiveMark marks values zrun must never show (see sdk.Sensitive).
+const sensitiveMark = sdk.Sensitive
 
 func (r *Runner) scope(data *runData, each *lang.Each) *lang.Scope {
 	return &lang.Scope{Data: data, BaseDir: r.opts.Config.Dir, Each: each}

@@ -120,7 +120,9 @@ func newMock() *mockPlugins {
 }
 
 // project writes files into a temporary project folder and loads it.
-func project(t *testing.T, files map[string]string) *dsl.Config {
+func project(t *testing.T, files map[string]string) *dsl.Config { return projectB(t, files) }
+
+func projectB(t testing.TB, files map[string]string) *dsl.Config {
 	t.Helper()
 	dir := t.TempDir()
 	for name, src := range files {
