@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"os/exec"
 	"strings"
 	"sync"
 	"time"
@@ -95,7 +94,7 @@ func (pc *pluginClient) start() (*process, error) {
 	proc := goplugin.NewClient(&goplugin.ClientConfig{
 		HandshakeConfig:  rpc.Handshake,
 		VersionedPlugins: rpc.VersionedPlugins(nil),
-		Cmd:              exec.Command(pc.path, pc.args...),
+		Cmd:              pluginCommand(pc.path, pc.args...),
 		AllowedProtocols: []goplugin.Protocol{goplugin.ProtocolGRPC},
 		AutoMTLS:         true,
 		Managed:          true,

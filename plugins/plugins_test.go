@@ -32,6 +32,11 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	testPlugin = filepath.Join(dir, "testplugin")
+	if os.Getenv("ZRUN_TEST_HOST") != "" {
+		testPlugin = os.Getenv("ZRUN_TEST_HOST")
+		hostMain()
+		return
+	}
 	out, err := exec.Command("go", "build", "-o", testPlugin, "./testdata/testplugin").CombinedOutput()
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "building the test plugin: %s\n%s", err, out)
@@ -273,5 +278,53 @@ func TestDiscovery(t *testing.T) {
 	wantWarn := []string{filepath.Join(env2, "zrun-plugin-alpha") + ` is ignored: plugin "alpha" is built into zrun, and builtins win`}
 	if diff := cmp.Diff(wantWarn, m.Warnings()); diff != "" {
 		t.Errorf("warnings (-want +got):\n%s", diff)
+	}
+}
+
+// hostMain is a zrun stand-in for TestPluginDiesWithHost: it starts a
+// plugin, prints the plugin's pid, and waits to be killed.
+func hostMain() {
+	m := plugins.NewManager(plugins.Options{Builtins: builtins("alpha"), SelfExe: testPlugin})
+	c, err := m.Client(context.Background(), "alpha")
+	if err != nil {
+		fmt.Println("error:", err)
+		os.Exit(1)
+	}
+	resp, err := run(context.Background(), c, "pid", cty.EmptyObjectVal)
+	if err != nil {
+		fmt.Println("error:", err)
+		os.Exit(1)
+	}
+	n, _ := resp.Outputs.GetAttr("pid").AsBigFloat().Int64()
+	fmt.Println(n)
+	time.Sleep(time.Minute)
+	os.Exit(1)
+}
+
+func TestPluginDiesWithHost(t *testing.T) {
+	host := exec.Command(os.Args[0], "-test.run=^$")
+	host.Env = append(os.Environ(), "ZRUN_TEST_HOST="+testPlugin)
+	out, err := host.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := host.Start(); err != nil {
+		t.Fatal(err)
+	}
+	var p int
+	if _, err := fmt.Fscan(out, &p); err != nil || p == 0 {
+		t.Fatalf("reading the plugin's pid: %v", err)
+	}
+	if err := host.Process.Kill(); err != nil { // SIGKILL: no cleanup can run
+		t.Fatal(err)
+	}
+	_ = host.Wait()
+	deadline := time.Now().Add(5 * time.Second)
+	for syscall.Kill(p, 0) == nil {
+		if time.Now().After(deadline) {
+			_ = syscall.Kill(p, syscall.SIGKILL)
+			t.Fatalf("plugin process %d outlived its killed host", p)
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 }

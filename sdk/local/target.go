@@ -70,7 +70,7 @@ func (t *target) Exec(ctx context.Context, cmd *sdk.Command) (*sdk.ExecResult, e
 	c.Stdin = cmd.Stdin
 	c.Stdout = cmd.Stdout
 	c.Stderr = cmd.Stderr
-	c.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	c.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	// Background children may keep the output pipes open after the command
 	// exits; stop reading them after the grace period.
 	c.WaitDelay = t.grace
