@@ -70,30 +70,63 @@ func displayParams(params map[string]cty.Value) map[string]string {
 	return out
 }
 
-// redactor returns a function masking every sensitive string found in v,
-// so a plugin that prints a secret it was given cannot leak it.
-func redactor(v cty.Value) func(string) string {
-	var secrets []string
+// masker hides the sensitive strings of a step's arguments wherever the
+// step's plugin might repeat them: its log lines, its error messages, and
+// its outputs.
+type masker struct {
+	secrets  []string
+	replacer *strings.Replacer
+}
+
+// newMasker collects every sensitive string found in v.
+func newMasker(v cty.Value) *masker {
+	m := &masker{}
 	uv, pvms := v.UnmarkDeepWithPaths()
 	for _, pvm := range pvms {
 		if _, ok := pvm.Marks[sensitiveMark]; !ok {
 			continue
 		}
 		if sv, err := pvm.Path.Apply(uv); err == nil {
-			collectStrings(sv, &secrets)
+			collectStrings(sv, &m.secrets)
 		}
 	}
-	if len(secrets) == 0 {
-		return func(s string) string { return s }
+	if len(m.secrets) == 0 {
+		return m
 	}
 	// Longest first, so a secret containing another is masked whole.
-	sort.Slice(secrets, func(i, j int) bool { return len(secrets[i]) > len(secrets[j]) })
-	pairs := make([]string, 0, 2*len(secrets))
-	for _, s := range secrets {
+	sort.Slice(m.secrets, func(i, j int) bool { return len(m.secrets[i]) > len(m.secrets[j]) })
+	pairs := make([]string, 0, 2*len(m.secrets))
+	for _, s := range m.secrets {
 		pairs = append(pairs, s, Redacted)
 	}
-	r := strings.NewReplacer(pairs...)
-	return r.Replace
+	m.replacer = strings.NewReplacer(pairs...)
+	return m
+}
+
+// Mask replaces every secret in s.
+func (m *masker) Mask(s string) string {
+	if m.replacer == nil {
+		return s
+	}
+	return m.replacer.Replace(s)
+}
+
+// MarkOutputs marks sensitive every string in v that contains a secret,
+// so an output that echoes a secret stays masked downstream.
+func (m *masker) MarkOutputs(v cty.Value) cty.Value {
+	if m.replacer == nil || v == cty.NilVal {
+		return v
+	}
+	out, _ := cty.Transform(v, func(_ cty.Path, v cty.Value) (cty.Value, error) {
+		if v.IsMarked() || !v.IsKnown() || v.IsNull() || v.Type() != cty.String {
+			return v, nil
+		}
+		if m.Mask(v.AsString()) != v.AsString() {
+			return v.Mark(sensitiveMark), nil
+		}
+		return v, nil
+	})
+	return out
 }
 
 func collectStrings(v cty.Value, out *[]string) {

@@ -11,6 +11,7 @@ import (
 	"github.com/zrun-dev/zrun/dsl"
 	"github.com/zrun-dev/zrun/dsl/lang"
 	"github.com/zrun-dev/zrun/sdk"
+	"github.com/zrun-dev/zrun/sdk/schema"
 )
 
 // sensitiveMark marks values zrun must never show (see sdk.Sensitive).
@@ -93,12 +94,40 @@ func forEachDiag(b *boundStep, detail string) hcl.Diagnostics {
 	return hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Invalid for_each", Detail: detail, Subject: b.ForEach.Range().Ptr()}}
 }
 
-// evalArgs decodes a step's body against its spec.
+// evalArgs decodes a step's body against its spec, marking the arguments
+// the action declares sensitive.
 func evalArgs(scope *lang.Scope, b *boundStep) (cty.Value, hcl.Diagnostics) {
 	if b.spec == nil {
 		return cty.DynamicVal, nil
 	}
-	return scope.EvalBody(b.Body, b.spec)
+	v, diags := scope.EvalBody(b.Body, b.spec)
+	if b.action != nil {
+		v = markSensitive(v, b.action.Args)
+	}
+	return v, diags
+}
+
+// markSensitive marks the attributes of an object that a schema declares
+// sensitive, so they are masked like secrets wherever they go.
+func markSensitive(v cty.Value, attrs []*schema.Attribute) cty.Value {
+	if v == cty.NilVal || !v.IsKnown() || v.IsNull() || !v.Type().IsObjectType() {
+		return v
+	}
+	var sensitive []string
+	for _, a := range attrs {
+		if a.Sensitive && v.Type().HasAttribute(a.Name) {
+			sensitive = append(sensitive, a.Name)
+		}
+	}
+	if len(sensitive) == 0 {
+		return v
+	}
+	v, marks := v.Unmark()
+	m := v.AsValueMap()
+	for _, name := range sensitive {
+		m[name] = m[name].Mark(sensitiveMark)
+	}
+	return cty.ObjectVal(m).WithMarks(marks)
 }
 
 // evalTarget resolves a step's target; "" is the local machine.

@@ -81,7 +81,7 @@ func newMock() *mockPlugins {
 			}
 		}
 		time.Sleep(m.delay)
-		args := req.Args
+		args, _ := req.Args.UnmarkDeep()
 		v := args.GetAttr("value")
 		s := ""
 		if !v.IsNull() {

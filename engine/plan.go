@@ -114,7 +114,7 @@ func (r *Runner) planStep(ctx context.Context, p *Plan, g *dag.Graph, data *runD
 		}
 		diags = append(diags, pluginDiags(b, pd)...)
 		if resp != nil {
-			redact := redactor(args)
+			redact := newMasker(args).Mask
 			for _, c := range resp.Changes {
 				ps.Changes = append(ps.Changes, redact(c))
 			}

@@ -328,14 +328,15 @@ func (x *execution) runInstance(ctx context.Context, data *runData, b *boundStep
 	if b.call != nil {
 		return x.runCall(ctx, b, args, sr, start)
 	}
-	redact := redactor(args)
+	mask := newMasker(args)
+	redact := mask.Mask
 	info := sdk.RunInfo{RunID: x.id, Workflow: data.wf.Name, Env: x.env.Name, Step: addr}
 	var out cty.Value
 	var err error
 	for attempt := 1; ; attempt++ {
 		sr.Attempts = attempt
 		x.r.opts.Sink.Event(events.StepStarted{Time: time.Now(), Step: addr, Action: sr.Action, Attempt: attempt})
-		out, err = x.attempt(ctx, b, args, info, redact)
+		out, err = x.attempt(ctx, b, args, info, mask)
 		if err == nil || ctx.Err() != nil || b.Retry == nil || attempt >= b.Retry.Attempts {
 			break
 		}
@@ -369,7 +370,7 @@ func (x *execution) runInstance(ctx context.Context, data *runData, b *boundStep
 }
 
 // attempt runs an action once, holding a parallelism slot.
-func (x *execution) attempt(ctx context.Context, b *boundStep, args cty.Value, info sdk.RunInfo, redact func(string) string) (cty.Value, error) {
+func (x *execution) attempt(ctx context.Context, b *boundStep, args cty.Value, info sdk.RunInfo, mask *masker) (cty.Value, error) {
 	select {
 	case x.sem <- struct{}{}:
 	case <-ctx.Done():
@@ -381,7 +382,7 @@ func (x *execution) attempt(ctx context.Context, b *boundStep, args cty.Value, i
 		ctx, cancel = context.WithTimeout(ctx, b.Timeout.Duration)
 		defer cancel()
 	}
-	ui := newStepUI(x.r.opts.Sink, info, x.r.opts.Local, redact)
+	ui := newStepUI(x.r.opts.Sink, info, x.r.opts.Local, mask.Mask)
 	resp, err := b.client.RunAction(ctx, b.Action.Name, &sdk.RunRequest{Args: args, Info: info, Target: x.r.opts.Local, UI: ui})
 	ui.flush()
 	switch {
@@ -401,7 +402,7 @@ func (x *execution) attempt(ctx context.Context, b *boundStep, args cty.Value, i
 		}
 		return cty.NilVal, resp.Diagnostics.Err()
 	}
-	return resp.Outputs, nil
+	return mask.MarkOutputs(markSensitive(resp.Outputs, b.action.Outputs)), nil
 }
 
 // runCall runs a called workflow as a step instance.

@@ -12,6 +12,7 @@ import (
 	"github.com/zrun-dev/zrun/dsl"
 	"github.com/zrun-dev/zrun/engine/events"
 	"github.com/zrun-dev/zrun/sdk"
+	"github.com/zrun-dev/zrun/sdk/schema"
 )
 
 func run(t *testing.T, m *mockPlugins, parallelism int, src string, params map[string]string) (*RunResult, *events.Recorder) {
@@ -425,6 +426,45 @@ workflow "w" {
 			t.Fatal(err)
 		}
 		if strings.Contains(string(b), "hunter2") {
+			t.Errorf("secret leaked in event %s", b)
+		}
+	}
+}
+
+func TestRunSchemaSensitiveArgumentsAndOutputsAreMasked(t *testing.T) {
+	m := newMock()
+	m.actions["secret"] = &mockAction{
+		schema: &schema.Action{Name: "secret",
+			Args:    []*schema.Attribute{{Name: "password", Type: cty.String, Sensitive: true}},
+			Outputs: []*schema.Attribute{{Name: "token", Type: cty.String, Sensitive: true}},
+		},
+		RunActionFn: func(ctx context.Context, req *sdk.RunRequest) (*sdk.RunResponse, error) {
+			pw, _ := req.Args.GetAttr("password").Unmark()
+			req.UI.Logf("the password is %s", pw.AsString())
+			return &sdk.RunResponse{Outputs: cty.ObjectVal(map[string]cty.Value{"token": cty.StringVal("tok-" + pw.AsString())})}, nil
+		},
+	}
+	res, rec := run(t, m, 2, `
+workflow "w" {
+  step "login" {
+    action   = mock.secret
+    password = "pa55word"
+  }
+  step "use" {
+    action = mock.echo
+    value  = step.login.token
+  }
+  output "token" { value = step.login.token }
+}`, nil)
+	if res.Status != events.StatusOK {
+		t.Fatalf("%s: %s", res.Status, res.Error)
+	}
+	if !res.Outputs["token"].HasMark(sensitiveMark) {
+		t.Error("output derived from a sensitive output is not marked")
+	}
+	for _, e := range rec.Events() {
+		b, _ := events.Marshal(e)
+		if strings.Contains(string(b), "pa55word") {
 			t.Errorf("secret leaked in event %s", b)
 		}
 	}
