@@ -6,6 +6,7 @@ import (
 
 	"github.com/zclconf/go-cty/cty"
 	"github.com/zclconf/go-cty/cty/convert"
+	"github.com/zclconf/go-cty/cty/gocty"
 
 	"github.com/zrun-dev/zrun/sdk"
 	"github.com/zrun-dev/zrun/sdk/plugin"
@@ -95,18 +96,31 @@ func actionArgs(t testing.TB, p *sdk.Plugin, action string, args any) cty.Value 
 	if !ok {
 		t.Fatalf("plugin %q has no action %q", p.Name, action)
 	}
+	ty := as.ArgsType()
 	var v cty.Value
 	switch args := args.(type) {
 	case cty.Value:
 		v = args
 	case map[string]cty.Value:
 		v = cty.ObjectVal(args)
+	case map[string]any:
+		attrs := map[string]cty.Value{}
+		for name, a := range args {
+			if !ty.HasAttribute(name) {
+				t.Fatalf("%s.%s has no argument %q", p.Name, action, name)
+			}
+			av, err := gocty.ToCtyValue(a, ty.AttributeType(name))
+			if err != nil {
+				t.Fatalf("argument %q: %s", name, err)
+			}
+			attrs[name] = av
+		}
+		v = cty.ObjectVal(attrs)
 	case nil:
 		v = cty.EmptyObjectVal
 	default:
-		t.Fatalf("args must be a cty.Value or a map[string]cty.Value, not %T", args)
+		t.Fatalf("args must be a cty.Value, a map[string]cty.Value or a map[string]any, not %T", args)
 	}
-	ty := as.ArgsType()
 	if v.Type().IsObjectType() && v.IsKnown() && !v.IsNull() {
 		attrs := v.AsValueMap()
 		if attrs == nil {

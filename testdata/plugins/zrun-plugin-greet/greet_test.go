@@ -79,9 +79,10 @@ func TestSchema(t *testing.T) {
 	}
 }
 
+// TestHelloOverGRPC is the test README shows plugin authors: the action
+// through the real protocol, with plain Go values as arguments.
 func TestHelloOverGRPC(t *testing.T) {
-	res := sdktest.Run(t, greetPlugin(), "hello",
-		map[string]cty.Value{"name": cty.StringVal("ops"), "shout": cty.True}, sdktest.OverGRPC())
+	res := sdktest.Run(t, greetPlugin(), "hello", map[string]any{"name": "ops", "shout": true}, sdktest.OverGRPC())
 	if err := res.Diagnostics.Err(); err != nil {
 		t.Fatal(err)
 	}
