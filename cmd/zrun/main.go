@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"syscall"
 )
 
@@ -37,7 +38,27 @@ func main() {
 		servePlugin(os.Args[2])
 		return
 	}
-	os.Exit(run(os.Args[1:]))
+	os.Exit(profiled(func() int { return run(os.Args[1:]) }))
+}
+
+// profiled writes a CPU profile to $ZRUN_CPUPROFILE, for benchmarking zrun.
+func profiled(f func() int) int {
+	path := os.Getenv("ZRUN_CPUPROFILE")
+	if path == "" {
+		return f()
+	}
+	out, err := os.Create(path)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "Error:", err)
+		return exitFailure
+	}
+	defer out.Close()
+	if err := pprof.StartCPUProfile(out); err != nil {
+		fmt.Fprintln(os.Stderr, "Error:", err)
+		return exitFailure
+	}
+	defer pprof.StopCPUProfile()
+	return f()
 }
 
 func run(args []string) int {
