@@ -93,14 +93,14 @@ func (a *app) manager(cfg *dsl.Config) (*plugins.Manager, error) {
 	if err != nil {
 		return nil, err
 	}
-	lock, diags := plugins.ReadLock(filepath.Join(cfg.Dir, lockFileName))
+	lock, diags := plugins.ReadLock(filepath.Join(cfg.Dir, plugins.LockFileName))
 	if diags.HasErrors() {
 		return nil, a.diagError(cfg, diags)
 	}
 	m := plugins.NewManager(plugins.Options{
 		Builtins:   builtins,
 		SelfExe:    self,
-		SearchDirs: pluginDirs(cfg.Dir),
+		SearchDirs: plugins.SearchDirs(cfg.Dir),
 		Lock:       lock,
 		Logger:     hclog.New(&hclog.LoggerOptions{Name: "zrun", Level: logLevel(), Output: a.stderr}),
 		Stderr:     a.stderr,
@@ -122,20 +122,6 @@ func (a *app) runner(sink events.Sink, parallelism int) (*engine.Runner, error) 
 		return nil, err
 	}
 	return engine.New(engine.Options{Config: cfg, Plugins: m, Sink: sink, Parallelism: parallelism}), nil
-}
-
-const lockFileName = "zrun.lock.hcl"
-
-// pluginDirs lists where external plugins are looked for, in order.
-func pluginDirs(projectDir string) []string {
-	dirs := []string{filepath.Join(projectDir, ".zrun", "plugins")}
-	if home, err := os.UserHomeDir(); err == nil {
-		dirs = append(dirs, filepath.Join(home, ".zrun", "plugins"))
-	}
-	if p := os.Getenv("ZRUN_PLUGIN_PATH"); p != "" {
-		dirs = append(dirs, filepath.SplitList(p)...)
-	}
-	return dirs
 }
 
 // diagError prints diagnostics and returns the configuration exit code.

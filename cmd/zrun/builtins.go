@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 
+	"github.com/zrun-dev/zrun/plugins"
 	execplugin "github.com/zrun-dev/zrun/plugins/exec"
 	httpplugin "github.com/zrun-dev/zrun/plugins/http"
 	"github.com/zrun-dev/zrun/sdk"
@@ -12,7 +13,7 @@ import (
 
 // pluginModeArg starts zrun as one of its builtin plugins: builtins ship
 // inside the one binary but run out of process like any other plugin.
-const pluginModeArg = "__plugin"
+const pluginModeArg = plugins.BuiltinArg
 
 // builtins is the table of plugins that ship with zrun.
 var builtins = map[string]func() *sdk.Plugin{

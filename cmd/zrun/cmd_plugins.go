@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/zclconf/go-cty/cty"
 
+	"github.com/zrun-dev/zrun/dsl"
 	"github.com/zrun-dev/zrun/plugins"
 	"github.com/zrun-dev/zrun/sdk/schema"
 )
@@ -23,13 +24,12 @@ func (a *app) pluginsCmd() *cobra.Command {
 		Short: "List builtin and external plugins with their versions",
 		Args:  exactArgs(0, "no arguments"),
 		RunE: func(c *cobra.Command, _ []string) error {
-			cfg, err := a.project()
+			_, m, err := a.projectPlugins()
 			if err != nil {
 				return err
 			}
-			m, err := a.manager(cfg)
-			if err != nil {
-				return err
+			for _, w := range m.Warnings() {
+				fmt.Fprintln(a.stderr, "Warning:", w)
 			}
 			tw := tabwriter.NewWriter(a.stdout, 2, 4, 2, ' ', 0)
 			fmt.Fprintln(tw, "NAME\tVERSION\tKIND\tACTIONS")
@@ -38,12 +38,7 @@ func (a *app) pluginsCmd() *cobra.Command {
 				if _, ok := builtins[name]; ok {
 					kind = "builtin"
 				}
-				client, err := m.Client(ctxOf(c), name)
-				if err != nil {
-					fmt.Fprintf(tw, "%s\t?\t%s\terror: %s\n", name, kind, err)
-					continue
-				}
-				s, err := client.GetSchema(ctxOf(c))
+				s, err := pluginSchema(c, m, name)
 				if err != nil {
 					fmt.Fprintf(tw, "%s\t?\t%s\terror: %s\n", name, kind, err)
 					continue
@@ -57,19 +52,11 @@ func (a *app) pluginsCmd() *cobra.Command {
 		Short: "Print the reference documentation of a plugin's actions",
 		Args:  exactArgs(1, "the plugin's name"),
 		RunE: func(c *cobra.Command, args []string) error {
-			cfg, err := a.project()
+			_, m, err := a.projectPlugins()
 			if err != nil {
 				return err
 			}
-			m, err := a.manager(cfg)
-			if err != nil {
-				return err
-			}
-			client, err := m.Client(ctxOf(c), args[0])
-			if err != nil {
-				return &exitError{code: exitPluginFailure, msg: err.Error()}
-			}
-			s, err := client.GetSchema(ctxOf(c))
+			s, err := pluginSchema(c, m, args[0])
 			if err != nil {
 				return &exitError{code: exitPluginFailure, msg: err.Error()}
 			}
@@ -81,11 +68,7 @@ func (a *app) pluginsCmd() *cobra.Command {
 		Short: "Record each required external plugin's version and checksum in zrun.lock.hcl",
 		Args:  exactArgs(0, "no arguments"),
 		RunE: func(c *cobra.Command, _ []string) error {
-			cfg, err := a.project()
-			if err != nil {
-				return err
-			}
-			m, err := a.manager(cfg)
+			cfg, m, err := a.projectPlugins()
 			if err != nil {
 				return err
 			}
@@ -97,7 +80,7 @@ func (a *app) pluginsCmd() *cobra.Command {
 			if err != nil {
 				return &exitError{code: exitPluginFailure, msg: err.Error()}
 			}
-			path := filepath.Join(cfg.Dir, lockFileName)
+			path := filepath.Join(cfg.Dir, plugins.LockFileName)
 			if err := lock.Write(path); err != nil {
 				return &exitError{code: exitFailure, msg: err.Error()}
 			}
@@ -106,6 +89,25 @@ func (a *app) pluginsCmd() *cobra.Command {
 		},
 	})
 	return c
+}
+
+// projectPlugins loads the project and the plugins it can use.
+func (a *app) projectPlugins() (*dsl.Config, *plugins.Manager, error) {
+	cfg, err := a.project()
+	if err != nil {
+		return nil, nil, err
+	}
+	m, err := a.manager(cfg)
+	return cfg, m, err
+}
+
+// pluginSchema starts a plugin and fetches its schema.
+func pluginSchema(c *cobra.Command, m *plugins.Manager, name string) (*schema.Plugin, error) {
+	client, err := m.Client(ctxOf(c), name)
+	if err != nil {
+		return nil, err
+	}
+	return client.GetSchema(ctxOf(c))
 }
 
 // schemaDoc renders a plugin's schema as Markdown reference documentation.
