@@ -103,7 +103,9 @@ func (a *app) manager(cfg *dsl.Config) (*plugins.Manager, error) {
 		SearchDirs: plugins.SearchDirs(cfg.Dir),
 		Lock:       lock,
 		Logger:     hclog.New(&hclog.LoggerOptions{Name: "zrun", Level: logLevel(), Output: a.stderr}),
-		Stderr:     a.stderr,
+		// A plugin's raw stderr is noise on the terminal: its last lines
+		// are already part of any error about it. ZRUN_LOG shows it all.
+		Stderr: pluginStderr(a.stderr),
 	})
 	a.mu.Lock()
 	a.managers = append(a.managers, m)
@@ -140,4 +142,11 @@ func logLevel() hclog.Level {
 		return l
 	}
 	return hclog.Error
+}
+
+func pluginStderr(w io.Writer) io.Writer {
+	if logLevel() <= hclog.Debug {
+		return w
+	}
+	return nil
 }
