@@ -1,0 +1,11 @@
+workflow "hi" {
+  step "hi" {
+    action = greet.hello
+    name   = "ops"
+    shout  = true
+  }
+
+  output "message" {
+    value = step.hi.message
+  }
+}
