@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sort"
 
@@ -110,12 +111,21 @@ func (r *Runner) bindStep(ctx context.Context, s *dsl.Step) (*boundStep, hcl.Dia
 		b.spec = paramSpec(wf)
 	case s.Action != nil:
 		client, ps, err := r.pluginSchema(ctx, s.Action.Plugin)
+		if errors.Is(err, sdk.ErrUnknownPlugin) {
+			return b, hcl.Diagnostics{{
+				Severity: hcl.DiagError,
+				Summary:  "Unknown plugin",
+				Detail:   fmt.Sprintf("Step %q uses plugin %q: %s", s.Name, s.Action.Plugin, err),
+				Subject:  s.Action.Range.Ptr(),
+			}}
+		}
 		if err != nil {
 			return b, hcl.Diagnostics{{
 				Severity: hcl.DiagError,
 				Summary:  "Plugin unavailable",
 				Detail:   fmt.Sprintf("Step %q uses plugin %q, which could not be started: %s", s.Name, s.Action.Plugin, err),
 				Subject:  s.Action.Range.Ptr(),
+				Extra:    pluginFailure{},
 			}}
 		}
 		a, ok := ps.Actions[s.Action.Name]
@@ -150,4 +160,19 @@ func paramSpec(wf *dsl.Workflow) hcldec.Spec {
 		spec[p.Name] = &hcldec.AttrSpec{Name: p.Name, Type: p.Type, Required: p.Required()}
 	}
 	return spec
+}
+
+// pluginFailure marks a diagnostic caused by a plugin that could not be
+// started or answered wrongly, rather than by the user's configuration.
+type pluginFailure struct{}
+
+// HasPluginFailure reports whether diags include a plugin failure, which
+// the CLI reports with its own exit code.
+func HasPluginFailure(diags hcl.Diagnostics) bool {
+	for _, d := range diags {
+		if _, ok := d.Extra.(pluginFailure); ok && d.Severity == hcl.DiagError {
+			return true
+		}
+	}
+	return false
 }

@@ -2,8 +2,10 @@ package engine
 
 import (
 	"encoding/json"
+	"slices"
 	"sort"
 	"strings"
+	"sync"
 
 	"github.com/zclconf/go-cty/cty"
 	ctyjson "github.com/zclconf/go-cty/cty/json"
@@ -78,18 +80,9 @@ type masker struct {
 	replacer *strings.Replacer
 }
 
-// newMasker collects every sensitive string found in v.
-func newMasker(v cty.Value) *masker {
-	m := &masker{}
-	uv, pvms := v.UnmarkDeepWithPaths()
-	for _, pvm := range pvms {
-		if _, ok := pvm.Marks[sensitiveMark]; !ok {
-			continue
-		}
-		if sv, err := pvm.Path.Apply(uv); err == nil {
-			collectStrings(sv, &m.secrets)
-		}
-	}
+// newMasker masks the given secrets.
+func newMasker(secrets []string) *masker {
+	m := &masker{secrets: slices.Compact(slices.Sorted(slices.Values(secrets)))}
 	if len(m.secrets) == 0 {
 		return m
 	}
@@ -127,6 +120,59 @@ func (m *masker) MarkOutputs(v cty.Value) cty.Value {
 		return v, nil
 	})
 	return out
+}
+
+// sensitiveStrings returns every string in v under a sensitive mark.
+func sensitiveStrings(v cty.Value) []string {
+	var out []string
+	if v == cty.NilVal {
+		return nil
+	}
+	uv, pvms := v.UnmarkDeepWithPaths()
+	for _, pvm := range pvms {
+		if _, ok := pvm.Marks[sensitiveMark]; !ok {
+			continue
+		}
+		if sv, err := pvm.Path.Apply(uv); err == nil {
+			collectStrings(sv, &out)
+		}
+	}
+	return out
+}
+
+// secretSet is every sensitive string a run has met so far: sensitive
+// params, environment values and step outputs. A step's output is masked
+// for all of them, not just for the arguments it was given, since a plugin
+// may print a secret that reached it inside a larger string.
+type secretSet struct {
+	mu  sync.Mutex
+	set map[string]bool
+}
+
+func (s *secretSet) add(v cty.Value) {
+	strs := sensitiveStrings(v)
+	if len(strs) == 0 {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.set == nil {
+		s.set = map[string]bool{}
+	}
+	for _, str := range strs {
+		s.set[str] = true
+	}
+}
+
+// masker masks the run's secrets and any sensitive string in args.
+func (s *secretSet) masker(args cty.Value) *masker {
+	secrets := sensitiveStrings(args)
+	s.mu.Lock()
+	for str := range s.set {
+		secrets = append(secrets, str)
+	}
+	s.mu.Unlock()
+	return newMasker(secrets)
 }
 
 func collectStrings(v cty.Value, out *[]string) {

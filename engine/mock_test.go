@@ -46,7 +46,7 @@ type mockPlugins struct {
 
 func (m *mockPlugins) Client(_ context.Context, name string) (sdk.Client, error) {
 	if name != "mock" {
-		return nil, fmt.Errorf("no plugin %q", name)
+		return nil, fmt.Errorf("%w %q", sdk.ErrUnknownPlugin, name)
 	}
 	p := &sdk.Plugin{Name: "mock", Version: "1.0.0"}
 	for _, a := range m.actions {

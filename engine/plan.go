@@ -109,12 +109,13 @@ func (r *Runner) planStep(ctx context.Context, p *Plan, g *dag.Graph, data *runD
 		})
 		if err != nil {
 			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Plugin failed",
-				Detail: fmt.Sprintf("Plugin %q failed to plan step %q: %s", b.Action.Plugin, b.Step.Name, err), Subject: b.Action.Range.Ptr()})
+				Detail: fmt.Sprintf("Plugin %q failed to plan step %q: %s", b.Action.Plugin, b.Step.Name, err), Subject: b.Action.Range.Ptr(),
+				Extra: pluginFailure{}})
 			continue
 		}
 		diags = append(diags, pluginDiags(b, pd)...)
 		if resp != nil {
-			redact := newMasker(args).Mask
+			redact := newMasker(append(sensitiveStrings(cty.ObjectVal(data.params)), sensitiveStrings(args)...)).Mask
 			for _, c := range resp.Changes {
 				ps.Changes = append(ps.Changes, redact(c))
 			}

@@ -77,6 +77,8 @@ func (r *Runner) Run(ctx context.Context, req RunRequest) (*RunResult, hcl.Diagn
 		x.id = NewRunID(x.started)
 	}
 	x.result.ID = x.id
+	x.secrets.add(cty.ObjectVal(params))
+	x.secrets.add(cty.ObjectVal(env.Values))
 	r.opts.Sink.Event(events.RunStarted{Time: x.started, RunID: x.id, Workflow: wf.Name, Env: env.Name, Params: displayParams(params)})
 
 	outputs, err := x.runWorkflow(ctx, wf, params, "")
@@ -148,6 +150,10 @@ type execution struct {
 	env     *dsl.Environment
 	started time.Time
 	sem     chan struct{}
+
+	// secrets are the sensitive strings met so far, masked in every
+	// step's logs, errors and outputs.
+	secrets secretSet
 
 	mu     sync.Mutex
 	result *RunResult
@@ -328,7 +334,7 @@ func (x *execution) runInstance(ctx context.Context, data *runData, b *boundStep
 	if b.call != nil {
 		return x.runCall(ctx, b, args, sr, start)
 	}
-	mask := newMasker(args)
+	mask := x.secrets.masker(args)
 	redact := mask.Mask
 	info := sdk.RunInfo{RunID: x.id, Workflow: data.wf.Name, Env: x.env.Name, Step: addr}
 	var out cty.Value
@@ -387,7 +393,7 @@ func (x *execution) attempt(ctx context.Context, b *boundStep, args cty.Value, i
 	ui.flush()
 	switch {
 	case ctx.Err() == context.DeadlineExceeded && b.Timeout != nil:
-		return cty.NilVal, fmt.Errorf("timed out after %s", b.Timeout.Duration)
+		return cty.NilVal, fmt.Errorf("timed out after %s: plugin %q did not finish %s in time", b.Timeout.Duration, b.Action.Plugin, b.Action)
 	case ctx.Err() != nil:
 		return cty.NilVal, fmt.Errorf("cancelled: %w", context.Cause(ctx))
 	case err != nil:
@@ -402,7 +408,9 @@ func (x *execution) attempt(ctx context.Context, b *boundStep, args cty.Value, i
 		}
 		return cty.NilVal, resp.Diagnostics.Err()
 	}
-	return mask.MarkOutputs(markSensitive(resp.Outputs, b.action.Outputs)), nil
+	out := mask.MarkOutputs(markSensitive(resp.Outputs, b.action.Outputs))
+	x.secrets.add(out)
+	return out, nil
 }
 
 // runCall runs a called workflow as a step instance.
@@ -469,7 +477,12 @@ func diagsError(diags hcl.Diagnostics) error {
 // wire), as opposed to an action reporting that its work failed.
 type pluginError struct{ plugin, msg string }
 
-func (e *pluginError) Error() string { return fmt.Sprintf("plugin %q failed: %s", e.plugin, e.msg) }
+func (e *pluginError) Error() string {
+	if strings.Contains(e.msg, fmt.Sprintf("plugin %q", e.plugin)) {
+		return e.msg // the plugins package named it already
+	}
+	return fmt.Sprintf("plugin %q failed: %s", e.plugin, e.msg)
+}
 
 func firstLine(s string) string {
 	s, _, _ = strings.Cut(s, "\n")

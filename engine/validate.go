@@ -104,6 +104,7 @@ func (r *Runner) validateStep(ctx context.Context, data *runData, b *boundStep) 
 				Summary:  "Plugin failed",
 				Detail:   fmt.Sprintf("Plugin %q failed to validate step %q: %s", b.Action.Plugin, b.Step.Name, err),
 				Subject:  b.Action.Range.Ptr(),
+				Extra:    pluginFailure{},
 			})
 			continue
 		}

@@ -52,7 +52,7 @@ workflow "w" {
     fail   = ["not", "a", "bool"]
   }
 }`},
-			want:   []string{"Incorrect attribute value type @15", "Plugin unavailable @4", "Unknown action @7", "Unsupported argument @11"},
+			want:   []string{"Incorrect attribute value type @15", "Unknown action @7", "Unknown plugin @4", "Unsupported argument @11"},
 			detail: `Did you mean "echo"?`,
 		},
 		"undefined references": {

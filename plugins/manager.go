@@ -113,8 +113,8 @@ func (m *Manager) newClient(name string) (*pluginClient, error) {
 	}
 	f, ok := m.externalsByName()[name]
 	if !ok {
-		return nil, fmt.Errorf("unknown plugin %q; the plugins are %s. An external plugin is an executable named %s%s in one of: %s",
-			name, strings.Join(m.Names(), ", "), ExecutablePrefix, name, strings.Join(m.opts.SearchDirs, ", "))
+		return nil, fmt.Errorf("%w %q; the plugins are %s. An external plugin is an executable named %s%s in one of: %s",
+			sdk.ErrUnknownPlugin, name, strings.Join(m.Names(), ", "), ExecutablePrefix, name, strings.Join(m.opts.SearchDirs, ", "))
 	}
 	return &pluginClient{m: m, name: name, path: f.Path}, nil
 }

