@@ -74,9 +74,12 @@ func (p *Parser) LoadProject(dir string) (*Config, hcl.Diagnostics) {
 			})
 			continue
 		}
-		f, moreDiags := p.p.ParseHCL(src, name)
+		// Positions are relative to the project folder, as the operator
+		// thinks of them (workflows/deploy.hcl:12:5), whatever -C was.
+		display := filepath.ToSlash(rel)
+		f, moreDiags := p.p.ParseHCL(src, display)
 		diags = append(diags, moreDiags...)
-		files = append(files, sourceFile{name: name, rel: filepath.ToSlash(rel), file: f, src: src})
+		files = append(files, sourceFile{name: display, rel: display, file: f, src: src})
 	}
 	cfg, moreDiags := build(dir, files)
 	return cfg, append(diags, moreDiags...)

@@ -20,11 +20,11 @@ func TestLoadProject(t *testing.T) {
 		t.Errorf("project name %q", cfg.Project.Name)
 	}
 	wantFiles := []string{
-		"testdata/project/environments/dev.hcl",
-		"testdata/project/environments/prod.hcl",
-		"testdata/project/environments/stage.hcl",
-		"testdata/project/workflows/deploy.hcl",
-		"testdata/project/zrun.hcl",
+		"environments/dev.hcl",
+		"environments/prod.hcl",
+		"environments/stage.hcl",
+		"workflows/deploy.hcl",
+		"zrun.hcl",
 	}
 	if diff := cmp.Diff(wantFiles, sortedKeys(cfg.Files)); diff != "" {
 		t.Errorf("files (-want +got):\n%s", diff)
@@ -70,7 +70,7 @@ func TestLoadProject(t *testing.T) {
 	if got := prod.Values["log_level"]; !got.RawEquals(cty.StringVal("INFO")) {
 		t.Errorf("prod log_level = %#v", got)
 	}
-	if got := prod.ValueRanges["log_level"].Filename; got != "testdata/project/environments/stage.hcl" {
+	if got := prod.ValueRanges["log_level"].Filename; got != "environments/stage.hcl" {
 		t.Errorf("log_level range in %s, want stage.hcl", got)
 	}
 	if h := prod.Hosts["local"]; h == nil || h.Address != "10.0.0.1" || h.User != "deploy" {
@@ -104,7 +104,7 @@ func TestLoadProjectAcrossFiles(t *testing.T) {
 
 	cfg, diags := NewParser().LoadProject(dir)
 	if len(diags) != 1 || diags[0].Summary != "Duplicate workflow" ||
-		diags[0].Subject.Filename != filepath.Join(dir, "workflows", "b.hcl") {
+		diags[0].Subject.Filename != "workflows/b.hcl" {
 		t.Fatalf("want one duplicate in b.hcl, got %v", diags)
 	}
 	if cfg.Workflows["v"] == nil || cfg.Environments["dev"] == nil {
