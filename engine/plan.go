@@ -16,26 +16,26 @@ import (
 // take. Nothing runs to make it: values that only a run would produce are
 // shown as unknown.
 type Plan struct {
-	RunID    string
-	Workflow string
-	Env      string
-	Params   map[string]string
-	Steps    []*PlannedStep
+	RunID    string            `json:"run_id,omitempty"`
+	Workflow string            `json:"workflow"`
+	Env      string            `json:"env"`
+	Params   map[string]string `json:"params,omitempty"`
+	Steps    []*PlannedStep    `json:"steps"`
 }
 
 // PlannedStep is one step (or for_each instance) of a plan.
 type PlannedStep struct {
-	Addr      string
-	Action    string
-	Kind      string // main, on_failure, finally
-	DependsOn []string
+	Addr      string   `json:"step"`
+	Action    string   `json:"action"`
+	Kind      string   `json:"kind"` // main, on_failure, finally
+	DependsOn []string `json:"depends_on,omitempty"`
 	// Skip is true when the step's condition is already known to be false.
-	Skip bool
+	Skip bool `json:"skip,omitempty"`
 	// Args are the evaluated arguments, sensitive ones redacted and
 	// not-yet-known ones nil.
-	Args    map[string]any
-	Changes []string
-	NoOp    bool
+	Args    map[string]any `json:"args,omitempty"`
+	Changes []string       `json:"changes,omitempty"`
+	NoOp    bool           `json:"no_op,omitempty"`
 }
 
 // Plan validates a workflow and asks each plugin what its steps would do.

@@ -33,6 +33,7 @@ func (a *app) pluginsCmd() *cobra.Command {
 			}
 			tw := tabwriter.NewWriter(a.stdout, 2, 4, 2, ' ', 0)
 			fmt.Fprintln(tw, "NAME\tVERSION\tKIND\tACTIONS")
+			failed := 0
 			for _, name := range m.Names() {
 				kind := "external"
 				if _, ok := builtins[name]; ok {
@@ -41,11 +42,18 @@ func (a *app) pluginsCmd() *cobra.Command {
 				s, err := pluginSchema(c, m, name)
 				if err != nil {
 					fmt.Fprintf(tw, "%s\t?\t%s\terror: %s\n", name, kind, err)
+					failed++
 					continue
 				}
 				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", name, s.Version, kind, strings.Join(s.ActionNames(), ", "))
 			}
-			return tw.Flush()
+			if err := tw.Flush(); err != nil {
+				return err
+			}
+			if failed > 0 {
+				return &exitError{code: exitPluginFailure, msg: fmt.Sprintf("%d plugin(s) could not be started", failed)}
+			}
+			return nil
 		},
 	}, &cobra.Command{
 		Use:   "schema NAME",

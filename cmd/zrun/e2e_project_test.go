@@ -193,12 +193,13 @@ func TestPlan(t *testing.T) {
 			wantCode(t, r, 0)
 			if strings.HasSuffix(name, "json") {
 				var plan struct {
-					Workflow string
+					Workflow string `json:"workflow"`
 					Steps    []struct {
-						Addr, Action string
-						DependsOn    []string
-						Changes      []string
-					}
+						Addr      string   `json:"step"`
+						Action    string   `json:"action"`
+						DependsOn []string `json:"depends_on"`
+						Changes   []string `json:"changes"`
+					} `json:"steps"`
 				}
 				if err := json.Unmarshal([]byte(r.stdout), &plan); err != nil {
 					t.Fatalf("plan is not JSON: %v\n%s", err, r.stdout)
