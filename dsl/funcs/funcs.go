@@ -104,8 +104,8 @@ func Functions(baseDir string) map[string]function.Function {
 		"abspath":    filesystem.AbsPathFunc,
 		"basename":   filesystem.BasenameFunc,
 		"dirname":    filesystem.DirnameFunc,
-		"file":       filesystem.MakeFileFunc(baseDir, false),
-		"filebase64": filesystem.MakeFileFunc(baseDir, true),
+		"file":       guardFileFunc(baseDir, filesystem.MakeFileFunc(baseDir, false)),
+		"filebase64": guardFileFunc(baseDir, filesystem.MakeFileFunc(baseDir, true)),
 		"fileexists": filesystem.MakeFileExistsFunc(baseDir),
 		"fileset":    filesystem.MakeFileSetFunc(baseDir),
 

@@ -183,3 +183,29 @@ func writeFile(t *testing.T, path, content string) {
 		t.Fatal(err)
 	}
 }
+
+func TestFileRefusesDevicesAndHugeFiles(t *testing.T) {
+	dir := t.TempDir()
+	big := filepath.Join(dir, "big")
+	if err := os.WriteFile(big, make([]byte, MaxFileSize+1), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	fns := Functions(dir)
+	for name, tc := range map[string]struct{ fn, path, want string }{
+		"device":              {"file", "/dev/zero", "not a regular file"},
+		"big":                 {"file", "big", "larger than"},
+		"base64 device":       {"filebase64", "/dev/zero", "not a regular file"},
+		"templatefile device": {"templatefile", "/dev/zero", "not a regular file"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			args := []cty.Value{cty.StringVal(tc.path)}
+			if tc.fn == "templatefile" {
+				args = append(args, cty.EmptyObjectVal)
+			}
+			_, err := fns[tc.fn].Call(args)
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("error %v, want %q", err, tc.want)
+			}
+		})
+	}
+}

@@ -2,7 +2,6 @@ package funcs
 
 import (
 	"fmt"
-	"os"
 	"path/filepath"
 
 	"github.com/hashicorp/hcl/v2"
@@ -65,7 +64,7 @@ func loadTemplate(baseDir, path string) (hclsyntax.Expression, error) {
 	if !filepath.IsAbs(path) {
 		path = filepath.Join(baseDir, path)
 	}
-	src, err := os.ReadFile(filepath.Clean(path))
+	src, err := readFile(baseDir, path)
 	if err != nil {
 		return nil, fmt.Errorf("cannot read template: %w", err)
 	}
