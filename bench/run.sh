@@ -90,7 +90,7 @@ for kind in independent chain; do
 done
 
 # Each plugin process starts once per run, whatever the step count.
-starts=$(ZRUN_LOG=debug "$zrun" -C "$work/independent" workflow bench --output json 2>&1 >/dev/null | grep -o 'plugin starts[^"]*' | head -1 || true)
+starts=$(ZRUN_LOG=debug "$zrun" -C "$work/independent" workflow bench --output json 2>&1 >/dev/null | grep -o 'plugin starts: .*' | head -1 || true)
 echo
 echo "plugin processes started for the $n-step run: ${starts:-unknown}"
 

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -40,6 +41,9 @@ func (a *app) close() {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	for _, m := range a.managers {
+		if starts := m.Starts(); len(starts) > 0 {
+			a.logger().Debug("plugin starts", "starts", fmt.Sprint(starts))
+		}
 		m.Close()
 	}
 	a.managers = nil
@@ -102,7 +106,7 @@ func (a *app) manager(cfg *dsl.Config) (*plugins.Manager, error) {
 		SelfExe:    self,
 		SearchDirs: plugins.SearchDirs(cfg.Dir),
 		Lock:       lock,
-		Logger:     hclog.New(&hclog.LoggerOptions{Name: "zrun", Level: logLevel(), Output: a.stderr}),
+		Logger:     a.logger(),
 		// A plugin's raw stderr is noise on the terminal: its last lines
 		// are already part of any error about it. ZRUN_LOG shows it all.
 		Stderr: pluginStderr(a.stderr),
@@ -137,6 +141,11 @@ func (a *app) diagError(cfg *dsl.Config, diags hcl.Diagnostics) error {
 }
 
 func ctxOf(c *cobra.Command) context.Context { return c.Context() }
+
+// logger is zrun's own diagnostics log, on stderr.
+func (a *app) logger() hclog.Logger {
+	return hclog.New(&hclog.LoggerOptions{Name: "zrun", Level: logLevel(), Output: a.stderr})
+}
 
 // logLevel is the level of zrun's own diagnostics log (plugin processes
 // starting and stopping): $ZRUN_LOG (trace, debug, info, warn, error),
