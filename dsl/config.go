@@ -161,3 +161,18 @@ type Host struct {
 	Values    map[string]cty.Value // any further attributes
 	DeclRange hcl.Range
 }
+
+// AllSteps returns every step of the workflow: main steps, then
+// on_failure, then finally, each set in declaration order.
+func (w *Workflow) AllSteps() []*Step {
+	out := make([]*Step, 0, len(w.Steps)+len(w.OnFailure)+len(w.Finally))
+	for _, set := range []struct {
+		order []string
+		steps map[string]*Step
+	}{{w.StepOrder, w.Steps}, {w.OnFailureOrder, w.OnFailure}, {w.FinallyOrder, w.Finally}} {
+		for _, name := range set.order {
+			out = append(out, set.steps[name])
+		}
+	}
+	return out
+}

@@ -84,12 +84,10 @@ func (wb *workflowBinding) set(kind dsl.StepKind) []*boundStep {
 func (r *Runner) bind(ctx context.Context, wf *dsl.Workflow) (*workflowBinding, hcl.Diagnostics) {
 	var diags hcl.Diagnostics
 	wb := &workflowBinding{wf: wf, steps: map[string]*boundStep{}}
-	for _, set := range []map[string]*dsl.Step{wf.Steps, wf.OnFailure, wf.Finally} {
-		for name, s := range set {
-			b, moreDiags := r.bindStep(ctx, s)
-			diags = append(diags, moreDiags...)
-			wb.steps[name] = b
-		}
+	for _, s := range wf.AllSteps() {
+		b, moreDiags := r.bindStep(ctx, s)
+		diags = append(diags, moreDiags...)
+		wb.steps[s.Name] = b
 	}
 	return wb, diags
 }

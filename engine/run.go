@@ -111,6 +111,7 @@ func (r *Runner) prepare(ctx context.Context, req RunRequest) (*dsl.Workflow, *d
 	if diags.HasErrors() {
 		return nil, nil, nil, diags
 	}
+	r.prefetch(ctx, r.callees(wf)...)
 	diags = append(diags, r.validateWorkflow(ctx, wf, env, params)...)
 	return wf, env, params, diags
 }
@@ -505,4 +506,25 @@ func instancesValue(byKey map[string]cty.Value) cty.Value {
 		}
 	}
 	return cty.MapVal(byKey)
+}
+
+// callees returns wf and every workflow it calls, directly or not.
+func (r *Runner) callees(wf *dsl.Workflow) []*dsl.Workflow {
+	seen := map[string]bool{}
+	var out []*dsl.Workflow
+	var visit func(*dsl.Workflow)
+	visit = func(wf *dsl.Workflow) {
+		if wf == nil || seen[wf.Name] {
+			return
+		}
+		seen[wf.Name] = true
+		out = append(out, wf)
+		for _, s := range wf.AllSteps() {
+			if s.Workflow != "" {
+				visit(r.opts.Config.Workflows[s.Workflow])
+			}
+		}
+	}
+	visit(wf)
+	return out
 }

@@ -112,3 +112,22 @@ func (r *Runner) environment(name string) (*dsl.Environment, hcl.Diagnostics) {
 	}
 	return env, nil
 }
+
+// prefetch starts every plugin the workflows use at once, so a workflow
+// with several plugins pays one cold start, not one after the other.
+// Errors are left for bind to report where the plugin is named.
+func (r *Runner) prefetch(ctx context.Context, wfs ...*dsl.Workflow) {
+	names := map[string]bool{}
+	for _, wf := range wfs {
+		for _, s := range wf.AllSteps() {
+			if s.Action != nil {
+				names[s.Action.Plugin] = true
+			}
+		}
+	}
+	var wg sync.WaitGroup
+	for name := range names {
+		wg.Go(func() { _, _, _ = r.pluginSchema(ctx, name) })
+	}
+	wg.Wait()
+}

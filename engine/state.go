@@ -101,8 +101,8 @@ func (d *runData) GetStep(addr addrs.StepRef, rng hcl.Range) (cty.Value, hcl.Dia
 	ty := d.stepType(addr.Name)
 	if ty == cty.NilType {
 		var names []string
-		for _, set := range []map[string]*dsl.Step{d.wf.Steps, d.wf.OnFailure, d.wf.Finally} {
-			names = append(names, keys(set)...)
+		for _, s := range d.wf.AllSteps() {
+			names = append(names, s.Name)
 		}
 		return cty.DynamicVal, undefined(rng, "Reference to undeclared step",
 			fmt.Sprintf("Workflow %q has no step %q. %s", d.wf.Name, addr.Name, suggest(addr.Name, names, "steps")))

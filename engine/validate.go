@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"sync"
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/zclconf/go-cty/cty"
@@ -18,13 +19,27 @@ import (
 func (r *Runner) Validate(ctx context.Context) hcl.Diagnostics {
 	var diags hcl.Diagnostics
 	envs := r.envList()
-	for _, name := range keys(r.opts.Config.Workflows) {
-		wf := r.opts.Config.Workflows[name]
-		perEnv := make([]hcl.Diagnostics, len(envs))
+	names := keys(r.opts.Config.Workflows)
+	all := make([]*dsl.Workflow, 0, len(names))
+	for _, name := range names {
+		all = append(all, r.opts.Config.Workflows[name])
+	}
+	r.prefetch(ctx, all...)
+	// Every (workflow, environment) pair is checked at once: the time goes
+	// into plugin round trips, which overlap well.
+	perWorkflow := make([][]hcl.Diagnostics, len(names))
+	var wg sync.WaitGroup
+	for w, name := range names {
+		perWorkflow[w] = make([]hcl.Diagnostics, len(envs))
 		for i, env := range envs {
-			perEnv[i] = r.validateWorkflow(ctx, wf, env, nil)
+			wg.Go(func() {
+				perWorkflow[w][i] = r.validateWorkflow(ctx, r.opts.Config.Workflows[name], env, nil)
+			})
 		}
-		diags = append(diags, mergeEnvDiags(envs, perEnv)...)
+	}
+	wg.Wait()
+	for w := range names {
+		diags = append(diags, mergeEnvDiags(envs, perWorkflow[w])...)
 	}
 	return diags
 }
