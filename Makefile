@@ -20,14 +20,17 @@ $(ZRUN): $(shell find . -name '*.go' -not -path './bin/*' 2>/dev/null) go.mod go
 test: tools
 	$(GO) vet ./...
 	CGO_ENABLED=1 $(GO) test -race -count=1 ./... ./testdata/plugins/...
-	$(MAKE) fuzz FUZZTIME=10s
+	$(MAKE) fuzz FUZZTIME=8s
 
 test-short:
 	$(GO) test -count=1 ./...
 
 FUZZTIME ?= 30s
+## fuzz: every fuzz target (the parsers of untrusted input) for FUZZTIME each.
 fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzLoadFile$$' -fuzztime $(FUZZTIME) ./dsl
+	$(GO) test -run '^$$' -fuzz '^FuzzParseLock$$' -fuzztime $(FUZZTIME) ./plugins
+	$(GO) test -run '^$$' -fuzz '^FuzzParseParam$$' -fuzztime $(FUZZTIME) ./engine
 
 ## bench: the benchmarks of README's performance section, side by side with their baselines.
 bench: build

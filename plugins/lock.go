@@ -45,10 +45,19 @@ type LockedPlugin struct {
 // ReadLock reads a lock file. A missing file gives a nil *LockFile and no
 // diagnostics: the project has not been locked.
 func ReadLock(path string) (*LockFile, hcl.Diagnostics) {
-	if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
+	src, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
 	}
-	file, diags := hclparse.NewParser().ParseHCLFile(path)
+	if err != nil {
+		return nil, hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Failed to read the lock file", Detail: err.Error()}}
+	}
+	return ParseLock(path, src)
+}
+
+// ParseLock parses the content of a lock file; name is used in diagnostics.
+func ParseLock(name string, src []byte) (*LockFile, hcl.Diagnostics) {
+	file, diags := hclparse.NewParser().ParseHCL(src, name)
 	if diags.HasErrors() {
 		return nil, diags
 	}
