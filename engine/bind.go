@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sort"
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/hcldec"
@@ -65,18 +64,11 @@ func (wb *workflowBinding) stepType(name string) cty.Type {
 // set returns the bound steps of one kind in declaration order.
 func (wb *workflowBinding) set(kind dsl.StepKind) []*boundStep {
 	var out []*boundStep
-	for _, b := range wb.steps {
-		if b.Kind == kind {
-			out = append(out, b)
+	for _, s := range wb.wf.AllSteps() {
+		if s.Kind == kind {
+			out = append(out, wb.steps[s.Name])
 		}
 	}
-	sort.Slice(out, func(i, j int) bool {
-		a, b := out[i].DeclRange, out[j].DeclRange
-		if a.Filename != b.Filename {
-			return a.Filename < b.Filename
-		}
-		return a.Start.Byte < b.Start.Byte
-	})
 	return out
 }
 

@@ -27,12 +27,7 @@ func resolveParams(wf *dsl.Workflow, raw map[string]string, typed map[string]cty
 		}
 		v, err := parseParam(s, p.Type)
 		if err != nil {
-			diags = append(diags, &hcl.Diagnostic{
-				Severity: hcl.DiagError,
-				Summary:  "Invalid param value",
-				Detail:   fmt.Sprintf("Param %q of workflow %q wants %s: %s.", name, wf.Name, p.Type.FriendlyName(), err),
-				Subject:  p.DeclRange.Ptr(),
-			})
+			diags = append(diags, invalidParam(wf, p, err))
 			continue
 		}
 		out[name] = v
@@ -48,12 +43,7 @@ func resolveParams(wf *dsl.Workflow, raw map[string]string, typed map[string]cty
 		}
 		cv, err := convert.Convert(v, p.Type)
 		if err != nil {
-			diags = append(diags, &hcl.Diagnostic{
-				Severity: hcl.DiagError,
-				Summary:  "Invalid param value",
-				Detail:   fmt.Sprintf("Param %q of workflow %q wants %s: %s.", name, wf.Name, p.Type.FriendlyName(), err),
-				Subject:  p.DeclRange.Ptr(),
-			})
+			diags = append(diags, invalidParam(wf, p, err))
 			continue
 		}
 		out[name] = cv
@@ -77,6 +67,15 @@ func resolveParams(wf *dsl.Workflow, raw map[string]string, typed map[string]cty
 		}
 	}
 	return out, diags
+}
+
+func invalidParam(wf *dsl.Workflow, p *dsl.Param, err error) *hcl.Diagnostic {
+	return &hcl.Diagnostic{
+		Severity: hcl.DiagError,
+		Summary:  "Invalid param value",
+		Detail:   fmt.Sprintf("Param %q of workflow %q wants %s: %s.", p.Name, wf.Name, p.Type.FriendlyName(), err),
+		Subject:  p.DeclRange.Ptr(),
+	}
 }
 
 func unknownParam(wf *dsl.Workflow, name string) *hcl.Diagnostic {
