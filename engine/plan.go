@@ -67,15 +67,14 @@ func (r *Runner) planWorkflow(ctx context.Context, p *Plan, wf *dsl.Workflow, en
 }
 
 func (r *Runner) planStep(ctx context.Context, p *Plan, g *dag.Graph, data *runData, b *boundStep, prefix string) hcl.Diagnostics {
-	scope := r.scope(data, nil)
-	run, diags := evalWhen(scope, b)
-	insts, known, moreDiags := evalForEach(scope, b)
-	diags = append(diags, moreDiags...)
+	insts, known, diags := evalForEach(r.scope(data, nil), b)
 	var deps []string
 	for _, d := range g.DependsOn(b) {
 		deps = append(deps, prefix+dag.VertexName(d))
 	}
 	for _, inst := range insts {
+		run, moreDiags := evalWhen(r.scope(data, inst.each), b)
+		diags = append(diags, moreDiags...)
 		ps := &PlannedStep{Addr: prefix + b.Name(), Action: b.actionName(), Kind: kindName(b.Kind), DependsOn: deps, Skip: !run}
 		switch {
 		case b.ForEach != nil && known:

@@ -263,46 +263,33 @@ func (x *execution) walk(ctx context.Context, wb *workflowBinding, data *runData
 	return errors.New(strings.Join(failed, "; "))
 }
 
-// runStep runs one step: its condition, its instances (one, or one per
-// for_each element, concurrently), and records its value for dependents.
+// runStep runs one step: its instances (one, or one per for_each
+// element, concurrently), and records its value for dependents.
 func (x *execution) runStep(ctx context.Context, data *runData, b *boundStep, prefix string) error {
-	scope := x.r.scope(data, nil)
 	addr := prefix + b.Name()
-	run, diags := evalWhen(scope, b)
-	target, moreDiags := evalTarget(scope, b, x.env.Hosts)
-	diags = append(diags, moreDiags...)
-	insts, _, moreDiags := evalForEach(scope, b)
-	diags = append(diags, moreDiags...)
+	insts, _, diags := evalForEach(x.r.scope(data, nil), b)
 	if diags.HasErrors() {
 		x.finish(&StepResult{Addr: addr, Action: b.actionName(), Status: events.StatusFailed, Error: diagsError(diags).Error()})
 		data.setStep(b.Step.Name, nullOutputs(b.outputType()))
 		return diagsError(diags)
 	}
-	if !run {
-		x.finish(&StepResult{Addr: addr, Action: b.actionName(), Status: events.StatusSkipped, Error: "condition is false"})
-		data.setStep(b.Step.Name, nullOutputs(b.outputType()))
-		return nil
-	}
-	if target != "" {
-		err := fmt.Errorf("target %q: remote targets need the ssh communicator, which this version of zrun does not have yet", target)
-		x.finish(&StepResult{Addr: addr, Action: b.actionName(), Status: events.StatusFailed, Error: err.Error()})
-		return err
-	}
-
 	if b.ForEach == nil {
 		out, err := x.runInstance(ctx, data, b, instance{}, addr)
 		data.setStep(b.Step.Name, out)
 		return x.stepErr(b, err)
 	}
+	if len(insts) == 0 {
+		x.finish(&StepResult{Addr: addr, Action: b.actionName(), Status: events.StatusSkipped, Error: "for_each is empty"})
+		data.setStep(b.Step.Name, cty.EmptyObjectVal)
+		return nil
+	}
 	outs := make([]cty.Value, len(insts))
 	errs := make([]error, len(insts))
 	var wg sync.WaitGroup
 	for i, inst := range insts {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		wg.Go(func() {
 			outs[i], errs[i] = x.runInstance(ctx, data, b, inst, fmt.Sprintf("%s[%q]", addr, inst.key))
-		}()
+		})
 	}
 	wg.Wait()
 	byKey := map[string]cty.Value{}
@@ -322,11 +309,29 @@ func (x *execution) stepErr(b *boundStep, err error) error {
 	return err
 }
 
-// runInstance evaluates and runs one step instance, with retries.
+// runInstance evaluates and runs one step instance: its condition, its
+// target, its arguments, then the action with retries. Condition and
+// target may use each.key and each.value, so one host of a for_each can
+// be skipped or targeted on its own.
 func (x *execution) runInstance(ctx context.Context, data *runData, b *boundStep, inst instance, addr string) (cty.Value, error) {
 	start := time.Now()
 	sr := &StepResult{Addr: addr, Action: b.actionName()}
-	args, diags := evalArgs(x.r.scope(data, inst.each), b)
+	scope := x.r.scope(data, inst.each)
+	run, diags := evalWhen(scope, b)
+	target, moreDiags := evalTarget(scope, b, x.env.Hosts)
+	diags = append(diags, moreDiags...)
+	if !diags.HasErrors() && !run {
+		sr.Status, sr.Error = events.StatusSkipped, "condition is false"
+		x.finish(sr)
+		return nullOutputs(b.outputType()), nil
+	}
+	if !diags.HasErrors() && target != "" {
+		diags = diags.Append(&hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Remote targets are not available yet",
+			Detail: fmt.Sprintf("Step %s targets host %q; running steps on remote hosts needs the ssh communicator, which this version of zrun does not have yet.", addr, target),
+			Subject: b.Target.Range().Ptr()})
+	}
+	args, moreDiags := evalArgs(scope, b)
+	diags = append(diags, moreDiags...)
 	if diags.HasErrors() {
 		sr.Status, sr.Error = events.StatusFailed, diagsError(diags).Error()
 		x.finish(sr)

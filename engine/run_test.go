@@ -469,3 +469,28 @@ workflow "w" {
 		}
 	}
 }
+
+func TestRunWhenPerInstance(t *testing.T) {
+	m := newMock()
+	res, _ := run(t, m, 4, `
+workflow "w" {
+  step "deploy" {
+    action   = mock.echo
+    for_each = { web1 = true, web2 = false }
+    when     = each.value
+    value    = each.key
+  }
+  step "none" {
+    action   = mock.echo
+    for_each = {}
+  }
+}`, nil)
+	want := map[string]events.Status{
+		`step.deploy["web1"]`: events.StatusOK,
+		`step.deploy["web2"]`: events.StatusSkipped,
+		"step.none":           events.StatusSkipped,
+	}
+	if diff := cmp.Diff(want, statuses(res)); diff != "" {
+		t.Errorf("statuses (-want +got):\n%s", diff)
+	}
+}

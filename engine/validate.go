@@ -97,17 +97,17 @@ func (r *Runner) validateWorkflow(ctx context.Context, wf *dsl.Workflow, env *ds
 }
 
 func (r *Runner) validateStep(ctx context.Context, data *runData, b *boundStep) hcl.Diagnostics {
-	scope := r.scope(data, nil)
-	_, diags := evalWhen(scope, b)
-	_, moreDiags := evalTarget(scope, b, data.env.Hosts)
-	diags = append(diags, moreDiags...)
-	insts, _, moreDiags := evalForEach(scope, b)
-	diags = append(diags, moreDiags...)
-	if b.spec == nil {
-		return diags
-	}
+	insts, _, diags := evalForEach(r.scope(data, nil), b)
 	for _, inst := range insts {
-		args, moreDiags := evalArgs(r.scope(data, inst.each), b)
+		scope := r.scope(data, inst.each)
+		_, moreDiags := evalWhen(scope, b)
+		diags = append(diags, moreDiags...)
+		_, moreDiags = evalTarget(scope, b, data.env.Hosts)
+		diags = append(diags, moreDiags...)
+		if b.spec == nil {
+			continue
+		}
+		args, moreDiags := evalArgs(scope, b)
 		diags = append(diags, moreDiags...)
 		if moreDiags.HasErrors() || b.client == nil {
 			continue
@@ -125,7 +125,25 @@ func (r *Runner) validateStep(ctx context.Context, data *runData, b *boundStep) 
 		}
 		diags = append(diags, pluginDiags(b, pd)...)
 	}
-	return diags
+	return dedupe(diags)
+}
+
+// dedupe drops repeated diagnostics: the same mistake in a step with a
+// known for_each is found once per instance.
+func dedupe(diags hcl.Diagnostics) hcl.Diagnostics {
+	seen := map[string]bool{}
+	out := diags[:0:0]
+	for _, d := range diags {
+		k := d.Summary + "\x00" + d.Detail
+		if d.Subject != nil {
+			k += "\x00" + d.Subject.String()
+		}
+		if !seen[k] {
+			seen[k] = true
+			out = append(out, d)
+		}
+	}
+	return out
 }
 
 // unknownParams gives every param an unknown value of its type, marked
