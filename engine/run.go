@@ -327,7 +327,7 @@ func (x *execution) runInstance(ctx context.Context, data *runData, b *boundStep
 	}
 	if !diags.HasErrors() && target != "" {
 		diags = diags.Append(&hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Remote targets are not available yet",
-			Detail: fmt.Sprintf("Step %s targets host %q; running steps on remote hosts needs the ssh communicator, which this version of zrun does not have yet.", addr, target),
+			Detail:  fmt.Sprintf("Step %s targets host %q; running steps on remote hosts needs the ssh communicator, which this version of zrun does not have yet.", addr, target),
 			Subject: b.Target.Range().Ptr()})
 	}
 	args, moreDiags := evalArgs(scope, b)
