@@ -79,6 +79,13 @@ func (p *Parser) LoadProject(dir string) (*Config, hcl.Diagnostics) {
 		display := filepath.ToSlash(rel)
 		f, moreDiags := p.p.ParseHCL(src, display)
 		diags = append(diags, moreDiags...)
+		if f != nil {
+			numDiags := checkNumberLiterals(f)
+			diags = append(diags, numDiags...)
+			if numDiags.HasErrors() {
+				continue // evaluating such a number would stall the load
+			}
+		}
 		files = append(files, sourceFile{name: display, rel: display, file: f, src: src})
 	}
 	cfg, moreDiags := build(dir, files)
@@ -89,7 +96,15 @@ func (p *Parser) LoadProject(dir string) (*Config, hcl.Diagnostics) {
 // folder. It is meant for tests, fuzzing and tools that check one file.
 func (p *Parser) LoadFile(name string, src []byte) (*Config, hcl.Diagnostics) {
 	f, diags := p.p.ParseHCL(src, name)
-	cfg, moreDiags := build(filepath.Dir(name), []sourceFile{{name: name, rel: filepath.Base(name), file: f, src: src}})
+	files := []sourceFile{{name: name, rel: filepath.Base(name), file: f, src: src}}
+	if f != nil {
+		numDiags := checkNumberLiterals(f)
+		diags = append(diags, numDiags...)
+		if numDiags.HasErrors() {
+			files = nil // evaluating such a number would stall the load
+		}
+	}
+	cfg, moreDiags := build(filepath.Dir(name), files)
 	return cfg, append(diags, moreDiags...)
 }
 

@@ -107,5 +107,24 @@ func parseParam(s string, ty cty.Type) (cty.Value, error) {
 		}
 		return cty.NilVal, fmt.Errorf("%q is not a constant value", s)
 	}
+	if err := checkNumbers(v); err != nil {
+		return cty.NilVal, err
+	}
 	return convert.Convert(v, ty)
+}
+
+// maxExponent bounds the binary exponent of numbers from the command line:
+// 1e9999999 is a valid HCL number, but printing it takes seconds.
+const maxExponent = 1 << 12
+
+// checkNumbers rejects numbers too large or too small to be meant.
+func checkNumbers(v cty.Value) error {
+	return cty.Walk(v, func(_ cty.Path, v cty.Value) (bool, error) {
+		if v.Type() == cty.Number && v.IsKnown() && !v.IsNull() {
+			if e := v.AsBigFloat().MantExp(nil); e > maxExponent || e < -maxExponent {
+				return false, fmt.Errorf("a number is out of range (beyond ±2^%d)", maxExponent)
+			}
+		}
+		return true, nil
+	})
 }
