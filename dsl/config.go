@@ -20,6 +20,9 @@ type Config struct {
 	Workflows map[string]*Workflow
 	// Environments by name, each already merged with the ones it extends.
 	Environments map[string]*Environment
+	// Secrets declared outside any environment, by name: every
+	// environment has them unless it declares its own of the same name.
+	Secrets map[string]*Secret
 	// Files maps every parsed file name to its source, for rendering
 	// diagnostics with snippets.
 	Files map[string]*hcl.File
@@ -148,7 +151,42 @@ type Environment struct {
 	// environment in the chain that sets it).
 	ValueRanges map[string]hcl.Range
 	Hosts       map[string]*Host
-	DeclRange   hcl.Range
+	// Secrets are the project's secrets, then those of each environment
+	// in the chain it extends, then its own; by name, the nearest wins.
+	Secrets   map[string]*Secret
+	DeclRange hcl.Range
+}
+
+// Secret sources: where a secret's value comes from.
+const (
+	SecretEnv     = "env"     // a process environment variable; Value is its name
+	SecretFile    = "file"    // a file's content; Value is its path
+	SecretDotenv  = "dotenv"  // a key of a dotenv file; Value is its path
+	SecretCommand = "command" // a command's standard output; Command is its argv
+	SecretVault   = "vault"   // a key of a Vault KV v2 secret; Value is its path
+)
+
+// SecretSources lists the secret sources in the order they are documented.
+var SecretSources = []string{SecretEnv, SecretFile, SecretDotenv, SecretCommand, SecretVault}
+
+// Secret is a `secret "NAME"` block: where a value comes from, not the
+// value. Paths are as written; relative ones are relative to the project
+// folder. Reading it is engine/secrets' job.
+type Secret struct {
+	Name string
+	// Source is one of SecretEnv, SecretFile, SecretDotenv, SecretCommand
+	// and SecretVault.
+	Source string
+	// Value is the variable name (env), the path (file, dotenv) or the
+	// Vault path (vault); empty for command.
+	Value string
+	// Key is the key in the dotenv file or the Vault secret; empty for
+	// the other sources.
+	Key string
+	// Command is the program and its arguments (command), run without a
+	// shell; nil for the other sources.
+	Command   []string
+	DeclRange hcl.Range
 }
 
 // Host is a `host "NAME"` block in an environment: a machine steps may

@@ -35,6 +35,7 @@ var fileSchema = &hcl.BodySchema{
 		{Type: "zrun"},
 		{Type: "workflow", LabelNames: []string{"name"}},
 		{Type: "environment", LabelNames: []string{"name"}},
+		{Type: "secret", LabelNames: []string{"name"}},
 	},
 }
 
@@ -54,6 +55,10 @@ func (d *decoder) decodeFile(cfg *Config, f *hcl.File) {
 			if claim(d, "environment", block, d.envs, func(e *rawEnv) hcl.Range { return e.nameRange }) {
 				d.envs[block.Labels[0]] = d.decodeEnvironment(block)
 				d.envOrder = append(d.envOrder, block.Labels[0])
+			}
+		case "secret":
+			if claim(d, "secret", block, cfg.Secrets, func(s *Secret) hcl.Range { return s.DeclRange }) {
+				cfg.Secrets[block.Labels[0]] = d.decodeSecret(block)
 			}
 		}
 	}

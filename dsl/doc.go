@@ -16,9 +16,10 @@
 //
 // Any of these files may hold any kind of top-level block; the folders are
 // only conventions. Other files are not read. The top-level blocks are
-// zrun, workflow "NAME" and environment "NAME". Names of workflows,
-// environments, params, steps, outputs and hosts are HCL identifiers:
-// letters, digits, underscores and dashes, starting with a letter.
+// zrun, workflow "NAME", environment "NAME" and secret "NAME". Names of
+// workflows, environments, params, steps, outputs, hosts and secrets are
+// HCL identifiers: letters, digits, underscores and dashes, starting with
+// a letter.
 //
 // # The zrun block
 //
@@ -37,6 +38,7 @@
 //	  extends     = "dev"               # optional: inherit dev, override what differs
 //	  description = "Staging server"
 //	  log_level   = "INFO"              # any other argument is a value: env.log_level
+//	  secret "db_password" { env = "STAGE_DB_PASSWORD" }   # see Secrets
 //	  services    = { gateway = { url = "http://localhost:8080" } }
 //
 //	  host "web" {                      # a machine steps may target: env.hosts.web
@@ -54,6 +56,36 @@
 // name, the child's host replacing the parent's. Chains of any length are
 // allowed; a cycle is an error that names every member. The value name
 // "hosts" is reserved: the hosts are read as env.hosts.NAME.
+//
+// # Secrets
+//
+//	secret "db_password" {
+//	  env = "ZAKUPAI_DB_PASSWORD"          # a process environment variable
+//	}
+//	secret "api_key" {
+//	  file = "/run/secrets/api_key"        # a file's content, one trailing newline trimmed
+//	}
+//	secret "telegram_token" {
+//	  dotenv = ".env.prod"                 # a key of a dotenv file
+//	  key    = "TELEGRAM_BOT_TOKEN"
+//	}
+//	secret "openai_key" {
+//	  command = ["pass", "show", "zakupai/openai"]   # stdout of a command, no shell
+//	}
+//	secret "b2_key" {
+//	  vault = "secret/data/zakupai"        # a HashiCorp Vault KV v2 path
+//	  key   = "b2_application_key"
+//	}
+//
+// A secret block names where a value comes from; it holds exactly one
+// source argument (env, file, dotenv, command or vault), plus key for
+// dotenv and vault. Like environment values, these arguments may call
+// functions but not reference anything. Relative paths are relative to
+// the project folder. A secret block outside any environment belongs to
+// every environment; one inside an environment block belongs to it and to
+// the environments that extend it, and replaces a secret of the same name
+// declared outside or in a parent. Values are read only when a run needs
+// them (engine/secrets), and are marked sensitive.
 //
 // # Workflows
 //
@@ -123,6 +155,7 @@
 //
 //	param.NAME                a param of the running workflow
 //	env.NAME                  a value of the selected environment (env.hosts.NAME for hosts)
+//	secret.NAME               a secret of the selected environment (a sensitive string)
 //	step.NAME.OUTPUT          an output of a step; step.NAME["KEY"].OUTPUT under for_each
 //	each.key, each.value      the current for_each element
 //	run.id, run.workflow, run.env, run.started_at

@@ -1,6 +1,7 @@
 package dsl
 
 import (
+	"fmt"
 	"sort"
 	"strings"
 
@@ -29,6 +30,7 @@ func (d *decoder) decodeEnvironment(block *hcl.Block) *rawEnv {
 			Values:      map[string]cty.Value{},
 			ValueRanges: map[string]hcl.Range{},
 			Hosts:       map[string]*Host{},
+			Secrets:     map[string]*Secret{},
 			DeclRange:   block.DefRange,
 		},
 		nameRange: block.LabelRanges[0],
@@ -55,24 +57,34 @@ func (d *decoder) decodeEnvironment(block *hcl.Block) *rawEnv {
 		}
 	}
 	for _, b := range body.Blocks {
-		if b.Type != "host" {
+		block := b.AsHCLBlock()
+		switch b.Type {
+		case "host":
+			if d.oneLabel(block, `host "web" { ... }`) && claim(d, "host", block, env.Hosts, func(h *Host) hcl.Range { return h.DeclRange }) {
+				env.Hosts[b.Labels[0]] = d.decodeHost(b)
+			}
+		case "secret":
+			if d.oneLabel(block, `secret "db_password" { env = "DB_PASSWORD" }`) && claim(d, "secret", block, env.Secrets, func(s *Secret) hcl.Range { return s.DeclRange }) {
+				env.Secrets[b.Labels[0]] = d.decodeSecret(block)
+			}
+		default:
 			d.errorf(b.TypeRange, "Unsupported block type",
-				"Blocks of type %q are not expected in an environment; it holds values and host blocks only.", b.Type)
-			continue
-		}
-		if len(b.Labels) != 1 {
-			d.errorf(b.DefRange(), "Invalid host block", `A host block has exactly one label, its name: host "web" { ... }.`)
-			continue
-		}
-		var first *hcl.Range
-		if prev, ok := env.Hosts[b.Labels[0]]; ok {
-			first = &prev.DeclRange
-		}
-		if d.claimName("host", b.Labels[0], b.LabelRanges[0], first) {
-			env.Hosts[b.Labels[0]] = d.decodeHost(b)
+				"Blocks of type %q are not expected in an environment; it holds values, host blocks and secret blocks only.", b.Type)
 		}
 	}
 	return env
+}
+
+// oneLabel reports whether block has exactly one label, its name, as
+// blocks inside an environment do; otherwise it adds a diagnostic showing
+// example.
+func (d *decoder) oneLabel(block *hcl.Block, example string) bool {
+	if len(block.Labels) == 1 {
+		return true
+	}
+	d.errorf(block.DefRange, fmt.Sprintf("Invalid %s block", block.Type),
+		"A %s block has exactly one label, its name: %s.", block.Type, example)
+	return false
 }
 
 // evalValue evaluates an environment or host value.
@@ -189,8 +201,8 @@ func indexOf(list []string, s string) int {
 	return 0
 }
 
-// mergeEnvironment merges parent's resolved values and hosts under child's
-// own: child wins, objects merge key by key.
+// mergeEnvironment merges parent's resolved values, hosts and secrets
+// under child's own: child wins, objects merge key by key.
 func mergeEnvironment(child, parent *Environment) {
 	for name, pv := range parent.Values {
 		if cv, ok := child.Values[name]; ok {
@@ -200,9 +212,15 @@ func mergeEnvironment(child, parent *Environment) {
 		child.Values[name] = pv
 		child.ValueRanges[name] = parent.ValueRanges[name]
 	}
-	for name, h := range parent.Hosts {
-		if _, ok := child.Hosts[name]; !ok {
-			child.Hosts[name] = h
+	inherit(child.Hosts, parent.Hosts)
+	inherit(child.Secrets, parent.Secrets)
+}
+
+// inherit copies into child the entries of parent it does not have.
+func inherit[V any](child, parent map[string]V) {
+	for name, v := range parent {
+		if _, ok := child[name]; !ok {
+			child[name] = v
 		}
 	}
 }

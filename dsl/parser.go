@@ -144,6 +144,7 @@ func build(dir string, files []sourceFile) (*Config, hcl.Diagnostics) {
 		Project:      &Project{RequiredPlugins: map[string]*RequiredPlugin{}},
 		Workflows:    map[string]*Workflow{},
 		Environments: map[string]*Environment{},
+		Secrets:      map[string]*Secret{},
 		Files:        map[string]*hcl.File{},
 		Hash:         hashFiles(files),
 	}
@@ -156,6 +157,7 @@ func build(dir string, files []sourceFile) (*Config, hcl.Diagnostics) {
 		d.decodeFile(cfg, sf.file)
 	}
 	d.resolveEnvironments(cfg)
+	addProjectSecrets(cfg)
 	d.checkWorkflowCalls(cfg)
 	return cfg, d.diags
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"os"
 	"sort"
 	"strings"
 	"sync"
@@ -17,6 +18,8 @@ import (
 	"github.com/zrun-dev/zrun/dsl"
 	"github.com/zrun-dev/zrun/engine/dag"
 	"github.com/zrun-dev/zrun/engine/events"
+	"github.com/zrun-dev/zrun/engine/secrets"
+	"github.com/zrun-dev/zrun/engine/state"
 	"github.com/zrun-dev/zrun/sdk"
 )
 
@@ -28,6 +31,11 @@ type RunRequest struct {
 	Params map[string]string
 	// RunID names the run; empty for a fresh time-ordered id.
 	RunID string
+	// LockWait is how long to wait for the environment's lock when another
+	// run holds it; 0 fails at once.
+	LockWait time.Duration
+	// ResumeOf is the run this one continues (set by Resume).
+	ResumeOf string
 }
 
 // RunResult is what a run did. Step results are keyed by address
@@ -44,6 +52,8 @@ type RunResult struct {
 	// hung or could not be reached, rather than reporting a failure.
 	PluginFailed bool
 	Duration     time.Duration
+	// LedgerError is set when the run could not be recorded completely.
+	LedgerError string
 }
 
 // StepResult is the outcome of one step instance.
@@ -61,17 +71,32 @@ type StepResult struct {
 // configuration problems found before anything ran; once steps run, their
 // failures are in the result, never in the diagnostics.
 func (r *Runner) Run(ctx context.Context, req RunRequest) (*RunResult, hcl.Diagnostics) {
+	return r.run(ctx, req, nil)
+}
+
+// run runs a workflow; done holds the outputs of step instances a resumed
+// run already completed, which are not run again.
+func (r *Runner) run(ctx context.Context, req RunRequest, done map[string]cty.Value) (*RunResult, hcl.Diagnostics) {
 	wf, env, params, diags := r.prepare(ctx, req)
 	if diags.HasErrors() {
 		return nil, diags
 	}
+	// Secrets are read before anything runs: a missing one stops the run here.
+	secretValues, moreDiags := secrets.Resolve(ctx, r.opts.Config.Dir, env.Secrets, secrets.Referenced(r.opts.Config, wf))
+	diags = append(diags, moreDiags...)
+	if diags.HasErrors() {
+		return nil, diags
+	}
 	x := &execution{
-		r:       r,
-		id:      req.RunID,
-		env:     env,
-		started: time.Now(),
-		sem:     make(chan struct{}, r.opts.Parallelism),
-		result:  &RunResult{Workflow: wf.Name, Env: env.Name, Steps: map[string]*StepResult{}},
+		done:         done,
+		secretValues: secretValues,
+		r:            r,
+		id:           req.RunID,
+		env:          env,
+		started:      time.Now(),
+		sem:          make(chan struct{}, r.opts.Parallelism),
+		sink:         r.opts.Sink,
+		result:       &RunResult{Workflow: wf.Name, Env: env.Name, Steps: map[string]*StepResult{}},
 	}
 	if x.id == "" {
 		x.id = NewRunID(x.started)
@@ -79,7 +104,24 @@ func (r *Runner) Run(ctx context.Context, req RunRequest) (*RunResult, hcl.Diagn
 	x.result.ID = x.id
 	x.secrets.add(cty.ObjectVal(params))
 	x.secrets.add(cty.ObjectVal(env.Values))
-	r.opts.Sink.Event(events.RunStarted{Time: x.started, RunID: x.id, Workflow: wf.Name, Env: env.Name, Params: displayParams(params)})
+	x.secrets.add(cty.ObjectVal(secretValues))
+
+	if r.opts.Ledger != nil {
+		unlock, lockDiags := r.lock(ctx, x, wf, env, req.LockWait)
+		if lockDiags.HasErrors() {
+			return nil, append(diags, lockDiags...)
+		}
+		defer unlock()
+		x.ledger = newLedger(r.opts.Ledger, x.id)
+		x.sink = events.Multi(r.opts.Sink, x.ledger)
+		user, host := whoami()
+		x.ledger.runStarted(&state.Run{
+			ID: x.id, Workflow: wf.Name, Env: env.Name, Params: displayParams(params),
+			User: user, Host: host, PID: os.Getpid(), ConfigHash: r.opts.Config.Hash,
+			ResumeOf: req.ResumeOf, LockKey: lockKey(wf, env), Status: state.StatusRunning, StartedAt: x.started,
+		})
+	}
+	x.sink.Event(events.RunStarted{Time: x.started, RunID: x.id, Workflow: wf.Name, Env: env.Name, Params: displayParams(params)})
 
 	outputs, err := x.runWorkflow(ctx, wf, params, "")
 	res := x.result
@@ -93,7 +135,10 @@ func (r *Runner) Run(ctx context.Context, req RunRequest) (*RunResult, hcl.Diagn
 	default:
 		res.Status, res.Error = events.StatusFailed, err.Error()
 	}
-	r.opts.Sink.Event(events.RunFinished{Time: time.Now(), RunID: x.id, Status: res.Status, Duration: res.Duration, Error: res.Error, Outputs: displayMap(outputs)})
+	x.sink.Event(events.RunFinished{Time: time.Now(), RunID: x.id, Status: res.Status, Duration: res.Duration, Error: res.Error, Outputs: displayMap(outputs)})
+	if err := x.ledger.finish(res); err != nil {
+		res.LedgerError = err.Error()
+	}
 	return res, diags
 }
 
@@ -124,7 +169,7 @@ func (r *Runner) ResolveEnv(name string) (*dsl.Environment, hcl.Diagnostics) {
 	case name != "":
 		return r.environment(name)
 	case len(envs) == 0:
-		return emptyEnv, nil
+		return r.defaultEnv(), nil
 	case len(envs) == 1:
 		for _, e := range envs {
 			return e, nil
@@ -155,6 +200,13 @@ type execution struct {
 	// secrets are the sensitive strings met so far, masked in every
 	// step's logs, errors and outputs.
 	secrets secretSet
+	// sink receives the run's events: the caller's sink and the ledger.
+	sink   events.Sink
+	ledger *ledger // nil without a store
+	// done are the recorded outputs of instances a resumed run completed.
+	done map[string]cty.Value
+	// secretValues are the resolved secrets the run's workflows reference.
+	secretValues map[string]cty.Value
 
 	mu     sync.Mutex
 	result *RunResult
@@ -175,6 +227,7 @@ func (x *execution) runWorkflow(ctx context.Context, wf *dsl.Workflow, params ma
 		return nil, diagsError(diags)
 	}
 	data := newRunData(wf, x.env, params, runInfo{ID: x.id, StartedAt: x.started}, wb.stepType)
+	data.secrets = x.secretValues
 
 	mainCtx := ctx
 	if wf.Timeout != nil {
@@ -250,8 +303,7 @@ func (x *execution) walk(ctx context.Context, wb *workflowBinding, data *runData
 			sr.Status, sr.Error = events.StatusCancelled, "not started: the run was cancelled"
 		}
 		data.setStep(b.Step.Name, nullOutputs(b.outputType()))
-		x.record(sr)
-		x.r.opts.Sink.Event(events.StepFinished{Time: time.Now(), Step: sr.Addr, Status: sr.Status, Error: sr.Error})
+		x.finish(sr)
 	}
 	if len(failed) == 0 && len(res.Skipped) == 0 {
 		return nil
@@ -330,6 +382,12 @@ func (x *execution) runInstance(ctx context.Context, data *runData, b *boundStep
 			Detail:  fmt.Sprintf("Step %s targets host %q; running steps on remote hosts needs the ssh communicator, which this version of zrun does not have yet.", addr, target),
 			Subject: b.Target.Range().Ptr()})
 	}
+	if out, ok := x.done[addr]; ok && !diags.HasErrors() {
+		sr.Status, sr.Outputs, sr.Error = events.StatusOK, out, "recorded by the resumed run"
+		x.finish(sr)
+		x.secrets.add(out)
+		return out, nil
+	}
 	args, moreDiags := evalArgs(scope, b)
 	diags = append(diags, moreDiags...)
 	if diags.HasErrors() {
@@ -347,13 +405,13 @@ func (x *execution) runInstance(ctx context.Context, data *runData, b *boundStep
 	var err error
 	for attempt := 1; ; attempt++ {
 		sr.Attempts = attempt
-		x.r.opts.Sink.Event(events.StepStarted{Time: time.Now(), Step: addr, Action: sr.Action, Attempt: attempt})
+		x.stepStarted(addr, sr.Action, attempt)
 		out, err = x.attempt(ctx, b, args, info, mask)
 		if err == nil || ctx.Err() != nil || b.Retry == nil || attempt >= b.Retry.Attempts {
 			break
 		}
 		delay := retryDelay(b.Retry, attempt)
-		x.r.opts.Sink.Event(events.StepLog{Time: time.Now(), Step: addr, Stream: "log",
+		x.sink.Event(events.StepLog{Time: time.Now(), Step: addr, Stream: "log",
 			Line: redact(fmt.Sprintf("attempt %d of %d failed: %s; retrying in %s", attempt, b.Retry.Attempts, err, delay))})
 		select {
 		case <-ctx.Done():
@@ -394,7 +452,7 @@ func (x *execution) attempt(ctx context.Context, b *boundStep, args cty.Value, i
 		ctx, cancel = context.WithTimeout(ctx, b.Timeout.Duration)
 		defer cancel()
 	}
-	ui := newStepUI(x.r.opts.Sink, info, x.r.opts.Local, mask.Mask)
+	ui := newStepUI(x.sink, info, x.r.opts.Local, mask.Mask)
 	resp, err := b.client.RunAction(ctx, b.Action.Name, &sdk.RunRequest{Args: args, Info: info, Target: x.r.opts.Local, UI: ui})
 	ui.flush()
 	switch {
@@ -421,7 +479,7 @@ func (x *execution) attempt(ctx context.Context, b *boundStep, args cty.Value, i
 
 // runCall runs a called workflow as a step instance.
 func (x *execution) runCall(ctx context.Context, b *boundStep, args cty.Value, sr *StepResult, start time.Time) (cty.Value, error) {
-	x.r.opts.Sink.Event(events.StepStarted{Time: time.Now(), Step: sr.Addr, Action: sr.Action, Attempt: 1})
+	x.stepStarted(sr.Addr, sr.Action, 1)
 	sr.Attempts = 1
 	params, diags := resolveParams(b.call, nil, args.AsValueMap())
 	var outputs map[string]cty.Value
@@ -448,14 +506,22 @@ func (x *execution) runCall(ctx context.Context, b *boundStep, args cty.Value, s
 	return out, err
 }
 
+// stepStarted announces an attempt and records it in the ledger.
+func (x *execution) stepStarted(addr, action string, attempt int) {
+	now := time.Now()
+	x.ledger.stepStarted(addr, action, attempt, now)
+	x.sink.Event(events.StepStarted{Time: now, Step: addr, Action: action, Attempt: attempt})
+}
+
 // finish records a step result and announces it.
 func (x *execution) finish(sr *StepResult) {
 	x.record(sr)
+	x.ledger.stepFinished(sr, time.Now().Add(-sr.Duration))
 	var outputs map[string]any
 	if sr.Outputs != cty.NilVal && sr.Outputs.Type().IsObjectType() && !sr.Outputs.IsNull() {
 		outputs = displayMap(sr.Outputs.AsValueMap())
 	}
-	x.r.opts.Sink.Event(events.StepFinished{Time: time.Now(), Step: sr.Addr, Status: sr.Status, Attempt: sr.Attempts,
+	x.sink.Event(events.StepFinished{Time: time.Now(), Step: sr.Addr, Status: sr.Status, Attempt: sr.Attempts,
 		Duration: sr.Duration, Error: sr.Error, Outputs: outputs})
 }
 

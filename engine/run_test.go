@@ -494,3 +494,55 @@ workflow "w" {
 		t.Errorf("statuses (-want +got):\n%s", diff)
 	}
 }
+
+func TestRunSecrets(t *testing.T) {
+	t.Setenv("ZRUN_TEST_DB_PASSWORD", "s3cret-pw")
+	m := newMock()
+	rec := &events.Recorder{}
+	r := newRunner(t, m, rec, 2, map[string]string{
+		"zrun.hcl": `
+secret "db" {
+  env = "ZRUN_TEST_DB_PASSWORD"
+}
+secret "missing" {
+  env = "ZRUN_TEST_NOT_SET"
+}`,
+		"workflows/w.hcl": `
+workflow "w" {
+  step "use" {
+    action = mock.echo
+    value  = "postgres://app:${secret.db}@db/app"
+  }
+  output "echoed" { value = step.use.value }
+}
+workflow "needs_missing" {
+  step "use" {
+    action = mock.echo
+    value  = secret.missing
+  }
+}`})
+	res, diags := r.Run(t.Context(), RunRequest{Workflow: "w"})
+	if diags.HasErrors() {
+		t.Fatal(diags.Error())
+	}
+	if res.Status != events.StatusOK {
+		t.Fatalf("%s: %s", res.Status, res.Error)
+	}
+	if !res.Outputs["echoed"].HasMark(sensitiveMark) {
+		t.Error("an output built from a secret is not sensitive")
+	}
+	for _, e := range rec.Events() {
+		b, _ := events.Marshal(e)
+		if strings.Contains(string(b), "s3cret-pw") {
+			t.Errorf("secret leaked in event %s", b)
+		}
+	}
+	calls := m.actions["echo"].Calls.Load()
+	_, diags = r.Run(t.Context(), RunRequest{Workflow: "needs_missing"})
+	if !diags.HasErrors() || !strings.Contains(diags.Error(), "ZRUN_TEST_NOT_SET") {
+		t.Errorf("missing secret: %v", diags)
+	}
+	if m.actions["echo"].Calls.Load() != calls {
+		t.Error("a step ran although a secret was missing")
+	}
+}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/zrun-dev/zrun/dsl"
 	"github.com/zrun-dev/zrun/engine/events"
+	"github.com/zrun-dev/zrun/engine/state"
 	"github.com/zrun-dev/zrun/sdk"
 	"github.com/zrun-dev/zrun/sdk/local"
 	"github.com/zrun-dev/zrun/sdk/schema"
@@ -32,6 +33,9 @@ type Options struct {
 	// Local is the target for steps without one; nil means the machine
 	// zrun runs on.
 	Local sdk.Target
+	// Ledger records runs and holds their locks; nil records nothing and
+	// locks nothing.
+	Ledger state.Store
 }
 
 // Runner validates, plans and runs the workflows of one project. One Runner

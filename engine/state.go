@@ -11,6 +11,7 @@ import (
 	"github.com/zrun-dev/zrun/dsl"
 	"github.com/zrun-dev/zrun/dsl/addrs"
 	"github.com/zrun-dev/zrun/dsl/lang"
+	"github.com/zrun-dev/zrun/sdk"
 )
 
 // runData is the lang.Data of one workflow invocation: params, the
@@ -23,6 +24,9 @@ type runData struct {
 	env    *dsl.Environment
 	params map[string]cty.Value
 	run    map[string]cty.Value
+	// secrets holds the resolved values (marked sensitive) of the secrets
+	// the run uses; empty while validating.
+	secrets map[string]cty.Value
 	// stepType returns the type a step's value has (outputs object, or a
 	// map of them under for_each); used for steps with no recorded value.
 	stepType func(name string) cty.Type
@@ -92,6 +96,19 @@ func (d *runData) GetEnv(addr addrs.EnvValue, rng hcl.Range) (cty.Value, hcl.Dia
 	return cty.DynamicVal, undefined(rng, "Reference to undefined environment value",
 		fmt.Sprintf("Environment %q has no value %q. Set it in the environment (or one it extends). %s",
 			d.env.Name, addr.Name, suggest(addr.Name, keys(d.env.Values), "values")))
+}
+
+func (d *runData) GetSecret(addr addrs.Secret, rng hcl.Range) (cty.Value, hcl.Diagnostics) {
+	if v, ok := d.secrets[addr.Name]; ok {
+		return v, nil
+	}
+	if _, ok := d.env.Secrets[addr.Name]; ok {
+		// Declared but not resolved: validation, which reads no secret.
+		return cty.UnknownVal(cty.String).Mark(sdk.Sensitive), nil
+	}
+	return cty.DynamicVal, undefined(rng, "Reference to undeclared secret",
+		fmt.Sprintf("Environment %q has no secret %q. Declare it with a secret block in the environment (or one it extends) or outside any environment. %s",
+			d.env.Name, addr.Name, suggest(addr.Name, keys(d.env.Secrets), "secrets")))
 }
 
 func (d *runData) GetStep(addr addrs.StepRef, rng hcl.Range) (cty.Value, hcl.Diagnostics) {

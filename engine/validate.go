@@ -64,12 +64,16 @@ func (r *Runner) envList() []*dsl.Environment {
 		envs = append(envs, r.opts.Config.Environments[name])
 	}
 	if len(envs) == 0 {
-		envs = append(envs, emptyEnv)
+		envs = append(envs, r.defaultEnv())
 	}
 	return envs
 }
 
-var emptyEnv = &dsl.Environment{Name: "default", Values: map[string]cty.Value{}, Hosts: map[string]*dsl.Host{}}
+// defaultEnv stands in when the project declares no environment: no
+// values, no hosts, the project-wide secrets.
+func (r *Runner) defaultEnv() *dsl.Environment {
+	return &dsl.Environment{Name: "default", Values: map[string]cty.Value{}, Hosts: map[string]*dsl.Host{}, Secrets: r.opts.Config.Secrets}
+}
 
 // validateWorkflow checks one workflow in one environment: steps bind to
 // actions, graphs have no cycles, every expression evaluates with the

@@ -1,6 +1,6 @@
 // Package addrs holds the addresses of the things a workflow can name: plugin
 // actions (http.check) and the objects an expression may reference (param.x,
-// env.x, step.NAME, each.key, run.id).
+// env.x, secret.x, step.NAME, each.key, run.id).
 //
 // Every address prints in HCL traversal syntax. ParseRef turns a traversal
 // found in an expression into a Reference; it checks only the shape of the

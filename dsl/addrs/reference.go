@@ -10,7 +10,7 @@ import (
 )
 
 // Referenceable is an object an expression can reference: Param, EnvValue,
-// StepRef, Each or RunAttr. Its values are comparable and may be used as map
+// Secret, StepRef, Each or RunAttr. Its values are comparable and may be used as map
 // keys.
 type Referenceable interface {
 	referenceableSigil()
@@ -34,17 +34,17 @@ func (r *Reference) String() string {
 
 // Root names a reference may start with.
 const (
-	RootParam = "param"
-	RootEnv   = "env"
-	RootStep  = "step"
-	RootEach  = "each"
-	RootRun   = "run"
+	RootParam  = "param"
+	RootEnv    = "env"
+	RootSecret = "secret"
+	RootStep   = "step"
+	RootEach   = "each"
+	RootRun    = "run"
 )
 
 // reservedRoots are names kept for later versions of the language.
 var reservedRoots = map[string]string{
-	"secret": "Secrets are not supported yet; pass them as sensitive params for now.",
-	"host":   "Hosts are read from the selected environment as env.hosts.NAME.",
+	"host": "Hosts are read from the selected environment as env.hosts.NAME.",
 }
 
 // ParseRef parses a traversal found in an expression (from
@@ -65,6 +65,8 @@ func ParseRef(traversal hcl.Traversal) (*Reference, hcl.Diagnostics) {
 		return parseNamed(traversal, "param name", "param.attempts", func(n string) Referenceable { return Param{Name: n} })
 	case RootEnv:
 		return parseNamed(traversal, "environment value name", "env.log_level", func(n string) Referenceable { return EnvValue{Name: n} })
+	case RootSecret:
+		return parseNamed(traversal, "secret name", "secret.db_password", func(n string) Referenceable { return Secret{Name: n} })
 	case RootStep:
 		return parseNamed(traversal, "step name", "step.build.image", func(n string) Referenceable { return StepRef{Name: n} })
 	case RootEach:
@@ -84,7 +86,7 @@ func ParseRef(traversal hcl.Traversal) (*Reference, hcl.Diagnostics) {
 		Severity: hcl.DiagError,
 		Summary:  "Invalid reference",
 		Detail: fmt.Sprintf("There is nothing named %q. A reference starts with one of: %s.",
-			root, strings.Join([]string{RootParam, RootEnv, RootStep, RootEach, RootRun}, ", ")),
+			root, strings.Join([]string{RootParam, RootEnv, RootSecret, RootStep, RootEach, RootRun}, ", ")),
 		Subject: rng.Ptr(),
 	}}
 }

@@ -16,6 +16,15 @@ func (EnvValue) referenceableSigil() {}
 // String returns the address in HCL traversal syntax.
 func (e EnvValue) String() string { return RootEnv + "." + e.Name }
 
+// Secret is a secret of the selected environment (or of the project),
+// secret.NAME. Its value is a string marked sensitive.
+type Secret struct{ Name string }
+
+func (Secret) referenceableSigil() {}
+
+// String returns the address in HCL traversal syntax.
+func (s Secret) String() string { return RootSecret + "." + s.Name }
+
 // StepRef is a step of the current workflow, step.NAME. Its value is the
 // object of the step's outputs, or a map of such objects keyed like the
 // step's for_each (then step.NAME["key"] picks one instance).
@@ -63,6 +72,7 @@ func (r RunAttr) String() string { return RootRun + "." + r.Name }
 var (
 	_ Referenceable = Param{}
 	_ Referenceable = EnvValue{}
+	_ Referenceable = Secret{}
 	_ Referenceable = StepRef{}
 	_ Referenceable = Each{}
 	_ Referenceable = RunAttr{}

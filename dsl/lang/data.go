@@ -14,6 +14,9 @@ import (
 type Data interface {
 	GetParam(addr addrs.Param, rng hcl.Range) (cty.Value, hcl.Diagnostics)
 	GetEnv(addr addrs.EnvValue, rng hcl.Range) (cty.Value, hcl.Diagnostics)
+	// GetSecret returns the secret's value, a string marked sensitive (an
+	// unknown one while validating, before secrets are resolved).
+	GetSecret(addr addrs.Secret, rng hcl.Range) (cty.Value, hcl.Diagnostics)
 	// GetStep returns the object of the step's outputs, or a map of such
 	// objects keyed like its for_each when it has one.
 	GetStep(addr addrs.StepRef, rng hcl.Range) (cty.Value, hcl.Diagnostics)

@@ -157,6 +157,8 @@ func (s *Scope) lookup(subj addrs.Referenceable) (root, name string, get func(hc
 		return addrs.RootParam, a.Name, func(r hcl.Range) (cty.Value, hcl.Diagnostics) { return s.Data.GetParam(a, r) }
 	case addrs.EnvValue:
 		return addrs.RootEnv, a.Name, func(r hcl.Range) (cty.Value, hcl.Diagnostics) { return s.Data.GetEnv(a, r) }
+	case addrs.Secret:
+		return addrs.RootSecret, a.Name, func(r hcl.Range) (cty.Value, hcl.Diagnostics) { return s.Data.GetSecret(a, r) }
 	case addrs.StepRef:
 		return addrs.RootStep, a.Name, func(r hcl.Range) (cty.Value, hcl.Diagnostics) { return s.Data.GetStep(a, r) }
 	case addrs.RunAttr:

@@ -18,8 +18,8 @@ const sensitive = "sensitive"
 
 // fakeData serves fixed values and records which ones were asked for.
 type fakeData struct {
-	params, env, steps, run map[string]cty.Value
-	asked                   []string
+	params, env, secrets, steps, run map[string]cty.Value
+	asked                            []string
 }
 
 func newFakeData() *fakeData {
@@ -33,6 +33,7 @@ func newFakeData() *fakeData {
 				"gateway": cty.ObjectVal(map[string]cty.Value{"url": cty.StringVal("http://gw")}),
 			}),
 		},
+		secrets: map[string]cty.Value{"db_password": cty.StringVal("hunter2").Mark(sensitive)},
 		steps: map[string]cty.Value{
 			"build": cty.ObjectVal(map[string]cty.Value{"image": cty.StringVal("app:1")}),
 			"check": cty.MapVal(map[string]cty.Value{
@@ -62,6 +63,10 @@ func (f *fakeData) GetParam(a addrs.Param, rng hcl.Range) (cty.Value, hcl.Diagno
 
 func (f *fakeData) GetEnv(a addrs.EnvValue, rng hcl.Range) (cty.Value, hcl.Diagnostics) {
 	return f.get("env", f.env, a.Name, rng)
+}
+
+func (f *fakeData) GetSecret(a addrs.Secret, rng hcl.Range) (cty.Value, hcl.Diagnostics) {
+	return f.get("secret", f.secrets, a.Name, rng)
 }
 
 func (f *fakeData) GetStep(a addrs.StepRef, rng hcl.Range) (cty.Value, hcl.Diagnostics) {
@@ -103,6 +108,7 @@ func TestEvalExpr(t *testing.T) {
 		"no references":    {src: `1 + 2`, want: cty.Number, wantVal: cty.NumberIntVal(3)},
 		"sensitive kept":   {src: `param.token`, want: cty.String, wantVal: cty.StringVal("s3cret").Mark(sensitive), wantAsked: []string{"param.token"}},
 		"mark through ops": {src: `"Bearer ${upper(param.token)}"`, want: cty.String, wantVal: cty.StringVal("Bearer S3CRET").Mark(sensitive), wantAsked: []string{"param.token"}},
+		"secret":           {src: `"postgres://app:${secret.db_password}@db/app"`, want: cty.String, wantVal: cty.StringVal("postgres://app:hunter2@db/app").Mark(sensitive), wantAsked: []string{"secret.db_password"}},
 		"mark in object":   {src: `{ t = param.token }`, want: cty.Map(cty.String), wantVal: cty.MapVal(map[string]cty.Value{"t": cty.StringVal("s3cret").Mark(sensitive)}), wantAsked: []string{"param.token"}},
 	}
 	for name, tc := range tests {
@@ -133,6 +139,7 @@ func TestEvalExprErrors(t *testing.T) {
 		wantCols [2]int
 	}{
 		"undeclared param":  {src: `1 + param.nope.x`, data: true, wantSummary: "Reference to undeclared param", wantCols: [2]int{5, 15}},
+		"undeclared secret": {src: `secret.nope`, data: true, wantSummary: "Reference to undeclared secret", wantCols: [2]int{1, 12}},
 		"undeclared step":   {src: `step.gone.out`, data: true, wantSummary: "Reference to undeclared step", wantCols: [2]int{1, 10}},
 		"unknown root":      {src: `"${foo.bar}"`, data: true, wantSummary: "Invalid reference", wantCols: [2]int{4, 11}},
 		"each outside":      {src: `each.value`, data: true, wantSummary: "Reference to each outside for_each", wantCols: [2]int{1, 11}},

@@ -1,0 +1,152 @@
+// Package state is the run ledger: every run, step attempt and output line
+// zrun records, and the locks that keep two runs of one environment apart.
+//
+// A Store is the ledger's storage. Two implement it: an embedded one in a
+// file under the project's .zrun/ (no server), and PostgreSQL, which a
+// team shares. Both pass the same conformance suite (statetest). Writers
+// are the engine's ledger sink; readers are `zrun runs`, `zrun show`,
+// `zrun logs` and `zrun resume`. Nothing stored here holds a secret: the
+// engine masks values before they reach a Store.
+package state
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Status of a run or a step attempt.
+type Status string
+
+const (
+	StatusRunning   Status = "running"
+	StatusOK        Status = "ok"
+	StatusFailed    Status = "failed"
+	StatusSkipped   Status = "skipped"
+	StatusCancelled Status = "cancelled"
+	// StatusAbandoned is a run whose process died without finishing it
+	// (kill -9, a crash, a lost machine); set when its lock is taken over.
+	StatusAbandoned Status = "abandoned"
+)
+
+// Run is one run of a workflow.
+type Run struct {
+	ID       string
+	Workflow string
+	Env      string
+	// Params are the run's params as shown to operators: sensitive ones
+	// already redacted.
+	Params map[string]string
+	// User and Host say who ran it (user@host); PID is the zrun process.
+	User string
+	Host string
+	PID  int
+	// ConfigHash is the hash of the project's files the run used.
+	ConfigHash string
+	// ResumeOf is the run this one continues, "" for a fresh run.
+	ResumeOf  string
+	LockKey   string
+	Status    Status
+	Error     string
+	StartedAt time.Time
+	EndedAt   time.Time // zero while running
+	// Outputs is the JSON of the workflow's outputs, redacted.
+	Outputs []byte
+}
+
+// Step is one attempt of one step instance.
+type Step struct {
+	RunID string
+	// Addr is the instance address: step.name, step.name["key"],
+	// step.call/step.inner.
+	Addr      string
+	Action    string
+	Attempt   int
+	Status    Status
+	Error     string
+	StartedAt time.Time
+	EndedAt   time.Time
+	// Outputs is the JSON (cty JSON with its type) of the step's outputs,
+	// for resume; nil when the step had sensitive outputs, which are
+	// never stored: resume runs such a step again.
+	Outputs []byte
+}
+
+// LogLine is one line a step printed.
+type LogLine struct {
+	RunID string
+	Step  string
+	// Seq orders a run's lines; assigned by the Store, increasing.
+	Seq    int64
+	Time   time.Time
+	Stream string // stdout, stderr, log
+	Line   string
+}
+
+// Filter selects runs; zero fields match everything.
+type Filter struct {
+	Workflow string
+	Env      string
+	Status   Status
+	Limit    int // 0: the store's default (100)
+}
+
+// LockHolder is who holds (or asks for) a lock.
+type LockHolder struct {
+	Key       string
+	RunID     string
+	User      string
+	Host      string
+	PID       int
+	StartedAt time.Time
+}
+
+// LockedError is returned by Lock when another run holds the key.
+type LockedError struct{ Holder LockHolder }
+
+func (e *LockedError) Error() string {
+	return fmt.Sprintf("locked by run %s (%s@%s, started %s)", e.Holder.RunID, e.Holder.User, e.Holder.Host,
+		e.Holder.StartedAt.Local().Format(time.RFC3339))
+}
+
+// ErrNotFound is returned for a run or lock that does not exist.
+var ErrNotFound = errors.New("not found")
+
+// Store is the ledger's storage. Every method is safe for concurrent use
+// and durable when it returns: a kill -9 at any moment leaves the store
+// consistent (a run is then "running" until its lock is taken over, which
+// marks it abandoned).
+type Store interface {
+	// CreateRun records a new run (status running).
+	CreateRun(ctx context.Context, r *Run) error
+	// FinishRun records a run's end.
+	FinishRun(ctx context.Context, id string, status Status, errMsg string, outputs []byte, endedAt time.Time) error
+	// PutStep records a step attempt, replacing an earlier record of the
+	// same (run, addr, attempt).
+	PutStep(ctx context.Context, s *Step) error
+	// AppendLogs records lines in order, assigning their Seq.
+	AppendLogs(ctx context.Context, lines []LogLine) error
+
+	GetRun(ctx context.Context, id string) (*Run, error)
+	// ListRuns returns matching runs, newest first.
+	ListRuns(ctx context.Context, f Filter) ([]*Run, error)
+	// Steps returns a run's step attempts, in the order they started.
+	Steps(ctx context.Context, runID string) ([]*Step, error)
+	// Logs returns a run's lines with Seq > afterSeq, of one step or of
+	// all ("" step), in order.
+	Logs(ctx context.Context, runID, step string, afterSeq int64) ([]LogLine, error)
+
+	// Lock takes key for h.RunID, or returns a *LockedError naming the
+	// holder. A holder on the same host whose process is gone is taken
+	// over (its run marked abandoned).
+	Lock(ctx context.Context, h LockHolder) error
+	// Unlock releases key if runID holds it.
+	Unlock(ctx context.Context, key, runID string) error
+	// ForceUnlock releases whatever lock runID holds, for `zrun unlock --force`.
+	ForceUnlock(ctx context.Context, runID string) error
+	// Locks lists the held locks.
+	Locks(ctx context.Context) ([]LockHolder, error)
+
+	Close() error
+}
