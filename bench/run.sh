@@ -65,10 +65,12 @@ gen() { # gen KIND DIR: write the zrun project, Taskfile and Makefile
 # best-of-N wall seconds of a command
 wall() {
 	local best=""
+	local env=()
+	while [[ "$1" == *=* ]]; do env+=("$1"); shift; done
 	for _ in $(seq "$repeats"); do
 		local t0 t1
 		t0=$(date +%s%N)
-		"$@" >/dev/null 2>&1 || { echo "FAILED: $*" >&2; return 1; }
+		env "${env[@]}" "$@" >/dev/null 2>&1 || { echo "FAILED: $*" >&2; return 1; }
 		t1=$(date +%s%N)
 		local s=$(( (t1 - t0) / 1000000 ))
 		if [ -z "$best" ] || [ "$s" -lt "$best" ]; then best=$s; fi
@@ -88,6 +90,20 @@ for kind in independent chain; do
 	mk=$(wall make -s -C "$dir" -j2)
 	echo "| $n $kind /bin/true steps (ms) | $z | $tk | $mk | $(ratio "$z" "$tk") | $(ratio "$z" "$mk") |"
 done
+
+# The ledger's cost: the same 1,000-step run recorded in the embedded store,
+# in PostgreSQL when $ZRUN_TEST_POSTGRES names one, and not recorded.
+echo
+echo "| 1,000 independent steps | wall (ms) | vs no ledger |"
+echo "|---|---|---|"
+none=$(wall ZRUN_LEDGER=off "$zrun" -C "$work/independent" workflow bench --output json)
+bolt=$(wall "$zrun" -C "$work/independent" workflow bench --output json)
+echo "| no ledger | $none | 1.00 |"
+echo "| embedded ledger (bbolt) | $bolt | $(ratio "$bolt" "$none") |"
+if [ -n "${ZRUN_TEST_POSTGRES:-}" ]; then
+	pg=$(wall "ZRUN_LEDGER_DSN=$ZRUN_TEST_POSTGRES" "$zrun" -C "$work/independent" workflow bench --output json)
+	echo "| PostgreSQL ledger | $pg | $(ratio "$pg" "$none") |"
+fi
 
 # Each plugin process starts once per run, whatever the step count.
 starts=$(ZRUN_LOG=debug "$zrun" -C "$work/independent" workflow bench --output json 2>&1 >/dev/null | grep -o 'plugin starts: .*' | head -1 || true)

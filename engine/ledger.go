@@ -16,27 +16,48 @@ import (
 	"github.com/zrun-dev/zrun/engine/state"
 )
 
-// ledger records one run in a state.Store as it happens. Writes go through
-// one goroutine in order, so steps never wait on the disk; log lines are
-// written in batches. Every record is masked before it gets here.
+// ledger records one run in a state.Store as it happens. Steps never wait
+// on the disk: their records go to one writer goroutine, which takes all
+// that queued up while it was writing, keeps only the latest record of each
+// step attempt, and writes them concurrently, which the stores commit
+// together (one disk sync for many records). Every record is masked before
+// it gets here.
 type ledger struct {
 	store state.Store
 	runID string
-	ops   chan func(context.Context) error
-	done  chan struct{}
 
-	mu   sync.Mutex
-	logs []state.LogLine
-	err  error // the first write error
+	mu      sync.Mutex
+	steps   map[stepKey]*state.Step // latest record of each attempt, not yet written
+	order   []stepKey               // the order they were first queued in
+	logs    []state.LogLine
+	wake    chan struct{}
+	closing bool
+	done    chan struct{}
+	err     error // the first write error
 }
 
-// logFlushEvery bounds how long a log line waits before it is written.
-const logFlushEvery = 200 * time.Millisecond
+type stepKey struct {
+	addr    string
+	attempt int
+}
 
-func newLedger(store state.Store, runID string) *ledger {
-	l := &ledger{store: store, runID: runID, ops: make(chan func(context.Context) error, 4096), done: make(chan struct{})}
+// A record waits at most logFlushEvery, or until batchSize records are
+// pending, before it is written: few disk syncs for many records, and a
+// kill -9 loses at most that much of the history (never its consistency).
+const (
+	logFlushEvery = 200 * time.Millisecond
+	batchSize     = 256
+)
+
+// newLedger records the run r, returning once its record is written, so a
+// run is in the ledger before its first step starts.
+func newLedger(ctx context.Context, store state.Store, r *state.Run) (*ledger, error) {
+	if err := store.CreateRun(ctx, r); err != nil {
+		return nil, err
+	}
+	l := &ledger{store: store, runID: r.ID, steps: map[stepKey]*state.Step{}, wake: make(chan struct{}, 1), done: make(chan struct{})}
 	go l.loop()
-	return l
+	return l, nil
 }
 
 func (l *ledger) loop() {
@@ -46,16 +67,32 @@ func (l *ledger) loop() {
 	defer tick.Stop()
 	for {
 		select {
-		case op, ok := <-l.ops:
-			if !ok {
-				l.fail(l.flushLogs(ctx))
-				return
-			}
-			l.fail(op(ctx))
+		case <-l.wake:
 		case <-tick.C:
-			l.fail(l.flushLogs(ctx))
+		}
+		l.mu.Lock()
+		steps, order, logs, closing := l.steps, l.order, l.logs, l.closing
+		l.steps, l.order, l.logs = map[stepKey]*state.Step{}, nil, nil
+		l.mu.Unlock()
+		l.write(ctx, steps, order, logs)
+		if closing {
+			return
 		}
 	}
+}
+
+// write stores one batch. Records of different attempts do not depend on
+// each other, so they go concurrently; log lines keep their order.
+func (l *ledger) write(ctx context.Context, steps map[stepKey]*state.Step, order []stepKey, logs []state.LogLine) {
+	var wg sync.WaitGroup
+	for _, k := range order {
+		s := steps[k]
+		wg.Go(func() { l.fail(l.store.PutStep(ctx, s)) })
+	}
+	if len(logs) > 0 {
+		wg.Go(func() { l.fail(l.store.AppendLogs(ctx, logs)) })
+	}
+	wg.Wait()
 }
 
 func (l *ledger) fail(err error) {
@@ -69,47 +106,37 @@ func (l *ledger) fail(err error) {
 	l.mu.Unlock()
 }
 
-func (l *ledger) flushLogs(ctx context.Context) error {
+// queue replaces the pending record of a step attempt and wakes the writer.
+func (l *ledger) queue(s *state.Step) {
+	k := stepKey{s.Addr, s.Attempt}
 	l.mu.Lock()
-	lines := l.logs
-	l.logs = nil
+	if _, ok := l.steps[k]; !ok {
+		l.order = append(l.order, k)
+	}
+	l.steps[k] = s
+	full := len(l.order) >= batchSize
 	l.mu.Unlock()
-	if len(lines) == 0 {
-		return nil
+	if full {
+		select {
+		case l.wake <- struct{}{}:
+		default:
+		}
 	}
-	return l.store.AppendLogs(ctx, lines)
-}
-
-// do queues a write; nil-safe so a run without a ledger pays nothing.
-func (l *ledger) do(op func(context.Context) error) {
-	if l != nil {
-		l.ops <- op
-	}
-}
-
-func (l *ledger) runStarted(r *state.Run) {
-	if l == nil {
-		return
-	}
-	l.do(func(ctx context.Context) error { return l.store.CreateRun(ctx, r) })
 }
 
 func (l *ledger) stepStarted(addr, action string, attempt int, at time.Time) {
 	if l == nil {
 		return
 	}
-	s := &state.Step{RunID: l.runID, Addr: addr, Action: action, Attempt: attempt, Status: state.StatusRunning, StartedAt: at}
-	l.do(func(ctx context.Context) error { return l.store.PutStep(ctx, s) })
+	l.queue(&state.Step{RunID: l.runID, Addr: addr, Action: action, Attempt: attempt, Status: state.StatusRunning, StartedAt: at})
 }
 
 func (l *ledger) stepFinished(sr *StepResult, started time.Time) {
 	if l == nil {
 		return
 	}
-	attempt := max(sr.Attempts, 1)
-	s := &state.Step{RunID: l.runID, Addr: sr.Addr, Action: sr.Action, Attempt: attempt, Status: state.Status(sr.Status),
-		Error: sr.Error, StartedAt: started, EndedAt: started.Add(sr.Duration), Outputs: storableOutputs(sr.Outputs)}
-	l.do(func(ctx context.Context) error { return l.store.PutStep(ctx, s) })
+	l.queue(&state.Step{RunID: l.runID, Addr: sr.Addr, Action: sr.Action, Attempt: max(sr.Attempts, 1), Status: state.Status(sr.Status),
+		Error: sr.Error, StartedAt: started, EndedAt: started.Add(sr.Duration), Outputs: storableOutputs(sr.Outputs)})
 }
 
 // Event takes the run's log lines (the ledger is also an events.Sink).
@@ -124,20 +151,22 @@ func (l *ledger) Event(e events.Event) {
 	}
 }
 
-// finish records the run's end, waits for every write, and returns the
-// first write error.
+// finish writes what is pending and the run's end, and returns the first
+// write error.
 func (l *ledger) finish(res *RunResult) error {
 	if l == nil {
 		return nil
 	}
-	outputs, _ := json.Marshal(displayMap(res.Outputs))
-	ended := time.Now()
-	l.do(func(ctx context.Context) error { return l.flushLogs(ctx) })
-	l.do(func(ctx context.Context) error {
-		return l.store.FinishRun(ctx, l.runID, state.Status(res.Status), res.Error, outputs, ended)
-	})
-	close(l.ops)
+	l.mu.Lock()
+	l.closing = true
+	l.mu.Unlock()
+	select {
+	case l.wake <- struct{}{}:
+	default:
+	}
 	<-l.done
+	outputs, _ := json.Marshal(displayMap(res.Outputs))
+	l.fail(l.store.FinishRun(context.Background(), l.runID, state.Status(res.Status), res.Error, outputs, time.Now()))
 	return l.err
 }
 

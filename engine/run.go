@@ -112,14 +112,18 @@ func (r *Runner) run(ctx context.Context, req RunRequest, done map[string]cty.Va
 			return nil, append(diags, lockDiags...)
 		}
 		defer unlock()
-		x.ledger = newLedger(r.opts.Ledger, x.id)
-		x.sink = events.Multi(r.opts.Sink, x.ledger)
 		user, host := whoami()
-		x.ledger.runStarted(&state.Run{
+		l, err := newLedger(ctx, r.opts.Ledger, &state.Run{
 			ID: x.id, Workflow: wf.Name, Env: env.Name, Params: displayParams(params),
 			User: user, Host: host, PID: os.Getpid(), ConfigHash: r.opts.Config.Hash,
 			ResumeOf: req.ResumeOf, LockKey: lockKey(wf, env), Status: state.StatusRunning, StartedAt: x.started,
 		})
+		if err != nil {
+			return nil, append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Cannot record the run",
+				Detail: fmt.Sprintf("The ledger could not record run %s: %s. Nothing ran.", x.id, err)})
+		}
+		x.ledger = l
+		x.sink = events.Multi(r.opts.Sink, x.ledger)
 	}
 	x.sink.Event(events.RunStarted{Time: x.started, RunID: x.id, Workflow: wf.Name, Env: env.Name, Params: displayParams(params)})
 
@@ -166,6 +170,8 @@ func (r *Runner) prepare(ctx context.Context, req RunRequest) (*dsl.Workflow, *d
 func (r *Runner) ResolveEnv(name string) (*dsl.Environment, hcl.Diagnostics) {
 	envs := r.opts.Config.Environments
 	switch {
+	case len(envs) == 0 && (name == "" || name == "default"):
+		return r.defaultEnv(), nil
 	case name != "":
 		return r.environment(name)
 	case len(envs) == 0:

@@ -16,6 +16,7 @@ import (
 	"github.com/zrun-dev/zrun/dsl"
 	"github.com/zrun-dev/zrun/engine"
 	"github.com/zrun-dev/zrun/engine/events"
+	"github.com/zrun-dev/zrun/engine/state"
 	"github.com/zrun-dev/zrun/plugins"
 )
 
@@ -77,6 +78,11 @@ A project is a folder with zrun.hcl, workflows/*.hcl and environments/*.hcl.`,
 		a.envCmd(),
 		a.pluginsCmd(),
 		a.versionCmd(),
+		a.runsCmd(),
+		a.showCmd(),
+		a.logsCmd(),
+		a.unlockCmd(),
+		a.resumeCmd(),
 	)
 	return root
 }
@@ -130,12 +136,38 @@ func (a *app) runner(sink events.Sink, parallelism int) (*engine.Runner, error) 
 	return engine.New(engine.Options{Config: cfg, Plugins: m, Sink: sink, Parallelism: parallelism}), nil
 }
 
+// recordingRunner is runner with the project's ledger: runs are recorded
+// and locked. The caller closes the store.
+func (a *app) recordingRunner(ctx context.Context, sink events.Sink, parallelism int) (*engine.Runner, state.Store, error) {
+	cfg, err := a.project()
+	if err != nil {
+		return nil, nil, err
+	}
+	m, err := a.manager(cfg)
+	if err != nil {
+		return nil, nil, err
+	}
+	opts := engine.Options{Config: cfg, Plugins: m, Sink: sink, Parallelism: parallelism}
+	if os.Getenv("ZRUN_LEDGER") == "off" {
+		return engine.New(opts), nopStore{}, nil // for measuring the ledger's cost
+	}
+	store, err := a.openLedger(ctx, cfg)
+	if err != nil {
+		return nil, nil, err
+	}
+	opts.Ledger = store
+	return engine.New(opts), store, nil
+}
+
 // diagError prints diagnostics and returns the configuration exit code,
 // or the plugin failure one when a plugin is at fault.
 func (a *app) diagError(cfg *dsl.Config, diags hcl.Diagnostics) error {
 	a.printDiags(cfg, diags)
 	if engine.HasPluginFailure(diags) {
 		return &exitError{code: exitPluginFailure}
+	}
+	if engine.HasLockFailure(diags) {
+		return &exitError{code: exitLocked}
 	}
 	return &exitError{code: exitConfig}
 }
@@ -163,3 +195,9 @@ func pluginStderr(w io.Writer) io.Writer {
 	}
 	return nil
 }
+
+// nopStore stands in for the ledger when ZRUN_LEDGER=off: only Close is
+// ever called on it.
+type nopStore struct{ state.Store }
+
+func (nopStore) Close() error { return nil }

@@ -145,6 +145,9 @@ func flattenEnv(e *dsl.Environment) [][2]string {
 	for k, v := range e.Values {
 		walk("env."+k, v)
 	}
+	for name, sec := range e.Secrets {
+		out = append(out, [2]string{"secret." + name, "(" + sec.String() + ")"})
+	}
 	for name, h := range e.Hosts {
 		out = append(out, [2]string{"host." + name, fmt.Sprintf("%s@%s:%d", h.User, h.Address, h.Port)})
 	}

@@ -4,9 +4,12 @@ import (
 	"fmt"
 	"os"
 	"strings"
+	"time"
 
+	"github.com/hashicorp/hcl/v2"
 	"github.com/spf13/cobra"
 
+	"github.com/zrun-dev/zrun/dsl"
 	"github.com/zrun-dev/zrun/engine"
 	"github.com/zrun-dev/zrun/engine/events"
 )
@@ -17,6 +20,7 @@ type runFlags struct {
 	params      []string
 	parallelism int
 	output      string
+	lockWait    time.Duration
 }
 
 func (f *runFlags) register(c *cobra.Command) {
@@ -28,7 +32,7 @@ func (f *runFlags) register(c *cobra.Command) {
 }
 
 func (f *runFlags) request(workflow string) (engine.RunRequest, error) {
-	req := engine.RunRequest{Workflow: workflow, Env: f.env, Params: map[string]string{}}
+	req := engine.RunRequest{Workflow: workflow, Env: f.env, Params: map[string]string{}, LockWait: f.lockWait}
 	for _, p := range f.params {
 		k, v, ok := strings.Cut(p, "=")
 		if !ok || k == "" {
@@ -60,26 +64,44 @@ func (a *app) workflowCmd() *cobra.Command {
 			if dryRun {
 				return a.plan(c, req, f)
 			}
-			view := a.newView(f.output)
-			r, err := a.runner(view, f.parallelism)
-			if err != nil {
-				return err
-			}
-			res, diags := r.Run(ctxOf(c), req)
-			view.close()
-			if diags.HasErrors() {
-				return a.diagError(r.Config(), diags)
-			}
-			a.printDiags(r.Config(), diags)
-			if f.output == "text" {
-				a.printSummary(res)
-			}
-			return runExit(res, a.interrupted.Load())
+			return a.record(c, f, func(r *engine.Runner) (*engine.RunResult, hcl.Diagnostics) {
+				return r.Run(ctxOf(c), req)
+			})
 		},
 	}
 	f.register(c)
+	c.Flags().DurationVar(&f.lockWait, "lock-wait", 0, "wait this long (e.g. 5m) for another run holding the environment's lock")
 	c.Flags().BoolVar(&dryRun, "dry-run", false, "show what would run (the plan) without running anything")
 	return c
+}
+
+// record runs fn with a recording runner and reports the run.
+func (a *app) record(c *cobra.Command, f runFlags, fn func(*engine.Runner) (*engine.RunResult, hcl.Diagnostics)) error {
+	view := a.newView(f.output)
+	r, store, err := a.recordingRunner(ctxOf(c), view, f.parallelism)
+	if err != nil {
+		view.close()
+		return err
+	}
+	defer store.Close()
+	res, diags := fn(r)
+	view.close()
+	return a.finishRun(r.Config(), res, diags, f.output)
+}
+
+// finishRun reports a run's outcome and returns its exit code.
+func (a *app) finishRun(cfg *dsl.Config, res *engine.RunResult, diags hcl.Diagnostics, output string) error {
+	if diags.HasErrors() {
+		return a.diagError(cfg, diags)
+	}
+	a.printDiags(cfg, diags)
+	if output == "text" {
+		a.printSummary(res)
+	}
+	if res.LedgerError != "" {
+		fmt.Fprintf(a.stderr, "Warning: the run was not completely recorded in the ledger: %s\n", res.LedgerError)
+	}
+	return runExit(res, a.interrupted.Load())
 }
 
 // runExit maps a run's result to the exit code.

@@ -20,6 +20,7 @@ const (
 	exitConfig        = 3 // the project's configuration is invalid
 	exitRunFailed     = 4 // a step failed
 	exitPluginFailure = 5 // a plugin crashed, hung or could not start
+	exitLocked        = 6 // another run holds the environment's lock
 	exitInterrupted   = 130
 )
 

@@ -1,0 +1,285 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"text/tabwriter"
+	"time"
+
+	"github.com/hashicorp/hcl/v2"
+	"github.com/spf13/cobra"
+
+	"github.com/zrun-dev/zrun/dsl"
+	"github.com/zrun-dev/zrun/engine"
+	"github.com/zrun-dev/zrun/engine/state"
+	"github.com/zrun-dev/zrun/engine/state/boltstore"
+	"github.com/zrun-dev/zrun/engine/state/pgstore"
+)
+
+// ledgerPath is where the embedded ledger lives in a project.
+func ledgerPath(cfg *dsl.Config) string { return filepath.Join(cfg.Dir, ".zrun", "ledger.db") }
+
+// openLedger opens the project's ledger: PostgreSQL when $ZRUN_LEDGER_DSN
+// names one, the embedded file under .zrun/ otherwise.
+func (a *app) openLedger(ctx context.Context, cfg *dsl.Config) (state.Store, error) {
+	if dsn := os.Getenv("ZRUN_LEDGER_DSN"); dsn != "" {
+		s, err := pgstore.Open(ctx, dsn)
+		if err != nil {
+			return nil, &exitError{code: exitFailure, msg: "opening the PostgreSQL ledger: " + err.Error()}
+		}
+		return s, nil
+	}
+	s, err := boltstore.Open(ledgerPath(cfg))
+	if err != nil {
+		return nil, &exitError{code: exitFailure, msg: "opening the ledger: " + err.Error()}
+	}
+	return s, nil
+}
+
+// projectLedger loads the project and opens its ledger.
+func (a *app) projectLedger(c *cobra.Command) (*dsl.Config, state.Store, error) {
+	cfg, err := a.project()
+	if err != nil {
+		return nil, nil, err
+	}
+	s, err := a.openLedger(ctxOf(c), cfg)
+	return cfg, s, err
+}
+
+func (a *app) runsCmd() *cobra.Command {
+	var f state.Filter
+	var status string
+	c := &cobra.Command{
+		Use:   "runs",
+		Short: "List recorded runs, newest first",
+		Args:  exactArgs(0, "no arguments"),
+		RunE: func(c *cobra.Command, _ []string) error {
+			_, s, err := a.projectLedger(c)
+			if err != nil {
+				return err
+			}
+			defer s.Close()
+			f.Status = state.Status(status)
+			runs, err := s.ListRuns(ctxOf(c), f)
+			if err != nil {
+				return &exitError{code: exitFailure, msg: err.Error()}
+			}
+			tw := tabwriter.NewWriter(a.stdout, 2, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "RUN\tWORKFLOW\tENV\tSTATUS\tSTARTED\tDURATION\tBY")
+			for _, r := range runs {
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s@%s\n", r.ID, r.Workflow, r.Env, r.Status,
+					r.StartedAt.Local().Format("2006-01-02 15:04:05"), runDuration(r), r.User, r.Host)
+			}
+			return tw.Flush()
+		},
+	}
+	c.Flags().StringVar(&f.Workflow, "workflow", "", "only runs of this workflow")
+	c.Flags().StringVar(&f.Env, "env", "", "only runs in this environment")
+	c.Flags().StringVar(&status, "status", "", "only runs with this status (running, ok, failed, cancelled, abandoned)")
+	c.Flags().IntVar(&f.Limit, "limit", 50, "at most this many runs")
+	return c
+}
+
+func runDuration(r *state.Run) string {
+	if r.EndedAt.IsZero() {
+		return "-"
+	}
+	return r.EndedAt.Sub(r.StartedAt).Round(time.Millisecond).String()
+}
+
+func (a *app) showCmd() *cobra.Command {
+	var output string
+	c := &cobra.Command{
+		Use:   "show RUN",
+		Short: "Show a recorded run: who, what, params, every step attempt and outputs",
+		Args:  exactArgs(1, "a run id (see zrun runs)"),
+		RunE: func(c *cobra.Command, args []string) error {
+			_, s, err := a.projectLedger(c)
+			if err != nil {
+				return err
+			}
+			defer s.Close()
+			r, err := getRun(c, s, args[0])
+			if err != nil {
+				return err
+			}
+			steps, err := s.Steps(ctxOf(c), r.ID)
+			if err != nil {
+				return &exitError{code: exitFailure, msg: err.Error()}
+			}
+			if output == "json" {
+				enc := json.NewEncoder(a.stdout)
+				enc.SetIndent("", "  ")
+				return enc.Encode(struct {
+					Run   *state.Run    `json:"run"`
+					Steps []*state.Step `json:"steps"`
+				}{r, steps})
+			}
+			a.printRun(r, steps)
+			return nil
+		},
+	}
+	c.Flags().StringVarP(&output, "output", "o", "text", "text or json")
+	return c
+}
+
+func getRun(c *cobra.Command, s state.Store, id string) (*state.Run, error) {
+	r, err := s.GetRun(ctxOf(c), id)
+	if errors.Is(err, state.ErrNotFound) {
+		return nil, &exitError{code: exitUsage, msg: fmt.Sprintf("no run %q in the ledger; `zrun runs` lists them", id)}
+	}
+	if err != nil {
+		return nil, &exitError{code: exitFailure, msg: err.Error()}
+	}
+	return r, nil
+}
+
+func (a *app) printRun(r *state.Run, steps []*state.Step) {
+	w := a.stdout
+	fmt.Fprintf(w, "run %s: workflow %s in %s, %s\n", r.ID, r.Workflow, r.Env, r.Status)
+	fmt.Fprintf(w, "  by %s@%s (pid %d), started %s, took %s\n", r.User, r.Host, r.PID, r.StartedAt.Local().Format(time.RFC3339), runDuration(r))
+	if r.ResumeOf != "" {
+		fmt.Fprintf(w, "  resumes run %s\n", r.ResumeOf)
+	}
+	fmt.Fprintf(w, "  project files %s\n", r.ConfigHash)
+	for _, k := range sortedKeys(r.Params) {
+		fmt.Fprintf(w, "  param.%s = %s\n", k, r.Params[k])
+	}
+	if r.Error != "" {
+		fmt.Fprintf(w, "  error: %s\n", r.Error)
+	}
+	fmt.Fprintln(w, "\nsteps:")
+	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
+	for _, st := range steps {
+		d := "-"
+		if !st.EndedAt.IsZero() {
+			d = st.EndedAt.Sub(st.StartedAt).Round(time.Millisecond).String()
+		}
+		fmt.Fprintf(tw, "  %s\t%s\tattempt %d\t%s\t%s\t%s\n", st.Addr, st.Action, st.Attempt, st.Status, d, st.Error)
+	}
+	tw.Flush()
+	if len(r.Outputs) > 0 && string(r.Outputs) != "null" && string(r.Outputs) != "{}" {
+		fmt.Fprintf(w, "\noutputs: %s\n", r.Outputs)
+	}
+}
+
+func (a *app) logsCmd() *cobra.Command {
+	var follow bool
+	c := &cobra.Command{
+		Use:   "logs RUN [STEP]",
+		Short: "Print a recorded run's output, of every step or one (step.name); --follow a running one",
+		Args: func(c *cobra.Command, args []string) error {
+			if len(args) < 1 || len(args) > 2 {
+				return &exitError{code: exitUsage, msg: "zrun logs needs a run id and optionally a step address.\nUsage: " + c.UseLine()}
+			}
+			return nil
+		},
+		RunE: func(c *cobra.Command, args []string) error {
+			_, s, err := a.projectLedger(c)
+			if err != nil {
+				return err
+			}
+			defer s.Close()
+			if _, err := getRun(c, s, args[0]); err != nil {
+				return err
+			}
+			step := ""
+			if len(args) == 2 {
+				step = args[1]
+			}
+			return a.printLogs(c, s, args[0], step, follow)
+		},
+	}
+	c.Flags().BoolVarP(&follow, "follow", "f", false, "keep printing new lines until the run ends")
+	return c
+}
+
+// printLogs prints a run's lines; following, it polls for new ones until
+// the run is no longer running (another zrun process may be writing it).
+func (a *app) printLogs(c *cobra.Command, s state.Store, runID, step string, follow bool) error {
+	var after int64
+	for {
+		lines, err := s.Logs(ctxOf(c), runID, step, after)
+		if err != nil {
+			return &exitError{code: exitFailure, msg: err.Error()}
+		}
+		for _, l := range lines {
+			prefix := ""
+			if step == "" {
+				prefix = l.Step + " | "
+			}
+			fmt.Fprintf(a.stdout, "%s %s%s\n", l.Time.UTC().Format("15:04:05.000"), prefix, l.Line)
+			after = l.Seq
+		}
+		if !follow {
+			return nil
+		}
+		r, err := s.GetRun(ctxOf(c), runID)
+		if err != nil {
+			return &exitError{code: exitFailure, msg: err.Error()}
+		}
+		if r.Status != state.StatusRunning && len(lines) == 0 {
+			return nil
+		}
+		select {
+		case <-ctxOf(c).Done():
+			return nil
+		case <-time.After(250 * time.Millisecond):
+		}
+	}
+}
+
+func (a *app) unlockCmd() *cobra.Command {
+	var force bool
+	c := &cobra.Command{
+		Use:   "unlock RUN --force",
+		Short: "Release the lock a run holds (when its zrun is gone on another machine)",
+		Args:  exactArgs(1, "the id of the run holding the lock"),
+		RunE: func(c *cobra.Command, args []string) error {
+			if !force {
+				return &exitError{code: exitUsage, msg: "unlocking takes --force: make sure run " + args[0] + " is really gone first"}
+			}
+			_, s, err := a.projectLedger(c)
+			if err != nil {
+				return err
+			}
+			defer s.Close()
+			if err := s.ForceUnlock(ctxOf(c), args[0]); errors.Is(err, state.ErrNotFound) {
+				return &exitError{code: exitUsage, msg: fmt.Sprintf("run %s holds no lock", args[0])}
+			} else if err != nil {
+				return &exitError{code: exitFailure, msg: err.Error()}
+			}
+			fmt.Fprintf(a.stdout, "Released the lock of run %s.\n", args[0])
+			return nil
+		},
+	}
+	c.Flags().BoolVar(&force, "force", false, "really release it")
+	return c
+}
+
+func (a *app) resumeCmd() *cobra.Command {
+	var f runFlags
+	c := &cobra.Command{
+		Use:   "resume RUN",
+		Short: "Run again what a failed or interrupted run did not finish, reusing what it did",
+		Args:  exactArgs(1, "the id of the run to resume (see zrun runs)"),
+		RunE: func(c *cobra.Command, args []string) error {
+			req, err := f.request("")
+			if err != nil {
+				return err
+			}
+			return a.record(c, f, func(r *engine.Runner) (*engine.RunResult, hcl.Diagnostics) {
+				return r.Resume(ctxOf(c), engine.ResumeRequest{RunID: args[0], Params: req.Params, LockWait: f.lockWait})
+			})
+		},
+	}
+	c.Flags().StringArrayVarP(&f.params, "param", "p", nil, "give a param again (sensitive ones are never recorded), `name=value`")
+	c.Flags().IntVar(&f.parallelism, "parallelism", 0, "how many actions may run at once (default 4 x CPUs)")
+	c.Flags().StringVarP(&f.output, "output", "o", "text", "output format: text or json")
+	c.Flags().DurationVar(&f.lockWait, "lock-wait", 0, "wait this long for another run holding the environment's lock")
+	return c
+}

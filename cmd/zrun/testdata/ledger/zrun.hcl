@@ -1,0 +1,7 @@
+zrun {
+  project = "ledger-test"
+}
+
+secret "token" {
+  env = "ZRUN_E2E_TOKEN"
+}
