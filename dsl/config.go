@@ -35,7 +35,9 @@ type Config struct {
 type Project struct {
 	Name            string
 	RequiredPlugins map[string]*RequiredPlugin
-	DeclRange       hcl.Range
+	// Ledger says where runs are recorded; nil for the embedded ledger.
+	Ledger    *Ledger
+	DeclRange hcl.Range
 }
 
 // RequiredPlugin is one entry of `required_plugins`.
@@ -67,8 +69,11 @@ type Workflow struct {
 	Outputs        map[string]*Output
 	OutputOrder    []string
 	Timeout        *Duration // nil when unset
-	DeclRange      hcl.Range
-	NameRange      hcl.Range
+	// Lock is the key runs of the workflow exclude each other by; "" for
+	// the environment's name.
+	Lock      string
+	DeclRange hcl.Range
+	NameRange hcl.Range
 }
 
 // Param is a `param "NAME"` block.

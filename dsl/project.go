@@ -8,7 +8,20 @@ import (
 
 var projectSchema = &hcl.BodySchema{
 	Attributes: []hcl.AttributeSchema{{Name: "project"}},
-	Blocks:     []hcl.BlockHeaderSchema{{Type: "required_plugins"}},
+	Blocks:     []hcl.BlockHeaderSchema{{Type: "required_plugins"}, {Type: "ledger"}},
+}
+
+var ledgerSchema = &hcl.BodySchema{
+	Attributes: []hcl.AttributeSchema{{Name: "postgres"}},
+}
+
+// Ledger is the `ledger` block of the zrun block: where runs are recorded.
+type Ledger struct {
+	// Postgres is the connection string of a PostgreSQL ledger; "" for the
+	// embedded one under .zrun/. Usually env("...") so that its password
+	// is not in the file.
+	Postgres  string
+	DeclRange hcl.Range
 }
 
 // decodeProject decodes the `zrun` block into cfg.Project.
@@ -24,13 +37,36 @@ func (d *decoder) decodeProject(cfg *Config, block *hcl.Block) {
 	if attr, ok := content.Attributes["project"]; ok {
 		d.diags = append(d.diags, decodeStatic(attr.Expr, nil, &cfg.Project.Name)...)
 	}
-	for i, rp := range content.Blocks {
-		if i > 0 {
-			d.errorf(rp.DefRange, "Duplicate required_plugins block",
-				"List every plugin in the first required_plugins block, at %s.", content.Blocks[0].DefRange)
+	seen := map[string]hcl.Range{}
+	for _, b := range content.Blocks {
+		if first, dup := seen[b.Type]; dup {
+			d.errorf(b.DefRange, "Duplicate "+b.Type+" block",
+				"A zrun block has one %s block; the first is at %s.", b.Type, first)
 			continue
 		}
-		d.decodeRequiredPlugins(cfg.Project, rp.Body)
+		seen[b.Type] = b.DefRange
+		switch b.Type {
+		case "required_plugins":
+			d.decodeRequiredPlugins(cfg.Project, b.Body)
+		case "ledger":
+			d.decodeLedger(cfg.Project, b)
+		}
+	}
+}
+
+// decodeLedger reads `ledger { postgres = "DSN" }`; the DSN may call
+// functions (env) but not refer to anything.
+func (d *decoder) decodeLedger(p *Project, b *hcl.Block) {
+	p.Ledger = &Ledger{DeclRange: b.DefRange}
+	content, diags := b.Body.Content(ledgerSchema)
+	d.diags = append(d.diags, diags...)
+	if attr, ok := content.Attributes["postgres"]; ok {
+		diags := decodeStatic(attr.Expr, d.valueCtx, &p.Ledger.Postgres)
+		d.diags = append(d.diags, diags...)
+		if p.Ledger.Postgres == "" && !diags.HasErrors() {
+			d.errorf(attr.Expr.Range(), "Empty ledger connection string",
+				"postgres is empty; set it (often env(\"ZRUN_LEDGER_DSN\")), or remove the ledger block to use the embedded ledger.")
+		}
 	}
 }
 

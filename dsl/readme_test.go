@@ -10,6 +10,7 @@ import (
 // TestREADMEExamples keeps the language reference honest: every HCL block
 // in README.md must load without a diagnostic.
 func TestREADMEExamples(t *testing.T) {
+	t.Setenv("ZRUN_LEDGER_DSN", "postgres://zrun@db.internal/zrun") // README reads it with env()
 	src, err := os.ReadFile("../README.md")
 	if err != nil {
 		t.Fatal(err)

@@ -13,7 +13,7 @@ import (
 )
 
 var workflowSchema = &hcl.BodySchema{
-	Attributes: []hcl.AttributeSchema{{Name: "description"}, {Name: "timeout"}},
+	Attributes: []hcl.AttributeSchema{{Name: "description"}, {Name: "timeout"}, {Name: "lock"}},
 	Blocks: []hcl.BlockHeaderSchema{
 		{Type: "param", LabelNames: []string{"name"}},
 		{Type: "step", LabelNames: []string{"name"}},
@@ -48,6 +48,12 @@ func (d *decoder) decodeWorkflow(block *hcl.Block) *Workflow {
 		var diags hcl.Diagnostics
 		wf.Timeout, diags = decodeDuration(attr, false)
 		d.diags = append(d.diags, diags...)
+	}
+	if attr, ok := content.Attributes["lock"]; ok {
+		d.diags = append(d.diags, decodeStatic(attr.Expr, nil, &wf.Lock)...)
+		if wf.Lock == "" {
+			d.errorf(attr.Expr.Range(), "Empty lock", "lock names the key runs of this workflow exclude each other by; remove it to lock the environment.")
+		}
 	}
 
 	// Step names are unique across the three sets of steps.

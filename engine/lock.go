@@ -14,8 +14,12 @@ import (
 )
 
 // lockKey is what a run locks: its environment, so deploy, rollback and
-// restore on prod exclude each other.
+// restore on prod exclude each other, unless the workflow names another
+// key (then per environment too: a backup lock on stage does not block prod).
 func lockKey(wf *dsl.Workflow, env *dsl.Environment) string {
+	if wf.Lock != "" {
+		return "lock:" + wf.Lock + "@" + env.Name
+	}
 	return "env:" + env.Name
 }
 

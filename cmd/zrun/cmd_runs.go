@@ -23,10 +23,15 @@ import (
 // ledgerPath is where the embedded ledger lives in a project.
 func ledgerPath(cfg *dsl.Config) string { return filepath.Join(cfg.Dir, ".zrun", "ledger.db") }
 
-// openLedger opens the project's ledger: PostgreSQL when $ZRUN_LEDGER_DSN
-// names one, the embedded file under .zrun/ otherwise.
+// openLedger opens the project's ledger: PostgreSQL when zrun.hcl's ledger
+// block (or $ZRUN_LEDGER_DSN, which overrides it) names one, the embedded
+// file under .zrun/ otherwise.
 func (a *app) openLedger(ctx context.Context, cfg *dsl.Config) (state.Store, error) {
-	if dsn := os.Getenv("ZRUN_LEDGER_DSN"); dsn != "" {
+	dsn := os.Getenv("ZRUN_LEDGER_DSN")
+	if dsn == "" && cfg.Project.Ledger != nil {
+		dsn = cfg.Project.Ledger.Postgres
+	}
+	if dsn != "" {
 		s, err := pgstore.Open(ctx, dsn)
 		if err != nil {
 			return nil, &exitError{code: exitFailure, msg: "opening the PostgreSQL ledger: " + err.Error()}
