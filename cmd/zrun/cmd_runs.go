@@ -205,9 +205,15 @@ func (a *app) logsCmd() *cobra.Command {
 
 // printLogs prints a run's lines; following, it polls for new ones until
 // the run is no longer running (another zrun process may be writing it).
+// The run's status is read before each poll: the ledger writes a run's last
+// lines before its end, so the poll after seeing the end has them all.
 func (a *app) printLogs(c *cobra.Command, s state.Store, runID, step string, follow bool) error {
 	var after int64
 	for {
+		r, err := s.GetRun(ctxOf(c), runID)
+		if err != nil {
+			return &exitError{code: exitFailure, msg: err.Error()}
+		}
 		lines, err := s.Logs(ctxOf(c), runID, step, after)
 		if err != nil {
 			return &exitError{code: exitFailure, msg: err.Error()}
@@ -220,14 +226,7 @@ func (a *app) printLogs(c *cobra.Command, s state.Store, runID, step string, fol
 			fmt.Fprintf(a.stdout, "%s %s%s\n", l.Time.UTC().Format("15:04:05.000"), prefix, l.Line)
 			after = l.Seq
 		}
-		if !follow {
-			return nil
-		}
-		r, err := s.GetRun(ctxOf(c), runID)
-		if err != nil {
-			return &exitError{code: exitFailure, msg: err.Error()}
-		}
-		if r.Status != state.StatusRunning && len(lines) == 0 {
+		if !follow || r.Status != state.StatusRunning {
 			return nil
 		}
 		select {
