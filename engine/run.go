@@ -161,7 +161,13 @@ func (r *Runner) prepare(ctx context.Context, req RunRequest) (*dsl.Workflow, *d
 		return nil, nil, nil, diags
 	}
 	r.prefetch(ctx, r.callees(wf)...)
-	diags = append(diags, r.validateWorkflow(ctx, wf, env, params)...)
+	// Validation sees the real params: mask them in what it reports.
+	mask := newMasker(sensitiveStrings(cty.ObjectVal(params)))
+	for _, d := range r.validateWorkflow(ctx, wf, env, params) {
+		md := *d
+		md.Summary, md.Detail = mask.Mask(d.Summary), mask.Mask(d.Detail)
+		diags = append(diags, &md)
+	}
 	return wf, env, params, diags
 }
 
@@ -271,7 +277,7 @@ func (x *execution) runWorkflow(ctx context.Context, wf *dsl.Workflow, params ma
 		v, diags := x.r.scope(data, nil).EvalExpr(o.Value, cty.DynamicPseudoType)
 		if diags.HasErrors() {
 			if runErr == nil {
-				runErr = fmt.Errorf("output %q: %w", name, diagsError(diags))
+				runErr = fmt.Errorf("output %q: %w", name, x.evalError(diags))
 			}
 			continue
 		}
@@ -327,9 +333,10 @@ func (x *execution) runStep(ctx context.Context, data *runData, b *boundStep, pr
 	addr := prefix + b.Name()
 	insts, _, diags := evalForEach(x.r.scope(data, nil), b)
 	if diags.HasErrors() {
-		x.finish(&StepResult{Addr: addr, Action: b.actionName(), Status: events.StatusFailed, Error: diagsError(diags).Error()})
+		err := x.evalError(diags)
+		x.finish(&StepResult{Addr: addr, Action: b.actionName(), Status: events.StatusFailed, Error: err.Error()})
 		data.setStep(b.Step.Name, nullOutputs(b.outputType()))
-		return diagsError(diags)
+		return err
 	}
 	if b.ForEach == nil {
 		out, err := x.runInstance(ctx, data, b, instance{}, addr)
@@ -356,6 +363,13 @@ func (x *execution) runStep(ctx context.Context, data *runData, b *boundStep, pr
 	}
 	data.setStep(b.Step.Name, instancesValue(byKey))
 	return x.stepErr(b, errors.Join(errs...))
+}
+
+// evalError is the error of a step whose expressions failed at run time,
+// with the run's secrets masked: function errors quote their arguments
+// (tonumber(secret.x) says what it could not convert).
+func (x *execution) evalError(diags hcl.Diagnostics) error {
+	return errors.New(x.secrets.masker(cty.NilVal).Mask(diagsError(diags).Error()))
 }
 
 // stepErr applies continue_on_error: the failure is recorded, but the
@@ -397,9 +411,10 @@ func (x *execution) runInstance(ctx context.Context, data *runData, b *boundStep
 	args, moreDiags := evalArgs(scope, b)
 	diags = append(diags, moreDiags...)
 	if diags.HasErrors() {
-		sr.Status, sr.Error = events.StatusFailed, diagsError(diags).Error()
+		err := x.evalError(diags)
+		sr.Status, sr.Error = events.StatusFailed, err.Error()
 		x.finish(sr)
-		return nullOutputs(b.outputType()), diagsError(diags)
+		return nullOutputs(b.outputType()), err
 	}
 	if b.call != nil {
 		return x.runCall(ctx, b, args, sr, start)

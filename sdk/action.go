@@ -32,9 +32,9 @@ func (p *Plugin) Schema() *schema.Plugin {
 type Action interface {
 	Schema() *schema.Action
 	// Run performs the action. req.Args conforms to the schema's ArgsType
-	// and is wholly known; values derived from secrets carry the
-	// Sensitive mark (cty.Value.UnmarkDeep removes it; NewAction's
-	// structs receive plain values). The returned outputs must conform to
+	// and is wholly known. Values arrive plain, secrets included: zrun
+	// masks secrets in everything the action logs, returns or fails with,
+	// and the schema's Sensitive flags say which arguments are secret. The returned outputs must conform to
 	// OutputsType (missing attributes are filled with nulls). An error fails
 	// the step; its message is shown to the operator.
 	Run(ctx context.Context, req *RunRequest) (*RunResponse, error)

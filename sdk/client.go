@@ -63,6 +63,7 @@ func (c *inProcess) ValidateAction(ctx context.Context, name string, req *Valida
 	if diags.HasErrors() {
 		return diags, nil
 	}
+	req = &ValidateRequest{Args: unmarked(req.Args)}
 	defer c.recover(name, &diags)
 	if v, ok := a.(Validator); ok {
 		return v.Validate(ctx, req), nil
@@ -76,6 +77,9 @@ func (c *inProcess) PlanAction(ctx context.Context, name string, req *PlanReques
 		return nil, diags, nil
 	}
 	defer c.recover(name, &diags)
+	plain := *req
+	plain.Args = unmarked(req.Args)
+	req = &plain
 	p, ok := a.(Planner)
 	if !ok {
 		return &PlanResponse{Changes: []string{fmt.Sprintf("run %s.%s", c.plugin.Name, name)}}, nil, nil
@@ -94,7 +98,9 @@ func (c *inProcess) RunAction(ctx context.Context, name string, req *RunRequest)
 	}
 	resp = &RunResponse{}
 	defer c.recover(name, &resp.Diagnostics)
-	out, rerr := a.Run(ctx, req)
+	plain := *req
+	plain.Args = unmarked(req.Args)
+	out, rerr := a.Run(ctx, &plain)
 	if rerr != nil {
 		resp.Diagnostics = resp.Diagnostics.Errorf(nil, "Action failed", rerr.Error())
 		return resp, nil
@@ -116,6 +122,17 @@ func (c *inProcess) recover(action string, diags *Diagnostics) {
 		*diags = diags.Errorf(nil, "Plugin panicked",
 			fmt.Sprintf("Plugin %q panicked in action %q: %v\n\n%s", c.plugin.Name, action, r, debug.Stack()))
 	}
+}
+
+// unmarked strips marks: actions get plain values, as Terraform's providers
+// do. Which values are sensitive is zrun's business: it masks them in
+// everything an action prints or returns.
+func unmarked(v cty.Value) cty.Value {
+	if v == cty.NilVal {
+		return v
+	}
+	v, _ = v.UnmarkDeep()
+	return v
 }
 
 // conformOutputs converts outputs to the declared type, filling missing
