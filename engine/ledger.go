@@ -18,10 +18,9 @@ import (
 
 // ledger records one run in a state.Store as it happens. Steps never wait
 // on the disk: their records go to one writer goroutine, which takes all
-// that queued up while it was writing, keeps only the latest record of each
-// step attempt, and writes them concurrently, which the stores commit
-// together (one disk sync for many records). Every record is masked before
-// it gets here.
+// that queued up, keeps only the latest record of each step attempt, and
+// writes them in one transaction (one disk sync for many records). Every
+// record is masked before it gets here.
 type ledger struct {
 	store state.Store
 	runID string
@@ -81,13 +80,16 @@ func (l *ledger) loop() {
 	}
 }
 
-// write stores one batch. Records of different attempts do not depend on
-// each other, so they go concurrently; log lines keep their order.
+// write stores one batch: the step records in one transaction, the log
+// lines (in order) in another, concurrently.
 func (l *ledger) write(ctx context.Context, steps map[stepKey]*state.Step, order []stepKey, logs []state.LogLine) {
 	var wg sync.WaitGroup
-	for _, k := range order {
-		s := steps[k]
-		wg.Go(func() { l.fail(l.store.PutStep(ctx, s)) })
+	if len(order) > 0 {
+		batch := make([]*state.Step, len(order))
+		for i, k := range order {
+			batch[i] = steps[k]
+		}
+		wg.Go(func() { l.fail(l.store.PutSteps(ctx, batch)) })
 	}
 	if len(logs) > 0 {
 		wg.Go(func() { l.fail(l.store.AppendLogs(ctx, logs)) })

@@ -125,6 +125,9 @@ type Store interface {
 	// PutStep records a step attempt, replacing an earlier record of the
 	// same (run, addr, attempt).
 	PutStep(ctx context.Context, s *Step) error
+	// PutSteps records several step attempts at once, in one transaction:
+	// all or none.
+	PutSteps(ctx context.Context, s []*Step) error
 	// AppendLogs records lines in order, assigning their Seq.
 	AppendLogs(ctx context.Context, lines []LogLine) error
 

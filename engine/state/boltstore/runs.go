@@ -86,24 +86,38 @@ type stepRecord struct {
 // PutStep records a step attempt, replacing an earlier record of the same
 // (run, addr, attempt).
 func (s *Store) PutStep(ctx context.Context, st *state.Step) error {
+	return s.PutSteps(ctx, []*state.Step{st})
+}
+
+// PutSteps records several step attempts in one transaction.
+func (s *Store) PutSteps(ctx context.Context, sts []*state.Step) error {
+	return s.update(ctx, func(tx *bolt.Tx) error {
+		for _, st := range sts {
+			if err := putStep(tx, st); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+func putStep(tx *bolt.Tx, st *state.Step) error {
 	rec := stepRecord{Step: *st}
 	key := stepKey(st.Addr, st.Attempt)
-	return s.update(ctx, func(tx *bolt.Tx) error {
-		steps, err := runBucket(tx, bucketSteps, st.RunID)
-		if err != nil {
-			return err
+	steps, err := runBucket(tx, bucketSteps, st.RunID)
+	if err != nil {
+		return err
+	}
+	if old := steps.Get(key); old != nil {
+		var prev stepRecord
+		if err := json.Unmarshal(old, &prev); err != nil {
+			return corrupt(st.RunID, err)
 		}
-		if old := steps.Get(key); old != nil {
-			var prev stepRecord
-			if err := json.Unmarshal(old, &prev); err != nil {
-				return corrupt(st.RunID, err)
-			}
-			rec.Order = prev.Order
-		} else if rec.Order, err = steps.NextSequence(); err != nil {
-			return err
-		}
-		return putJSON(steps, key, &rec)
-	})
+		rec.Order = prev.Order
+	} else if rec.Order, err = steps.NextSequence(); err != nil {
+		return err
+	}
+	return putJSON(steps, key, &rec)
 }
 
 // Steps returns a run's step attempts in the order they started.

@@ -74,12 +74,39 @@ func scanRun(row pgx.CollectableRow) (*state.Run, error) {
 // PutStep records a step attempt, replacing an earlier record of the same
 // (run, addr, attempt) but keeping its place in Steps.
 func (s *Store) PutStep(ctx context.Context, st *state.Step) error {
-	_, err := s.pool.Exec(ctx, `INSERT INTO zrun_steps (run_id, addr, attempt, action, status, error, started_at, ended_at, outputs)
+	_, err := s.pool.Exec(ctx, putStepSQL, stepArgs(st)...)
+	return notFound(err, st.RunID)
+}
+
+const putStepSQL = `INSERT INTO zrun_steps (run_id, addr, attempt, action, status, error, started_at, ended_at, outputs)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
 		ON CONFLICT (run_id, addr, attempt) DO UPDATE SET action = excluded.action, status = excluded.status,
-			error = excluded.error, started_at = excluded.started_at, ended_at = excluded.ended_at, outputs = excluded.outputs`,
-		st.RunID, st.Addr, st.Attempt, st.Action, st.Status, st.Error, st.StartedAt, nullTime(st.EndedAt), st.Outputs)
-	return notFound(err, st.RunID)
+			error = excluded.error, started_at = excluded.started_at, ended_at = excluded.ended_at, outputs = excluded.outputs`
+
+func stepArgs(st *state.Step) []any {
+	return []any{st.RunID, st.Addr, st.Attempt, st.Action, st.Status, st.Error, st.StartedAt, nullTime(st.EndedAt), st.Outputs}
+}
+
+// PutSteps records several step attempts in one transaction, sent as one
+// batch: one round trip and one commit for all of them.
+func (s *Store) PutSteps(ctx context.Context, sts []*state.Step) error {
+	if len(sts) == 0 {
+		return nil
+	}
+	return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		var b pgx.Batch
+		for _, st := range sts {
+			b.Queue(putStepSQL, stepArgs(st)...)
+		}
+		res := tx.SendBatch(ctx, &b)
+		for _, st := range sts {
+			if _, err := res.Exec(); err != nil {
+				res.Close()
+				return notFound(err, st.RunID)
+			}
+		}
+		return res.Close()
+	})
 }
 
 // Steps returns a run's step attempts in the order they started.

@@ -41,6 +41,7 @@ func Run(t *testing.T, open func(t *testing.T) state.Store, opts ...Option) {
 		"RunErrors":           st.testRunErrors,
 		"ListRuns":            st.testListRuns,
 		"Steps":               st.testSteps,
+		"PutSteps":            st.testPutSteps,
 		"Logs":                st.testLogs,
 		"ConcurrentLogs":      st.testConcurrentLogs,
 		"Lock":                st.testLock,
@@ -269,6 +270,42 @@ func (st *suite) testSteps(t *testing.T, s state.Store) {
 	}
 	if got, err := s.Steps(ctx, "nope"); err != nil || len(got) != 0 {
 		t.Errorf("Steps(unknown) = %v, %v; want none", got, err)
+	}
+}
+
+// testPutSteps: a batch is applied whole (later records of one attempt
+// win, as with PutStep) or, when one record is bad, not at all.
+func (st *suite) testPutSteps(t *testing.T, s state.Store) {
+	ctx := t.Context()
+	mustCreate(t, s, newRun("r1", base))
+	at := func(sec int) time.Time { return base.Add(time.Duration(sec) * time.Second) }
+	batch := []*state.Step{
+		{RunID: "r1", Addr: "step.a", Action: "exec.run", Attempt: 1, Status: state.StatusRunning, StartedAt: at(1)},
+		{RunID: "r1", Addr: "step.b", Action: "exec.run", Attempt: 1, Status: state.StatusRunning, StartedAt: at(2)},
+		{RunID: "r1", Addr: "step.a", Action: "exec.run", Attempt: 1, Status: state.StatusOK, StartedAt: at(1), EndedAt: at(3)},
+	}
+	if err := s.PutSteps(ctx, batch); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.Steps(ctx, "r1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([]*state.Step{batch[2], batch[1]}, got, cmpOpts); diff != "" {
+		t.Errorf("Steps (-want +got):\n%s", diff)
+	}
+	bad := []*state.Step{
+		{RunID: "r1", Addr: "step.c", Action: "exec.run", Attempt: 1, Status: state.StatusOK, StartedAt: at(4)},
+		{RunID: "nope", Addr: "step.c", Action: "exec.run", Attempt: 1, Status: state.StatusOK, StartedAt: at(4)},
+	}
+	if err := s.PutSteps(ctx, bad); !errors.Is(err, state.ErrNotFound) {
+		t.Errorf("PutSteps with an unknown run: %v, want ErrNotFound", err)
+	}
+	if got, _ := s.Steps(ctx, "r1"); len(got) != 2 {
+		t.Errorf("a failed batch was partly applied: %d steps", len(got))
+	}
+	if err := s.PutSteps(ctx, nil); err != nil {
+		t.Errorf("empty batch: %v", err)
 	}
 }
 
