@@ -30,4 +30,13 @@ environment "prod" {
   }
 
   scaling = { worker_processes = 4, max_connections = 1000 }
+
+  # Production credentials come from the deploy machine's secret store, as
+  # the guide's ${ZAKUPAI_DB_PASSWORD}-style variables.
+  secret "db_password" {
+    env = "ZAKUPAI_DB_PASSWORD"
+  }
+  secret "telegram_bot_token" {
+    env = "TELEGRAM_PROD_TOKEN"
+  }
 }

@@ -23,4 +23,14 @@ environment "stage" {
     schedule      = "0 2 * * *"
     rclone_remote = "backblaze_stage"
   }
+
+  # The guide keeps stage's credentials in .env.stage on the server.
+  secret "db_password" {
+    dotenv = ".env.stage"
+    key    = "DB_PASSWORD"
+  }
+  secret "telegram_bot_token" {
+    dotenv = ".env.stage"
+    key    = "TELEGRAM_BOT_TOKEN"
+  }
 }
