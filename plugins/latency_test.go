@@ -1,6 +1,7 @@
 package plugins_test
 
 import (
+	"io"
 	"os"
 	"path/filepath"
 	"testing"
@@ -14,8 +15,10 @@ import (
 )
 
 // BenchmarkRunAction measures one action call through a running plugin
-// process: "pid" is a bare round trip; "read" also calls back into the
-// host's target through the broker, as every exec.run step does.
+// process: "roundtrip" is a bare call; "target-callback" also calls back
+// into the host's target through the broker; "target-exec" runs `true`
+// there, as every exec.run step does, beside "local-exec", the same
+// command run directly: their difference is what the plugin path costs.
 func BenchmarkRunAction(b *testing.B) {
 	m := newManager(b, plugins.Options{Builtins: builtins("alpha")})
 	c := mustClient(b, m, "alpha")
@@ -30,8 +33,10 @@ func BenchmarkRunAction(b *testing.B) {
 	}{
 		{"roundtrip", "pid", cty.EmptyObjectVal},
 		{"target-callback", "read", cty.ObjectVal(map[string]cty.Value{"path": cty.StringVal(file)})},
+		{"target-exec", "true", cty.EmptyObjectVal},
 	} {
 		b.Run(tc.name, func(b *testing.B) {
+			b.ReportAllocs()
 			for b.Loop() {
 				resp, err := c.RunAction(b.Context(), tc.action, &sdk.RunRequest{Args: tc.args, Target: target, UI: sdktest.NewUI(target, sdk.RunInfo{})})
 				if err != nil || resp.Diagnostics.HasErrors() {
@@ -39,5 +44,14 @@ func BenchmarkRunAction(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+func BenchmarkLocalExec(b *testing.B) {
+	target := local.Target()
+	for b.Loop() {
+		if _, err := target.Exec(b.Context(), &sdk.Command{Args: []string{"true"}, Stdout: io.Discard, Stderr: io.Discard}); err != nil {
+			b.Fatal(err)
+		}
 	}
 }

@@ -50,6 +50,10 @@ func main() {
 				ui.Logf("read %d bytes on %s", len(data), ui.Target().Name())
 				return readOut{Content: string(data)}, err
 			}),
+			sdk.NewAction("true", "Run true on the target.", func(ctx context.Context, _ struct{}, ui sdk.UI) (struct{}, error) {
+				_, err := ui.Target().Exec(ctx, &sdk.Command{Args: []string{"true"}, Stdout: ui.Stdout(), Stderr: ui.Stderr()})
+				return struct{}{}, err
+			}),
 			sdk.NewAction("crash", "Crash the process mid-call.", func(context.Context, struct{}, sdk.UI) (struct{}, error) {
 				go panic("crash requested by the test")
 				time.Sleep(time.Minute)
