@@ -57,7 +57,7 @@ func (a *app) projectLedger(c *cobra.Command) (*dsl.Config, state.Store, error) 
 
 func (a *app) runsCmd() *cobra.Command {
 	var f state.Filter
-	var status string
+	var status, output string
 	c := &cobra.Command{
 		Use:   "runs",
 		Short: "List recorded runs, newest first",
@@ -73,6 +73,13 @@ func (a *app) runsCmd() *cobra.Command {
 			if err != nil {
 				return &exitError{code: exitFailure, msg: err.Error()}
 			}
+			if output == "json" {
+				views := make([]runView, len(runs))
+				for i, r := range runs {
+					views[i] = newRunView(r)
+				}
+				return a.writeJSON(views)
+			}
 			tw := tabwriter.NewWriter(a.stdout, 2, 4, 2, ' ', 0)
 			fmt.Fprintln(tw, "RUN\tWORKFLOW\tENV\tSTATUS\tSTARTED\tDURATION\tBY")
 			for _, r := range runs {
@@ -86,7 +93,35 @@ func (a *app) runsCmd() *cobra.Command {
 	c.Flags().StringVar(&f.Env, "env", "", "only runs in this environment")
 	c.Flags().StringVar(&status, "status", "", "only runs with this status (running, ok, failed, cancelled, abandoned)")
 	c.Flags().IntVar(&f.Limit, "limit", 50, "at most this many runs")
+	c.Flags().StringVarP(&output, "output", "o", "text", "text or json")
 	return c
+}
+
+// runView and stepView show recorded outputs as the JSON they are.
+type runView struct {
+	*state.Run
+	Outputs json.RawMessage `json:"outputs,omitempty"`
+}
+
+type stepView struct {
+	*state.Step
+	Outputs json.RawMessage `json:"outputs,omitempty"`
+}
+
+func newRunView(r *state.Run) runView { return runView{Run: r, Outputs: rawJSON(r.Outputs)} }
+
+// rawJSON passes valid JSON through and drops anything else.
+func rawJSON(b []byte) json.RawMessage {
+	if len(b) == 0 || !json.Valid(b) {
+		return nil
+	}
+	return b
+}
+
+func (a *app) writeJSON(v any) error {
+	enc := json.NewEncoder(a.stdout)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
 }
 
 func runDuration(r *state.Run) string {
@@ -117,12 +152,14 @@ func (a *app) showCmd() *cobra.Command {
 				return &exitError{code: exitFailure, msg: err.Error()}
 			}
 			if output == "json" {
-				enc := json.NewEncoder(a.stdout)
-				enc.SetIndent("", "  ")
-				return enc.Encode(struct {
-					Run   *state.Run    `json:"run"`
-					Steps []*state.Step `json:"steps"`
-				}{r, steps})
+				views := make([]stepView, len(steps))
+				for i, st := range steps {
+					views[i] = stepView{Step: st, Outputs: rawJSON(st.Outputs)}
+				}
+				return a.writeJSON(struct {
+					Run   runView    `json:"run"`
+					Steps []stepView `json:"steps"`
+				}{newRunView(r), views})
 			}
 			a.printRun(r, steps)
 			return nil

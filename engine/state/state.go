@@ -23,45 +23,45 @@ const (
 
 // Run is one run of a workflow.
 type Run struct {
-	ID       string
-	Workflow string
-	Env      string
+	ID       string `json:"id"`
+	Workflow string `json:"workflow"`
+	Env      string `json:"env"`
 	// Params are the run's params as shown to operators: sensitive ones
 	// already redacted.
-	Params map[string]string
+	Params map[string]string `json:"params,omitempty"`
 	// User and Host say who ran it (user@host); PID is the zrun process.
-	User string
-	Host string
-	PID  int
+	User string `json:"user"`
+	Host string `json:"host"`
+	PID  int    `json:"pid"`
 	// ConfigHash is the hash of the project's files the run used.
-	ConfigHash string
+	ConfigHash string `json:"config_hash"`
 	// ResumeOf is the run this one continues, "" for a fresh run.
-	ResumeOf  string
-	LockKey   string
-	Status    Status
-	Error     string
-	StartedAt time.Time
-	EndedAt   time.Time // zero while running
+	ResumeOf  string    `json:"resume_of,omitempty"`
+	LockKey   string    `json:"lock_key"`
+	Status    Status    `json:"status"`
+	Error     string    `json:"error,omitempty"`
+	StartedAt time.Time `json:"started_at"`
+	EndedAt   time.Time `json:"ended_at"` // zero while running
 	// Outputs is the JSON of the workflow's outputs, redacted.
-	Outputs []byte
+	Outputs []byte `json:"outputs,omitempty"`
 }
 
 // Step is one attempt of one step instance.
 type Step struct {
-	RunID string
+	RunID string `json:"run_id"`
 	// Addr is the instance address: step.name, step.name["key"],
 	// step.call/step.inner.
-	Addr      string
-	Action    string
-	Attempt   int
-	Status    Status
-	Error     string
-	StartedAt time.Time
-	EndedAt   time.Time
+	Addr      string    `json:"step"`
+	Action    string    `json:"action"`
+	Attempt   int       `json:"attempt"`
+	Status    Status    `json:"status"`
+	Error     string    `json:"error,omitempty"`
+	StartedAt time.Time `json:"started_at"`
+	EndedAt   time.Time `json:"ended_at"`
 	// Outputs is the JSON (cty JSON with its type) of the step's outputs,
 	// for resume; nil when the step had sensitive outputs, which are
 	// never stored: resume runs such a step again.
-	Outputs []byte
+	Outputs []byte `json:"outputs,omitempty"`
 }
 
 // LogLine is one line a step printed.
