@@ -125,33 +125,37 @@ func (a *app) manager(cfg *dsl.Config) (*plugins.Manager, error) {
 
 // runner loads the project and wires an engine to its plugins.
 func (a *app) runner(sink events.Sink, parallelism int) (*engine.Runner, error) {
-	cfg, err := a.project()
+	opts, err := a.runnerOptions(sink, parallelism)
 	if err != nil {
 		return nil, err
+	}
+	return engine.New(opts), nil
+}
+
+// runnerOptions loads the project and its plugins.
+func (a *app) runnerOptions(sink events.Sink, parallelism int) (engine.Options, error) {
+	cfg, err := a.project()
+	if err != nil {
+		return engine.Options{}, err
 	}
 	m, err := a.manager(cfg)
 	if err != nil {
-		return nil, err
+		return engine.Options{}, err
 	}
-	return engine.New(engine.Options{Config: cfg, Plugins: m, Sink: sink, Parallelism: parallelism}), nil
+	return engine.Options{Config: cfg, Plugins: m, Sink: sink, Parallelism: parallelism}, nil
 }
 
 // recordingRunner is runner with the project's ledger: runs are recorded
 // and locked. The caller closes the store.
 func (a *app) recordingRunner(ctx context.Context, sink events.Sink, parallelism int) (*engine.Runner, state.Store, error) {
-	cfg, err := a.project()
+	opts, err := a.runnerOptions(sink, parallelism)
 	if err != nil {
 		return nil, nil, err
 	}
-	m, err := a.manager(cfg)
-	if err != nil {
-		return nil, nil, err
-	}
-	opts := engine.Options{Config: cfg, Plugins: m, Sink: sink, Parallelism: parallelism}
 	if os.Getenv("ZRUN_LEDGER") == "off" {
 		return engine.New(opts), nopStore{}, nil // for measuring the ledger's cost
 	}
-	store, err := a.openLedger(ctx, cfg)
+	store, err := a.openLedger(ctx, opts.Config)
 	if err != nil {
 		return nil, nil, err
 	}

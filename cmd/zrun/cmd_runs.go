@@ -45,14 +45,18 @@ func (a *app) openLedger(ctx context.Context, cfg *dsl.Config) (state.Store, err
 	return s, nil
 }
 
-// projectLedger loads the project and opens its ledger.
-func (a *app) projectLedger(c *cobra.Command) (*dsl.Config, state.Store, error) {
+// withLedger loads the project, opens its ledger for fn, and closes it.
+func (a *app) withLedger(c *cobra.Command, fn func(s state.Store) error) error {
 	cfg, err := a.project()
 	if err != nil {
-		return nil, nil, err
+		return err
 	}
 	s, err := a.openLedger(ctxOf(c), cfg)
-	return cfg, s, err
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	return fn(s)
 }
 
 func (a *app) runsCmd() *cobra.Command {
@@ -63,30 +67,27 @@ func (a *app) runsCmd() *cobra.Command {
 		Short: "List recorded runs, newest first",
 		Args:  exactArgs(0, "no arguments"),
 		RunE: func(c *cobra.Command, _ []string) error {
-			_, s, err := a.projectLedger(c)
-			if err != nil {
-				return err
-			}
-			defer s.Close()
-			f.Status = state.Status(status)
-			runs, err := s.ListRuns(ctxOf(c), f)
-			if err != nil {
-				return &exitError{code: exitFailure, msg: err.Error()}
-			}
-			if output == "json" {
-				views := make([]runView, len(runs))
-				for i, r := range runs {
-					views[i] = newRunView(r)
+			return a.withLedger(c, func(s state.Store) error {
+				f.Status = state.Status(status)
+				runs, err := s.ListRuns(ctxOf(c), f)
+				if err != nil {
+					return &exitError{code: exitFailure, msg: err.Error()}
 				}
-				return a.writeJSON(views)
-			}
-			tw := tabwriter.NewWriter(a.stdout, 2, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "RUN\tWORKFLOW\tENV\tSTATUS\tSTARTED\tDURATION\tBY")
-			for _, r := range runs {
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s@%s\n", r.ID, r.Workflow, r.Env, r.Status,
-					r.StartedAt.Local().Format("2006-01-02 15:04:05"), runDuration(r), r.User, r.Host)
-			}
-			return tw.Flush()
+				if output == "json" {
+					views := make([]runView, len(runs))
+					for i, r := range runs {
+						views[i] = newRunView(r)
+					}
+					return a.writeJSON(views)
+				}
+				tw := tabwriter.NewWriter(a.stdout, 2, 4, 2, ' ', 0)
+				fmt.Fprintln(tw, "RUN\tWORKFLOW\tENV\tSTATUS\tSTARTED\tDURATION\tBY")
+				for _, r := range runs {
+					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s@%s\n", r.ID, r.Workflow, r.Env, r.Status,
+						r.StartedAt.Local().Format("2006-01-02 15:04:05"), runDuration(r), r.User, r.Host)
+				}
+				return tw.Flush()
+			})
 		},
 	}
 	c.Flags().StringVar(&f.Workflow, "workflow", "", "only runs of this workflow")
@@ -138,31 +139,28 @@ func (a *app) showCmd() *cobra.Command {
 		Short: "Show a recorded run: who, what, params, every step attempt and outputs",
 		Args:  exactArgs(1, "a run id (see zrun runs)"),
 		RunE: func(c *cobra.Command, args []string) error {
-			_, s, err := a.projectLedger(c)
-			if err != nil {
-				return err
-			}
-			defer s.Close()
-			r, err := getRun(c, s, args[0])
-			if err != nil {
-				return err
-			}
-			steps, err := s.Steps(ctxOf(c), r.ID)
-			if err != nil {
-				return &exitError{code: exitFailure, msg: err.Error()}
-			}
-			if output == "json" {
-				views := make([]stepView, len(steps))
-				for i, st := range steps {
-					views[i] = stepView{Step: st, Outputs: rawJSON(st.Outputs)}
+			return a.withLedger(c, func(s state.Store) error {
+				r, err := getRun(c, s, args[0])
+				if err != nil {
+					return err
 				}
-				return a.writeJSON(struct {
-					Run   runView    `json:"run"`
-					Steps []stepView `json:"steps"`
-				}{newRunView(r), views})
-			}
-			a.printRun(r, steps)
-			return nil
+				steps, err := s.Steps(ctxOf(c), r.ID)
+				if err != nil {
+					return &exitError{code: exitFailure, msg: err.Error()}
+				}
+				if output == "json" {
+					views := make([]stepView, len(steps))
+					for i, st := range steps {
+						views[i] = stepView{Step: st, Outputs: rawJSON(st.Outputs)}
+					}
+					return a.writeJSON(struct {
+						Run   runView    `json:"run"`
+						Steps []stepView `json:"steps"`
+					}{newRunView(r), views})
+				}
+				a.printRun(r, steps)
+				return nil
+			})
 		},
 	}
 	c.Flags().StringVarP(&output, "output", "o", "text", "text or json")
@@ -221,19 +219,16 @@ func (a *app) logsCmd() *cobra.Command {
 			return nil
 		},
 		RunE: func(c *cobra.Command, args []string) error {
-			_, s, err := a.projectLedger(c)
-			if err != nil {
-				return err
-			}
-			defer s.Close()
-			if _, err := getRun(c, s, args[0]); err != nil {
-				return err
-			}
-			step := ""
-			if len(args) == 2 {
-				step = args[1]
-			}
-			return a.printLogs(c, s, args[0], step, follow)
+			return a.withLedger(c, func(s state.Store) error {
+				if _, err := getRun(c, s, args[0]); err != nil {
+					return err
+				}
+				step := ""
+				if len(args) == 2 {
+					step = args[1]
+				}
+				return a.printLogs(c, s, args[0], step, follow)
+			})
 		},
 	}
 	c.Flags().BoolVarP(&follow, "follow", "f", false, "keep printing new lines until the run ends")
@@ -284,18 +279,15 @@ func (a *app) unlockCmd() *cobra.Command {
 			if !force {
 				return &exitError{code: exitUsage, msg: "unlocking takes --force: make sure run " + args[0] + " is really gone first"}
 			}
-			_, s, err := a.projectLedger(c)
-			if err != nil {
-				return err
-			}
-			defer s.Close()
-			if err := s.ForceUnlock(ctxOf(c), args[0]); errors.Is(err, state.ErrNotFound) {
-				return &exitError{code: exitUsage, msg: fmt.Sprintf("run %s holds no lock", args[0])}
-			} else if err != nil {
-				return &exitError{code: exitFailure, msg: err.Error()}
-			}
-			fmt.Fprintf(a.stdout, "Released the lock of run %s.\n", args[0])
-			return nil
+			return a.withLedger(c, func(s state.Store) error {
+				if err := s.ForceUnlock(ctxOf(c), args[0]); errors.Is(err, state.ErrNotFound) {
+					return &exitError{code: exitUsage, msg: fmt.Sprintf("run %s holds no lock", args[0])}
+				} else if err != nil {
+					return &exitError{code: exitFailure, msg: err.Error()}
+				}
+				fmt.Fprintf(a.stdout, "Released the lock of run %s.\n", args[0])
+				return nil
+			})
 		},
 	}
 	c.Flags().BoolVar(&force, "force", false, "really release it")
