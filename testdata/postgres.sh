@@ -11,10 +11,12 @@ if [ "$(id -u)" != 0 ]; then
 fi
 if [ ! -x /usr/lib/postgresql/15/bin/postgres ]; then
 	apt-get update -qq
-	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends postgresql-15 postgresql-client-15
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends postgresql-15 postgresql-client-15 3>&-
 fi
 pg_lsclusters -h | grep -q '^15 main ' || pg_createcluster 15 main
-pg_ctlcluster 15 main status >/dev/null 2>&1 || pg_ctlcluster 15 main start
+# The server is a daemon: it must not inherit fd 3, the caller's $(...) pipe,
+# or the caller waits for it to exit.
+pg_ctlcluster 15 main status >/dev/null 2>&1 || pg_ctlcluster 15 main start 3>&-
 for _ in $(seq 50); do pg_isready -q -h 127.0.0.1 -p 5432 && break; sleep 0.2; done
 pg_isready -h 127.0.0.1 -p 5432
 runuser -u postgres -- psql -qc "ALTER USER postgres PASSWORD 'postgres'"
