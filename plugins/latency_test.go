@@ -17,8 +17,11 @@ import (
 // BenchmarkRunAction measures one action call through a running plugin
 // process: "roundtrip" is a bare call; "target-callback" also calls back
 // into the host's target through the broker; "target-exec" runs `true`
-// there, as every exec.run step does, beside "local-exec", the same
-// command run directly: their difference is what the plugin path costs.
+// on the local target, as every local exec.run step does (the plugin
+// spawns it), beside BenchmarkLocalExec, the same command spawned
+// directly: their difference is what the plugin path costs;
+// "target-exec-callback" runs it through the broker, as a target zrun
+// serves (a remote host) would.
 func BenchmarkRunAction(b *testing.B) {
 	m := newManager(b, plugins.Options{Builtins: builtins("alpha")})
 	c := mustClient(b, m, "alpha")
@@ -27,18 +30,21 @@ func BenchmarkRunAction(b *testing.B) {
 		b.Fatal(err)
 	}
 	target := local.Target()
+	served := servedTarget{target} // not local: zrun serves it
 	for _, tc := range []struct {
 		name, action string
 		args         cty.Value
+		target       sdk.Target
 	}{
-		{"roundtrip", "pid", cty.EmptyObjectVal},
-		{"target-callback", "read", cty.ObjectVal(map[string]cty.Value{"path": cty.StringVal(file)})},
-		{"target-exec", "true", cty.EmptyObjectVal},
+		{"roundtrip", "pid", cty.EmptyObjectVal, target},
+		{"target-callback", "read", cty.ObjectVal(map[string]cty.Value{"path": cty.StringVal(file)}), served},
+		{"target-exec", "true", cty.EmptyObjectVal, target},
+		{"target-exec-callback", "true", cty.EmptyObjectVal, served},
 	} {
 		b.Run(tc.name, func(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
-				resp, err := c.RunAction(b.Context(), tc.action, &sdk.RunRequest{Args: tc.args, Target: target, UI: sdktest.NewUI(target, sdk.RunInfo{})})
+				resp, err := c.RunAction(b.Context(), tc.action, &sdk.RunRequest{Args: tc.args, Target: tc.target, UI: sdktest.NewUI(tc.target, sdk.RunInfo{})})
 				if err != nil || resp.Diagnostics.HasErrors() {
 					b.Fatal(err, resp.Diagnostics.Err())
 				}
@@ -55,3 +61,7 @@ func BenchmarkLocalExec(b *testing.B) {
 		}
 	}
 }
+
+// servedTarget hides that a target is local, so zrun serves it to the
+// plugin through the broker.
+type servedTarget struct{ sdk.Target }

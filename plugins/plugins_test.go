@@ -19,6 +19,7 @@ import (
 
 	"github.com/zrun-dev/zrun/plugins"
 	"github.com/zrun-dev/zrun/sdk"
+	"github.com/zrun-dev/zrun/sdk/local"
 	"github.com/zrun-dev/zrun/sdk/sdktest"
 )
 
@@ -218,6 +219,38 @@ func TestTargetOverProcess(t *testing.T) {
 	}
 	if diff := cmp.Diff([]string{"read 2 bytes on web1", "read 2 bytes on web1", "read 2 bytes on web1"}, ui.Record().Logs); diff != "" {
 		t.Errorf("logs (-want +got):\n%s", diff)
+	}
+}
+
+// TestLocalTargetInPlugin: a step's local target is the plugin's own
+// machine, so the plugin runs the command itself (its child, no call back
+// into zrun), with zrun's environment and without go-plugin's variables.
+func TestLocalTargetInPlugin(t *testing.T) {
+	t.Setenv("ZRUN_TEST_INHERITED", "yes")
+	m := newManager(t, plugins.Options{Builtins: builtins("alpha")})
+	c := mustClient(t, m, "alpha")
+	target := local.Target()
+	resp, err := c.RunAction(t.Context(), "exec", &sdk.RunRequest{
+		Args:   cty.ObjectVal(map[string]cty.Value{"command": cty.ListVal([]cty.Value{cty.StringVal("sh"), cty.StringVal("-c"), cty.StringVal("echo ppid=$PPID; env")})}),
+		Target: target, UI: sdktest.NewUI(target, sdk.RunInfo{}),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.Diagnostics.HasErrors() {
+		t.Fatal(resp.Diagnostics.Err())
+	}
+	out := resp.Outputs.GetAttr("stdout").AsString()
+	if want := fmt.Sprintf("ppid=%d\n", pid(t, c)); !strings.HasPrefix(out, want) {
+		t.Errorf("the command's parent is not the plugin process (%s): got %q", want, strings.SplitN(out, "\n", 2)[0])
+	}
+	if !strings.Contains(out, "\nZRUN_TEST_INHERITED=yes\n") {
+		t.Errorf("zrun's environment is not inherited:\n%s", out)
+	}
+	for _, name := range []string{"ZRUN_PLUGIN=", "PLUGIN_CLIENT_CERT=", "PLUGIN_MIN_PORT=", "PLUGIN_PROTOCOL_VERSIONS="} {
+		if strings.Contains(out, "\n"+name) {
+			t.Errorf("the command inherited go-plugin's %s", strings.TrimSuffix(name, "="))
+		}
 	}
 }
 

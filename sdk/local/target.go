@@ -9,7 +9,9 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"sort"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -36,6 +38,20 @@ func WithGracePeriod(d time.Duration) Option {
 	}
 }
 
+// WithoutEnv keeps the named variables of this process's environment
+// from the commands it runs (a plugin's go-plugin handshake variables, for
+// one). Command.Env may still set them.
+func WithoutEnv(names ...string) Option {
+	return func(t *target) {
+		if t.drop == nil {
+			t.drop = map[string]bool{}
+		}
+		for _, n := range names {
+			t.drop[n] = true
+		}
+	}
+}
+
 // Target returns the sdk.Target for the machine zrun runs on. Its name is
 // "local".
 func Target(opts ...Option) sdk.Target {
@@ -46,8 +62,16 @@ func Target(opts ...Option) sdk.Target {
 	return t
 }
 
+// IsTarget reports whether t is a local target: the machine this process
+// runs on, and so the one of every plugin process it starts.
+func IsTarget(t sdk.Target) bool {
+	_, ok := t.(*target)
+	return ok
+}
+
 type target struct {
 	grace time.Duration
+	drop  map[string]bool
 }
 
 func (t *target) Name() string { return "local" }
@@ -66,7 +90,7 @@ func (t *target) Exec(ctx context.Context, cmd *sdk.Command) (*sdk.ExecResult, e
 	}
 	c := exec.Command(cmd.Args[0], cmd.Args[1:]...)
 	c.Dir = cmd.Dir
-	c.Env = mergeEnv(cmd.Env)
+	c.Env = t.env(cmd.Env)
 	c.Stdin = cmd.Stdin
 	c.Stdout = cmd.Stdout
 	c.Stderr = cmd.Stderr
@@ -162,11 +186,11 @@ func exitCode(ps *os.ProcessState) int {
 	return ps.ExitCode()
 }
 
-// mergeEnv returns the process environment with env laid over it, or nil
-// (inherit unchanged) when env is empty. os/exec keeps the last of
-// duplicate keys, so appending is enough.
-func mergeEnv(env map[string]string) []string {
-	if len(env) == 0 {
+// env returns the process environment, less the dropped variables, with
+// env laid over it; nil (inherit unchanged) when there is nothing to
+// change. os/exec keeps the last of duplicate keys, so appending is enough.
+func (t *target) env(env map[string]string) []string {
+	if len(env) == 0 && len(t.drop) == 0 {
 		return nil
 	}
 	keys := make([]string, 0, len(env))
@@ -175,6 +199,12 @@ func mergeEnv(env map[string]string) []string {
 	}
 	sort.Strings(keys)
 	merged := os.Environ()
+	if len(t.drop) > 0 {
+		merged = slices.DeleteFunc(merged, func(kv string) bool {
+			name, _, _ := strings.Cut(kv, "=")
+			return t.drop[name]
+		})
+	}
 	for _, k := range keys {
 		merged = append(merged, k+"="+env[k])
 	}

@@ -452,3 +452,38 @@ func TestName(t *testing.T) {
 		t.Errorf("Name() = %q", got)
 	}
 }
+
+func TestIsTarget(t *testing.T) {
+	if !IsTarget(Target(WithGracePeriod(time.Second))) {
+		t.Error("IsTarget(Target()) = false")
+	}
+	if IsTarget(struct{ sdk.Target }{Target()}) {
+		t.Error("IsTarget of a wrapper = true: a target that only looks local must be served, not assumed")
+	}
+}
+
+func TestWithoutEnv(t *testing.T) {
+	t.Setenv("ZRUN_TEST_DROP", "x")
+	t.Setenv("ZRUN_TEST_KEEP", "y")
+	target := Target(WithoutEnv("ZRUN_TEST_DROP"))
+	for name, tc := range map[string]struct {
+		env  map[string]string
+		want string
+	}{
+		"dropped":         {want: "drop= keep=y"},
+		"set by the step": {env: map[string]string{"ZRUN_TEST_DROP": "z"}, want: "drop=z keep=y"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			var out bytes.Buffer
+			_, err := target.Exec(t.Context(), &sdk.Command{
+				Args: []string{"sh", "-c", `printf 'drop=%s keep=%s' "$ZRUN_TEST_DROP" "$ZRUN_TEST_KEEP"`}, Env: tc.env, Stdout: &out,
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if out.String() != tc.want {
+				t.Errorf("got %q, want %q", out.String(), tc.want)
+			}
+		})
+	}
+}

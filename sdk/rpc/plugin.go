@@ -9,6 +9,7 @@ import (
 	"google.golang.org/grpc"
 
 	"github.com/zrun-dev/zrun/sdk"
+	"github.com/zrun-dev/zrun/sdk/local"
 	pb "github.com/zrun-dev/zrun/sdk/proto/zrunplugin/v1"
 )
 
@@ -51,7 +52,7 @@ func (p *GRPCPlugin) GRPCServer(broker *plugin.GRPCBroker, s *grpc.Server) error
 	if p.Impl == nil {
 		return errors.New("rpc.GRPCPlugin: no Impl to serve")
 	}
-	pb.RegisterPluginServer(s, &server{impl: p.Impl, broker: broker})
+	pb.RegisterPluginServer(s, &server{impl: p.Impl, broker: broker, local: local.Target(local.WithoutEnv(pluginEnv()...))})
 	return nil
 }
 

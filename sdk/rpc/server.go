@@ -21,6 +21,8 @@ type server struct {
 	pb.UnimplementedPluginServer
 	impl   sdk.Client
 	broker *plugin.GRPCBroker
+	// local is the target of calls whose host target is the local machine.
+	local sdk.Target
 
 	// mu guards conns: one connection per host broker id, dialed on the
 	// first call that needs it. go-plugin hands a broker id's address out
@@ -111,7 +113,12 @@ func decodeArgs(dv *pb.DynamicValue, sensitive []*pb.AttributePath) (args cty.Va
 }
 
 // target returns the host's target for a call, or nil when it has none.
+// The host's local target is this machine's: the plugin runs commands
+// itself, without the go-plugin variables of its own environment.
 func (s *server) target(ref *pb.TargetRef) (sdk.Target, error) {
+	if ref.GetLocal() {
+		return s.local, nil
+	}
 	if ref.GetBrokerId() == 0 {
 		return nil, nil
 	}
@@ -137,6 +144,13 @@ func (s *server) dial(id uint32) (*grpc.ClientConn, error) {
 	}
 	s.conns[id] = conn
 	return conn, nil
+}
+
+// pluginEnv names what go-plugin adds to a plugin process's environment:
+// the commands a plugin runs must see the host's environment, not these.
+func pluginEnv() []string {
+	return []string{Handshake.MagicCookieKey, "PLUGIN_MIN_PORT", "PLUGIN_MAX_PORT", "PLUGIN_PROTOCOL_VERSIONS",
+		"PLUGIN_CLIENT_CERT", "PLUGIN_MULTIPLEX_GRPC", plugin.EnvUnixSocketDir, plugin.EnvUnixSocketGroup}
 }
 
 // Interface guards

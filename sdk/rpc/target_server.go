@@ -14,6 +14,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/zrun-dev/zrun/sdk"
+	"github.com/zrun-dev/zrun/sdk/local"
 	pb "github.com/zrun-dev/zrun/sdk/proto/zrunplugin/v1"
 )
 
@@ -38,6 +39,9 @@ type targetServer struct {
 func (s *targetServer) serve(t sdk.Target) (*pb.TargetRef, func()) {
 	if t == nil {
 		return nil, func() {}
+	}
+	if local.IsTarget(t) {
+		return &pb.TargetRef{Local: true, Name: t.Name()}, func() {}
 	}
 	s.start.Do(func() {
 		s.brokerID = s.broker.NextId()

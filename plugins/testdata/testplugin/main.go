@@ -26,6 +26,14 @@ type readOut struct {
 	Content string `zrun:"content"`
 }
 
+type execArgs struct {
+	Command []string `zrun:"command"`
+}
+
+type execOut struct {
+	Stdout string `zrun:"stdout"`
+}
+
 type pidOut struct {
 	PID int `zrun:"pid"`
 }
@@ -53,6 +61,11 @@ func main() {
 			sdk.NewAction("true", "Run true on the target.", func(ctx context.Context, _ struct{}, ui sdk.UI) (struct{}, error) {
 				_, err := ui.Target().Exec(ctx, &sdk.Command{Args: []string{"true"}, Stdout: ui.Stdout(), Stderr: ui.Stderr()})
 				return struct{}{}, err
+			}),
+			sdk.NewAction("exec", "Run a command on the target; return its stdout.", func(ctx context.Context, a execArgs, ui sdk.UI) (execOut, error) {
+				var out strings.Builder
+				_, err := ui.Target().Exec(ctx, &sdk.Command{Args: a.Command, Stdout: &out, Stderr: ui.Stderr()})
+				return execOut{Stdout: out.String()}, err
 			}),
 			sdk.NewAction("crash", "Crash the process mid-call.", func(context.Context, struct{}, sdk.UI) (struct{}, error) {
 				go panic("crash requested by the test")

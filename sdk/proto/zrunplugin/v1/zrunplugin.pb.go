@@ -503,14 +503,18 @@ func (x *RunInfo) GetStep() string {
 	return ""
 }
 
-// TargetRef names the host's Target for one call. broker_id 0 means the
-// call has no target.
+// TargetRef names the host's Target for one call. broker_id 0 and local
+// false mean the call has no target.
 type TargetRef struct {
 	state    protoimpl.MessageState `protogen:"open.v1"`
 	BrokerId uint32                 `protobuf:"varint,1,opt,name=broker_id,json=brokerId,proto3" json:"broker_id,omitempty"`
 	// handle selects the target among those the host serves on broker_id.
-	Handle        uint64 `protobuf:"varint,2,opt,name=handle,proto3" json:"handle,omitempty"`
-	Name          string `protobuf:"bytes,3,opt,name=name,proto3" json:"name,omitempty"`
+	Handle uint64 `protobuf:"varint,2,opt,name=handle,proto3" json:"handle,omitempty"`
+	Name   string `protobuf:"bytes,3,opt,name=name,proto3" json:"name,omitempty"`
+	// local says the target is the machine the host, and so the plugin, runs
+	// on: the plugin uses its own local target (sdk/local) instead of
+	// calling back, which saves a round trip per command.
+	Local         bool `protobuf:"varint,4,opt,name=local,proto3" json:"local,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -564,6 +568,13 @@ func (x *TargetRef) GetName() string {
 		return x.Name
 	}
 	return ""
+}
+
+func (x *TargetRef) GetLocal() bool {
+	if x != nil {
+		return x.Local
+	}
+	return false
 }
 
 type GetSchema struct {
@@ -2366,11 +2377,12 @@ const file_zrunplugin_proto_rawDesc = "" +
 	"\x06run_id\x18\x01 \x01(\tR\x05runId\x12\x1a\n" +
 	"\bworkflow\x18\x02 \x01(\tR\bworkflow\x12\x10\n" +
 	"\x03env\x18\x03 \x01(\tR\x03env\x12\x12\n" +
-	"\x04step\x18\x04 \x01(\tR\x04step\"T\n" +
+	"\x04step\x18\x04 \x01(\tR\x04step\"j\n" +
 	"\tTargetRef\x12\x1b\n" +
 	"\tbroker_id\x18\x01 \x01(\rR\bbrokerId\x12\x16\n" +
 	"\x06handle\x18\x02 \x01(\x04R\x06handle\x12\x12\n" +
-	"\x04name\x18\x03 \x01(\tR\x04name\"\xaa\x01\n" +
+	"\x04name\x18\x03 \x01(\tR\x04name\x12\x14\n" +
+	"\x05local\x18\x04 \x01(\bR\x05local\"\xaa\x01\n" +
 	"\tGetSchema\x1a\t\n" +
 	"\aRequest\x1a\x91\x01\n" +
 	"\bResponse\x12\x12\n" +
