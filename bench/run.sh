@@ -115,4 +115,4 @@ echo "zrun validate on the shipped project: ${v} ms (goal < 100 ms)"
 
 echo
 echo "go test -bench (engine overhead per step in process; plugin cold start):"
-go test -run '^$' -bench 'BenchmarkRun|BenchmarkLocalExec|BenchmarkColdStart' -benchtime 20x ./engine ./plugins 2>&1 | grep -E '^Benchmark|ok|FAIL'
+go test -run '^$' -bench 'BenchmarkRun|BenchmarkLocalExec|BenchmarkColdStart' -benchtime 20x ./engine ./plugins ./cmd/zrun 2>&1 | grep -E '^Benchmark|ok|FAIL'

@@ -176,21 +176,3 @@ func TestLockAndVerify(t *testing.T) {
 		t.Errorf("refused plugins were started: %v", got)
 	}
 }
-
-// BenchmarkColdStart measures a builtin-like plugin's start up to its
-// first answered RPC (goal: under 50 ms).
-func BenchmarkColdStart(b *testing.B) {
-	for b.Loop() {
-		m := plugins.NewManager(plugins.Options{Builtins: builtins("alpha"), SelfExe: testPlugin})
-		c, err := m.Client(b.Context(), "alpha")
-		if err != nil {
-			b.Fatal(err)
-		}
-		if _, err := c.GetSchema(b.Context()); err != nil {
-			b.Fatal(err)
-		}
-		b.StopTimer()
-		m.Close()
-		b.StartTimer()
-	}
-}

@@ -2,9 +2,6 @@ package plugins
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"errors"
 	"fmt"
 	"io"
@@ -17,17 +14,12 @@ import (
 	"github.com/hashicorp/go-hclog"
 
 	"github.com/zrun-dev/zrun/sdk"
+	"github.com/zrun-dev/zrun/sdk/rpc"
 )
 
 // BuiltinArg is the hidden subcommand that starts zrun as a builtin
 // plugin: `zrun __plugin NAME` must call plugin.Serve with that builtin.
 const BuiltinArg = "__plugin"
-
-// warmTLS computes P-521's tables in the background while the host reads
-// its configuration: AutoMTLS makes a P-521 certificate for every plugin
-// start, and the process's first one costs about 10 ms more than the
-// others, on the way to the first plugin's answer.
-var warmTLS sync.Once
 
 // Options configure a Manager.
 type Options struct {
@@ -65,7 +57,7 @@ type Manager struct {
 
 // NewManager returns a Manager; nothing starts until Client is called.
 func NewManager(opts Options) *Manager {
-	warmTLS.Do(func() { go func() { _, _ = ecdsa.GenerateKey(elliptic.P521(), rand.Reader) }() })
+	rpc.PrepareTLS()
 	if opts.Logger == nil {
 		opts.Logger = hclog.NewNullLogger()
 	}

@@ -18,6 +18,7 @@ import (
 	"github.com/zrun-dev/zrun/engine/events"
 	"github.com/zrun-dev/zrun/engine/state"
 	"github.com/zrun-dev/zrun/plugins"
+	"github.com/zrun-dev/zrun/sdk/rpc"
 )
 
 // app is one invocation of zrun: its output streams, global flags, and the
@@ -134,6 +135,7 @@ func (a *app) runner(sink events.Sink, parallelism int) (*engine.Runner, error) 
 
 // runnerOptions loads the project and its plugins.
 func (a *app) runnerOptions(sink events.Sink, parallelism int) (engine.Options, error) {
+	rpc.PrepareTLS() // while the project is read: plugins start next
 	cfg, err := a.project()
 	if err != nil {
 		return engine.Options{}, err

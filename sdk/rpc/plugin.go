@@ -9,6 +9,7 @@ import (
 	"google.golang.org/grpc"
 
 	"github.com/zrun-dev/zrun/sdk"
+	"github.com/zrun-dev/zrun/sdk/internal/tlswarm"
 	"github.com/zrun-dev/zrun/sdk/local"
 	pb "github.com/zrun-dev/zrun/sdk/proto/zrunplugin/v1"
 )
@@ -60,6 +61,12 @@ func (p *GRPCPlugin) GRPCServer(broker *plugin.GRPCBroker, s *grpc.Server) error
 func (p *GRPCPlugin) GRPCClient(_ context.Context, broker *plugin.GRPCBroker, conn *grpc.ClientConn) (any, error) {
 	return NewClient(conn, broker), nil
 }
+
+// PrepareTLS starts preparing, in the background, the cryptography of
+// AutoMTLS, which every plugin start uses on both sides. A host calls it
+// early, before it knows which plugins it needs; a plugin process does
+// it by itself as it starts.
+func PrepareTLS() { tlswarm.Start() }
 
 // NewGRPCServer returns a gRPC server without gRPC's 4 MiB limit on the
 // messages it receives: a step's arguments or a file written to a target
