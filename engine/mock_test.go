@@ -33,13 +33,27 @@ func (m *mockAction) Run(ctx context.Context, req *sdk.RunRequest) (*sdk.RunResp
 	return m.RunActionFn(ctx, req)
 }
 
+// checkedAction is a mockAction that also validates: a value of "bad"
+// is an error on the value argument.
+type checkedAction struct{ *mockAction }
+
+func (c checkedAction) Validate(_ context.Context, req *sdk.ValidateRequest) sdk.Diagnostics {
+	if v := req.Args.GetAttr("value"); v.IsKnown() && !v.IsNull() && v.AsString() == "bad" {
+		return sdk.Diagnostics{}.Errorf(cty.GetAttrPath("value"), "Bad value", `"bad" is not allowed.`)
+	}
+	return nil
+}
+
 // mockPlugins serves the "mock" plugin in process and counts concurrency.
 type mockPlugins struct {
 	actions map[string]*mockAction
-	running atomic.Int32
-	maxSeen atomic.Int32
-	mu      sync.Mutex
-	order   []string
+	// validateCalls and validated count ValidateActions calls and the
+	// steps they checked.
+	validateCalls, validated atomic.Int32
+	running                  atomic.Int32
+	maxSeen                  atomic.Int32
+	mu                       sync.Mutex
+	order                    []string
 	// delay keeps each echo running a while, so concurrency shows.
 	delay time.Duration
 }
@@ -49,14 +63,31 @@ func (m *mockPlugins) Client(_ context.Context, name string) (sdk.Client, error)
 		return nil, fmt.Errorf("%w %q", sdk.ErrUnknownPlugin, name)
 	}
 	p := &sdk.Plugin{Name: "mock", Version: "1.0.0"}
-	for _, a := range m.actions {
+	for name, a := range m.actions {
+		if name == "checked" {
+			p.Actions = append(p.Actions, checkedAction{a})
+			continue
+		}
 		p.Actions = append(p.Actions, a)
 	}
-	return sdk.InProcess(p), nil
+	return &countingClient{Client: sdk.InProcess(p), m: m}, nil
+}
+
+// countingClient counts the validation calls made to the mock plugin.
+type countingClient struct {
+	sdk.Client
+	m *mockPlugins
+}
+
+func (c *countingClient) ValidateActions(ctx context.Context, reqs []*sdk.ValidateRequest) ([]sdk.Diagnostics, error) {
+	c.m.validateCalls.Add(1)
+	c.m.validated.Add(int32(len(reqs)))
+	return c.Client.ValidateActions(ctx, reqs)
 }
 
 // newMock returns the mock plugin with actions:
 //   - mock.echo: value (string) → value; fail (bool) makes it fail; logs the value.
+//   - mock.checked: value (string); its validation refuses "bad".
 //   - mock.sleep: blocks until cancelled.
 func newMock() *mockPlugins {
 	m := &mockPlugins{actions: map[string]*mockAction{}}
@@ -102,6 +133,12 @@ func newMock() *mockPlugins {
 			}
 		}
 		return &sdk.RunResponse{Outputs: cty.ObjectVal(map[string]cty.Value{"value": cty.StringVal(s)})}, nil
+	}
+	m.actions["checked"] = &mockAction{
+		schema: &schema.Action{Name: "checked", Args: []*schema.Attribute{{Name: "value", Type: cty.String}}},
+		RunActionFn: func(context.Context, *sdk.RunRequest) (*sdk.RunResponse, error) {
+			return &sdk.RunResponse{Outputs: cty.EmptyObjectVal}, nil
+		},
 	}
 	m.actions["sleep"] = &mockAction{
 		schema: &schema.Action{Name: "sleep"},

@@ -88,10 +88,20 @@ func (r *Runner) validateWorkflow(ctx context.Context, wf *dsl.Workflow, env *ds
 		params = unknownParams(wf)
 	}
 	data := newRunData(wf, env, params, runInfo{}, wb.stepType)
+	// Each step's own problems first, then what its plugin says: the
+	// plugins check all the steps' arguments in one call each.
+	var perStep []hcl.Diagnostics
+	var calls []validateCall
 	for _, kind := range []dsl.StepKind{dsl.StepMain, dsl.StepOnFailure, dsl.StepFinally} {
 		for _, b := range wb.set(kind) {
-			diags = append(diags, r.validateStep(ctx, data, b)...)
+			stepDiags, stepCalls := r.validateStep(data, b, len(perStep))
+			perStep = append(perStep, stepDiags)
+			calls = append(calls, stepCalls...)
 		}
+	}
+	r.validateCalls(ctx, calls, perStep)
+	for _, d := range perStep {
+		diags = append(diags, dedupe(d)...)
 	}
 	for _, name := range wf.OutputOrder {
 		_, moreDiags := r.scope(data, nil).EvalExpr(wf.Outputs[name].Value, cty.DynamicPseudoType)
@@ -100,8 +110,18 @@ func (r *Runner) validateWorkflow(ctx context.Context, wf *dsl.Workflow, env *ds
 	return diags
 }
 
-func (r *Runner) validateStep(ctx context.Context, data *runData, b *boundStep) hcl.Diagnostics {
+// validateCall is one step instance's arguments, for its plugin to check.
+type validateCall struct {
+	step int // index into the per-step diagnostics
+	b    *boundStep
+	args cty.Value
+}
+
+// validateStep checks one step's expressions in every instance, and
+// returns the calls that ask its plugin about the arguments.
+func (r *Runner) validateStep(data *runData, b *boundStep, index int) (hcl.Diagnostics, []validateCall) {
 	insts, _, diags := evalForEach(r.scope(data, nil), b)
+	var calls []validateCall
 	for _, inst := range insts {
 		scope := r.scope(data, inst.each)
 		_, moreDiags := evalWhen(scope, b)
@@ -116,20 +136,51 @@ func (r *Runner) validateStep(ctx context.Context, data *runData, b *boundStep) 
 		if moreDiags.HasErrors() || b.client == nil {
 			continue
 		}
-		pd, err := b.client.ValidateAction(ctx, b.Action.Name, &sdk.ValidateRequest{Args: args})
-		if err != nil {
-			diags = append(diags, &hcl.Diagnostic{
-				Severity: hcl.DiagError,
-				Summary:  "Plugin failed",
-				Detail:   fmt.Sprintf("Plugin %q failed to validate step %q: %s", b.Action.Plugin, b.Step.Name, err),
-				Subject:  b.Action.Range.Ptr(),
-				Extra:    pluginFailure{},
-			})
-			continue
-		}
-		diags = append(diags, pluginDiags(b, pd)...)
+		calls = append(calls, validateCall{step: index, b: b, args: args})
 	}
-	return dedupe(diags)
+	return diags, calls
+}
+
+// validateCalls asks each plugin, once and concurrently with the others,
+// about the arguments of all its calls, and adds what it says to each
+// step's diagnostics.
+func (r *Runner) validateCalls(ctx context.Context, calls []validateCall, perStep []hcl.Diagnostics) {
+	byClient := map[sdk.Client][]validateCall{}
+	var order []sdk.Client
+	for _, c := range calls {
+		if _, ok := byClient[c.b.client]; !ok {
+			order = append(order, c.b.client)
+		}
+		byClient[c.b.client] = append(byClient[c.b.client], c)
+	}
+	results := make([][]sdk.Diagnostics, len(order))
+	errs := make([]error, len(order))
+	var wg sync.WaitGroup
+	for i, client := range order {
+		wg.Go(func() {
+			reqs := make([]*sdk.ValidateRequest, len(byClient[client]))
+			for j, c := range byClient[client] {
+				reqs[j] = &sdk.ValidateRequest{Action: c.b.Action.Name, Args: c.args}
+			}
+			results[i], errs[i] = client.ValidateActions(ctx, reqs)
+		})
+	}
+	wg.Wait()
+	for i, client := range order {
+		for j, c := range byClient[client] {
+			if errs[i] != nil {
+				perStep[c.step] = append(perStep[c.step], &hcl.Diagnostic{
+					Severity: hcl.DiagError,
+					Summary:  "Plugin failed",
+					Detail:   fmt.Sprintf("Plugin %q failed to validate step %q: %s", c.b.Action.Plugin, c.b.Step.Name, errs[i]),
+					Subject:  c.b.Action.Range.Ptr(),
+					Extra:    pluginFailure{},
+				})
+				continue
+			}
+			perStep[c.step] = append(perStep[c.step], pluginDiags(c.b, results[i][j])...)
+		}
+	}
 }
 
 // dedupe drops repeated diagnostics: the same mistake in a step with a

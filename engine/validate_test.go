@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"fmt"
 	"sort"
 	"strconv"
 	"strings"
@@ -164,5 +165,48 @@ workflow "w" {
 				t.Errorf("no detail contains %q:\n%s", tc.detail, details)
 			}
 		})
+	}
+}
+
+// TestValidateBatchesPluginCalls: a plugin checks all of a workflow's
+// steps in one call per environment, however many steps and instances,
+// and each of its diagnostics lands on its own step.
+func TestValidateBatchesPluginCalls(t *testing.T) {
+	var src strings.Builder
+	src.WriteString("workflow \"w\" {\n")
+	for i := range 40 {
+		fmt.Fprintf(&src, "  step \"s%d\" {\n    action = mock.checked\n    value  = \"ok\"\n  }\n", i)
+	}
+	src.WriteString(`  step "fan" {
+    for_each = toset(["ok", "bad", "fine"])
+    action   = mock.checked
+    value    = each.value
+  }
+  step "direct" {
+    action = mock.checked
+    value  = "bad"
+  }
+}
+`)
+	m := newMock()
+	r := newRunner(t, m, &events.Recorder{}, 1, map[string]string{
+		"workflows/w.hcl":    src.String(),
+		"environments/e.hcl": "environment \"dev\" {}\nenvironment \"prod\" {}\n",
+	})
+	diags := r.Validate(t.Context())
+	var got []string
+	for _, d := range diags {
+		got = append(got, fmt.Sprintf("%s @%d", d.Summary, d.Subject.Start.Line))
+	}
+	// 40 steps of 4 lines after line 1: "fan" starts at 162, "direct" at 167.
+	want := []string{"Bad value @165", "Bad value @169"}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("diagnostics (-want +got):\n%s", diff)
+	}
+	if n := m.validateCalls.Load(); n != 2 {
+		t.Errorf("%d ValidateActions calls, want 2: one per environment", n)
+	}
+	if n := m.validated.Load(); n != 2*(40+3+1) {
+		t.Errorf("%d steps checked, want %d", n, 2*(40+3+1))
 	}
 }

@@ -134,13 +134,13 @@ func (pc *pluginClient) GetSchema(ctx context.Context) (*schema.Plugin, error) {
 	return s, pc.wrap(ctx, p, "getting the schema", err)
 }
 
-func (pc *pluginClient) ValidateAction(ctx context.Context, action string, req *sdk.ValidateRequest) (sdk.Diagnostics, error) {
+func (pc *pluginClient) ValidateActions(ctx context.Context, reqs []*sdk.ValidateRequest) ([]sdk.Diagnostics, error) {
 	p, err := pc.process(ctx, true)
 	if err != nil {
 		return nil, err
 	}
-	diags, err := p.rpc.ValidateAction(ctx, action, req)
-	return diags, pc.wrap(ctx, p, "validating "+pc.name+"."+action, err)
+	diags, err := p.rpc.ValidateActions(ctx, reqs)
+	return diags, pc.wrap(ctx, p, "validating arguments", err)
 }
 
 func (pc *pluginClient) PlanAction(ctx context.Context, action string, req *sdk.PlanRequest) (*sdk.PlanResponse, sdk.Diagnostics, error) {

@@ -77,9 +77,12 @@ type RunResponse struct {
 	Diagnostics Diagnostics
 }
 
-// ValidateRequest is the input of Validator.Validate.
+// ValidateRequest is the input of Validator.Validate, and one of the
+// calls of Client.ValidateActions.
 type ValidateRequest struct {
-	Args cty.Value
+	// Action is the action's name.
+	Action string
+	Args   cty.Value
 }
 
 // PlanRequest is the input of Planner.Plan.

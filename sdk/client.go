@@ -18,7 +18,10 @@ import (
 // crashed plugin); problems with the step are Diagnostics.
 type Client interface {
 	GetSchema(ctx context.Context) (*schema.Plugin, error)
-	ValidateAction(ctx context.Context, action string, req *ValidateRequest) (Diagnostics, error)
+	// ValidateActions checks the arguments of many steps at once (a
+	// workflow's steps that use this plugin: one round trip for them
+	// all) and returns each one's diagnostics, in the order of reqs.
+	ValidateActions(ctx context.Context, reqs []*ValidateRequest) ([]Diagnostics, error)
 	PlanAction(ctx context.Context, action string, req *PlanRequest) (*PlanResponse, Diagnostics, error)
 	// RunAction runs an action; req.UI receives its logs and progress as
 	// they happen and req.Target serves its communicator calls.
@@ -58,17 +61,28 @@ func (c *inProcess) action(name string) (Action, Diagnostics) {
 	return a, nil
 }
 
-func (c *inProcess) ValidateAction(ctx context.Context, name string, req *ValidateRequest) (diags Diagnostics, err error) {
-	a, diags := c.action(name)
+func (c *inProcess) ValidateActions(ctx context.Context, reqs []*ValidateRequest) ([]Diagnostics, error) {
+	out := make([]Diagnostics, len(reqs))
+	for i, req := range reqs {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		out[i] = c.validate(ctx, req)
+	}
+	return out, nil
+}
+
+func (c *inProcess) validate(ctx context.Context, req *ValidateRequest) (diags Diagnostics) {
+	a, diags := c.action(req.Action)
 	if diags.HasErrors() {
-		return diags, nil
+		return diags
 	}
-	req = &ValidateRequest{Args: unmarked(req.Args)}
-	defer c.recover(name, &diags)
+	req = &ValidateRequest{Action: req.Action, Args: unmarked(req.Args)}
+	defer c.recover(req.Action, &diags)
 	if v, ok := a.(Validator); ok {
-		return v.Validate(ctx, req), nil
+		return v.Validate(ctx, req)
 	}
-	return nil, nil
+	return nil
 }
 
 func (c *inProcess) PlanAction(ctx context.Context, name string, req *PlanRequest) (resp *PlanResponse, diags Diagnostics, err error) {

@@ -242,12 +242,12 @@ func TestValidate(t *testing.T) {
 			if tc.args == nil {
 				a = cty.UnknownVal(newRun().Schema().ArgsType())
 			}
-			diags, err := sdk.InProcess(Plugin()).ValidateAction(t.Context(), "run", &sdk.ValidateRequest{Args: a})
+			all, err := sdk.InProcess(Plugin()).ValidateActions(t.Context(), []*sdk.ValidateRequest{{Action: "run", Args: a}})
 			if err != nil {
 				t.Fatal(err)
 			}
 			var got []diag
-			for _, d := range diags {
+			for _, d := range all[0] {
 				got = append(got, diag{d.Summary, d.Path})
 			}
 			if diff := cmp.Diff(tc.want, got, cmp.Comparer(cty.Path.Equals)); diff != "" {

@@ -44,12 +44,12 @@ type diag struct {
 
 func validate(t *testing.T, action string, a cty.Value) []diag {
 	t.Helper()
-	diags, err := sdk.InProcess(Plugin()).ValidateAction(t.Context(), action, &sdk.ValidateRequest{Args: a})
+	all, err := sdk.InProcess(Plugin()).ValidateActions(t.Context(), []*sdk.ValidateRequest{{Action: action, Args: a}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	var got []diag
-	for _, d := range diags {
+	for _, d := range all[0] {
 		got = append(got, diag{d.Summary, d.Path})
 	}
 	return got

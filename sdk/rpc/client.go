@@ -38,17 +38,29 @@ func (c *Client) GetSchema(ctx context.Context) (*schema.Plugin, error) {
 	return decodeSchema(resp)
 }
 
-// ValidateAction asks the plugin to check an action's arguments.
-func (c *Client) ValidateAction(ctx context.Context, action string, req *sdk.ValidateRequest) (sdk.Diagnostics, error) {
-	args, paths, err := encodeValue(req.Args)
-	if err != nil {
-		return nil, fmt.Errorf("encoding arguments: %w", err)
+// ValidateActions asks the plugin to check many steps' arguments, in one
+// call.
+func (c *Client) ValidateActions(ctx context.Context, reqs []*sdk.ValidateRequest) ([]sdk.Diagnostics, error) {
+	calls := make([]*pb.ValidateActions_Call, len(reqs))
+	for i, req := range reqs {
+		args, paths, err := encodeValue(req.Args)
+		if err != nil {
+			return nil, fmt.Errorf("encoding the arguments of %s: %w", req.Action, err)
+		}
+		calls[i] = &pb.ValidateActions_Call{Action: req.Action, Args: args, SensitivePaths: paths}
 	}
-	resp, err := c.client.ValidateAction(ctx, &pb.ValidateAction_Request{Action: action, Args: args, SensitivePaths: paths})
+	resp, err := c.client.ValidateActions(ctx, &pb.ValidateActions_Request{Calls: calls})
 	if err != nil {
 		return nil, callErr(ctx, err)
 	}
-	return decodeDiagnostics(resp.GetDiagnostics()), nil
+	if len(resp.GetResults()) != len(reqs) {
+		return nil, fmt.Errorf("the plugin answered %d validations of %d: this is a bug in the plugin", len(resp.GetResults()), len(reqs))
+	}
+	out := make([]sdk.Diagnostics, len(reqs))
+	for i, r := range resp.GetResults() {
+		out[i] = decodeDiagnostics(r.GetDiagnostics())
+	}
+	return out, nil
 }
 
 // PlanAction asks the plugin what an action would change; req.Target

@@ -223,34 +223,35 @@ func TestGetSchema(t *testing.T) {
 	}
 }
 
-func TestValidateAction(t *testing.T) {
-	client := sdktest.GRPC(t, testPlugin(validating()))
-	tests := map[string]struct {
-		args cty.Value
-		want sdk.Diagnostics
-	}{
-		"known": {
-			args: cty.ObjectVal(map[string]cty.Value{"nested": cty.NullVal(nestedType)}),
-		},
-		"unknown with paths": {
-			args: cty.ObjectVal(map[string]cty.Value{"nested": cty.UnknownVal(nestedType)}),
-			want: sdk.Diagnostics{
-				{Severity: sdk.Warning, Summary: "Unknown nested", Detail: "It is not known yet.",
-					Path: cty.GetAttrPath("nested").GetAttr("list").IndexInt(1)},
-				{Severity: sdk.Error, Summary: "Bad key", Path: cty.GetAttrPath("nested").GetAttr("map").IndexString("k")},
-			},
-		},
+func TestValidateActions(t *testing.T) {
+	client := sdktest.GRPC(t, testPlugin(validating(), panicking()))
+	known := cty.ObjectVal(map[string]cty.Value{"nested": cty.NullVal(nestedType)})
+	unknown := cty.ObjectVal(map[string]cty.Value{"nested": cty.UnknownVal(nestedType)})
+	// One call checks many steps; each answer stands alone, in order.
+	got, err := client.ValidateActions(t.Context(), []*sdk.ValidateRequest{
+		{Action: "validating", Args: known},
+		{Action: "validating", Args: unknown},
+		{Action: "nope", Args: cty.EmptyObjectVal},
+		{Action: "validating", Args: known},
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
-	for name, tc := range tests {
-		t.Run(name, func(t *testing.T) {
-			got, err := client.ValidateAction(t.Context(), "validating", &sdk.ValidateRequest{Args: tc.args})
-			if err != nil {
-				t.Fatal(err)
-			}
-			if diff := cmp.Diff(tc.want, got, ctyCmp); diff != "" {
-				t.Errorf("diagnostics (-want +got):\n%s", diff)
-			}
-		})
+	want := []sdk.Diagnostics{
+		nil,
+		{
+			{Severity: sdk.Warning, Summary: "Unknown nested", Detail: "It is not known yet.",
+				Path: cty.GetAttrPath("nested").GetAttr("list").IndexInt(1)},
+			{Severity: sdk.Error, Summary: "Bad key", Path: cty.GetAttrPath("nested").GetAttr("map").IndexString("k")},
+		},
+		{{Severity: sdk.Error, Summary: "Unknown action", Detail: `Plugin "test" has no action "nope"; it has: [panicking validating].`}},
+		nil,
+	}
+	if diff := cmp.Diff(want, got, ctyCmp); diff != "" {
+		t.Errorf("diagnostics (-want +got):\n%s", diff)
+	}
+	if got, err := client.ValidateActions(t.Context(), nil); err != nil || len(got) != 0 {
+		t.Errorf("no calls: got %v, %v", got, err)
 	}
 }
 

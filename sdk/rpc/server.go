@@ -43,16 +43,24 @@ func (s *server) GetSchema(ctx context.Context, _ *pb.GetSchema_Request) (*pb.Ge
 	return resp, nil
 }
 
-func (s *server) ValidateAction(ctx context.Context, req *pb.ValidateAction_Request) (*pb.ValidateAction_Response, error) {
-	args, err := decodeArgs(req.GetArgs(), req.GetSensitivePaths())
-	if err != nil {
-		return nil, err
+func (s *server) ValidateActions(ctx context.Context, req *pb.ValidateActions_Request) (*pb.ValidateActions_Response, error) {
+	reqs := make([]*sdk.ValidateRequest, len(req.GetCalls()))
+	for i, call := range req.GetCalls() {
+		args, err := decodeArgs(call.GetArgs(), call.GetSensitivePaths())
+		if err != nil {
+			return nil, err
+		}
+		reqs[i] = &sdk.ValidateRequest{Action: call.GetAction(), Args: args}
 	}
-	diags, err := s.impl.ValidateAction(ctx, req.GetAction(), &sdk.ValidateRequest{Args: args})
+	all, err := s.impl.ValidateActions(ctx, reqs)
 	if err != nil {
 		return nil, toStatus(err)
 	}
-	return &pb.ValidateAction_Response{Diagnostics: encodeDiagnostics(diags)}, nil
+	resp := &pb.ValidateActions_Response{Results: make([]*pb.ValidateActions_Result, len(all))}
+	for i, diags := range all {
+		resp.Results[i] = &pb.ValidateActions_Result{Diagnostics: encodeDiagnostics(diags)}
+	}
+	return resp, nil
 }
 
 func (s *server) PlanAction(ctx context.Context, req *pb.PlanAction_Request) (*pb.PlanAction_Response, error) {

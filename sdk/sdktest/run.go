@@ -70,10 +70,11 @@ func Run(t testing.TB, p *sdk.Plugin, action string, args any, opts ...Option) *
 	argv := actionArgs(t, p, action, args)
 
 	res := &Result{}
-	diags, err := client.ValidateAction(c.ctx, action, &sdk.ValidateRequest{Args: argv})
+	all, err := client.ValidateActions(c.ctx, []*sdk.ValidateRequest{{Action: action, Args: argv}})
 	if err != nil {
-		t.Fatalf("ValidateAction(%q): %s", action, err)
+		t.Fatalf("ValidateActions(%q): %s", action, err)
 	}
+	diags := all[0]
 	res.Diagnostics = diags
 	if diags.HasErrors() {
 		return res

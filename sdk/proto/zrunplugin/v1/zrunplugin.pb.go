@@ -613,26 +613,26 @@ func (*GetSchema) Descriptor() ([]byte, []int) {
 	return file_zrunplugin_proto_rawDescGZIP(), []int{7}
 }
 
-type ValidateAction struct {
+type ValidateActions struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
-func (x *ValidateAction) Reset() {
-	*x = ValidateAction{}
+func (x *ValidateActions) Reset() {
+	*x = ValidateActions{}
 	mi := &file_zrunplugin_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
 
-func (x *ValidateAction) String() string {
+func (x *ValidateActions) String() string {
 	return protoimpl.X.MessageStringOf(x)
 }
 
-func (*ValidateAction) ProtoMessage() {}
+func (*ValidateActions) ProtoMessage() {}
 
-func (x *ValidateAction) ProtoReflect() protoreflect.Message {
+func (x *ValidateActions) ProtoReflect() protoreflect.Message {
 	mi := &file_zrunplugin_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
@@ -644,8 +644,8 @@ func (x *ValidateAction) ProtoReflect() protoreflect.Message {
 	return mi.MessageOf(x)
 }
 
-// Deprecated: Use ValidateAction.ProtoReflect.Descriptor instead.
-func (*ValidateAction) Descriptor() ([]byte, []int) {
+// Deprecated: Use ValidateActions.ProtoReflect.Descriptor instead.
+func (*ValidateActions) Descriptor() ([]byte, []int) {
 	return file_zrunplugin_proto_rawDescGZIP(), []int{8}
 }
 
@@ -1067,7 +1067,7 @@ func (x *GetSchema_Response) GetActions() []*ActionSchema {
 	return nil
 }
 
-type ValidateAction_Request struct {
+type ValidateActions_Call struct {
 	state          protoimpl.MessageState `protogen:"open.v1"`
 	Action         string                 `protobuf:"bytes,1,opt,name=action,proto3" json:"action,omitempty"`
 	Args           *DynamicValue          `protobuf:"bytes,2,opt,name=args,proto3" json:"args,omitempty"`
@@ -1076,20 +1076,20 @@ type ValidateAction_Request struct {
 	sizeCache      protoimpl.SizeCache
 }
 
-func (x *ValidateAction_Request) Reset() {
-	*x = ValidateAction_Request{}
+func (x *ValidateActions_Call) Reset() {
+	*x = ValidateActions_Call{}
 	mi := &file_zrunplugin_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
 
-func (x *ValidateAction_Request) String() string {
+func (x *ValidateActions_Call) String() string {
 	return protoimpl.X.MessageStringOf(x)
 }
 
-func (*ValidateAction_Request) ProtoMessage() {}
+func (*ValidateActions_Call) ProtoMessage() {}
 
-func (x *ValidateAction_Request) ProtoReflect() protoreflect.Message {
+func (x *ValidateActions_Call) ProtoReflect() protoreflect.Message {
 	mi := &file_zrunplugin_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
@@ -1101,53 +1101,53 @@ func (x *ValidateAction_Request) ProtoReflect() protoreflect.Message {
 	return mi.MessageOf(x)
 }
 
-// Deprecated: Use ValidateAction_Request.ProtoReflect.Descriptor instead.
-func (*ValidateAction_Request) Descriptor() ([]byte, []int) {
+// Deprecated: Use ValidateActions_Call.ProtoReflect.Descriptor instead.
+func (*ValidateActions_Call) Descriptor() ([]byte, []int) {
 	return file_zrunplugin_proto_rawDescGZIP(), []int{8, 0}
 }
 
-func (x *ValidateAction_Request) GetAction() string {
+func (x *ValidateActions_Call) GetAction() string {
 	if x != nil {
 		return x.Action
 	}
 	return ""
 }
 
-func (x *ValidateAction_Request) GetArgs() *DynamicValue {
+func (x *ValidateActions_Call) GetArgs() *DynamicValue {
 	if x != nil {
 		return x.Args
 	}
 	return nil
 }
 
-func (x *ValidateAction_Request) GetSensitivePaths() []*AttributePath {
+func (x *ValidateActions_Call) GetSensitivePaths() []*AttributePath {
 	if x != nil {
 		return x.SensitivePaths
 	}
 	return nil
 }
 
-type ValidateAction_Response struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Diagnostics   []*Diagnostic          `protobuf:"bytes,1,rep,name=diagnostics,proto3" json:"diagnostics,omitempty"`
+type ValidateActions_Request struct {
+	state         protoimpl.MessageState  `protogen:"open.v1"`
+	Calls         []*ValidateActions_Call `protobuf:"bytes,1,rep,name=calls,proto3" json:"calls,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
-func (x *ValidateAction_Response) Reset() {
-	*x = ValidateAction_Response{}
+func (x *ValidateActions_Request) Reset() {
+	*x = ValidateActions_Request{}
 	mi := &file_zrunplugin_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
 
-func (x *ValidateAction_Response) String() string {
+func (x *ValidateActions_Request) String() string {
 	return protoimpl.X.MessageStringOf(x)
 }
 
-func (*ValidateAction_Response) ProtoMessage() {}
+func (*ValidateActions_Request) ProtoMessage() {}
 
-func (x *ValidateAction_Response) ProtoReflect() protoreflect.Message {
+func (x *ValidateActions_Request) ProtoReflect() protoreflect.Message {
 	mi := &file_zrunplugin_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
@@ -1159,14 +1159,103 @@ func (x *ValidateAction_Response) ProtoReflect() protoreflect.Message {
 	return mi.MessageOf(x)
 }
 
-// Deprecated: Use ValidateAction_Response.ProtoReflect.Descriptor instead.
-func (*ValidateAction_Response) Descriptor() ([]byte, []int) {
+// Deprecated: Use ValidateActions_Request.ProtoReflect.Descriptor instead.
+func (*ValidateActions_Request) Descriptor() ([]byte, []int) {
 	return file_zrunplugin_proto_rawDescGZIP(), []int{8, 1}
 }
 
-func (x *ValidateAction_Response) GetDiagnostics() []*Diagnostic {
+func (x *ValidateActions_Request) GetCalls() []*ValidateActions_Call {
+	if x != nil {
+		return x.Calls
+	}
+	return nil
+}
+
+// Result is one call's diagnostics; results are in the order of calls.
+type ValidateActions_Result struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Diagnostics   []*Diagnostic          `protobuf:"bytes,1,rep,name=diagnostics,proto3" json:"diagnostics,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ValidateActions_Result) Reset() {
+	*x = ValidateActions_Result{}
+	mi := &file_zrunplugin_proto_msgTypes[20]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ValidateActions_Result) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ValidateActions_Result) ProtoMessage() {}
+
+func (x *ValidateActions_Result) ProtoReflect() protoreflect.Message {
+	mi := &file_zrunplugin_proto_msgTypes[20]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ValidateActions_Result.ProtoReflect.Descriptor instead.
+func (*ValidateActions_Result) Descriptor() ([]byte, []int) {
+	return file_zrunplugin_proto_rawDescGZIP(), []int{8, 2}
+}
+
+func (x *ValidateActions_Result) GetDiagnostics() []*Diagnostic {
 	if x != nil {
 		return x.Diagnostics
+	}
+	return nil
+}
+
+type ValidateActions_Response struct {
+	state         protoimpl.MessageState    `protogen:"open.v1"`
+	Results       []*ValidateActions_Result `protobuf:"bytes,1,rep,name=results,proto3" json:"results,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ValidateActions_Response) Reset() {
+	*x = ValidateActions_Response{}
+	mi := &file_zrunplugin_proto_msgTypes[21]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ValidateActions_Response) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ValidateActions_Response) ProtoMessage() {}
+
+func (x *ValidateActions_Response) ProtoReflect() protoreflect.Message {
+	mi := &file_zrunplugin_proto_msgTypes[21]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ValidateActions_Response.ProtoReflect.Descriptor instead.
+func (*ValidateActions_Response) Descriptor() ([]byte, []int) {
+	return file_zrunplugin_proto_rawDescGZIP(), []int{8, 3}
+}
+
+func (x *ValidateActions_Response) GetResults() []*ValidateActions_Result {
+	if x != nil {
+		return x.Results
 	}
 	return nil
 }
@@ -1184,7 +1273,7 @@ type PlanAction_Request struct {
 
 func (x *PlanAction_Request) Reset() {
 	*x = PlanAction_Request{}
-	mi := &file_zrunplugin_proto_msgTypes[20]
+	mi := &file_zrunplugin_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1196,7 +1285,7 @@ func (x *PlanAction_Request) String() string {
 func (*PlanAction_Request) ProtoMessage() {}
 
 func (x *PlanAction_Request) ProtoReflect() protoreflect.Message {
-	mi := &file_zrunplugin_proto_msgTypes[20]
+	mi := &file_zrunplugin_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1258,7 +1347,7 @@ type PlanAction_Response struct {
 
 func (x *PlanAction_Response) Reset() {
 	*x = PlanAction_Response{}
-	mi := &file_zrunplugin_proto_msgTypes[21]
+	mi := &file_zrunplugin_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1270,7 +1359,7 @@ func (x *PlanAction_Response) String() string {
 func (*PlanAction_Response) ProtoMessage() {}
 
 func (x *PlanAction_Response) ProtoReflect() protoreflect.Message {
-	mi := &file_zrunplugin_proto_msgTypes[21]
+	mi := &file_zrunplugin_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1320,7 +1409,7 @@ type RunAction_Request struct {
 
 func (x *RunAction_Request) Reset() {
 	*x = RunAction_Request{}
-	mi := &file_zrunplugin_proto_msgTypes[22]
+	mi := &file_zrunplugin_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1332,7 +1421,7 @@ func (x *RunAction_Request) String() string {
 func (*RunAction_Request) ProtoMessage() {}
 
 func (x *RunAction_Request) ProtoReflect() protoreflect.Message {
-	mi := &file_zrunplugin_proto_msgTypes[22]
+	mi := &file_zrunplugin_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1397,7 +1486,7 @@ type RunAction_Event struct {
 
 func (x *RunAction_Event) Reset() {
 	*x = RunAction_Event{}
-	mi := &file_zrunplugin_proto_msgTypes[23]
+	mi := &file_zrunplugin_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1409,7 +1498,7 @@ func (x *RunAction_Event) String() string {
 func (*RunAction_Event) ProtoMessage() {}
 
 func (x *RunAction_Event) ProtoReflect() protoreflect.Message {
-	mi := &file_zrunplugin_proto_msgTypes[23]
+	mi := &file_zrunplugin_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1491,7 +1580,7 @@ type RunAction_Log struct {
 
 func (x *RunAction_Log) Reset() {
 	*x = RunAction_Log{}
-	mi := &file_zrunplugin_proto_msgTypes[24]
+	mi := &file_zrunplugin_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1503,7 +1592,7 @@ func (x *RunAction_Log) String() string {
 func (*RunAction_Log) ProtoMessage() {}
 
 func (x *RunAction_Log) ProtoReflect() protoreflect.Message {
-	mi := &file_zrunplugin_proto_msgTypes[24]
+	mi := &file_zrunplugin_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1544,7 +1633,7 @@ type RunAction_Progress struct {
 
 func (x *RunAction_Progress) Reset() {
 	*x = RunAction_Progress{}
-	mi := &file_zrunplugin_proto_msgTypes[25]
+	mi := &file_zrunplugin_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1556,7 +1645,7 @@ func (x *RunAction_Progress) String() string {
 func (*RunAction_Progress) ProtoMessage() {}
 
 func (x *RunAction_Progress) ProtoReflect() protoreflect.Message {
-	mi := &file_zrunplugin_proto_msgTypes[25]
+	mi := &file_zrunplugin_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1605,7 +1694,7 @@ type RunAction_Result struct {
 
 func (x *RunAction_Result) Reset() {
 	*x = RunAction_Result{}
-	mi := &file_zrunplugin_proto_msgTypes[26]
+	mi := &file_zrunplugin_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1617,7 +1706,7 @@ func (x *RunAction_Result) String() string {
 func (*RunAction_Result) ProtoMessage() {}
 
 func (x *RunAction_Result) ProtoReflect() protoreflect.Message {
-	mi := &file_zrunplugin_proto_msgTypes[26]
+	mi := &file_zrunplugin_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1669,7 +1758,7 @@ type Exec_Start struct {
 
 func (x *Exec_Start) Reset() {
 	*x = Exec_Start{}
-	mi := &file_zrunplugin_proto_msgTypes[27]
+	mi := &file_zrunplugin_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1681,7 +1770,7 @@ func (x *Exec_Start) String() string {
 func (*Exec_Start) ProtoMessage() {}
 
 func (x *Exec_Start) ProtoReflect() protoreflect.Message {
-	mi := &file_zrunplugin_proto_msgTypes[27]
+	mi := &file_zrunplugin_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1745,7 +1834,7 @@ type Exec_Request struct {
 
 func (x *Exec_Request) Reset() {
 	*x = Exec_Request{}
-	mi := &file_zrunplugin_proto_msgTypes[28]
+	mi := &file_zrunplugin_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1757,7 +1846,7 @@ func (x *Exec_Request) String() string {
 func (*Exec_Request) ProtoMessage() {}
 
 func (x *Exec_Request) ProtoReflect() protoreflect.Message {
-	mi := &file_zrunplugin_proto_msgTypes[28]
+	mi := &file_zrunplugin_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1828,7 +1917,7 @@ type Exec_Response struct {
 
 func (x *Exec_Response) Reset() {
 	*x = Exec_Response{}
-	mi := &file_zrunplugin_proto_msgTypes[29]
+	mi := &file_zrunplugin_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1840,7 +1929,7 @@ func (x *Exec_Response) String() string {
 func (*Exec_Response) ProtoMessage() {}
 
 func (x *Exec_Response) ProtoReflect() protoreflect.Message {
-	mi := &file_zrunplugin_proto_msgTypes[29]
+	mi := &file_zrunplugin_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1922,7 +2011,7 @@ type ReadFile_Request struct {
 
 func (x *ReadFile_Request) Reset() {
 	*x = ReadFile_Request{}
-	mi := &file_zrunplugin_proto_msgTypes[31]
+	mi := &file_zrunplugin_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1934,7 +2023,7 @@ func (x *ReadFile_Request) String() string {
 func (*ReadFile_Request) ProtoMessage() {}
 
 func (x *ReadFile_Request) ProtoReflect() protoreflect.Message {
-	mi := &file_zrunplugin_proto_msgTypes[31]
+	mi := &file_zrunplugin_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1973,7 +2062,7 @@ type ReadFile_Response struct {
 
 func (x *ReadFile_Response) Reset() {
 	*x = ReadFile_Response{}
-	mi := &file_zrunplugin_proto_msgTypes[32]
+	mi := &file_zrunplugin_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1985,7 +2074,7 @@ func (x *ReadFile_Response) String() string {
 func (*ReadFile_Response) ProtoMessage() {}
 
 func (x *ReadFile_Response) ProtoReflect() protoreflect.Message {
-	mi := &file_zrunplugin_proto_msgTypes[32]
+	mi := &file_zrunplugin_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2020,7 +2109,7 @@ type WriteFile_Request struct {
 
 func (x *WriteFile_Request) Reset() {
 	*x = WriteFile_Request{}
-	mi := &file_zrunplugin_proto_msgTypes[33]
+	mi := &file_zrunplugin_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2032,7 +2121,7 @@ func (x *WriteFile_Request) String() string {
 func (*WriteFile_Request) ProtoMessage() {}
 
 func (x *WriteFile_Request) ProtoReflect() protoreflect.Message {
-	mi := &file_zrunplugin_proto_msgTypes[33]
+	mi := &file_zrunplugin_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2084,7 +2173,7 @@ type WriteFile_Response struct {
 
 func (x *WriteFile_Response) Reset() {
 	*x = WriteFile_Response{}
-	mi := &file_zrunplugin_proto_msgTypes[34]
+	mi := &file_zrunplugin_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2096,7 +2185,7 @@ func (x *WriteFile_Response) String() string {
 func (*WriteFile_Response) ProtoMessage() {}
 
 func (x *WriteFile_Response) ProtoReflect() protoreflect.Message {
-	mi := &file_zrunplugin_proto_msgTypes[34]
+	mi := &file_zrunplugin_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2123,7 +2212,7 @@ type Dial_Open struct {
 
 func (x *Dial_Open) Reset() {
 	*x = Dial_Open{}
-	mi := &file_zrunplugin_proto_msgTypes[35]
+	mi := &file_zrunplugin_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2135,7 +2224,7 @@ func (x *Dial_Open) String() string {
 func (*Dial_Open) ProtoMessage() {}
 
 func (x *Dial_Open) ProtoReflect() protoreflect.Message {
-	mi := &file_zrunplugin_proto_msgTypes[35]
+	mi := &file_zrunplugin_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2185,7 +2274,7 @@ type Dial_Request struct {
 
 func (x *Dial_Request) Reset() {
 	*x = Dial_Request{}
-	mi := &file_zrunplugin_proto_msgTypes[36]
+	mi := &file_zrunplugin_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2197,7 +2286,7 @@ func (x *Dial_Request) String() string {
 func (*Dial_Request) ProtoMessage() {}
 
 func (x *Dial_Request) ProtoReflect() protoreflect.Message {
-	mi := &file_zrunplugin_proto_msgTypes[36]
+	mi := &file_zrunplugin_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2267,7 +2356,7 @@ type Dial_Response struct {
 
 func (x *Dial_Response) Reset() {
 	*x = Dial_Response{}
-	mi := &file_zrunplugin_proto_msgTypes[37]
+	mi := &file_zrunplugin_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2279,7 +2368,7 @@ func (x *Dial_Response) String() string {
 func (*Dial_Response) ProtoMessage() {}
 
 func (x *Dial_Response) ProtoReflect() protoreflect.Message {
-	mi := &file_zrunplugin_proto_msgTypes[37]
+	mi := &file_zrunplugin_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2389,14 +2478,18 @@ const file_zrunplugin_proto_rawDesc = "" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x18\n" +
 	"\aversion\x18\x02 \x01(\tR\aversion\x12 \n" +
 	"\vdescription\x18\x03 \x01(\tR\vdescription\x125\n" +
-	"\aactions\x18\x04 \x03(\v2\x1b.zrunplugin.v1.ActionSchemaR\aactions\"\xf5\x01\n" +
-	"\x0eValidateAction\x1a\x99\x01\n" +
-	"\aRequest\x12\x16\n" +
+	"\aactions\x18\x04 \x03(\v2\x1b.zrunplugin.v1.ActionSchemaR\aactions\"\x84\x03\n" +
+	"\x0fValidateActions\x1a\x96\x01\n" +
+	"\x04Call\x12\x16\n" +
 	"\x06action\x18\x01 \x01(\tR\x06action\x12/\n" +
 	"\x04args\x18\x02 \x01(\v2\x1b.zrunplugin.v1.DynamicValueR\x04args\x12E\n" +
-	"\x0fsensitive_paths\x18\x03 \x03(\v2\x1c.zrunplugin.v1.AttributePathR\x0esensitivePaths\x1aG\n" +
-	"\bResponse\x12;\n" +
-	"\vdiagnostics\x18\x01 \x03(\v2\x19.zrunplugin.v1.DiagnosticR\vdiagnostics\"\xfe\x02\n" +
+	"\x0fsensitive_paths\x18\x03 \x03(\v2\x1c.zrunplugin.v1.AttributePathR\x0esensitivePaths\x1aD\n" +
+	"\aRequest\x129\n" +
+	"\x05calls\x18\x01 \x03(\v2#.zrunplugin.v1.ValidateActions.CallR\x05calls\x1aE\n" +
+	"\x06Result\x12;\n" +
+	"\vdiagnostics\x18\x01 \x03(\v2\x19.zrunplugin.v1.DiagnosticR\vdiagnostics\x1aK\n" +
+	"\bResponse\x12?\n" +
+	"\aresults\x18\x01 \x03(\v2%.zrunplugin.v1.ValidateActions.ResultR\aresults\"\xfe\x02\n" +
 	"\n" +
 	"PlanAction\x1a\xf7\x01\n" +
 	"\aRequest\x12\x16\n" +
@@ -2483,10 +2576,10 @@ const file_zrunplugin_proto_rawDesc = "" +
 	"\bResponse\x12\x18\n" +
 	"\x06opened\x18\x01 \x01(\bH\x00R\x06opened\x12\x14\n" +
 	"\x04data\x18\x02 \x01(\fH\x00R\x04dataB\x05\n" +
-	"\x03msg2\xe1\x02\n" +
+	"\x03msg2\xe4\x02\n" +
 	"\x06Plugin\x12P\n" +
-	"\tGetSchema\x12 .zrunplugin.v1.GetSchema.Request\x1a!.zrunplugin.v1.GetSchema.Response\x12_\n" +
-	"\x0eValidateAction\x12%.zrunplugin.v1.ValidateAction.Request\x1a&.zrunplugin.v1.ValidateAction.Response\x12S\n" +
+	"\tGetSchema\x12 .zrunplugin.v1.GetSchema.Request\x1a!.zrunplugin.v1.GetSchema.Response\x12b\n" +
+	"\x0fValidateActions\x12&.zrunplugin.v1.ValidateActions.Request\x1a'.zrunplugin.v1.ValidateActions.Response\x12S\n" +
 	"\n" +
 	"PlanAction\x12!.zrunplugin.v1.PlanAction.Request\x1a\".zrunplugin.v1.PlanAction.Response\x12O\n" +
 	"\tRunAction\x12 .zrunplugin.v1.RunAction.Request\x1a\x1e.zrunplugin.v1.RunAction.Event0\x012\xb7\x02\n" +
@@ -2509,48 +2602,50 @@ func file_zrunplugin_proto_rawDescGZIP() []byte {
 }
 
 var file_zrunplugin_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_zrunplugin_proto_msgTypes = make([]protoimpl.MessageInfo, 38)
+var file_zrunplugin_proto_msgTypes = make([]protoimpl.MessageInfo, 40)
 var file_zrunplugin_proto_goTypes = []any{
-	(Diagnostic_Severity)(0),        // 0: zrunplugin.v1.Diagnostic.Severity
-	(RunAction_Log_Stream)(0),       // 1: zrunplugin.v1.RunAction.Log.Stream
-	(*DynamicValue)(nil),            // 2: zrunplugin.v1.DynamicValue
-	(*AttributePath)(nil),           // 3: zrunplugin.v1.AttributePath
-	(*Diagnostic)(nil),              // 4: zrunplugin.v1.Diagnostic
-	(*Attribute)(nil),               // 5: zrunplugin.v1.Attribute
-	(*ActionSchema)(nil),            // 6: zrunplugin.v1.ActionSchema
-	(*RunInfo)(nil),                 // 7: zrunplugin.v1.RunInfo
-	(*TargetRef)(nil),               // 8: zrunplugin.v1.TargetRef
-	(*GetSchema)(nil),               // 9: zrunplugin.v1.GetSchema
-	(*ValidateAction)(nil),          // 10: zrunplugin.v1.ValidateAction
-	(*PlanAction)(nil),              // 11: zrunplugin.v1.PlanAction
-	(*RunAction)(nil),               // 12: zrunplugin.v1.RunAction
-	(*Exec)(nil),                    // 13: zrunplugin.v1.Exec
-	(*ReadFile)(nil),                // 14: zrunplugin.v1.ReadFile
-	(*WriteFile)(nil),               // 15: zrunplugin.v1.WriteFile
-	(*Dial)(nil),                    // 16: zrunplugin.v1.Dial
-	(*AttributePath_Step)(nil),      // 17: zrunplugin.v1.AttributePath.Step
-	(*GetSchema_Request)(nil),       // 18: zrunplugin.v1.GetSchema.Request
-	(*GetSchema_Response)(nil),      // 19: zrunplugin.v1.GetSchema.Response
-	(*ValidateAction_Request)(nil),  // 20: zrunplugin.v1.ValidateAction.Request
-	(*ValidateAction_Response)(nil), // 21: zrunplugin.v1.ValidateAction.Response
-	(*PlanAction_Request)(nil),      // 22: zrunplugin.v1.PlanAction.Request
-	(*PlanAction_Response)(nil),     // 23: zrunplugin.v1.PlanAction.Response
-	(*RunAction_Request)(nil),       // 24: zrunplugin.v1.RunAction.Request
-	(*RunAction_Event)(nil),         // 25: zrunplugin.v1.RunAction.Event
-	(*RunAction_Log)(nil),           // 26: zrunplugin.v1.RunAction.Log
-	(*RunAction_Progress)(nil),      // 27: zrunplugin.v1.RunAction.Progress
-	(*RunAction_Result)(nil),        // 28: zrunplugin.v1.RunAction.Result
-	(*Exec_Start)(nil),              // 29: zrunplugin.v1.Exec.Start
-	(*Exec_Request)(nil),            // 30: zrunplugin.v1.Exec.Request
-	(*Exec_Response)(nil),           // 31: zrunplugin.v1.Exec.Response
-	nil,                             // 32: zrunplugin.v1.Exec.Start.EnvEntry
-	(*ReadFile_Request)(nil),        // 33: zrunplugin.v1.ReadFile.Request
-	(*ReadFile_Response)(nil),       // 34: zrunplugin.v1.ReadFile.Response
-	(*WriteFile_Request)(nil),       // 35: zrunplugin.v1.WriteFile.Request
-	(*WriteFile_Response)(nil),      // 36: zrunplugin.v1.WriteFile.Response
-	(*Dial_Open)(nil),               // 37: zrunplugin.v1.Dial.Open
-	(*Dial_Request)(nil),            // 38: zrunplugin.v1.Dial.Request
-	(*Dial_Response)(nil),           // 39: zrunplugin.v1.Dial.Response
+	(Diagnostic_Severity)(0),         // 0: zrunplugin.v1.Diagnostic.Severity
+	(RunAction_Log_Stream)(0),        // 1: zrunplugin.v1.RunAction.Log.Stream
+	(*DynamicValue)(nil),             // 2: zrunplugin.v1.DynamicValue
+	(*AttributePath)(nil),            // 3: zrunplugin.v1.AttributePath
+	(*Diagnostic)(nil),               // 4: zrunplugin.v1.Diagnostic
+	(*Attribute)(nil),                // 5: zrunplugin.v1.Attribute
+	(*ActionSchema)(nil),             // 6: zrunplugin.v1.ActionSchema
+	(*RunInfo)(nil),                  // 7: zrunplugin.v1.RunInfo
+	(*TargetRef)(nil),                // 8: zrunplugin.v1.TargetRef
+	(*GetSchema)(nil),                // 9: zrunplugin.v1.GetSchema
+	(*ValidateActions)(nil),          // 10: zrunplugin.v1.ValidateActions
+	(*PlanAction)(nil),               // 11: zrunplugin.v1.PlanAction
+	(*RunAction)(nil),                // 12: zrunplugin.v1.RunAction
+	(*Exec)(nil),                     // 13: zrunplugin.v1.Exec
+	(*ReadFile)(nil),                 // 14: zrunplugin.v1.ReadFile
+	(*WriteFile)(nil),                // 15: zrunplugin.v1.WriteFile
+	(*Dial)(nil),                     // 16: zrunplugin.v1.Dial
+	(*AttributePath_Step)(nil),       // 17: zrunplugin.v1.AttributePath.Step
+	(*GetSchema_Request)(nil),        // 18: zrunplugin.v1.GetSchema.Request
+	(*GetSchema_Response)(nil),       // 19: zrunplugin.v1.GetSchema.Response
+	(*ValidateActions_Call)(nil),     // 20: zrunplugin.v1.ValidateActions.Call
+	(*ValidateActions_Request)(nil),  // 21: zrunplugin.v1.ValidateActions.Request
+	(*ValidateActions_Result)(nil),   // 22: zrunplugin.v1.ValidateActions.Result
+	(*ValidateActions_Response)(nil), // 23: zrunplugin.v1.ValidateActions.Response
+	(*PlanAction_Request)(nil),       // 24: zrunplugin.v1.PlanAction.Request
+	(*PlanAction_Response)(nil),      // 25: zrunplugin.v1.PlanAction.Response
+	(*RunAction_Request)(nil),        // 26: zrunplugin.v1.RunAction.Request
+	(*RunAction_Event)(nil),          // 27: zrunplugin.v1.RunAction.Event
+	(*RunAction_Log)(nil),            // 28: zrunplugin.v1.RunAction.Log
+	(*RunAction_Progress)(nil),       // 29: zrunplugin.v1.RunAction.Progress
+	(*RunAction_Result)(nil),         // 30: zrunplugin.v1.RunAction.Result
+	(*Exec_Start)(nil),               // 31: zrunplugin.v1.Exec.Start
+	(*Exec_Request)(nil),             // 32: zrunplugin.v1.Exec.Request
+	(*Exec_Response)(nil),            // 33: zrunplugin.v1.Exec.Response
+	nil,                              // 34: zrunplugin.v1.Exec.Start.EnvEntry
+	(*ReadFile_Request)(nil),         // 35: zrunplugin.v1.ReadFile.Request
+	(*ReadFile_Response)(nil),        // 36: zrunplugin.v1.ReadFile.Response
+	(*WriteFile_Request)(nil),        // 37: zrunplugin.v1.WriteFile.Request
+	(*WriteFile_Response)(nil),       // 38: zrunplugin.v1.WriteFile.Response
+	(*Dial_Open)(nil),                // 39: zrunplugin.v1.Dial.Open
+	(*Dial_Request)(nil),             // 40: zrunplugin.v1.Dial.Request
+	(*Dial_Response)(nil),            // 41: zrunplugin.v1.Dial.Response
 }
 var file_zrunplugin_proto_depIdxs = []int32{
 	17, // 0: zrunplugin.v1.AttributePath.steps:type_name -> zrunplugin.v1.AttributePath.Step
@@ -2559,49 +2654,51 @@ var file_zrunplugin_proto_depIdxs = []int32{
 	5,  // 3: zrunplugin.v1.ActionSchema.args:type_name -> zrunplugin.v1.Attribute
 	5,  // 4: zrunplugin.v1.ActionSchema.outputs:type_name -> zrunplugin.v1.Attribute
 	6,  // 5: zrunplugin.v1.GetSchema.Response.actions:type_name -> zrunplugin.v1.ActionSchema
-	2,  // 6: zrunplugin.v1.ValidateAction.Request.args:type_name -> zrunplugin.v1.DynamicValue
-	3,  // 7: zrunplugin.v1.ValidateAction.Request.sensitive_paths:type_name -> zrunplugin.v1.AttributePath
-	4,  // 8: zrunplugin.v1.ValidateAction.Response.diagnostics:type_name -> zrunplugin.v1.Diagnostic
-	2,  // 9: zrunplugin.v1.PlanAction.Request.args:type_name -> zrunplugin.v1.DynamicValue
-	3,  // 10: zrunplugin.v1.PlanAction.Request.sensitive_paths:type_name -> zrunplugin.v1.AttributePath
-	7,  // 11: zrunplugin.v1.PlanAction.Request.info:type_name -> zrunplugin.v1.RunInfo
-	8,  // 12: zrunplugin.v1.PlanAction.Request.target:type_name -> zrunplugin.v1.TargetRef
-	4,  // 13: zrunplugin.v1.PlanAction.Response.diagnostics:type_name -> zrunplugin.v1.Diagnostic
-	2,  // 14: zrunplugin.v1.RunAction.Request.args:type_name -> zrunplugin.v1.DynamicValue
-	3,  // 15: zrunplugin.v1.RunAction.Request.sensitive_paths:type_name -> zrunplugin.v1.AttributePath
-	7,  // 16: zrunplugin.v1.RunAction.Request.info:type_name -> zrunplugin.v1.RunInfo
-	8,  // 17: zrunplugin.v1.RunAction.Request.target:type_name -> zrunplugin.v1.TargetRef
-	26, // 18: zrunplugin.v1.RunAction.Event.log:type_name -> zrunplugin.v1.RunAction.Log
-	27, // 19: zrunplugin.v1.RunAction.Event.progress:type_name -> zrunplugin.v1.RunAction.Progress
-	28, // 20: zrunplugin.v1.RunAction.Event.result:type_name -> zrunplugin.v1.RunAction.Result
-	1,  // 21: zrunplugin.v1.RunAction.Log.stream:type_name -> zrunplugin.v1.RunAction.Log.Stream
-	2,  // 22: zrunplugin.v1.RunAction.Result.outputs:type_name -> zrunplugin.v1.DynamicValue
-	3,  // 23: zrunplugin.v1.RunAction.Result.sensitive_paths:type_name -> zrunplugin.v1.AttributePath
-	4,  // 24: zrunplugin.v1.RunAction.Result.diagnostics:type_name -> zrunplugin.v1.Diagnostic
-	32, // 25: zrunplugin.v1.Exec.Start.env:type_name -> zrunplugin.v1.Exec.Start.EnvEntry
-	29, // 26: zrunplugin.v1.Exec.Request.start:type_name -> zrunplugin.v1.Exec.Start
-	37, // 27: zrunplugin.v1.Dial.Request.open:type_name -> zrunplugin.v1.Dial.Open
-	18, // 28: zrunplugin.v1.Plugin.GetSchema:input_type -> zrunplugin.v1.GetSchema.Request
-	20, // 29: zrunplugin.v1.Plugin.ValidateAction:input_type -> zrunplugin.v1.ValidateAction.Request
-	22, // 30: zrunplugin.v1.Plugin.PlanAction:input_type -> zrunplugin.v1.PlanAction.Request
-	24, // 31: zrunplugin.v1.Plugin.RunAction:input_type -> zrunplugin.v1.RunAction.Request
-	30, // 32: zrunplugin.v1.Target.Exec:input_type -> zrunplugin.v1.Exec.Request
-	33, // 33: zrunplugin.v1.Target.ReadFile:input_type -> zrunplugin.v1.ReadFile.Request
-	35, // 34: zrunplugin.v1.Target.WriteFile:input_type -> zrunplugin.v1.WriteFile.Request
-	38, // 35: zrunplugin.v1.Target.Dial:input_type -> zrunplugin.v1.Dial.Request
-	19, // 36: zrunplugin.v1.Plugin.GetSchema:output_type -> zrunplugin.v1.GetSchema.Response
-	21, // 37: zrunplugin.v1.Plugin.ValidateAction:output_type -> zrunplugin.v1.ValidateAction.Response
-	23, // 38: zrunplugin.v1.Plugin.PlanAction:output_type -> zrunplugin.v1.PlanAction.Response
-	25, // 39: zrunplugin.v1.Plugin.RunAction:output_type -> zrunplugin.v1.RunAction.Event
-	31, // 40: zrunplugin.v1.Target.Exec:output_type -> zrunplugin.v1.Exec.Response
-	34, // 41: zrunplugin.v1.Target.ReadFile:output_type -> zrunplugin.v1.ReadFile.Response
-	36, // 42: zrunplugin.v1.Target.WriteFile:output_type -> zrunplugin.v1.WriteFile.Response
-	39, // 43: zrunplugin.v1.Target.Dial:output_type -> zrunplugin.v1.Dial.Response
-	36, // [36:44] is the sub-list for method output_type
-	28, // [28:36] is the sub-list for method input_type
-	28, // [28:28] is the sub-list for extension type_name
-	28, // [28:28] is the sub-list for extension extendee
-	0,  // [0:28] is the sub-list for field type_name
+	2,  // 6: zrunplugin.v1.ValidateActions.Call.args:type_name -> zrunplugin.v1.DynamicValue
+	3,  // 7: zrunplugin.v1.ValidateActions.Call.sensitive_paths:type_name -> zrunplugin.v1.AttributePath
+	20, // 8: zrunplugin.v1.ValidateActions.Request.calls:type_name -> zrunplugin.v1.ValidateActions.Call
+	4,  // 9: zrunplugin.v1.ValidateActions.Result.diagnostics:type_name -> zrunplugin.v1.Diagnostic
+	22, // 10: zrunplugin.v1.ValidateActions.Response.results:type_name -> zrunplugin.v1.ValidateActions.Result
+	2,  // 11: zrunplugin.v1.PlanAction.Request.args:type_name -> zrunplugin.v1.DynamicValue
+	3,  // 12: zrunplugin.v1.PlanAction.Request.sensitive_paths:type_name -> zrunplugin.v1.AttributePath
+	7,  // 13: zrunplugin.v1.PlanAction.Request.info:type_name -> zrunplugin.v1.RunInfo
+	8,  // 14: zrunplugin.v1.PlanAction.Request.target:type_name -> zrunplugin.v1.TargetRef
+	4,  // 15: zrunplugin.v1.PlanAction.Response.diagnostics:type_name -> zrunplugin.v1.Diagnostic
+	2,  // 16: zrunplugin.v1.RunAction.Request.args:type_name -> zrunplugin.v1.DynamicValue
+	3,  // 17: zrunplugin.v1.RunAction.Request.sensitive_paths:type_name -> zrunplugin.v1.AttributePath
+	7,  // 18: zrunplugin.v1.RunAction.Request.info:type_name -> zrunplugin.v1.RunInfo
+	8,  // 19: zrunplugin.v1.RunAction.Request.target:type_name -> zrunplugin.v1.TargetRef
+	28, // 20: zrunplugin.v1.RunAction.Event.log:type_name -> zrunplugin.v1.RunAction.Log
+	29, // 21: zrunplugin.v1.RunAction.Event.progress:type_name -> zrunplugin.v1.RunAction.Progress
+	30, // 22: zrunplugin.v1.RunAction.Event.result:type_name -> zrunplugin.v1.RunAction.Result
+	1,  // 23: zrunplugin.v1.RunAction.Log.stream:type_name -> zrunplugin.v1.RunAction.Log.Stream
+	2,  // 24: zrunplugin.v1.RunAction.Result.outputs:type_name -> zrunplugin.v1.DynamicValue
+	3,  // 25: zrunplugin.v1.RunAction.Result.sensitive_paths:type_name -> zrunplugin.v1.AttributePath
+	4,  // 26: zrunplugin.v1.RunAction.Result.diagnostics:type_name -> zrunplugin.v1.Diagnostic
+	34, // 27: zrunplugin.v1.Exec.Start.env:type_name -> zrunplugin.v1.Exec.Start.EnvEntry
+	31, // 28: zrunplugin.v1.Exec.Request.start:type_name -> zrunplugin.v1.Exec.Start
+	39, // 29: zrunplugin.v1.Dial.Request.open:type_name -> zrunplugin.v1.Dial.Open
+	18, // 30: zrunplugin.v1.Plugin.GetSchema:input_type -> zrunplugin.v1.GetSchema.Request
+	21, // 31: zrunplugin.v1.Plugin.ValidateActions:input_type -> zrunplugin.v1.ValidateActions.Request
+	24, // 32: zrunplugin.v1.Plugin.PlanAction:input_type -> zrunplugin.v1.PlanAction.Request
+	26, // 33: zrunplugin.v1.Plugin.RunAction:input_type -> zrunplugin.v1.RunAction.Request
+	32, // 34: zrunplugin.v1.Target.Exec:input_type -> zrunplugin.v1.Exec.Request
+	35, // 35: zrunplugin.v1.Target.ReadFile:input_type -> zrunplugin.v1.ReadFile.Request
+	37, // 36: zrunplugin.v1.Target.WriteFile:input_type -> zrunplugin.v1.WriteFile.Request
+	40, // 37: zrunplugin.v1.Target.Dial:input_type -> zrunplugin.v1.Dial.Request
+	19, // 38: zrunplugin.v1.Plugin.GetSchema:output_type -> zrunplugin.v1.GetSchema.Response
+	23, // 39: zrunplugin.v1.Plugin.ValidateActions:output_type -> zrunplugin.v1.ValidateActions.Response
+	25, // 40: zrunplugin.v1.Plugin.PlanAction:output_type -> zrunplugin.v1.PlanAction.Response
+	27, // 41: zrunplugin.v1.Plugin.RunAction:output_type -> zrunplugin.v1.RunAction.Event
+	33, // 42: zrunplugin.v1.Target.Exec:output_type -> zrunplugin.v1.Exec.Response
+	36, // 43: zrunplugin.v1.Target.ReadFile:output_type -> zrunplugin.v1.ReadFile.Response
+	38, // 44: zrunplugin.v1.Target.WriteFile:output_type -> zrunplugin.v1.WriteFile.Response
+	41, // 45: zrunplugin.v1.Target.Dial:output_type -> zrunplugin.v1.Dial.Response
+	38, // [38:46] is the sub-list for method output_type
+	30, // [30:38] is the sub-list for method input_type
+	30, // [30:30] is the sub-list for extension type_name
+	30, // [30:30] is the sub-list for extension extendee
+	0,  // [0:30] is the sub-list for field type_name
 }
 
 func init() { file_zrunplugin_proto_init() }
@@ -2614,25 +2711,25 @@ func file_zrunplugin_proto_init() {
 		(*AttributePath_Step_ElementKeyString)(nil),
 		(*AttributePath_Step_ElementKeyInt)(nil),
 	}
-	file_zrunplugin_proto_msgTypes[23].OneofWrappers = []any{
+	file_zrunplugin_proto_msgTypes[25].OneofWrappers = []any{
 		(*RunAction_Event_Log)(nil),
 		(*RunAction_Event_Progress)(nil),
 		(*RunAction_Event_Result)(nil),
 	}
-	file_zrunplugin_proto_msgTypes[28].OneofWrappers = []any{
+	file_zrunplugin_proto_msgTypes[30].OneofWrappers = []any{
 		(*Exec_Request_Start)(nil),
 		(*Exec_Request_Stdin)(nil),
 	}
-	file_zrunplugin_proto_msgTypes[29].OneofWrappers = []any{
+	file_zrunplugin_proto_msgTypes[31].OneofWrappers = []any{
 		(*Exec_Response_Stdout)(nil),
 		(*Exec_Response_Stderr)(nil),
 		(*Exec_Response_ExitCode)(nil),
 	}
-	file_zrunplugin_proto_msgTypes[36].OneofWrappers = []any{
+	file_zrunplugin_proto_msgTypes[38].OneofWrappers = []any{
 		(*Dial_Request_Open)(nil),
 		(*Dial_Request_Data)(nil),
 	}
-	file_zrunplugin_proto_msgTypes[37].OneofWrappers = []any{
+	file_zrunplugin_proto_msgTypes[39].OneofWrappers = []any{
 		(*Dial_Response_Opened)(nil),
 		(*Dial_Response_Data)(nil),
 	}
@@ -2642,7 +2739,7 @@ func file_zrunplugin_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_zrunplugin_proto_rawDesc), len(file_zrunplugin_proto_rawDesc)),
 			NumEnums:      2,
-			NumMessages:   38,
+			NumMessages:   40,
 			NumExtensions: 0,
 			NumServices:   2,
 		},

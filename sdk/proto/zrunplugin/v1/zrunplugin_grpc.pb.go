@@ -27,10 +27,10 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	Plugin_GetSchema_FullMethodName      = "/zrunplugin.v1.Plugin/GetSchema"
-	Plugin_ValidateAction_FullMethodName = "/zrunplugin.v1.Plugin/ValidateAction"
-	Plugin_PlanAction_FullMethodName     = "/zrunplugin.v1.Plugin/PlanAction"
-	Plugin_RunAction_FullMethodName      = "/zrunplugin.v1.Plugin/RunAction"
+	Plugin_GetSchema_FullMethodName       = "/zrunplugin.v1.Plugin/GetSchema"
+	Plugin_ValidateActions_FullMethodName = "/zrunplugin.v1.Plugin/ValidateActions"
+	Plugin_PlanAction_FullMethodName      = "/zrunplugin.v1.Plugin/PlanAction"
+	Plugin_RunAction_FullMethodName       = "/zrunplugin.v1.Plugin/RunAction"
 )
 
 // PluginClient is the client API for Plugin service.
@@ -40,7 +40,9 @@ const (
 // Plugin is the service a plugin process serves.
 type PluginClient interface {
 	GetSchema(ctx context.Context, in *GetSchema_Request, opts ...grpc.CallOption) (*GetSchema_Response, error)
-	ValidateAction(ctx context.Context, in *ValidateAction_Request, opts ...grpc.CallOption) (*ValidateAction_Response, error)
+	// ValidateActions checks many steps' arguments in one call: all of a
+	// workflow's steps that use the plugin, one round trip for them all.
+	ValidateActions(ctx context.Context, in *ValidateActions_Request, opts ...grpc.CallOption) (*ValidateActions_Response, error)
 	PlanAction(ctx context.Context, in *PlanAction_Request, opts ...grpc.CallOption) (*PlanAction_Response, error)
 	RunAction(ctx context.Context, in *RunAction_Request, opts ...grpc.CallOption) (grpc.ServerStreamingClient[RunAction_Event], error)
 }
@@ -63,10 +65,10 @@ func (c *pluginClient) GetSchema(ctx context.Context, in *GetSchema_Request, opt
 	return out, nil
 }
 
-func (c *pluginClient) ValidateAction(ctx context.Context, in *ValidateAction_Request, opts ...grpc.CallOption) (*ValidateAction_Response, error) {
+func (c *pluginClient) ValidateActions(ctx context.Context, in *ValidateActions_Request, opts ...grpc.CallOption) (*ValidateActions_Response, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
-	out := new(ValidateAction_Response)
-	err := c.cc.Invoke(ctx, Plugin_ValidateAction_FullMethodName, in, out, cOpts...)
+	out := new(ValidateActions_Response)
+	err := c.cc.Invoke(ctx, Plugin_ValidateActions_FullMethodName, in, out, cOpts...)
 	if err != nil {
 		return nil, err
 	}
@@ -109,7 +111,9 @@ type Plugin_RunActionClient = grpc.ServerStreamingClient[RunAction_Event]
 // Plugin is the service a plugin process serves.
 type PluginServer interface {
 	GetSchema(context.Context, *GetSchema_Request) (*GetSchema_Response, error)
-	ValidateAction(context.Context, *ValidateAction_Request) (*ValidateAction_Response, error)
+	// ValidateActions checks many steps' arguments in one call: all of a
+	// workflow's steps that use the plugin, one round trip for them all.
+	ValidateActions(context.Context, *ValidateActions_Request) (*ValidateActions_Response, error)
 	PlanAction(context.Context, *PlanAction_Request) (*PlanAction_Response, error)
 	RunAction(*RunAction_Request, grpc.ServerStreamingServer[RunAction_Event]) error
 	mustEmbedUnimplementedPluginServer()
@@ -125,8 +129,8 @@ type UnimplementedPluginServer struct{}
 func (UnimplementedPluginServer) GetSchema(context.Context, *GetSchema_Request) (*GetSchema_Response, error) {
 	return nil, status.Error(codes.Unimplemented, "method GetSchema not implemented")
 }
-func (UnimplementedPluginServer) ValidateAction(context.Context, *ValidateAction_Request) (*ValidateAction_Response, error) {
-	return nil, status.Error(codes.Unimplemented, "method ValidateAction not implemented")
+func (UnimplementedPluginServer) ValidateActions(context.Context, *ValidateActions_Request) (*ValidateActions_Response, error) {
+	return nil, status.Error(codes.Unimplemented, "method ValidateActions not implemented")
 }
 func (UnimplementedPluginServer) PlanAction(context.Context, *PlanAction_Request) (*PlanAction_Response, error) {
 	return nil, status.Error(codes.Unimplemented, "method PlanAction not implemented")
@@ -173,20 +177,20 @@ func _Plugin_GetSchema_Handler(srv interface{}, ctx context.Context, dec func(in
 	return interceptor(ctx, in, info, handler)
 }
 
-func _Plugin_ValidateAction_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
-	in := new(ValidateAction_Request)
+func _Plugin_ValidateActions_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ValidateActions_Request)
 	if err := dec(in); err != nil {
 		return nil, err
 	}
 	if interceptor == nil {
-		return srv.(PluginServer).ValidateAction(ctx, in)
+		return srv.(PluginServer).ValidateActions(ctx, in)
 	}
 	info := &grpc.UnaryServerInfo{
 		Server:     srv,
-		FullMethod: Plugin_ValidateAction_FullMethodName,
+		FullMethod: Plugin_ValidateActions_FullMethodName,
 	}
 	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
-		return srv.(PluginServer).ValidateAction(ctx, req.(*ValidateAction_Request))
+		return srv.(PluginServer).ValidateActions(ctx, req.(*ValidateActions_Request))
 	}
 	return interceptor(ctx, in, info, handler)
 }
@@ -232,8 +236,8 @@ var Plugin_ServiceDesc = grpc.ServiceDesc{
 			Handler:    _Plugin_GetSchema_Handler,
 		},
 		{
-			MethodName: "ValidateAction",
-			Handler:    _Plugin_ValidateAction_Handler,
+			MethodName: "ValidateActions",
+			Handler:    _Plugin_ValidateActions_Handler,
 		},
 		{
 			MethodName: "PlanAction",
