@@ -149,6 +149,28 @@ func TestFunctions(t *testing.T) {
 	}
 }
 
+// TestLength: length counts what Terraform's does, strings included.
+func TestLength(t *testing.T) {
+	for src, want := range map[string]int64{
+		`length([1, 2, 3])`:            3,
+		`length(toset(["a", "a"]))`:    1,
+		`length(tomap({a = 1}))`:       1,
+		`length({a = 1, b = "x"})`:     2,
+		`length("héllo")`:              5,
+		`length("")`:                   0,
+		`length(jsondecode("[1, 2]"))`: 2,
+	} {
+		got, diags := eval(t, t.TempDir(), src)
+		if diags.HasErrors() {
+			t.Errorf("%s: %s", src, diags)
+			continue
+		}
+		if !got.RawEquals(cty.NumberIntVal(want)) {
+			t.Errorf("%s = %#v, want %d", src, got, want)
+		}
+	}
+}
+
 func TestFunctionErrors(t *testing.T) {
 	dir := t.TempDir()
 	writeFile(t, filepath.Join(dir, "t.tpl"), "${missing}")
@@ -157,6 +179,7 @@ func TestFunctionErrors(t *testing.T) {
 		"env unset":              `env("ZRUN_FUNCS_TEST_UNSET_VARIABLE")`,
 		"env too many args":      `env("A", "b", "c")`,
 		"file missing":           `file("nope.txt")`,
+		"length of a number":     `length(5)`,
 		"templatefile undefined": `templatefile("t.tpl", {})`,
 		"templatefile recursion": `templatefile("rec.tpl", {})`,
 		"templatefile bad vars":  `templatefile("t.tpl", "x")`,
