@@ -7,10 +7,10 @@
 #   3. `zrun validate` on the shipped project (wall time);
 #   plus the in-process engine overhead per step and the plugin cold start,
 #   measured by `go test -bench`.
-# Usage: bash bench/run.sh [REPEATS]   (needs bin/zrun: `make build`)
+# Usage: bash bench/run.sh [ROUNDS]   (default 5; needs bin/zrun: `make build`)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-repeats=${1:-3}
+repeats=${1:-5}
 zrun=$PWD/bin/zrun
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
@@ -62,33 +62,42 @@ gen() { # gen KIND DIR: write the zrun project, Taskfile and Makefile
 	} >"$dir/Makefile"
 }
 
-# best-of-N wall seconds of a command
-wall() {
-	local best=""
-	local env=()
-	while [[ "$1" == *=* ]]; do env+=("$1"); shift; done
+# interleave LABEL CMD [LABEL CMD]...: runs the commands round-robin, one
+# of each per round, for $repeats rounds, so that the machine's speed
+# drifting during the run (a shared VM's does) affects them all alike; sets
+# med[LABEL] to each one's median wall time in ms.
+declare -A med
+interleave() {
+	local -a labels=() cmds=()
+	while [ $# -gt 0 ]; do labels+=("$1"); cmds+=("$2"); shift 2; done
+	local -A times=()
+	local i t0 t1
 	for _ in $(seq "$repeats"); do
-		local t0 t1
-		t0=$(date +%s%N)
-		env "${env[@]}" "$@" >/dev/null 2>&1 || { echo "FAILED: $*" >&2; return 1; }
-		t1=$(date +%s%N)
-		local s=$(( (t1 - t0) / 1000000 ))
-		if [ -z "$best" ] || [ "$s" -lt "$best" ]; then best=$s; fi
+		for i in "${!labels[@]}"; do
+			t0=$(date +%s%N)
+			eval "${cmds[$i]}" >/dev/null 2>&1 || { echo "FAILED: ${cmds[$i]}" >&2; return 1; }
+			t1=$(date +%s%N)
+			times[${labels[$i]}]+="$(( (t1 - t0) / 1000000 )) "
+		done
 	done
-	echo "$best"
+	for i in "${labels[@]}"; do
+		med[$i]=$(printf '%s\n' ${times[$i]} | sort -n | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }')
+	done
 }
 
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
 
+echo "Median of $repeats interleaved rounds, wall ms."
+echo
 echo "| benchmark | zrun | go-task | make -j2 | zrun/go-task | zrun/make |"
 echo "|---|---|---|---|---|---|"
 for kind in independent chain; do
 	dir=$work/$kind
 	gen "$kind" "$dir"
-	z=$(wall "$zrun" -C "$dir" workflow bench --output json)
-	tk=$(wall task -d "$dir" --silent)
-	mk=$(wall make -s -C "$dir" -j2)
-	echo "| $n $kind /bin/true steps (ms) | $z | $tk | $mk | $(ratio "$z" "$tk") | $(ratio "$z" "$mk") |"
+	interleave zrun "\"$zrun\" -C \"$dir\" workflow bench --output json" \
+		task "task -d \"$dir\" --silent" \
+		make "make -s -C \"$dir\" -j2"
+	echo "| $n $kind /bin/true steps | ${med[zrun]} | ${med[task]} | ${med[make]} | $(ratio "${med[zrun]}" "${med[task]}") | $(ratio "${med[zrun]}" "${med[make]}") |"
 done
 
 # The ledger's cost: the same 1,000-step run recorded in the embedded store,
@@ -96,13 +105,16 @@ done
 echo
 echo "| 1,000 independent steps | wall (ms) | vs no ledger |"
 echo "|---|---|---|"
-none=$(wall ZRUN_LEDGER=off "$zrun" -C "$work/independent" workflow bench --output json)
-bolt=$(wall "$zrun" -C "$work/independent" workflow bench --output json)
-echo "| no ledger | $none | 1.00 |"
-echo "| embedded ledger (bbolt) | $bolt | $(ratio "$bolt" "$none") |"
+cmds=(none "ZRUN_LEDGER=off \"$zrun\" -C \"$work/independent\" workflow bench --output json"
+	bolt "\"$zrun\" -C \"$work/independent\" workflow bench --output json")
 if [ -n "${ZRUN_TEST_POSTGRES:-}" ]; then
-	pg=$(wall "ZRUN_LEDGER_DSN=$ZRUN_TEST_POSTGRES" "$zrun" -C "$work/independent" workflow bench --output json)
-	echo "| PostgreSQL ledger | $pg | $(ratio "$pg" "$none") |"
+	cmds+=(pg "ZRUN_LEDGER_DSN=\"$ZRUN_TEST_POSTGRES\" \"$zrun\" -C \"$work/independent\" workflow bench --output json")
+fi
+interleave "${cmds[@]}"
+echo "| no ledger | ${med[none]} | 1.00 |"
+echo "| embedded ledger (bbolt) | ${med[bolt]} | $(ratio "${med[bolt]}" "${med[none]}") |"
+if [ -n "${ZRUN_TEST_POSTGRES:-}" ]; then
+	echo "| PostgreSQL ledger | ${med[pg]} | $(ratio "${med[pg]}" "${med[none]}") |"
 fi
 
 # Each plugin process starts once per run, whatever the step count.
@@ -110,8 +122,9 @@ starts=$(ZRUN_LOG=debug "$zrun" -C "$work/independent" workflow bench --output j
 echo
 echo "plugin processes started for the $n-step run: ${starts:-unknown}"
 
-v=$(wall "$zrun" validate)
-echo "zrun validate on the shipped project: ${v} ms (goal < 100 ms)"
+# validate beside the bare start of the same binary (zrun version).
+repeats=$((repeats * 4)) interleave validate "\"$zrun\" validate" version "\"$zrun\" version"
+echo "zrun validate on the shipped project: ${med[validate]} ms (goal < 100 ms); zrun version: ${med[version]} ms; ratio $(ratio "${med[validate]}" "${med[version]}") (medians of $((repeats * 4)))"
 
 echo
 echo "go test -bench (engine overhead per step in process; plugin cold start):"
