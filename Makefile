@@ -19,8 +19,8 @@ $(ZRUN): $(shell find . -name '*.go' -not -path './bin/*' 2>/dev/null) go.mod go
 ## test: every test, with the race detector, plus a short fuzz run.
 test: tools
 	$(GO) vet ./...
-	ZRUN_TEST_POSTGRES="$${ZRUN_TEST_POSTGRES:-$$(bash testdata/postgres.sh)}" \
-		CGO_ENABLED=1 $(GO) test -race -count=1 ./... ./testdata/plugins/...
+	ZRUN_TEST_POSTGRES="$${ZRUN_TEST_POSTGRES:-$$(timeout 600 bash testdata/postgres.sh)}" \
+		CGO_ENABLED=1 $(GO) test -race -count=1 -timeout 20m ./... ./testdata/plugins/...
 	$(MAKE) fuzz FUZZTIME=8s
 
 test-short:
