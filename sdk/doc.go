@@ -29,7 +29,8 @@
 // (sdk/proto/zrunplugin/v1) and of this package, exported identifiers are
 // not removed or changed incompatibly; request and response structs only
 // gain fields, whose zero value keeps the old behaviour. A plugin built
-// against an older 1.x SDK keeps working with a newer zrun. Packages outside
+// against an older 1.x SDK keeps working with a newer zrun. The promise
+// starts with zrun's first release: until then (0.1.0-dev) both may change. Packages outside
 // sdk/... carry no promise and a plugin must not import them; building a
 // plugin needs none of the engine's dependencies.
 package sdk

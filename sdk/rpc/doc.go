@@ -6,7 +6,10 @@
 // The host serves each call's sdk.Target back to the plugin through
 // go-plugin's GRPCBroker, the way Packer's provisioners reach the builder's
 // communicator: one broker server per plugin connection, started on the
-// first call that has a target, with one handle per call.
+// first call that has a target, with one handle per call. The host's local
+// target (sdk/local) is not served: the plugin process runs on the same
+// machine, so the reference says "local" and the plugin uses its own
+// local target, a round trip less per command.
 //
 // Values cross the wire as msgpack with their type (DynamicValue). Marks
 // cannot be encoded: every marked path travels beside its value as a
