@@ -77,6 +77,9 @@ func (r *Runner) Run(ctx context.Context, req RunRequest) (*RunResult, hcl.Diagn
 // run runs a workflow; done holds the outputs of step instances a resumed
 // run already completed, which are not run again.
 func (r *Runner) run(ctx context.Context, req RunRequest, done map[string]cty.Value) (*RunResult, hcl.Diagnostics) {
+	if wf, diags := r.workflow(req.Workflow); !diags.HasErrors() {
+		r.startPlugins(ctx, r.callees(wf))
+	}
 	wf, env, params, diags := r.prepare(ctx, req)
 	if diags.HasErrors() {
 		return nil, diags

@@ -121,6 +121,37 @@ func (r *Runner) environment(name string) (*dsl.Environment, hcl.Diagnostics) {
 // with several plugins pays one cold start, not one after the other.
 // Errors are left for bind to report where the plugin is named.
 func (r *Runner) prefetch(ctx context.Context, wfs ...*dsl.Workflow) {
+	var wg sync.WaitGroup
+	for name := range pluginNames(wfs) {
+		wg.Go(func() { _, _, _ = r.pluginSchema(ctx, name) })
+	}
+	wg.Wait()
+}
+
+// starter is a plugin client that can start its process before its first
+// call (package plugins' clients can, and otherwise start on the first
+// call their cache cannot answer).
+type starter interface {
+	Start(ctx context.Context) error
+}
+
+// startPlugins starts, in the background, the processes of the plugins
+// that workflows will run, so that their cold starts overlap validation
+// and one another instead of each waiting for its plugin's first step. A
+// failure to start shows at that first step.
+func (r *Runner) startPlugins(ctx context.Context, wfs []*dsl.Workflow) {
+	for name := range pluginNames(wfs) {
+		go func() {
+			c, err := r.opts.Plugins.Client(ctx, name)
+			if s, ok := c.(starter); err == nil && ok {
+				_ = s.Start(ctx)
+			}
+		}()
+	}
+}
+
+// pluginNames returns the plugins the steps of workflows use.
+func pluginNames(wfs []*dsl.Workflow) map[string]bool {
 	names := map[string]bool{}
 	for _, wf := range wfs {
 		for _, s := range wf.AllSteps() {
@@ -129,9 +160,5 @@ func (r *Runner) prefetch(ctx context.Context, wfs ...*dsl.Workflow) {
 			}
 		}
 	}
-	var wg sync.WaitGroup
-	for name := range names {
-		wg.Go(func() { _, _, _ = r.pluginSchema(ctx, name) })
-	}
-	wg.Wait()
+	return names
 }

@@ -29,6 +29,15 @@ type pluginClient struct {
 	// calls start it once.
 	mu  sync.Mutex
 	cur *process
+
+	cacheOnce sync.Once
+	cache     *answers
+}
+
+// answers returns the cache of the plugin's answers, or nil.
+func (pc *pluginClient) answers() *answers {
+	pc.cacheOnce.Do(func() { pc.cache = pc.m.answersFor(pc) })
+	return pc.cache
 }
 
 // process is one started plugin process.
@@ -117,6 +126,10 @@ func (pc *pluginClient) start() (*process, error) {
 	return pc.cur, nil
 }
 
+// Start starts the plugin's process if it is not running, so that a
+// first call does not wait for it.
+func (pc *pluginClient) Start(ctx context.Context) error { return pc.ensure(ctx, true) }
+
 func (pc *pluginClient) kill() {
 	pc.mu.Lock()
 	defer pc.mu.Unlock()
@@ -126,21 +139,70 @@ func (pc *pluginClient) kill() {
 }
 
 func (pc *pluginClient) GetSchema(ctx context.Context) (*schema.Plugin, error) {
+	cache := pc.answers()
+	if cache != nil {
+		if s := cache.schema(); s != nil {
+			return s, nil
+		}
+	}
 	p, err := pc.process(ctx, true)
 	if err != nil {
 		return nil, err
 	}
 	s, err := p.rpc.GetSchema(ctx)
-	return s, pc.wrap(ctx, p, "getting the schema", err)
+	if err != nil {
+		return nil, pc.wrap(ctx, p, "getting the schema", err)
+	}
+	if cache != nil {
+		cache.putSchema(s)
+	}
+	return s, nil
 }
 
+// ValidateActions answers what the cache knows and asks the plugin, in one
+// call, about the rest. Calls with sensitive arguments are never cached.
 func (pc *pluginClient) ValidateActions(ctx context.Context, reqs []*sdk.ValidateRequest) ([]sdk.Diagnostics, error) {
+	out := make([]sdk.Diagnostics, len(reqs))
+	keys := make([]string, len(reqs))
+	var missing []*sdk.ValidateRequest
+	var at []int
+	cache := pc.answers()
+	for i, req := range reqs {
+		if cache != nil {
+			if k, ok, err := rpc.ValidateKey(req); err == nil && ok {
+				keys[i] = k
+				if d, hit := cache.validation(k); hit {
+					out[i] = d
+					continue
+				}
+			}
+		}
+		missing = append(missing, req)
+		at = append(at, i)
+	}
+	if len(missing) == 0 {
+		return out, nil
+	}
 	p, err := pc.process(ctx, true)
 	if err != nil {
 		return nil, err
 	}
-	diags, err := p.rpc.ValidateActions(ctx, reqs)
-	return diags, pc.wrap(ctx, p, "validating arguments", err)
+	diags, err := p.rpc.ValidateActions(ctx, missing)
+	if err != nil {
+		return nil, pc.wrap(ctx, p, "validating arguments", err)
+	}
+	var putKeys []string
+	var putDiags []sdk.Diagnostics
+	for j, i := range at {
+		out[i] = diags[j]
+		if keys[i] != "" {
+			putKeys, putDiags = append(putKeys, keys[i]), append(putDiags, diags[j])
+		}
+	}
+	if cache != nil && len(putKeys) > 0 {
+		cache.putValidations(putKeys, putDiags)
+	}
+	return out, nil
 }
 
 func (pc *pluginClient) PlanAction(ctx context.Context, action string, req *sdk.PlanRequest) (*sdk.PlanResponse, sdk.Diagnostics, error) {

@@ -39,6 +39,11 @@ type Options struct {
 	Logger hclog.Logger
 	// Stderr receives the plugins' raw stderr; nil discards it.
 	Stderr io.Writer
+	// CacheDir, when set, keeps the plugins' schemas and validations of
+	// arguments there, by executable identity, and plugin processes start
+	// only when a call needs them (see answers). "" starts each plugin on
+	// its first Client call and caches nothing.
+	CacheDir string
 }
 
 // Manager starts plugin processes on first use and keeps one per plugin
@@ -90,6 +95,9 @@ func (m *Manager) client(ctx context.Context, name string, verify bool) (*plugin
 		m.clients[name] = pc
 	}
 	m.mu.Unlock()
+	if m.opts.CacheDir != "" {
+		return pc, nil // started by the first call its answers cannot serve
+	}
 	if err := pc.ensure(ctx, verify); err != nil {
 		return nil, err
 	}

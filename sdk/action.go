@@ -42,7 +42,10 @@ type Action interface {
 
 // Validator is implemented by actions that check arguments beyond their
 // types before anything runs. Unknown values (not yet computed) may appear
-// in Args at validation time: check only what is known.
+// in Args at validation time: check only what is known. Validate must
+// depend on req alone (not on files, the network or the clock): the host
+// keeps its answers for the same plugin executable and arguments, and does
+// not ask again.
 type Validator interface {
 	Validate(ctx context.Context, req *ValidateRequest) Diagnostics
 }

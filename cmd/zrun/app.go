@@ -43,9 +43,7 @@ func (a *app) close() {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	for _, m := range a.managers {
-		if starts := m.Starts(); len(starts) > 0 {
-			a.logger().Debug("plugin starts", "starts", fmt.Sprint(starts))
-		}
+		a.logger().Debug("plugin starts", "starts", fmt.Sprint(m.Starts()))
 		m.Close()
 	}
 	a.managers = nil
@@ -108,7 +106,12 @@ func (a *app) manager(cfg *dsl.Config) (*plugins.Manager, error) {
 	if diags.HasErrors() {
 		return nil, a.diagError(cfg, diags)
 	}
+	cacheDir := filepath.Join(cfg.Dir, ".zrun", "cache", "plugins")
+	if os.Getenv("ZRUN_PLUGIN_CACHE") == "off" {
+		cacheDir = ""
+	}
 	m := plugins.NewManager(plugins.Options{
+		CacheDir:   cacheDir,
 		Builtins:   builtins,
 		SelfExe:    self,
 		SearchDirs: plugins.SearchDirs(cfg.Dir),

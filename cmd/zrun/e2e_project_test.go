@@ -2,6 +2,8 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -219,4 +221,39 @@ func TestPlan(t *testing.T) {
 			wantFile(t, filepath.Join(dir, "shipped.marker"), false)
 		})
 	}
+}
+
+// TestValidateCache: a second `zrun validate` of an unchanged project
+// starts no plugin (its schemas and validations are cached by executable
+// under .zrun/cache/plugins), still reports the same problems, and
+// ZRUN_PLUGIN_CACHE=off starts them again.
+func TestValidateCache(t *testing.T) {
+	t.Parallel()
+	dir := project(t, "basic")
+	bad := filepath.Join(dir, "workflows", "bad.hcl")
+	if err := os.WriteFile(bad, []byte(`workflow "bad" {
+  step "both" {
+    action  = exec.run
+    command = ["true"]
+    script  = "true"
+  }
+}
+`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	debug := []string{"ZRUN_LOG=debug"}
+	for i, want := range []string{"starts=map[exec:1]", "starts=map[]"} {
+		r := zrun(t, dir, debug, "validate")
+		wantCode(t, r, 3)
+		wantContains(t, fmt.Sprintf("run %d", i+1), r.stderr, want, "Conflicting arguments", "bad.hcl:5")
+	}
+	r := zrun(t, dir, append(debug, "ZRUN_PLUGIN_CACHE=off"), "validate")
+	wantContains(t, "cache off", r.stderr, "starts=map[exec:1]", "Conflicting arguments")
+
+	// Fixed, the project validates: the changed step is asked about anew.
+	if err := os.Remove(bad); err != nil {
+		t.Fatal(err)
+	}
+	r = zrun(t, dir, debug, "validate")
+	wantCode(t, r, 0)
 }

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/zclconf/go-cty/cty"
+
 	"github.com/zrun-dev/zrun/sdk"
 	"github.com/zrun-dev/zrun/sdk/plugin"
 )
@@ -32,6 +34,27 @@ type execArgs struct {
 
 type execOut struct {
 	Stdout string `zrun:"stdout"`
+}
+
+type checkedArgs struct {
+	Value string `zrun:"value"`
+}
+
+// checked is an action whose validation refuses value "bad" and counts
+// its calls in $TESTPLUGIN_VALIDATIONS, a file, one line per call.
+type checked struct{ sdk.Action }
+
+func (checked) Validate(_ context.Context, req *sdk.ValidateRequest) sdk.Diagnostics {
+	if f := os.Getenv("TESTPLUGIN_VALIDATIONS"); f != "" {
+		if out, err := os.OpenFile(f, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644); err == nil {
+			_, _ = out.WriteString("validate\n")
+			_ = out.Close()
+		}
+	}
+	if v := req.Args.GetAttr("value"); v.IsKnown() && !v.IsNull() && v.AsString() == "bad" {
+		return sdk.Diagnostics{}.Errorf(cty.GetAttrPath("value"), "Bad value", `"bad" is not allowed.`)
+	}
+	return nil
 }
 
 type pidOut struct {
@@ -67,6 +90,9 @@ func main() {
 				_, err := ui.Target().Exec(ctx, &sdk.Command{Args: a.Command, Stdout: &out, Stderr: ui.Stderr()})
 				return execOut{Stdout: out.String()}, err
 			}),
+			checked{sdk.NewAction("checked", "Validate value; run does nothing.", func(context.Context, checkedArgs, sdk.UI) (struct{}, error) {
+				return struct{}{}, nil
+			})},
 			sdk.NewAction("crash", "Crash the process mid-call.", func(context.Context, struct{}, sdk.UI) (struct{}, error) {
 				go panic("crash requested by the test")
 				time.Sleep(time.Minute)
