@@ -10,6 +10,8 @@ import (
 )
 
 // Plugin is what a plugin binary serves: a name, a version and its actions.
+// Its schema must be the same on every start of the same executable (not
+// depend on the environment): the host keeps it by executable.
 type Plugin struct {
 	Name        string
 	Version     string
