@@ -48,8 +48,8 @@ func (c checkedAction) Validate(_ context.Context, req *sdk.ValidateRequest) sdk
 type mockPlugins struct {
 	actions map[string]*mockAction
 	// validateCalls and validated count ValidateActions calls and the
-	// steps they checked.
-	validateCalls, validated atomic.Int32
+	// steps they checked; starts counts Start calls.
+	validateCalls, validated, starts atomic.Int32
 	running                  atomic.Int32
 	maxSeen                  atomic.Int32
 	mu                       sync.Mutex
@@ -77,6 +77,12 @@ func (m *mockPlugins) Client(_ context.Context, name string) (sdk.Client, error)
 type countingClient struct {
 	sdk.Client
 	m *mockPlugins
+}
+
+// Start stands for starting the plugin's process ahead of its first call.
+func (c *countingClient) Start(context.Context) error {
+	c.m.starts.Add(1)
+	return nil
 }
 
 func (c *countingClient) ValidateActions(ctx context.Context, reqs []*sdk.ValidateRequest) ([]sdk.Diagnostics, error) {

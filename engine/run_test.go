@@ -546,3 +546,33 @@ workflow "needs_missing" {
 		t.Error("a step ran although a secret was missing")
 	}
 }
+
+// TestRunStartsPluginsAhead: a run asks for its plugins' processes as it
+// begins, so that their cold starts overlap validation; plan does not.
+func TestRunStartsPluginsAhead(t *testing.T) {
+	src := `
+workflow "w" {
+  step "a" {
+    action = mock.echo
+    value  = "x"
+  }
+}`
+	m := newMock()
+	r := newRunner(t, m, &events.Recorder{}, 1, map[string]string{"workflows/w.hcl": src})
+	if _, diags := r.Plan(t.Context(), RunRequest{Workflow: "w"}); diags.HasErrors() {
+		t.Fatal(diags.Error())
+	}
+	if n := m.starts.Load(); n != 0 {
+		t.Errorf("plan started %d plugins", n)
+	}
+	if _, diags := r.Run(t.Context(), RunRequest{Workflow: "w"}); diags.HasErrors() {
+		t.Fatal(diags.Error())
+	}
+	// The start is asked for in the background: wait for it a little.
+	for i := 0; i < 100 && m.starts.Load() == 0; i++ {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if n := m.starts.Load(); n != 1 {
+		t.Errorf("run started the mock plugin %d times, want 1", n)
+	}
+}
