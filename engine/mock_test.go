@@ -50,10 +50,10 @@ type mockPlugins struct {
 	// validateCalls and validated count ValidateActions calls and the
 	// steps they checked; starts counts Start calls.
 	validateCalls, validated, starts atomic.Int32
-	running                  atomic.Int32
-	maxSeen                  atomic.Int32
-	mu                       sync.Mutex
-	order                    []string
+	running                          atomic.Int32
+	maxSeen                          atomic.Int32
+	mu                               sync.Mutex
+	order                            []string
 	// delay keeps each echo running a while, so concurrency shows.
 	delay time.Duration
 }
