@@ -163,6 +163,9 @@ func (r *Runner) validateCalls(ctx context.Context, calls []validateCall, perSte
 				reqs[j] = &sdk.ValidateRequest{Action: c.b.Action.Name, Args: c.args}
 			}
 			results[i], errs[i] = client.ValidateActions(ctx, reqs)
+			if errs[i] == nil && len(results[i]) != len(reqs) {
+				errs[i] = fmt.Errorf("it answered %d of %d validations", len(results[i]), len(reqs))
+			}
 		})
 	}
 	wg.Wait()
