@@ -50,6 +50,9 @@ type mockPlugins struct {
 	// validateCalls and validated count ValidateActions calls and the
 	// steps they checked; starts counts Start calls.
 	validateCalls, validated, starts atomic.Int32
+	// shortAnswers makes ValidateActions answer one call fewer than asked,
+	// as a broken plugin client might.
+	shortAnswers bool
 	running                          atomic.Int32
 	maxSeen                          atomic.Int32
 	mu                               sync.Mutex
@@ -88,7 +91,11 @@ func (c *countingClient) Start(context.Context) error {
 func (c *countingClient) ValidateActions(ctx context.Context, reqs []*sdk.ValidateRequest) ([]sdk.Diagnostics, error) {
 	c.m.validateCalls.Add(1)
 	c.m.validated.Add(int32(len(reqs)))
-	return c.Client.ValidateActions(ctx, reqs)
+	out, err := c.Client.ValidateActions(ctx, reqs)
+	if c.m.shortAnswers && len(out) > 0 {
+		out = out[:len(out)-1]
+	}
+	return out, err
 }
 
 // newMock returns the mock plugin with actions:

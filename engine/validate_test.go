@@ -210,3 +210,21 @@ func TestValidateBatchesPluginCalls(t *testing.T) {
 		t.Errorf("%d steps checked, want %d", n, 2*(40+3+1))
 	}
 }
+
+// TestValidateShortAnswers: a plugin client that answers fewer
+// validations than it was asked fails those steps with a diagnostic.
+func TestValidateShortAnswers(t *testing.T) {
+	m := newMock()
+	m.shortAnswers = true
+	r := newRunner(t, m, &events.Recorder{}, 1, map[string]string{"workflows/w.hcl": `
+workflow "w" {
+  step "a" {
+    action = mock.checked
+    value  = "ok"
+  }
+}`})
+	diags := r.Validate(t.Context())
+	if !diags.HasErrors() || !strings.Contains(diags.Error(), "answered 0 of 1 validations") {
+		t.Fatalf("got %v, want the step failed because the plugin answered 0 of 1", diags)
+	}
+}
