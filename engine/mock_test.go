@@ -53,10 +53,10 @@ type mockPlugins struct {
 	// shortAnswers makes ValidateActions answer one call fewer than asked,
 	// as a broken plugin client might.
 	shortAnswers bool
-	running                          atomic.Int32
-	maxSeen                          atomic.Int32
-	mu                               sync.Mutex
-	order                            []string
+	running      atomic.Int32
+	maxSeen      atomic.Int32
+	mu           sync.Mutex
+	order        []string
 	// delay keeps each echo running a while, so concurrency shows.
 	delay time.Duration
 }
