@@ -53,10 +53,12 @@ type mockPlugins struct {
 	// shortAnswers makes ValidateActions answer one call fewer than asked,
 	// as a broken plugin client might.
 	shortAnswers bool
-	running      atomic.Int32
-	maxSeen      atomic.Int32
-	mu           sync.Mutex
-	order        []string
+	// startErr is what Start returns.
+	startErr error
+	running  atomic.Int32
+	maxSeen  atomic.Int32
+	mu       sync.Mutex
+	order    []string
 	// delay keeps each echo running a while, so concurrency shows.
 	delay time.Duration
 }
@@ -85,7 +87,7 @@ type countingClient struct {
 // Start stands for starting the plugin's process ahead of its first call.
 func (c *countingClient) Start(context.Context) error {
 	c.m.starts.Add(1)
-	return nil
+	return c.m.startErr
 }
 
 func (c *countingClient) ValidateActions(ctx context.Context, reqs []*sdk.ValidateRequest) ([]sdk.Diagnostics, error) {

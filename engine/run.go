@@ -77,8 +77,9 @@ func (r *Runner) Run(ctx context.Context, req RunRequest) (*RunResult, hcl.Diagn
 // run runs a workflow; done holds the outputs of step instances a resumed
 // run already completed, which are not run again.
 func (r *Runner) run(ctx context.Context, req RunRequest, done map[string]cty.Value) (*RunResult, hcl.Diagnostics) {
+	waitPlugins := func() hcl.Diagnostics { return nil }
 	if wf, diags := r.workflow(req.Workflow); !diags.HasErrors() {
-		r.startPlugins(ctx, r.callees(wf))
+		waitPlugins = r.startPlugins(ctx, r.callees(wf))
 	}
 	wf, env, params, diags := r.prepare(ctx, req)
 	if diags.HasErrors() {
@@ -87,6 +88,7 @@ func (r *Runner) run(ctx context.Context, req RunRequest, done map[string]cty.Va
 	// Secrets are read before anything runs: a missing one stops the run here.
 	secretValues, moreDiags := secrets.Resolve(ctx, r.opts.Config.Dir, env.Secrets, secrets.Referenced(r.opts.Config, wf))
 	diags = append(diags, moreDiags...)
+	diags = append(diags, waitPlugins()...)
 	if diags.HasErrors() {
 		return nil, diags
 	}

@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -548,7 +549,8 @@ workflow "needs_missing" {
 }
 
 // TestRunStartsPluginsAhead: a run asks for its plugins' processes as it
-// begins, so that their cold starts overlap validation; plan does not.
+// begins, so that their cold starts overlap validation, and waits for
+// them before the first step; plan does not.
 func TestRunStartsPluginsAhead(t *testing.T) {
 	src := `
 workflow "w" {
@@ -568,11 +570,23 @@ workflow "w" {
 	if _, diags := r.Run(t.Context(), RunRequest{Workflow: "w"}); diags.HasErrors() {
 		t.Fatal(diags.Error())
 	}
-	// The start is asked for in the background: wait for it a little.
-	for i := 0; i < 100 && m.starts.Load() == 0; i++ {
-		time.Sleep(10 * time.Millisecond)
-	}
 	if n := m.starts.Load(); n != 1 {
 		t.Errorf("run started the mock plugin %d times, want 1", n)
+	}
+
+	// A plugin that cannot start stops the run before any step runs, even
+	// when validation did not need it.
+	m = newMock()
+	m.startErr = errors.New("exec format error")
+	r = newRunner(t, m, &events.Recorder{}, 1, map[string]string{"workflows/w.hcl": src})
+	_, diags := r.Run(t.Context(), RunRequest{Workflow: "w"})
+	if !diags.HasErrors() || !strings.Contains(diags.Error(), `Plugin "mock" could not be started, so nothing was run: exec format error`) {
+		t.Fatalf("got %v", diags)
+	}
+	if d := diags[0]; d.Subject == nil || d.Subject.Start.Line != 4 {
+		t.Errorf("the diagnostic does not point at the step's action: %v", d.Subject)
+	}
+	if len(m.order) != 0 {
+		t.Errorf("steps ran: %v", m.order)
 	}
 }

@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"fmt"
 	"runtime"
 	"sync"
 
@@ -137,17 +138,58 @@ type starter interface {
 
 // startPlugins starts, in the background, the processes of the plugins
 // that workflows will run, so that their cold starts overlap validation
-// and one another instead of each waiting for its plugin's first step. A
-// failure to start shows at that first step.
-func (r *Runner) startPlugins(ctx context.Context, wfs []*dsl.Workflow) {
-	for name := range pluginNames(wfs) {
-		go func() {
+// and one another instead of each waiting for its plugin's first step.
+// The returned function waits for them and reports each plugin that could
+// not be started: nothing runs unless they all are, even when validation
+// needed none of them (their answers were cached).
+func (r *Runner) startPlugins(ctx context.Context, wfs []*dsl.Workflow) func() hcl.Diagnostics {
+	names := pluginNames(wfs)
+	errs := make(map[string]error, len(names))
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	for name := range names {
+		wg.Go(func() {
 			c, err := r.opts.Plugins.Client(ctx, name)
 			if s, ok := c.(starter); err == nil && ok {
-				_ = s.Start(ctx)
+				err = s.Start(ctx)
 			}
-		}()
+			mu.Lock()
+			errs[name] = err
+			mu.Unlock()
+		})
 	}
+	return func() hcl.Diagnostics {
+		wg.Wait()
+		var diags hcl.Diagnostics
+		for _, name := range keys(names) {
+			if errs[name] == nil {
+				continue
+			}
+			d := &hcl.Diagnostic{
+				Severity: hcl.DiagError,
+				Summary:  "Plugin unavailable",
+				Detail:   fmt.Sprintf("Plugin %q could not be started, so nothing was run: %s", name, errs[name]),
+				Extra:    pluginFailure{},
+			}
+			if s := firstStepOf(wfs, name); s != nil {
+				d.Subject = s.Action.Range.Ptr()
+			}
+			diags = append(diags, d)
+		}
+		return diags
+	}
+}
+
+// firstStepOf returns the first step of workflows that uses plugin.
+func firstStepOf(wfs []*dsl.Workflow, plugin string) *dsl.Step {
+	for _, wf := range wfs {
+		for _, s := range wf.AllSteps() {
+			if s.Action != nil && s.Action.Plugin == plugin {
+				return s
+			}
+		}
+	}
+	return nil
 }
 
 // pluginNames returns the plugins the steps of workflows use.
