@@ -29,7 +29,8 @@ import (
 // The file is only a cache: one that cannot be read or decoded is
 // ignored and rewritten, and writing it may fail without harm.
 type answers struct {
-	path string
+	path   string
+	plugin string
 
 	mu     sync.Mutex
 	loaded bool
@@ -53,6 +54,7 @@ type cachedValidated struct {
 const (
 	answerFileVersion = 1
 	maxValidations    = 4096
+	idLen             = 16 // hex digits of the identity in the file name
 )
 
 // answersFor returns the cache of pc's executable, or nil when there is
@@ -66,7 +68,8 @@ func (m *Manager) answersFor(pc *pluginClient) *answers {
 		return nil
 	}
 	sum := sha256.Sum256([]byte(id))
-	return &answers{path: filepath.Join(m.opts.CacheDir, pc.name+"-"+hex.EncodeToString(sum[:8])+".json"), data: answerFile{Identity: id}}
+	name := pc.name + "-" + hex.EncodeToString(sum[:idLen/2]) + ".json"
+	return &answers{path: filepath.Join(m.opts.CacheDir, name), plugin: pc.name, data: answerFile{Identity: id}}
 }
 
 // identity names a plugin executable as it is now, without reading it.
@@ -196,11 +199,9 @@ func (a *answers) save() {
 		_ = os.Remove(tmp.Name())
 		return
 	}
-	prefix := strings.TrimSuffix(filepath.Base(a.path), ".json")
-	prefix = prefix[:strings.LastIndexByte(prefix, '-')+1]
-	old, _ := filepath.Glob(filepath.Join(dir, prefix+"*.json"))
+	old, _ := filepath.Glob(filepath.Join(dir, a.plugin+"-"+strings.Repeat("?", idLen)+".json"))
 	for _, f := range old {
-		if f != a.path && len(strings.TrimPrefix(filepath.Base(f), prefix)) == len(filepath.Base(a.path))-len(prefix) {
+		if f != a.path {
 			_ = os.Remove(f)
 		}
 	}
