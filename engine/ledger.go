@@ -137,7 +137,7 @@ func (l *ledger) stepFinished(sr *StepResult, started time.Time) {
 	if l == nil {
 		return
 	}
-	l.queue(&state.Step{RunID: l.runID, Addr: sr.Addr, Action: sr.Action, Attempt: max(sr.Attempts, 1), Status: state.Status(sr.Status),
+	l.queue(&state.Step{RunID: l.runID, Addr: sr.Addr, Action: sr.Action, Attempt: max(sr.Attempts, 1), Status: sr.Status,
 		Error: sr.Error, StartedAt: started, EndedAt: started.Add(sr.Duration), Outputs: storableOutputs(sr.Outputs)})
 }
 
@@ -168,7 +168,7 @@ func (l *ledger) finish(res *RunResult) error {
 	}
 	<-l.done
 	outputs, _ := json.Marshal(displayMap(res.Outputs))
-	l.fail(l.store.FinishRun(context.Background(), l.runID, state.Status(res.Status), res.Error, outputs, time.Now()))
+	l.fail(l.store.FinishRun(context.Background(), l.runID, res.Status, res.Error, outputs, time.Now()))
 	return l.err
 }
 

@@ -5,17 +5,20 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/zrun-dev/zrun/engine/events"
 )
 
-// Status of a run or a step attempt.
-type Status string
+// Status of a run or a step attempt: the engine's (events.Status), and
+// StatusAbandoned, which only the ledger knows.
+type Status = events.Status
 
 const (
-	StatusRunning   Status = "running"
-	StatusOK        Status = "ok"
-	StatusFailed    Status = "failed"
-	StatusSkipped   Status = "skipped"
-	StatusCancelled Status = "cancelled"
+	StatusRunning   = events.StatusRunning
+	StatusOK        = events.StatusOK
+	StatusFailed    = events.StatusFailed
+	StatusSkipped   = events.StatusSkipped
+	StatusCancelled = events.StatusCancelled
 	// StatusAbandoned is a run whose process died without finishing it
 	// (kill -9, a crash, a lost machine); set when its lock is taken over.
 	StatusAbandoned Status = "abandoned"
@@ -113,11 +116,9 @@ type Store interface {
 	CreateRun(ctx context.Context, r *Run) error
 	// FinishRun records a run's end.
 	FinishRun(ctx context.Context, id string, status Status, errMsg string, outputs []byte, endedAt time.Time) error
-	// PutStep records a step attempt, replacing an earlier record of the
-	// same (run, addr, attempt).
-	PutStep(ctx context.Context, s *Step) error
-	// PutSteps records several step attempts at once, in one transaction:
-	// all or none.
+	// PutSteps records step attempts in one transaction, all or none; a
+	// record replaces an earlier one of the same (run, addr, attempt),
+	// which keeps its place in Steps.
 	PutSteps(ctx context.Context, s []*Step) error
 	// AppendLogs records lines in order, assigning their Seq.
 	AppendLogs(ctx context.Context, lines []LogLine) error

@@ -65,7 +65,7 @@ func crashRun(ctx context.Context, s *Store, host, id, key string) error {
 	}
 	for i := range 5 {
 		st := &state.Step{RunID: id, Addr: fmt.Sprintf("step.s%d", i), Attempt: 1, Status: state.StatusRunning, StartedAt: time.Now()}
-		if err := s.PutStep(ctx, st); err != nil {
+		if err := s.PutSteps(ctx, []*state.Step{st}); err != nil {
 			return err
 		}
 		lines := []state.LogLine{{RunID: id, Step: st.Addr, Line: "one"}, {RunID: id, Step: st.Addr, Line: "two"}}
@@ -73,7 +73,7 @@ func crashRun(ctx context.Context, s *Store, host, id, key string) error {
 			return err
 		}
 		st.Status, st.EndedAt = state.StatusOK, time.Now()
-		if err := s.PutStep(ctx, st); err != nil {
+		if err := s.PutSteps(ctx, []*state.Step{st}); err != nil {
 			return err
 		}
 	}

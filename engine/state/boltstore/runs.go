@@ -83,12 +83,6 @@ type stepRecord struct {
 	Order uint64
 }
 
-// PutStep records a step attempt, replacing an earlier record of the same
-// (run, addr, attempt).
-func (s *Store) PutStep(ctx context.Context, st *state.Step) error {
-	return s.PutSteps(ctx, []*state.Step{st})
-}
-
 // PutSteps records several step attempts in one transaction.
 func (s *Store) PutSteps(ctx context.Context, sts []*state.Step) error {
 	return s.update(ctx, func(tx *bolt.Tx) error {

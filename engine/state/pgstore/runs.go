@@ -71,13 +71,6 @@ func scanRun(row pgx.CollectableRow) (*state.Run, error) {
 	return &r, err
 }
 
-// PutStep records a step attempt, replacing an earlier record of the same
-// (run, addr, attempt) but keeping its place in Steps.
-func (s *Store) PutStep(ctx context.Context, st *state.Step) error {
-	_, err := s.pool.Exec(ctx, putStepSQL, stepArgs(st)...)
-	return notFound(err, st.RunID)
-}
-
 const putStepSQL = `INSERT INTO zrun_steps (run_id, addr, attempt, action, status, error, started_at, ended_at, outputs)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
 		ON CONFLICT (run_id, addr, attempt) DO UPDATE SET action = excluded.action, status = excluded.status,

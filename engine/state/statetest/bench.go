@@ -68,14 +68,14 @@ func writeStep(ctx context.Context, s state.Store, runID string, i int) error {
 	if s == nil {
 		return nil
 	}
-	if err := s.PutStep(ctx, step); err != nil {
+	if err := s.PutSteps(ctx, []*state.Step{step}); err != nil {
 		return err
 	}
 	if err := s.AppendLogs(ctx, lines); err != nil {
 		return err
 	}
 	step.Status, step.EndedAt, step.Outputs = state.StatusOK, time.Now(), []byte(`{"value":{},"type":"dynamic"}`)
-	return s.PutStep(ctx, step)
+	return s.PutSteps(ctx, []*state.Step{step})
 }
 
 // Benchmark writes a 1,000-step run per iteration with WriteRun, side by

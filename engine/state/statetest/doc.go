@@ -7,7 +7,7 @@
 //
 //   - CreateRun refuses an empty or existing id; a run created with no
 //     Status is running.
-//   - FinishRun, PutStep and AppendLogs of an unknown run, and GetRun of
+//   - FinishRun, PutSteps and AppendLogs of an unknown run, and GetRun of
 //     one, return state.ErrNotFound; so does ForceUnlock of a run that
 //     holds no lock.
 //   - AppendLogs writes each line's assigned Seq back into the slice.

@@ -228,7 +228,7 @@ func (st *suite) testReopen(t *testing.T) {
 	r := newRun("r1", base)
 	mustCreate(t, s, r)
 	step := &state.Step{RunID: "r1", Addr: "step.a", Attempt: 1, Status: state.StatusOK, StartedAt: base, EndedAt: base}
-	if err := s.PutStep(ctx, step); err != nil {
+	if err := s.PutSteps(ctx, []*state.Step{step}); err != nil {
 		t.Fatal(err)
 	}
 	lines := []state.LogLine{logLine("r1", "step.a", 0), logLine("r1", "step.a", 1)}

@@ -152,8 +152,8 @@ func (st *suite) testRunErrors(t *testing.T, s state.Store) {
 	}{
 		"GetRun unknown":    {func() error { _, err := s.GetRun(ctx, "nope"); return err }, true},
 		"FinishRun unknown": {func() error { return s.FinishRun(ctx, "nope", state.StatusOK, "", nil, base) }, true},
-		"PutStep unknown run": {func() error {
-			return s.PutStep(ctx, &state.Step{RunID: "nope", Addr: "step.a", Attempt: 1})
+		"PutSteps unknown run": {func() error {
+			return s.PutSteps(ctx, []*state.Step{{RunID: "nope", Addr: "step.a", Attempt: 1}})
 		}, true},
 		"AppendLogs unknown run": {func() error {
 			return s.AppendLogs(ctx, []state.LogLine{{RunID: "nope", Step: "step.a", Line: "x"}})
@@ -247,8 +247,8 @@ func (st *suite) testSteps(t *testing.T, s state.Store) {
 		{RunID: "r1", Addr: "step.call/step.inner", Action: "shell.exec", Attempt: 1, Status: state.StatusSkipped, StartedAt: at(5)},
 	}
 	for _, p := range puts {
-		if err := s.PutStep(ctx, p); err != nil {
-			t.Fatalf("PutStep(%s %s #%d): %v", p.RunID, p.Addr, p.Attempt, err)
+		if err := s.PutSteps(ctx, []*state.Step{p}); err != nil {
+			t.Fatalf("PutSteps(%s %s #%d): %v", p.RunID, p.Addr, p.Attempt, err)
 		}
 	}
 	got, err := s.Steps(ctx, "r1")
@@ -274,7 +274,7 @@ func (st *suite) testSteps(t *testing.T, s state.Store) {
 }
 
 // testPutSteps: a batch is applied whole (later records of one attempt
-// win, as with PutStep) or, when one record is bad, not at all.
+// win, as in separate calls) or, when one record is bad, not at all.
 func (st *suite) testPutSteps(t *testing.T, s state.Store) {
 	ctx := t.Context()
 	mustCreate(t, s, newRun("r1", base))
