@@ -21,7 +21,13 @@ func readFile(baseDir, path string) ([]byte, error) {
 	if !filepath.IsAbs(path) {
 		path = filepath.Join(baseDir, path)
 	}
-	path = filepath.Clean(path)
+	return ReadRegular(filepath.Clean(path), MaxFileSize)
+}
+
+// ReadRegular reads a regular file of at most limit bytes (whole MiB): a
+// device, a FIFO or a huge file gets an error, not a hang or an exhausted
+// memory. Its errors name the path, never the content.
+func ReadRegular(path string, limit int64) ([]byte, error) {
 	info, err := os.Stat(path)
 	if err != nil {
 		return nil, err
@@ -29,15 +35,23 @@ func readFile(baseDir, path string) ([]byte, error) {
 	if !info.Mode().IsRegular() {
 		return nil, fmt.Errorf("%s is not a regular file", path)
 	}
-	if info.Size() > MaxFileSize {
-		return nil, fmt.Errorf("%s is larger than %d MiB", path, MaxFileSize>>20)
+	tooLarge := fmt.Errorf("%s is larger than %d MiB", path, limit>>20)
+	if info.Size() > limit {
+		return nil, tooLarge
 	}
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
-	return io.ReadAll(io.LimitReader(f, MaxFileSize+1))
+	data, err := io.ReadAll(io.LimitReader(f, limit+1))
+	if err != nil {
+		return nil, err
+	}
+	if int64(len(data)) > limit { // it grew since Stat
+		return nil, tooLarge
+	}
+	return data, nil
 }
 
 // guardFileFunc checks the path argument of fn (its first) with the same

@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -13,6 +12,7 @@ import (
 
 	"github.com/joho/godotenv"
 
+	"github.com/zrun-dev/zrun/dsl/funcs"
 	"github.com/zrun-dev/zrun/sdk"
 	"github.com/zrun-dev/zrun/sdk/local"
 )
@@ -53,29 +53,11 @@ func readFile(path string) (string, error) {
 // readRegular reads a regular file of at most maxSize bytes. Its errors
 // name the path, never the content.
 func readRegular(path string) ([]byte, error) {
-	info, err := os.Stat(path)
-	if err != nil {
-		if errors.Is(err, os.ErrNotExist) {
-			return nil, &problem{msg: fmt.Sprintf("file %s does not exist", path)}
-		}
-		return nil, err
+	data, err := funcs.ReadRegular(path, maxSize)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("file %s does not exist", path)
 	}
-	if !info.Mode().IsRegular() {
-		return nil, &problem{msg: fmt.Sprintf("%s is not a regular file", path)}
-	}
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, maxSize+1))
-	if err != nil {
-		return nil, err
-	}
-	if len(data) > maxSize {
-		return nil, &problem{msg: fmt.Sprintf("file %s is larger than 1 MiB", path)}
-	}
-	return data, nil
+	return data, err
 }
 
 // readDotenv returns key from the dotenv file at p.
