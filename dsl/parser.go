@@ -31,10 +31,6 @@ func NewParser() *Parser {
 	return &Parser{p: hclparse.NewParser()}
 }
 
-// Files returns every file parsed so far, by name, for rendering
-// diagnostics with source snippets.
-func (p *Parser) Files() map[string]*hcl.File { return p.p.Files() }
-
 // sourceFile is one file of a project: its name relative to the project
 // folder (for the hash), its parsed form and its bytes.
 type sourceFile struct {

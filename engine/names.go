@@ -1,11 +1,13 @@
 package engine
 
 import (
+	"errors"
 	"sort"
 	"strconv"
 	"strings"
 
 	"github.com/agext/levenshtein"
+	"github.com/hashicorp/hcl/v2"
 )
 
 func quote(s string) string { return strconv.Quote(s) }
@@ -35,4 +37,12 @@ func suggest(got string, have []string, what string) string {
 		return "Did you mean " + quote(best) + "?"
 	}
 	return "Available " + what + ": " + strings.Join(have, ", ") + "."
+}
+
+func diagsError(diags hcl.Diagnostics) error {
+	var msgs []string
+	for _, d := range diags.Errs() {
+		msgs = append(msgs, d.Error())
+	}
+	return errors.New(strings.Join(msgs, "; "))
 }

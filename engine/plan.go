@@ -40,7 +40,12 @@ type PlannedStep struct {
 
 // Plan validates a workflow and asks each plugin what its steps would do.
 func (r *Runner) Plan(ctx context.Context, req RunRequest) (*Plan, hcl.Diagnostics) {
-	wf, env, params, diags := r.prepare(ctx, req)
+	wf, diags := r.workflow(req.Workflow)
+	if diags.HasErrors() {
+		return nil, diags
+	}
+	_ = r.warmPlugins(ctx, r.callees(wf), false)()
+	env, params, diags := r.prepare(ctx, wf, req)
 	if diags.HasErrors() {
 		return nil, diags
 	}

@@ -4,23 +4,18 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"os"
-	"sort"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/zclconf/go-cty/cty"
 
 	"github.com/zrun-dev/zrun/dsl"
-	"github.com/zrun-dev/zrun/engine/dag"
 	"github.com/zrun-dev/zrun/engine/events"
 	"github.com/zrun-dev/zrun/engine/secrets"
 	"github.com/zrun-dev/zrun/engine/state"
-	"github.com/zrun-dev/zrun/sdk"
 )
 
 // RunRequest says which workflow to run, where, and with what.
@@ -77,11 +72,14 @@ func (r *Runner) Run(ctx context.Context, req RunRequest) (*RunResult, hcl.Diagn
 // run runs a workflow; done holds the outputs of step instances a resumed
 // run already completed, which are not run again.
 func (r *Runner) run(ctx context.Context, req RunRequest, done map[string]cty.Value) (*RunResult, hcl.Diagnostics) {
-	waitPlugins := func() hcl.Diagnostics { return nil }
-	if wf, diags := r.workflow(req.Workflow); !diags.HasErrors() {
-		waitPlugins = r.startPlugins(ctx, r.callees(wf))
+	wf, diags := r.workflow(req.Workflow)
+	if diags.HasErrors() {
+		return nil, diags
 	}
-	wf, env, params, diags := r.prepare(ctx, req)
+	// The plugins' processes start now, in the background, so their cold
+	// starts overlap validation and reading the secrets.
+	waitPlugins := r.warmPlugins(ctx, r.callees(wf), true)
+	env, params, diags := r.prepare(ctx, wf, req)
 	if diags.HasErrors() {
 		return nil, diags
 	}
@@ -151,21 +149,19 @@ func (r *Runner) run(ctx context.Context, req RunRequest, done map[string]cty.Va
 	return res, diags
 }
 
-// prepare resolves the workflow, environment and params, and validates
-// the workflow with the real params so nothing runs on a broken config.
-func (r *Runner) prepare(ctx context.Context, req RunRequest) (*dsl.Workflow, *dsl.Environment, map[string]cty.Value, hcl.Diagnostics) {
-	wf, diags := r.workflow(req.Workflow)
-	env, moreDiags := r.ResolveEnv(req.Env)
-	diags = append(diags, moreDiags...)
+// prepare resolves the environment and params, and validates the workflow
+// with the real params so nothing runs on a broken config. The workflow's
+// plugins are being warmed by the caller.
+func (r *Runner) prepare(ctx context.Context, wf *dsl.Workflow, req RunRequest) (*dsl.Environment, map[string]cty.Value, hcl.Diagnostics) {
+	env, diags := r.ResolveEnv(req.Env)
 	if diags.HasErrors() {
-		return nil, nil, nil, diags
+		return nil, nil, diags
 	}
 	params, moreDiags := resolveParams(wf, req.Params, nil)
 	diags = append(diags, moreDiags...)
 	if diags.HasErrors() {
-		return nil, nil, nil, diags
+		return nil, nil, diags
 	}
-	r.prefetch(ctx, r.callees(wf)...)
 	// Validation sees the real params: mask them in what it reports.
 	mask := newMasker(sensitiveStrings(cty.ObjectVal(params)))
 	for _, d := range r.validateWorkflow(ctx, wf, env, params) {
@@ -173,7 +169,7 @@ func (r *Runner) prepare(ctx context.Context, req RunRequest) (*dsl.Workflow, *d
 		md.Summary, md.Detail = mask.Mask(d.Summary), mask.Mask(d.Detail)
 		diags = append(diags, &md)
 	}
-	return wf, env, params, diags
+	return env, params, diags
 }
 
 // ResolveEnv picks the environment to run in: the named one; with no name,
@@ -204,405 +200,6 @@ func NewRunID(t time.Time) string {
 	var b [3]byte
 	_, _ = rand.Read(b[:])
 	return t.UTC().Format("20060102T150405") + "-" + hex.EncodeToString(b[:])
-}
-
-// execution is the state of one run, shared by the workflows it calls.
-type execution struct {
-	r       *Runner
-	id      string
-	env     *dsl.Environment
-	started time.Time
-	sem     chan struct{}
-
-	// secrets are the sensitive strings met so far, masked in every
-	// step's logs, errors and outputs.
-	secrets secretSet
-	// sink receives the run's events: the caller's sink and the ledger.
-	sink   events.Sink
-	ledger *ledger // nil without a store
-	// done are the recorded outputs of instances a resumed run completed.
-	done map[string]cty.Value
-	// secretValues are the resolved secrets the run's workflows reference.
-	secretValues map[string]cty.Value
-
-	mu     sync.Mutex
-	result *RunResult
-}
-
-func (x *execution) record(sr *StepResult) {
-	x.mu.Lock()
-	x.result.Steps[sr.Addr] = sr
-	x.mu.Unlock()
-}
-
-// runWorkflow runs a workflow's main steps, then on_failure steps if any
-// failed, then finally steps, and returns its outputs. prefix is the
-// calling step's address plus "/" for called workflows.
-func (x *execution) runWorkflow(ctx context.Context, wf *dsl.Workflow, params map[string]cty.Value, prefix string) (map[string]cty.Value, error) {
-	wb, diags := x.r.bind(ctx, wf)
-	if diags.HasErrors() {
-		return nil, diagsError(diags)
-	}
-	data := newRunData(wf, x.env, params, runInfo{ID: x.id, StartedAt: x.started}, wb.stepType)
-	data.secrets = x.secretValues
-
-	mainCtx := ctx
-	if wf.Timeout != nil {
-		var cancel context.CancelFunc
-		mainCtx, cancel = context.WithTimeout(ctx, wf.Timeout.Duration)
-		defer cancel()
-	}
-	runErr := x.walk(mainCtx, wb, data, dsl.StepMain, prefix)
-	if runErr != nil && mainCtx.Err() == context.DeadlineExceeded && ctx.Err() == nil {
-		runErr = fmt.Errorf("workflow %q timed out after %s: %w", wf.Name, wf.Timeout.Duration, runErr)
-	}
-
-	// on_failure and finally steps run even after a cancel: they are the
-	// cleanup. A second interrupt ends zrun itself.
-	after := context.WithoutCancel(ctx)
-	data.mu.Lock()
-	data.missingAsNull = true
-	data.mu.Unlock()
-	if runErr != nil {
-		if err := x.walk(after, wb, data, dsl.StepOnFailure, prefix); err != nil {
-			runErr = fmt.Errorf("%w; on_failure: %v", runErr, err)
-		}
-	}
-	if err := x.walk(after, wb, data, dsl.StepFinally, prefix); err != nil {
-		if runErr == nil {
-			runErr = fmt.Errorf("finally: %w", err)
-		} else {
-			runErr = fmt.Errorf("%w; finally: %v", runErr, err)
-		}
-	}
-
-	outputs := map[string]cty.Value{}
-	for _, name := range wf.OutputOrder {
-		o := wf.Outputs[name]
-		v, diags := x.r.scope(data, nil).EvalExpr(o.Value, cty.DynamicPseudoType)
-		if diags.HasErrors() {
-			if runErr == nil {
-				runErr = fmt.Errorf("output %q: %w", name, x.evalError(diags))
-			}
-			continue
-		}
-		if o.Sensitive {
-			v = v.Mark(sensitiveMark)
-		}
-		outputs[name] = v
-	}
-	return outputs, runErr
-}
-
-// walk runs one set of steps along its DAG.
-func (x *execution) walk(ctx context.Context, wb *workflowBinding, data *runData, kind dsl.StepKind, prefix string) error {
-	g, diags := buildGraph(wb, kind)
-	if diags.HasErrors() {
-		return diagsError(diags)
-	}
-	if g.Len() == 0 {
-		return nil
-	}
-	res := g.Walk(ctx, func(ctx context.Context, v dag.Vertex) error {
-		return x.runStep(ctx, data, v.(*boundStep), prefix)
-	})
-	var failed []string
-	for v, err := range res.Errors {
-		failed = append(failed, fmt.Sprintf("%s%s: %s", prefix, dag.VertexName(v), err))
-	}
-	for v, cause := range res.Skipped {
-		b := v.(*boundStep)
-		sr := &StepResult{Addr: prefix + b.Name(), Action: b.actionName(), Status: events.StatusSkipped}
-		switch {
-		case cause != nil:
-			sr.Error = "skipped: " + dag.VertexName(cause) + " did not succeed"
-		default:
-			sr.Status, sr.Error = events.StatusCancelled, "not started: the run was cancelled"
-		}
-		data.setStep(b.Step.Name, nullOutputs(b.outputType()))
-		x.finish(sr)
-	}
-	if len(failed) == 0 && len(res.Skipped) == 0 {
-		return nil
-	}
-	sort.Strings(failed)
-	if len(failed) == 0 {
-		return errors.New("cancelled")
-	}
-	return errors.New(strings.Join(failed, "; "))
-}
-
-// runStep runs one step: its instances (one, or one per for_each
-// element, concurrently), and records its value for dependents.
-func (x *execution) runStep(ctx context.Context, data *runData, b *boundStep, prefix string) error {
-	addr := prefix + b.Name()
-	insts, _, diags := evalForEach(x.r.scope(data, nil), b)
-	if diags.HasErrors() {
-		err := x.evalError(diags)
-		x.finish(&StepResult{Addr: addr, Action: b.actionName(), Status: events.StatusFailed, Error: err.Error()})
-		data.setStep(b.Step.Name, nullOutputs(b.outputType()))
-		return err
-	}
-	if b.ForEach == nil {
-		out, err := x.runInstance(ctx, data, b, instance{}, addr)
-		data.setStep(b.Step.Name, out)
-		return x.stepErr(b, err)
-	}
-	if len(insts) == 0 {
-		x.finish(&StepResult{Addr: addr, Action: b.actionName(), Status: events.StatusSkipped, Error: "for_each is empty"})
-		data.setStep(b.Step.Name, cty.EmptyObjectVal)
-		return nil
-	}
-	outs := make([]cty.Value, len(insts))
-	errs := make([]error, len(insts))
-	var wg sync.WaitGroup
-	for i, inst := range insts {
-		wg.Go(func() {
-			outs[i], errs[i] = x.runInstance(ctx, data, b, inst, fmt.Sprintf("%s[%q]", addr, inst.key))
-		})
-	}
-	wg.Wait()
-	byKey := map[string]cty.Value{}
-	for i, inst := range insts {
-		byKey[inst.key] = outs[i]
-	}
-	data.setStep(b.Step.Name, instancesValue(byKey))
-	return x.stepErr(b, errors.Join(errs...))
-}
-
-// evalError is the error of a step whose expressions failed at run time,
-// with the run's secrets masked: function errors quote their arguments
-// (tonumber(secret.x) says what it could not convert).
-func (x *execution) evalError(diags hcl.Diagnostics) error {
-	return errors.New(x.secrets.masker(cty.NilVal).Mask(diagsError(diags).Error()))
-}
-
-// stepErr applies continue_on_error: the failure is recorded, but the
-// walk goes on as if the step succeeded.
-func (x *execution) stepErr(b *boundStep, err error) error {
-	if b.ContinueOnError {
-		return nil
-	}
-	return err
-}
-
-// runInstance evaluates and runs one step instance: its condition, its
-// target, its arguments, then the action with retries. Condition and
-// target may use each.key and each.value, so one host of a for_each can
-// be skipped or targeted on its own.
-func (x *execution) runInstance(ctx context.Context, data *runData, b *boundStep, inst instance, addr string) (cty.Value, error) {
-	start := time.Now()
-	sr := &StepResult{Addr: addr, Action: b.actionName()}
-	scope := x.r.scope(data, inst.each)
-	run, diags := evalWhen(scope, b)
-	target, moreDiags := evalTarget(scope, b, x.env.Hosts)
-	diags = append(diags, moreDiags...)
-	if !diags.HasErrors() && !run {
-		sr.Status, sr.Error = events.StatusSkipped, "condition is false"
-		x.finish(sr)
-		return nullOutputs(b.outputType()), nil
-	}
-	if !diags.HasErrors() && target != "" {
-		diags = diags.Append(&hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Remote targets are not available yet",
-			Detail:  fmt.Sprintf("Step %s targets host %q; running steps on remote hosts needs the ssh communicator, which this version of zrun does not have yet.", addr, target),
-			Subject: b.Target.Range().Ptr()})
-	}
-	if out, ok := x.done[addr]; ok && !diags.HasErrors() {
-		sr.Status, sr.Outputs, sr.Error = events.StatusOK, out, "recorded by the resumed run"
-		x.finish(sr)
-		x.secrets.add(out)
-		return out, nil
-	}
-	args, moreDiags := evalArgs(scope, b)
-	diags = append(diags, moreDiags...)
-	if diags.HasErrors() {
-		err := x.evalError(diags)
-		sr.Status, sr.Error = events.StatusFailed, err.Error()
-		x.finish(sr)
-		return nullOutputs(b.outputType()), err
-	}
-	if b.call != nil {
-		return x.runCall(ctx, b, args, sr, start)
-	}
-	mask := x.secrets.masker(args)
-	redact := mask.Mask
-	info := sdk.RunInfo{RunID: x.id, Workflow: data.wf.Name, Env: x.env.Name, Step: addr}
-	var out cty.Value
-	var err error
-	for attempt := 1; ; attempt++ {
-		sr.Attempts = attempt
-		x.stepStarted(addr, sr.Action, attempt)
-		out, err = x.attempt(ctx, b, args, info, mask)
-		if err == nil || ctx.Err() != nil || b.Retry == nil || attempt >= b.Retry.Attempts {
-			break
-		}
-		delay := retryDelay(b.Retry, attempt)
-		x.sink.Event(events.StepLog{Time: time.Now(), Step: addr, Stream: "log",
-			Line: redact(fmt.Sprintf("attempt %d of %d failed: %s; retrying in %s", attempt, b.Retry.Attempts, err, delay))})
-		select {
-		case <-ctx.Done():
-		case <-time.After(delay):
-		}
-	}
-	sr.Duration = time.Since(start)
-	switch {
-	case err == nil:
-		sr.Status, sr.Outputs = events.StatusOK, out
-	case ctx.Err() != nil:
-		sr.Status, sr.Error = events.StatusCancelled, redact(err.Error())
-	default:
-		sr.Status, sr.Error = events.StatusFailed, redact(err.Error())
-		if pe := (*pluginError)(nil); errors.As(err, &pe) {
-			x.mu.Lock()
-			x.result.PluginFailed = true
-			x.mu.Unlock()
-		}
-	}
-	x.finish(sr)
-	if err != nil {
-		return nullOutputs(b.outputType()), errors.New(sr.Error)
-	}
-	return out, nil
-}
-
-// attempt runs an action once, holding a parallelism slot.
-func (x *execution) attempt(ctx context.Context, b *boundStep, args cty.Value, info sdk.RunInfo, mask *masker) (cty.Value, error) {
-	select {
-	case x.sem <- struct{}{}:
-	case <-ctx.Done():
-		return cty.NilVal, ctx.Err()
-	}
-	defer func() { <-x.sem }()
-	if b.Timeout != nil {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, b.Timeout.Duration)
-		defer cancel()
-	}
-	ui := newStepUI(x.sink, info, x.r.opts.Local, mask.Mask)
-	resp, err := b.client.RunAction(ctx, b.Action.Name, &sdk.RunRequest{Args: args, Info: info, Target: x.r.opts.Local, UI: ui})
-	ui.flush()
-	switch {
-	case ctx.Err() == context.DeadlineExceeded && b.Timeout != nil:
-		return cty.NilVal, fmt.Errorf("timed out after %s: plugin %q did not finish %s in time", b.Timeout.Duration, b.Action.Plugin, b.Action)
-	case ctx.Err() != nil:
-		return cty.NilVal, fmt.Errorf("cancelled: %w", context.Cause(ctx))
-	case err != nil:
-		return cty.NilVal, &pluginError{plugin: b.Action.Plugin, msg: err.Error()}
-	case resp == nil:
-		return cty.NilVal, &pluginError{plugin: b.Action.Plugin, msg: "no response"}
-	case resp.Diagnostics.HasErrors():
-		for _, d := range resp.Diagnostics {
-			if d.Summary == "Plugin panicked" {
-				return cty.NilVal, &pluginError{plugin: b.Action.Plugin, msg: "panicked: " + firstLine(d.Detail)}
-			}
-		}
-		return cty.NilVal, resp.Diagnostics.Err()
-	}
-	out := mask.MarkOutputs(markSensitive(resp.Outputs, b.action.Outputs))
-	x.secrets.add(out)
-	return out, nil
-}
-
-// runCall runs a called workflow as a step instance.
-func (x *execution) runCall(ctx context.Context, b *boundStep, args cty.Value, sr *StepResult, start time.Time) (cty.Value, error) {
-	x.stepStarted(sr.Addr, sr.Action, 1)
-	sr.Attempts = 1
-	params, diags := resolveParams(b.call, nil, args.AsValueMap())
-	var outputs map[string]cty.Value
-	var err error
-	if diags.HasErrors() {
-		err = diagsError(diags)
-	} else {
-		outputs, err = x.runWorkflow(ctx, b.call, params, sr.Addr+"/")
-	}
-	sr.Duration = time.Since(start)
-	out := cty.EmptyObjectVal
-	if len(outputs) > 0 {
-		out = cty.ObjectVal(outputs)
-	}
-	switch {
-	case err == nil:
-		sr.Status, sr.Outputs = events.StatusOK, out
-	case ctx.Err() != nil:
-		sr.Status, sr.Error = events.StatusCancelled, err.Error()
-	default:
-		sr.Status, sr.Error = events.StatusFailed, err.Error()
-	}
-	x.finish(sr)
-	return out, err
-}
-
-// stepStarted announces an attempt and records it in the ledger.
-func (x *execution) stepStarted(addr, action string, attempt int) {
-	now := time.Now()
-	x.ledger.stepStarted(addr, action, attempt, now)
-	x.sink.Event(events.StepStarted{Time: now, Step: addr, Action: action, Attempt: attempt})
-}
-
-// finish records a step result and announces it.
-func (x *execution) finish(sr *StepResult) {
-	x.record(sr)
-	x.ledger.stepFinished(sr, time.Now().Add(-sr.Duration))
-	var outputs map[string]any
-	if sr.Outputs != cty.NilVal && sr.Outputs.Type().IsObjectType() && !sr.Outputs.IsNull() {
-		outputs = displayMap(sr.Outputs.AsValueMap())
-	}
-	x.sink.Event(events.StepFinished{Time: time.Now(), Step: sr.Addr, Status: sr.Status, Attempt: sr.Attempts,
-		Duration: sr.Duration, Error: sr.Error, Outputs: outputs})
-}
-
-// retryDelay is the wait before attempt n+1: delay * backoff^(n-1), capped.
-func retryDelay(r *dsl.Retry, n int) time.Duration {
-	d := float64(r.Delay.Duration)
-	for i := 1; i < n; i++ {
-		d *= r.Backoff
-	}
-	if r.MaxDelay != nil && d > float64(r.MaxDelay.Duration) {
-		d = float64(r.MaxDelay.Duration)
-	}
-	return time.Duration(d)
-}
-
-func diagsError(diags hcl.Diagnostics) error {
-	var msgs []string
-	for _, d := range diags.Errs() {
-		msgs = append(msgs, d.Error())
-	}
-	return errors.New(strings.Join(msgs, "; "))
-}
-
-// pluginError is a failure of the plugin itself (crash, hang, broken
-// wire), as opposed to an action reporting that its work failed.
-type pluginError struct{ plugin, msg string }
-
-func (e *pluginError) Error() string {
-	if strings.Contains(e.msg, fmt.Sprintf("plugin %q", e.plugin)) {
-		return e.msg // the plugins package named it already
-	}
-	return fmt.Sprintf("plugin %q failed: %s", e.plugin, e.msg)
-}
-
-func firstLine(s string) string {
-	s, _, _ = strings.Cut(s, "\n")
-	return s
-}
-
-// instancesValue is the value of a for_each step: a map of instance key to
-// outputs, or an object when instances' outputs differ in type (called
-// workflows), so both step.x["key"] and length(step.x) work.
-func instancesValue(byKey map[string]cty.Value) cty.Value {
-	if len(byKey) == 0 {
-		return cty.EmptyObjectVal
-	}
-	var ty cty.Type
-	for _, v := range byKey {
-		if ty == cty.NilType {
-			ty = v.Type()
-		} else if !ty.Equals(v.Type()) {
-			return cty.ObjectVal(byKey)
-		}
-	}
-	return cty.MapVal(byKey)
 }
 
 // callees returns wf and every workflow it calls, directly or not.

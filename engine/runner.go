@@ -118,17 +118,6 @@ func (r *Runner) environment(name string) (*dsl.Environment, hcl.Diagnostics) {
 	return env, nil
 }
 
-// prefetch starts every plugin the workflows use at once, so a workflow
-// with several plugins pays one cold start, not one after the other.
-// Errors are left for bind to report where the plugin is named.
-func (r *Runner) prefetch(ctx context.Context, wfs ...*dsl.Workflow) {
-	var wg sync.WaitGroup
-	for name := range pluginNames(wfs) {
-		wg.Go(func() { _, _, _ = r.pluginSchema(ctx, name) })
-	}
-	wg.Wait()
-}
-
 // starter is a plugin client that can start its process before its first
 // call (package plugins' clients can, and otherwise start on the first
 // call their cache cannot answer).
@@ -136,21 +125,26 @@ type starter interface {
 	Start(ctx context.Context) error
 }
 
-// startPlugins starts, in the background, the processes of the plugins
-// that workflows will run, so that their cold starts overlap validation
-// and one another instead of each waiting for its plugin's first step.
-// The returned function waits for them and reports each plugin that could
-// not be started: nothing runs unless they all are, even when validation
-// needed none of them (their answers were cached).
-func (r *Runner) startPlugins(ctx context.Context, wfs []*dsl.Workflow) func() hcl.Diagnostics {
+// warmPlugins fetches, all at once and in the background, the schemas of
+// the plugins that workflows use, so that several plugins' cold starts
+// overlap one another (and, for a run, validation) instead of queueing.
+// Errors fetching a schema are left for bind to report where the plugin is
+// named. With start, a run is coming: each plugin's process is started too,
+// even when its answers are cached, and the returned function waits for
+// them and reports each plugin that could not be started, so that nothing
+// runs unless they all are. Without start it waits and reports nothing.
+func (r *Runner) warmPlugins(ctx context.Context, wfs []*dsl.Workflow, start bool) func() hcl.Diagnostics {
 	names := pluginNames(wfs)
 	errs := make(map[string]error, len(names))
 	var mu sync.Mutex
 	var wg sync.WaitGroup
 	for name := range names {
 		wg.Go(func() {
-			c, err := r.opts.Plugins.Client(ctx, name)
-			if s, ok := c.(starter); err == nil && ok {
+			c, _, err := r.pluginSchema(ctx, name)
+			if !start {
+				return
+			}
+			if s, ok := c.(starter); c != nil && ok {
 				err = s.Start(ctx)
 			}
 			mu.Lock()

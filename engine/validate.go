@@ -24,7 +24,7 @@ func (r *Runner) Validate(ctx context.Context) hcl.Diagnostics {
 	for _, name := range names {
 		all = append(all, r.opts.Config.Workflows[name])
 	}
-	r.prefetch(ctx, all...)
+	_ = r.warmPlugins(ctx, all, false)()
 	// Every (workflow, environment) pair is checked at once: the time goes
 	// into plugin round trips, which overlap well.
 	perWorkflow := make([][]hcl.Diagnostics, len(names))
@@ -42,18 +42,6 @@ func (r *Runner) Validate(ctx context.Context) hcl.Diagnostics {
 		diags = append(diags, mergeEnvDiags(envs, perWorkflow[w])...)
 	}
 	return diags
-}
-
-// ValidateWorkflow checks one workflow in one environment. Params given
-// are checked and used; the rest are unknown values of their declared type.
-func (r *Runner) ValidateWorkflow(ctx context.Context, workflow, env string) hcl.Diagnostics {
-	wf, diags := r.workflow(workflow)
-	e, moreDiags := r.environment(env)
-	diags = append(diags, moreDiags...)
-	if diags.HasErrors() {
-		return diags
-	}
-	return r.validateWorkflow(ctx, wf, e, nil)
 }
 
 // envList returns the project's environments, or one empty stand-in when

@@ -1,0 +1,65 @@
+package engine
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/zclconf/go-cty/cty"
+
+	"github.com/zrun-dev/zrun/sdk"
+)
+
+// attempt runs an action once, holding a parallelism slot.
+func (x *execution) attempt(ctx context.Context, b *boundStep, args cty.Value, info sdk.RunInfo, mask *masker) (cty.Value, error) {
+	select {
+	case x.sem <- struct{}{}:
+	case <-ctx.Done():
+		return cty.NilVal, ctx.Err()
+	}
+	defer func() { <-x.sem }()
+	if b.Timeout != nil {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, b.Timeout.Duration)
+		defer cancel()
+	}
+	ui := newStepUI(x.sink, info, x.r.opts.Local, mask.Mask)
+	resp, err := b.client.RunAction(ctx, b.Action.Name, &sdk.RunRequest{Args: args, Info: info, Target: x.r.opts.Local, UI: ui})
+	ui.flush()
+	switch {
+	case ctx.Err() == context.DeadlineExceeded && b.Timeout != nil:
+		return cty.NilVal, fmt.Errorf("timed out after %s: plugin %q did not finish %s in time", b.Timeout.Duration, b.Action.Plugin, b.Action)
+	case ctx.Err() != nil:
+		return cty.NilVal, fmt.Errorf("cancelled: %w", context.Cause(ctx))
+	case err != nil:
+		return cty.NilVal, &pluginError{plugin: b.Action.Plugin, msg: err.Error()}
+	case resp == nil:
+		return cty.NilVal, &pluginError{plugin: b.Action.Plugin, msg: "no response"}
+	case resp.Diagnostics.HasErrors():
+		for _, d := range resp.Diagnostics {
+			if d.Summary == "Plugin panicked" {
+				return cty.NilVal, &pluginError{plugin: b.Action.Plugin, msg: "panicked: " + firstLine(d.Detail)}
+			}
+		}
+		return cty.NilVal, resp.Diagnostics.Err()
+	}
+	out := mask.MarkOutputs(markSensitive(resp.Outputs, b.action.Outputs))
+	x.secrets.add(out)
+	return out, nil
+}
+
+// pluginError is a failure of the plugin itself (crash, hang, broken
+// wire), as opposed to an action reporting that its work failed.
+type pluginError struct{ plugin, msg string }
+
+func (e *pluginError) Error() string {
+	if strings.Contains(e.msg, fmt.Sprintf("plugin %q", e.plugin)) {
+		return e.msg // the plugins package named it already
+	}
+	return fmt.Sprintf("plugin %q failed: %s", e.plugin, e.msg)
+}
+
+func firstLine(s string) string {
+	s, _, _ = strings.Cut(s, "\n")
+	return s
+}

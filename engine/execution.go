@@ -1,0 +1,217 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/hashicorp/hcl/v2"
+	"github.com/zclconf/go-cty/cty"
+
+	"github.com/zrun-dev/zrun/dsl"
+	"github.com/zrun-dev/zrun/engine/dag"
+	"github.com/zrun-dev/zrun/engine/events"
+)
+
+// execution is the state of one run, shared by the workflows it calls.
+type execution struct {
+	r       *Runner
+	id      string
+	env     *dsl.Environment
+	started time.Time
+	sem     chan struct{}
+
+	// secrets are the sensitive strings met so far, masked in every
+	// step's logs, errors and outputs.
+	secrets secretSet
+	// sink receives the run's events: the caller's sink and the ledger.
+	sink   events.Sink
+	ledger *ledger // nil without a store
+	// done are the recorded outputs of instances a resumed run completed.
+	done map[string]cty.Value
+	// secretValues are the resolved secrets the run's workflows reference.
+	secretValues map[string]cty.Value
+
+	mu     sync.Mutex
+	result *RunResult
+}
+
+func (x *execution) record(sr *StepResult) {
+	x.mu.Lock()
+	x.result.Steps[sr.Addr] = sr
+	x.mu.Unlock()
+}
+
+// runWorkflow runs a workflow's main steps, then on_failure steps if any
+// failed, then finally steps, and returns its outputs. prefix is the
+// calling step's address plus "/" for called workflows.
+func (x *execution) runWorkflow(ctx context.Context, wf *dsl.Workflow, params map[string]cty.Value, prefix string) (map[string]cty.Value, error) {
+	wb, diags := x.r.bind(ctx, wf)
+	if diags.HasErrors() {
+		return nil, diagsError(diags)
+	}
+	data := newRunData(wf, x.env, params, runInfo{ID: x.id, StartedAt: x.started}, wb.stepType)
+	data.secrets = x.secretValues
+
+	mainCtx := ctx
+	if wf.Timeout != nil {
+		var cancel context.CancelFunc
+		mainCtx, cancel = context.WithTimeout(ctx, wf.Timeout.Duration)
+		defer cancel()
+	}
+	runErr := x.walk(mainCtx, wb, data, dsl.StepMain, prefix)
+	if runErr != nil && mainCtx.Err() == context.DeadlineExceeded && ctx.Err() == nil {
+		runErr = fmt.Errorf("workflow %q timed out after %s: %w", wf.Name, wf.Timeout.Duration, runErr)
+	}
+
+	// on_failure and finally steps run even after a cancel: they are the
+	// cleanup. A second interrupt ends zrun itself.
+	after := context.WithoutCancel(ctx)
+	data.mu.Lock()
+	data.missingAsNull = true
+	data.mu.Unlock()
+	if runErr != nil {
+		if err := x.walk(after, wb, data, dsl.StepOnFailure, prefix); err != nil {
+			runErr = fmt.Errorf("%w; on_failure: %v", runErr, err)
+		}
+	}
+	if err := x.walk(after, wb, data, dsl.StepFinally, prefix); err != nil {
+		if runErr == nil {
+			runErr = fmt.Errorf("finally: %w", err)
+		} else {
+			runErr = fmt.Errorf("%w; finally: %v", runErr, err)
+		}
+	}
+
+	outputs := map[string]cty.Value{}
+	for _, name := range wf.OutputOrder {
+		o := wf.Outputs[name]
+		v, diags := x.r.scope(data, nil).EvalExpr(o.Value, cty.DynamicPseudoType)
+		if diags.HasErrors() {
+			if runErr == nil {
+				runErr = fmt.Errorf("output %q: %w", name, x.evalError(diags))
+			}
+			continue
+		}
+		if o.Sensitive {
+			v = v.Mark(sensitiveMark)
+		}
+		outputs[name] = v
+	}
+	return outputs, runErr
+}
+
+// walk runs one set of steps along its DAG.
+func (x *execution) walk(ctx context.Context, wb *workflowBinding, data *runData, kind dsl.StepKind, prefix string) error {
+	g, diags := buildGraph(wb, kind)
+	if diags.HasErrors() {
+		return diagsError(diags)
+	}
+	if g.Len() == 0 {
+		return nil
+	}
+	res := g.Walk(ctx, func(ctx context.Context, v dag.Vertex) error {
+		return x.runStep(ctx, data, v.(*boundStep), prefix)
+	})
+	var failed []string
+	for v, err := range res.Errors {
+		failed = append(failed, fmt.Sprintf("%s%s: %s", prefix, dag.VertexName(v), err))
+	}
+	for v, cause := range res.Skipped {
+		b := v.(*boundStep)
+		sr := &StepResult{Addr: prefix + b.Name(), Action: b.actionName(), Status: events.StatusSkipped}
+		switch {
+		case cause != nil:
+			sr.Error = "skipped: " + dag.VertexName(cause) + " did not succeed"
+		default:
+			sr.Status, sr.Error = events.StatusCancelled, "not started: the run was cancelled"
+		}
+		data.setStep(b.Step.Name, nullOutputs(b.outputType()))
+		x.finish(sr)
+	}
+	if len(failed) == 0 && len(res.Skipped) == 0 {
+		return nil
+	}
+	sort.Strings(failed)
+	if len(failed) == 0 {
+		return errors.New("cancelled")
+	}
+	return errors.New(strings.Join(failed, "; "))
+}
+
+// runStep runs one step: its instances (one, or one per for_each
+// element, concurrently), and records its value for dependents.
+func (x *execution) runStep(ctx context.Context, data *runData, b *boundStep, prefix string) error {
+	addr := prefix + b.Name()
+	insts, _, diags := evalForEach(x.r.scope(data, nil), b)
+	if diags.HasErrors() {
+		err := x.evalError(diags)
+		x.finish(&StepResult{Addr: addr, Action: b.actionName(), Status: events.StatusFailed, Error: err.Error()})
+		data.setStep(b.Step.Name, nullOutputs(b.outputType()))
+		return err
+	}
+	if b.ForEach == nil {
+		out, err := x.runInstance(ctx, data, b, instance{}, addr)
+		data.setStep(b.Step.Name, out)
+		return x.stepErr(b, err)
+	}
+	if len(insts) == 0 {
+		x.finish(&StepResult{Addr: addr, Action: b.actionName(), Status: events.StatusSkipped, Error: "for_each is empty"})
+		data.setStep(b.Step.Name, cty.EmptyObjectVal)
+		return nil
+	}
+	outs := make([]cty.Value, len(insts))
+	errs := make([]error, len(insts))
+	var wg sync.WaitGroup
+	for i, inst := range insts {
+		wg.Go(func() {
+			outs[i], errs[i] = x.runInstance(ctx, data, b, inst, fmt.Sprintf("%s[%q]", addr, inst.key))
+		})
+	}
+	wg.Wait()
+	byKey := map[string]cty.Value{}
+	for i, inst := range insts {
+		byKey[inst.key] = outs[i]
+	}
+	data.setStep(b.Step.Name, instancesValue(byKey))
+	return x.stepErr(b, errors.Join(errs...))
+}
+
+// evalError is the error of a step whose expressions failed at run time,
+// with the run's secrets masked: function errors quote their arguments
+// (tonumber(secret.x) says what it could not convert).
+func (x *execution) evalError(diags hcl.Diagnostics) error {
+	return errors.New(x.secrets.masker(cty.NilVal).Mask(diagsError(diags).Error()))
+}
+
+// stepErr applies continue_on_error: the failure is recorded, but the
+// walk goes on as if the step succeeded.
+func (x *execution) stepErr(b *boundStep, err error) error {
+	if b.ContinueOnError {
+		return nil
+	}
+	return err
+}
+
+// stepStarted announces an attempt and records it in the ledger.
+func (x *execution) stepStarted(addr, action string, attempt int) {
+	now := time.Now()
+	x.ledger.stepStarted(addr, action, attempt, now)
+	x.sink.Event(events.StepStarted{Time: now, Step: addr, Action: action, Attempt: attempt})
+}
+
+// finish records a step result and announces it.
+func (x *execution) finish(sr *StepResult) {
+	x.record(sr)
+	x.ledger.stepFinished(sr, time.Now().Add(-sr.Duration))
+	var outputs map[string]any
+	if sr.Outputs != cty.NilVal && sr.Outputs.Type().IsObjectType() && !sr.Outputs.IsNull() {
+		outputs = displayMap(sr.Outputs.AsValueMap())
+	}
+	x.sink.Event(events.StepFinished{Time: time.Now(), Step: sr.Addr, Status: sr.Status, Attempt: sr.Attempts,
+		Duration: sr.Duration, Error: sr.Error, Outputs: outputs})
+}

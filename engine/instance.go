@@ -1,0 +1,153 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/hashicorp/hcl/v2"
+	"github.com/zclconf/go-cty/cty"
+
+	"github.com/zrun-dev/zrun/dsl"
+	"github.com/zrun-dev/zrun/engine/events"
+	"github.com/zrun-dev/zrun/sdk"
+)
+
+// runInstance evaluates and runs one step instance: its condition, its
+// target, its arguments, then the action with retries. Condition and
+// target may use each.key and each.value, so one host of a for_each can
+// be skipped or targeted on its own.
+func (x *execution) runInstance(ctx context.Context, data *runData, b *boundStep, inst instance, addr string) (cty.Value, error) {
+	start := time.Now()
+	sr := &StepResult{Addr: addr, Action: b.actionName()}
+	scope := x.r.scope(data, inst.each)
+	run, diags := evalWhen(scope, b)
+	target, moreDiags := evalTarget(scope, b, x.env.Hosts)
+	diags = append(diags, moreDiags...)
+	if !diags.HasErrors() && !run {
+		sr.Status, sr.Error = events.StatusSkipped, "condition is false"
+		x.finish(sr)
+		return nullOutputs(b.outputType()), nil
+	}
+	if !diags.HasErrors() && target != "" {
+		diags = diags.Append(&hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Remote targets are not available yet",
+			Detail:  fmt.Sprintf("Step %s targets host %q; running steps on remote hosts needs the ssh communicator, which this version of zrun does not have yet.", addr, target),
+			Subject: b.Target.Range().Ptr()})
+	}
+	if out, ok := x.done[addr]; ok && !diags.HasErrors() {
+		sr.Status, sr.Outputs, sr.Error = events.StatusOK, out, "recorded by the resumed run"
+		x.finish(sr)
+		x.secrets.add(out)
+		return out, nil
+	}
+	args, moreDiags := evalArgs(scope, b)
+	diags = append(diags, moreDiags...)
+	if diags.HasErrors() {
+		err := x.evalError(diags)
+		sr.Status, sr.Error = events.StatusFailed, err.Error()
+		x.finish(sr)
+		return nullOutputs(b.outputType()), err
+	}
+	if b.call != nil {
+		return x.runCall(ctx, b, args, sr, start)
+	}
+	mask := x.secrets.masker(args)
+	redact := mask.Mask
+	info := sdk.RunInfo{RunID: x.id, Workflow: data.wf.Name, Env: x.env.Name, Step: addr}
+	var out cty.Value
+	var err error
+	for attempt := 1; ; attempt++ {
+		sr.Attempts = attempt
+		x.stepStarted(addr, sr.Action, attempt)
+		out, err = x.attempt(ctx, b, args, info, mask)
+		if err == nil || ctx.Err() != nil || b.Retry == nil || attempt >= b.Retry.Attempts {
+			break
+		}
+		delay := retryDelay(b.Retry, attempt)
+		x.sink.Event(events.StepLog{Time: time.Now(), Step: addr, Stream: "log",
+			Line: redact(fmt.Sprintf("attempt %d of %d failed: %s; retrying in %s", attempt, b.Retry.Attempts, err, delay))})
+		select {
+		case <-ctx.Done():
+		case <-time.After(delay):
+		}
+	}
+	sr.Duration = time.Since(start)
+	switch {
+	case err == nil:
+		sr.Status, sr.Outputs = events.StatusOK, out
+	case ctx.Err() != nil:
+		sr.Status, sr.Error = events.StatusCancelled, redact(err.Error())
+	default:
+		sr.Status, sr.Error = events.StatusFailed, redact(err.Error())
+		if pe := (*pluginError)(nil); errors.As(err, &pe) {
+			x.mu.Lock()
+			x.result.PluginFailed = true
+			x.mu.Unlock()
+		}
+	}
+	x.finish(sr)
+	if err != nil {
+		return nullOutputs(b.outputType()), errors.New(sr.Error)
+	}
+	return out, nil
+}
+
+// runCall runs a called workflow as a step instance.
+func (x *execution) runCall(ctx context.Context, b *boundStep, args cty.Value, sr *StepResult, start time.Time) (cty.Value, error) {
+	x.stepStarted(sr.Addr, sr.Action, 1)
+	sr.Attempts = 1
+	params, diags := resolveParams(b.call, nil, args.AsValueMap())
+	var outputs map[string]cty.Value
+	var err error
+	if diags.HasErrors() {
+		err = diagsError(diags)
+	} else {
+		outputs, err = x.runWorkflow(ctx, b.call, params, sr.Addr+"/")
+	}
+	sr.Duration = time.Since(start)
+	out := cty.EmptyObjectVal
+	if len(outputs) > 0 {
+		out = cty.ObjectVal(outputs)
+	}
+	switch {
+	case err == nil:
+		sr.Status, sr.Outputs = events.StatusOK, out
+	case ctx.Err() != nil:
+		sr.Status, sr.Error = events.StatusCancelled, err.Error()
+	default:
+		sr.Status, sr.Error = events.StatusFailed, err.Error()
+	}
+	x.finish(sr)
+	return out, err
+}
+
+// retryDelay is the wait before attempt n+1: delay * backoff^(n-1), capped.
+func retryDelay(r *dsl.Retry, n int) time.Duration {
+	d := float64(r.Delay.Duration)
+	for i := 1; i < n; i++ {
+		d *= r.Backoff
+	}
+	if r.MaxDelay != nil && d > float64(r.MaxDelay.Duration) {
+		d = float64(r.MaxDelay.Duration)
+	}
+	return time.Duration(d)
+}
+
+// instancesValue is the value of a for_each step: a map of instance key to
+// outputs, or an object when instances' outputs differ in type (called
+// workflows), so both step.x["key"] and length(step.x) work.
+func instancesValue(byKey map[string]cty.Value) cty.Value {
+	if len(byKey) == 0 {
+		return cty.EmptyObjectVal
+	}
+	var ty cty.Type
+	for _, v := range byKey {
+		if ty == cty.NilType {
+			ty = v.Type()
+		} else if !ty.Equals(v.Type()) {
+			return cty.ObjectVal(byKey)
+		}
+	}
+	return cty.MapVal(byKey)
+}
