@@ -101,3 +101,15 @@ func TestPlainViewReads(t *testing.T) {
 		t.Errorf("no sentence for an empty run:\n%s", r.stdout)
 	}
 }
+
+// TestGraphText: `zrun graph --format text` lists the steps in an order
+// they could run, each with what it waits for.
+func TestGraphText(t *testing.T) {
+	t.Parallel()
+	dir := project(t, "newuser")
+	r := zrun(t, dir, nil, "graph", "multiline", "--format", "text")
+	wantCode(t, r, 0)
+	if want := "step.fail (exec.run)\nstep.after (exec.run)\n    after step.fail\n"; r.stdout != want {
+		t.Errorf("got\n%s\nwant\n%s", r.stdout, want)
+	}
+}

@@ -133,3 +133,12 @@ func TestSummary(t *testing.T) {
 		})
 	}
 }
+
+// TestLiveStatusLineIndents: the terminal view indents a multi-line
+// error's further lines under its step's line.
+func TestLiveStatusLineIndents(t *testing.T) {
+	got := (&liveView{}).statusLine(events.StepFinished{Step: "step.a", Status: events.StatusFailed, Attempt: 1, Error: "one\ntwo"})
+	if want := "✗ step.a failed: one\n    two"; got != want {
+		t.Errorf("got %q, want %q", got, want)
+	}
+}
