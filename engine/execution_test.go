@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/hashicorp/hcl/v2"
 
 	"github.com/zrun-dev/zrun/engine/events"
 	"github.com/zrun-dev/zrun/sdk"
@@ -185,5 +186,28 @@ func TestResolveEnvNotChosen(t *testing.T) {
 	}
 	if _, diags := r.ResolveEnv("nope"); HasUsageError(diags) {
 		t.Errorf("an unknown environment is the project's business: %v", diags)
+	}
+}
+
+// TestCancelledBeforeSteps: a plan or a run cancelled before its steps
+// says so, once, without the context errors of the calls it cut short.
+func TestCancelledBeforeSteps(t *testing.T) {
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	r := newRunner(t, newMock(), &events.Recorder{}, 1, map[string]string{"workflows/w.hcl": `
+workflow "w" {
+  step "a" {
+    action = mock.echo
+  }
+  step "b" {
+    action = mock.echo
+  }
+}`})
+	_, planDiags := r.Plan(ctx, RunRequest{Workflow: "w"})
+	_, runDiags := r.Run(ctx, RunRequest{Workflow: "w"})
+	for what, diags := range map[string]hcl.Diagnostics{"plan": planDiags, "run": runDiags} {
+		if len(diags) != 1 || diags[0].Summary != "Cancelled" || strings.Contains(diags.Error(), "context") {
+			t.Errorf("%s: diags = %v", what, diags)
+		}
 	}
 }

@@ -84,7 +84,13 @@ func (r *Runner) run(ctx context.Context, req RunRequest, done map[string]cty.Va
 	// The plugins' processes start now, in the background, so their cold
 	// starts overlap validation and reading the secrets.
 	waitPlugins := r.warmPlugins(ctx, r.callees(wf), true)
+	// However the run ends, its warm-up is over before Run returns: the
+	// caller may close the plugins next.
+	defer func() { _ = waitPlugins() }()
 	env, params, diags := r.prepare(ctx, wf, req)
+	if ctx.Err() != nil {
+		return nil, cancelledDiags("Running", wf)
+	}
 	if diags.HasErrors() {
 		return nil, diags
 	}
@@ -92,6 +98,9 @@ func (r *Runner) run(ctx context.Context, req RunRequest, done map[string]cty.Va
 	secretValues, moreDiags := secrets.Resolve(ctx, r.opts.Config.Dir, env.Secrets, secrets.Referenced(r.opts.Config, wf))
 	diags = append(diags, moreDiags...)
 	diags = append(diags, waitPlugins()...)
+	if ctx.Err() != nil {
+		return nil, cancelledDiags("Running", wf)
+	}
 	if diags.HasErrors() {
 		return nil, diags
 	}
@@ -172,6 +181,14 @@ func withStopCause(ctx context.Context) (context.Context, context.CancelFunc) {
 		cancel(cause)
 	})
 	return out, func() { stop(); cancel(nil) }
+}
+
+// cancelledDiags is what a run or plan cancelled before its steps says,
+// in place of what plugins and secret commands cut short said (Go's
+// context errors, not news).
+func cancelledDiags(doing string, wf *dsl.Workflow) hcl.Diagnostics {
+	return hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Cancelled",
+		Detail: fmt.Sprintf("%s workflow %q was cancelled before it was done; no step ran.", doing, wf.Name)}}
 }
 
 // prepare resolves the environment and params, and validates the workflow

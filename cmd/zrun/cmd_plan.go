@@ -40,7 +40,7 @@ func (a *app) plan(c *cobra.Command, req engine.RunRequest, f runFlags) error {
 	}
 	p, diags := r.Plan(ctxOf(c), req)
 	if diags.HasErrors() {
-		return a.diagError(r.Config(), diags)
+		return a.stoppedError(r.Config(), diags)
 	}
 	a.printDiags(r.Config(), diags)
 	if f.output == "json" {

@@ -105,7 +105,7 @@ func (a *app) record(c *cobra.Command, f runFlags, fn func(*engine.Runner) (*eng
 // finishRun reports a run's outcome and returns its exit code.
 func (a *app) finishRun(cfg *dsl.Config, res *engine.RunResult, diags hcl.Diagnostics, output string) error {
 	if diags.HasErrors() {
-		return a.diagError(cfg, diags)
+		return a.stoppedError(cfg, diags)
 	}
 	a.printDiags(cfg, diags)
 	if output == "text" {
@@ -115,6 +115,17 @@ func (a *app) finishRun(cfg *dsl.Config, res *engine.RunResult, diags hcl.Diagno
 		fmt.Fprintf(a.stderr, "Warning: the run was not completely recorded in the ledger: %s\n", res.LedgerError)
 	}
 	return runExit(res, a.interrupted.Load())
+}
+
+// stoppedError prints the diagnostics that stopped a run or a plan before
+// its steps, and returns their exit code, or the interrupt's when Ctrl-C
+// stopped it.
+func (a *app) stoppedError(cfg *dsl.Config, diags hcl.Diagnostics) error {
+	err := a.diagError(cfg, diags)
+	if a.interrupted.Load() {
+		return &exitError{code: exitInterrupted}
+	}
+	return err
 }
 
 // runExit maps a run's result to the exit code.
