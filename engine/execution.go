@@ -4,7 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sort"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -58,14 +58,18 @@ func (x *execution) runWorkflow(ctx context.Context, wf *dsl.Workflow, params ma
 	data.secrets = x.secretValues
 
 	mainCtx := ctx
+	var timedOut error
 	if wf.Timeout != nil {
+		// The timeout is the context's cause, so what it stops says why
+		// in words, not as context.DeadlineExceeded.
+		timedOut = fmt.Errorf("workflow %q timed out after %s", wf.Name, wf.Timeout.Duration)
 		var cancel context.CancelFunc
-		mainCtx, cancel = context.WithTimeout(ctx, wf.Timeout.Duration)
+		mainCtx, cancel = context.WithTimeoutCause(ctx, wf.Timeout.Duration, timedOut)
 		defer cancel()
 	}
 	runErr := x.walk(mainCtx, wb, data, dsl.StepMain, prefix)
-	if runErr != nil && mainCtx.Err() == context.DeadlineExceeded && ctx.Err() == nil {
-		runErr = fmt.Errorf("workflow %q timed out after %s: %w", wf.Name, wf.Timeout.Duration, runErr)
+	if we := (*walkError)(nil); errors.As(runErr, &we) && timedOut != nil && context.Cause(mainCtx) == timedOut && ctx.Err() == nil {
+		runErr = we.timedOut(timedOut)
 	}
 
 	// on_failure and finally steps run even after a cancel: they are the
@@ -76,25 +80,50 @@ func (x *execution) runWorkflow(ctx context.Context, wf *dsl.Workflow, params ma
 	data.mu.Unlock()
 	if runErr != nil {
 		if err := x.walk(after, wb, data, dsl.StepOnFailure, prefix); err != nil {
-			runErr = fmt.Errorf("%w; on_failure: %v", runErr, err)
+			runErr = andErr(runErr, fmt.Errorf("on_failure: %w", err))
 		}
 	}
 	if err := x.walk(after, wb, data, dsl.StepFinally, prefix); err != nil {
-		if runErr == nil {
-			runErr = fmt.Errorf("finally: %w", err)
-		} else {
-			runErr = fmt.Errorf("%w; finally: %v", runErr, err)
-		}
+		runErr = andErr(runErr, fmt.Errorf("finally: %w", err))
 	}
 
+	outputs, failed := x.outputs(wf, data)
+	if prefix == "" && len(failed) > 0 {
+		x.mu.Lock()
+		x.result.OutputErrors = failed
+		x.mu.Unlock()
+	}
+	for _, name := range wf.OutputOrder {
+		if msg, ok := failed[name]; ok {
+			runErr = andErr(runErr, fmt.Errorf("output %q: %s", name, msg))
+		}
+	}
+	return outputs, runErr
+}
+
+// andErr is err followed by more, "; " between them.
+func andErr(err, more error) error {
+	if err == nil {
+		return more
+	}
+	return fmt.Errorf("%w; %w", err, more)
+}
+
+// outputs evaluates a workflow's outputs each on its own, so that one that
+// cannot be evaluated (a for over a step with a null instance) costs only
+// itself. It returns those it could evaluate, and the reason of each other
+// one, masked.
+func (x *execution) outputs(wf *dsl.Workflow, data *runData) (map[string]cty.Value, map[string]string) {
 	outputs := map[string]cty.Value{}
+	var failed map[string]string
 	for _, name := range wf.OutputOrder {
 		o := wf.Outputs[name]
 		v, diags := x.r.scope(data, nil).EvalExpr(o.Value, cty.DynamicPseudoType)
 		if diags.HasErrors() {
-			if runErr == nil {
-				runErr = fmt.Errorf("output %q: %w", name, x.evalError(diags))
+			if failed == nil {
+				failed = map[string]string{}
 			}
+			failed[name] = x.evalError(diags).Error()
 			continue
 		}
 		if o.Sensitive {
@@ -102,10 +131,11 @@ func (x *execution) runWorkflow(ctx context.Context, wf *dsl.Workflow, params ma
 		}
 		outputs[name] = v
 	}
-	return outputs, runErr
+	return outputs, failed
 }
 
-// walk runs one set of steps along its DAG.
+// walk runs one set of steps along its DAG. Its error, if any, is a
+// *walkError.
 func (x *execution) walk(ctx context.Context, wb *workflowBinding, data *runData, kind dsl.StepKind, prefix string) error {
 	g, diags := buildGraph(wb, kind)
 	if diags.HasErrors() {
@@ -114,33 +144,89 @@ func (x *execution) walk(ctx context.Context, wb *workflowBinding, data *runData
 	if g.Len() == 0 {
 		return nil
 	}
+	var mu sync.Mutex
+	stopped := map[dag.Vertex]bool{}
 	res := g.Walk(ctx, func(ctx context.Context, v dag.Vertex) error {
-		return x.runStep(ctx, data, v.(*boundStep), prefix)
+		err := x.runStep(ctx, data, v.(*boundStep), prefix)
+		if err != nil && ctx.Err() != nil {
+			mu.Lock()
+			stopped[v] = true
+			mu.Unlock()
+		}
+		return err
 	})
-	var failed []string
+	we := &walkError{}
 	for v, err := range res.Errors {
-		failed = append(failed, fmt.Sprintf("%s%s: %s", prefix, dag.VertexName(v), err))
+		we.failed = append(we.failed, stepFailure{addr: prefix + dag.VertexName(v), err: err.Error(), stopped: stopped[v]})
 	}
 	for v, cause := range res.Skipped {
 		b := v.(*boundStep)
+		// The status says skipped: the error says only why.
 		sr := &StepResult{Addr: prefix + b.Name(), Action: b.actionName(), Status: events.StatusSkipped}
 		switch {
 		case cause != nil:
-			sr.Error = "skipped: " + dag.VertexName(cause) + " did not succeed"
+			sr.Error = prefix + dag.VertexName(cause) + " did not succeed"
 		default:
-			sr.Status, sr.Error = events.StatusCancelled, "not started: the run was cancelled"
+			sr.Status, sr.Error = events.StatusCancelled, "not started: "+stopCause(ctx)
 		}
 		data.setStep(b.Step.Name, nullOutputs(b.outputType()))
 		x.finish(sr)
 	}
-	if len(failed) == 0 && len(res.Skipped) == 0 {
+	if len(we.failed) == 0 && len(res.Skipped) == 0 {
 		return nil
 	}
-	sort.Strings(failed)
-	if len(failed) == 0 {
-		return errors.New("cancelled")
+	slices.SortFunc(we.failed, func(a, b stepFailure) int { return strings.Compare(a.addr, b.addr) })
+	return we
+}
+
+// walkError is what went wrong in a walk: each step that failed, in
+// address order.
+type walkError struct{ failed []stepFailure }
+
+// stepFailure is one failed step of a walk; stopped means the end of the
+// walk's context stopped it.
+type stepFailure struct {
+	addr, err string
+	stopped   bool
+}
+
+func (e *walkError) Error() string {
+	if len(e.failed) == 0 {
+		return "cancelled"
 	}
-	return errors.New(strings.Join(failed, "; "))
+	msgs := make([]string, len(e.failed))
+	for i, f := range e.failed {
+		msgs[i] = f.addr + ": " + f.err
+	}
+	return strings.Join(msgs, "; ")
+}
+
+// timedOut is the error of a walk its timeout ended: the timeout and the
+// steps it stopped, then the failures it did not cause.
+func (e *walkError) timedOut(timeout error) error {
+	var stopped, failed []string
+	for _, f := range e.failed {
+		if f.stopped {
+			stopped = append(stopped, f.addr)
+		} else {
+			failed = append(failed, f.addr+": "+f.err)
+		}
+	}
+	msg := timeout.Error()
+	if len(stopped) > 0 {
+		msg += " (stopped " + strings.Join(stopped, ", ") + ")"
+	}
+	return errors.New(strings.Join(append([]string{msg}, failed...), "; "))
+}
+
+// stopCause says in words why ctx ended: a timeout names itself as the
+// cause; anything else is a cancelled run.
+func stopCause(ctx context.Context) string {
+	cause := context.Cause(ctx)
+	if cause == nil || errors.Is(cause, context.Canceled) || errors.Is(cause, context.DeadlineExceeded) {
+		return errRunCancelled.Error()
+	}
+	return cause.Error()
 }
 
 // runStep runs one step: its instances (one, or one per for_each

@@ -170,38 +170,97 @@ func kindName(k dsl.StepKind) string {
 }
 
 // Graph returns the dependency graph of a workflow's steps, for `zrun
-// graph`: main, on_failure and finally steps in one graph (edges only
-// within each set), and a function naming each vertex for display.
-func (r *Runner) Graph(ctx context.Context, workflow string) (*dag.Graph, func(dag.Vertex) string, hcl.Diagnostics) {
+// graph`, and how to label it. Main, on_failure and finally steps are in
+// one graph: each set's own edges, and, since a set runs after the ones
+// before it, edges from the last steps of each earlier set to its first
+// steps, labelled "on failure" or "finally". A step is labelled with its
+// set, its for_each collection, its action and its condition
+// (on_failure: step.check[for_each: env.services] (http.check) when: ...).
+func (r *Runner) Graph(ctx context.Context, workflow string) (*dag.Graph, dag.Labels, hcl.Diagnostics) {
 	wf, diags := r.workflow(workflow)
 	if diags.HasErrors() {
-		return nil, nil, diags
+		return nil, dag.Labels{}, diags
 	}
 	wb, diags := r.bind(ctx, wf)
 	all := dag.NewGraph()
+	var earlier [][]dag.Vertex // the last steps of each set so far
 	for _, kind := range []dsl.StepKind{dsl.StepMain, dsl.StepOnFailure, dsl.StepFinally} {
 		g, moreDiags := buildGraph(wb, kind)
 		diags = append(diags, moreDiags...)
+		g.TransitiveReduction()
+		var first, last []dag.Vertex
 		for _, v := range g.Vertices() {
 			all.Add(v)
-		}
-		for _, v := range g.Vertices() {
 			for _, d := range g.DependsOn(v) {
 				all.Connect(v, d)
 			}
+			if len(g.DependsOn(v)) == 0 {
+				first = append(first, v)
+			}
+			if len(g.Dependents(v)) == 0 {
+				last = append(last, v)
+			}
+		}
+		for _, before := range earlier {
+			for _, v := range first {
+				for _, d := range before {
+					all.Connect(v, d)
+				}
+			}
+		}
+		if len(last) > 0 {
+			earlier = append(earlier, last)
 		}
 	}
-	all.TransitiveReduction()
-	name := func(v dag.Vertex) string {
-		b := v.(*boundStep)
-		label := b.Name()
-		if b.Kind != dsl.StepMain {
-			label = kindName(b.Kind) + ": " + label
-		}
-		if a := b.actionName(); a != "" {
-			label += " (" + a + ")"
-		}
-		return label
+	return all, dag.Labels{Vertex: r.graphLabel, Edge: graphEdgeLabel}, diags
+}
+
+// graphLabel labels a step in `zrun graph`.
+func (r *Runner) graphLabel(v dag.Vertex) string {
+	b := v.(*boundStep)
+	label := b.Name()
+	if b.ForEach != nil {
+		label += "[for_each: " + r.exprText(b.ForEach) + "]"
 	}
-	return all, name, diags
+	if b.Kind != dsl.StepMain {
+		label = kindName(b.Kind) + ": " + label
+	}
+	if a := b.actionName(); a != "" {
+		label += " (" + a + ")"
+	}
+	if b.When != nil {
+		label += " when: " + r.exprText(b.When)
+	}
+	return label
+}
+
+// graphEdgeLabel labels the edges between sets: a step that depends on one
+// of another set runs after it as on_failure or finally.
+func graphEdgeLabel(from, to dag.Vertex) string {
+	switch k := from.(*boundStep).Kind; {
+	case k == to.(*boundStep).Kind:
+		return ""
+	case k == dsl.StepOnFailure:
+		return "on failure"
+	default:
+		return kindName(k)
+	}
+}
+
+// maxExprText is how much of an expression a graph label shows.
+const maxExprText = 60
+
+// exprText is an expression as written in its file, on one line and cut
+// to maxExprText characters.
+func (r *Runner) exprText(expr hcl.Expression) string {
+	rng := expr.Range()
+	f := r.opts.Config.Files[rng.Filename]
+	if f == nil {
+		return "..."
+	}
+	text := []rune(strings.Join(strings.Fields(string(rng.SliceBytes(f.Bytes))), " "))
+	if len(text) > maxExprText {
+		return string(text[:maxExprText-1]) + "…"
+	}
+	return string(text)
 }

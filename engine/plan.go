@@ -46,11 +46,17 @@ func (r *Runner) Plan(ctx context.Context, req RunRequest) (*Plan, hcl.Diagnosti
 	}
 	_ = r.warmPlugins(ctx, r.callees(wf), false)()
 	env, params, diags := r.prepare(ctx, wf, req)
+	if ctx.Err() != nil {
+		return nil, cancelledDiags("Planning", wf)
+	}
 	if diags.HasErrors() {
 		return nil, diags
 	}
 	p := &Plan{RunID: req.RunID, Workflow: wf.Name, Env: env.Name, Params: displayParams(params)}
 	diags = append(diags, r.planWorkflow(ctx, p, wf, env, params, "")...)
+	if ctx.Err() != nil {
+		return p, cancelledDiags("Planning", wf)
+	}
 	return p, diags
 }
 

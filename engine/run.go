@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"os"
 	"strings"
@@ -42,7 +43,11 @@ type RunResult struct {
 	Status   events.Status
 	Error    string
 	Outputs  map[string]cty.Value
-	Steps    map[string]*StepResult
+	// OutputErrors holds, for each output that could not be evaluated,
+	// why (masked); those outputs are missing from Outputs, the others
+	// are kept, and the run failed.
+	OutputErrors map[string]string
+	Steps        map[string]*StepResult
 	// PluginFailed is true when a step failed because its plugin crashed,
 	// hung or could not be reached, rather than reporting a failure.
 	PluginFailed bool
@@ -79,7 +84,13 @@ func (r *Runner) run(ctx context.Context, req RunRequest, done map[string]cty.Va
 	// The plugins' processes start now, in the background, so their cold
 	// starts overlap validation and reading the secrets.
 	waitPlugins := r.warmPlugins(ctx, r.callees(wf), true)
+	// However the run ends, its warm-up is over before Run returns: the
+	// caller may close the plugins next.
+	defer func() { _ = waitPlugins() }()
 	env, params, diags := r.prepare(ctx, wf, req)
+	if ctx.Err() != nil {
+		return nil, cancelledDiags("Running", wf)
+	}
 	if diags.HasErrors() {
 		return nil, diags
 	}
@@ -87,6 +98,9 @@ func (r *Runner) run(ctx context.Context, req RunRequest, done map[string]cty.Va
 	secretValues, moreDiags := secrets.Resolve(ctx, r.opts.Config.Dir, env.Secrets, secrets.Referenced(r.opts.Config, wf))
 	diags = append(diags, moreDiags...)
 	diags = append(diags, waitPlugins()...)
+	if ctx.Err() != nil {
+		return nil, cancelledDiags("Running", wf)
+	}
 	if diags.HasErrors() {
 		return nil, diags
 	}
@@ -130,7 +144,9 @@ func (r *Runner) run(ctx context.Context, req RunRequest, done map[string]cty.Va
 	}
 	x.sink.Event(events.RunStarted{Time: x.started, RunID: x.id, Workflow: wf.Name, Env: env.Name, Params: displayParams(params)})
 
-	outputs, err := x.runWorkflow(ctx, wf, params, "")
+	runCtx, stop := withStopCause(ctx)
+	defer stop()
+	outputs, err := x.runWorkflow(runCtx, wf, params, "")
 	res := x.result
 	res.Duration = time.Since(x.started)
 	res.Outputs = outputs
@@ -147,6 +163,32 @@ func (r *Runner) run(ctx context.Context, req RunRequest, done map[string]cty.Va
 		res.LedgerError = err.Error()
 	}
 	return res, diags
+}
+
+// errRunCancelled is the cause a cancelled run's steps are stopped with.
+var errRunCancelled = errors.New("the run was cancelled")
+
+// withStopCause returns a context that ends when ctx does, with a cause a
+// user can read: steps it stops say why in words, never "context
+// canceled". A cause ctx gives itself is kept.
+func withStopCause(ctx context.Context) (context.Context, context.CancelFunc) {
+	out, cancel := context.WithCancelCause(context.WithoutCancel(ctx))
+	stop := context.AfterFunc(ctx, func() {
+		cause := context.Cause(ctx)
+		if errors.Is(cause, context.Canceled) || errors.Is(cause, context.DeadlineExceeded) {
+			cause = errRunCancelled
+		}
+		cancel(cause)
+	})
+	return out, func() { stop(); cancel(nil) }
+}
+
+// cancelledDiags is what a run or plan cancelled before its steps says,
+// in place of what plugins and secret commands cut short said (Go's
+// context errors, not news).
+func cancelledDiags(doing string, wf *dsl.Workflow) hcl.Diagnostics {
+	return hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Cancelled",
+		Detail: fmt.Sprintf("%s workflow %q was cancelled before it was done; no step ran.", doing, wf.Name)}}
 }
 
 // prepare resolves the environment and params, and validates the workflow
@@ -192,7 +234,23 @@ func (r *Runner) ResolveEnv(name string) (*dsl.Environment, hcl.Diagnostics) {
 		Severity: hcl.DiagError,
 		Summary:  "No environment selected",
 		Detail:   "This project has several environments; choose one with --env (or ZRUN_ENV): " + strings.Join(keys(envs), ", ") + ".",
+		Extra:    usageError{},
 	}}
+}
+
+// usageError marks a diagnostic about what the command line left out,
+// rather than about the project's files.
+type usageError struct{}
+
+// HasUsageError reports whether diags say the command line is incomplete
+// (no --env where the project has several environments).
+func HasUsageError(diags hcl.Diagnostics) bool {
+	for _, d := range diags {
+		if _, ok := d.Extra.(usageError); ok && d.Severity == hcl.DiagError {
+			return true
+		}
+	}
+	return false
 }
 
 // NewRunID returns a sortable, unique run id: UTC time plus randomness.

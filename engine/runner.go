@@ -144,7 +144,7 @@ func (r *Runner) warmPlugins(ctx context.Context, wfs []*dsl.Workflow, start boo
 			if !start {
 				return
 			}
-			if s, ok := c.(starter); c != nil && ok {
+			if s, ok := c.(starter); err == nil && ok { // c is a typed nil on error
 				err = s.Start(ctx)
 			}
 			mu.Lock()

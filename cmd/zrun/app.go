@@ -169,7 +169,7 @@ func (a *app) recordingRunner(ctx context.Context, sink events.Sink, parallelism
 }
 
 // diagError prints diagnostics and returns the configuration exit code,
-// or the plugin failure one when a plugin is at fault.
+// or the plugin failure, locked or usage one when that is the cause.
 func (a *app) diagError(cfg *dsl.Config, diags hcl.Diagnostics) error {
 	a.printDiags(cfg, diags)
 	if engine.HasPluginFailure(diags) {
@@ -177,6 +177,9 @@ func (a *app) diagError(cfg *dsl.Config, diags hcl.Diagnostics) error {
 	}
 	if engine.HasLockFailure(diags) {
 		return &exitError{code: exitLocked}
+	}
+	if engine.HasUsageError(diags) {
+		return &exitError{code: exitUsage}
 	}
 	return &exitError{code: exitConfig}
 }

@@ -4,10 +4,12 @@ import (
 	"encoding/json"
 	"fmt"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/spf13/cobra"
 
+	"github.com/zrun-dev/zrun/dsl"
 	"github.com/zrun-dev/zrun/engine"
 	"github.com/zrun-dev/zrun/engine/events"
 )
@@ -27,7 +29,7 @@ func (a *app) planCmd() *cobra.Command {
 			return a.plan(c, req, f)
 		},
 	}
-	f.register(c)
+	f.register(c, withEnv)
 	return c
 }
 
@@ -38,7 +40,7 @@ func (a *app) plan(c *cobra.Command, req engine.RunRequest, f runFlags) error {
 	}
 	p, diags := r.Plan(ctxOf(c), req)
 	if diags.HasErrors() {
-		return a.diagError(r.Config(), diags)
+		return a.stoppedError(r.Config(), diags)
 	}
 	a.printDiags(r.Config(), diags)
 	if f.output == "json" {
@@ -46,11 +48,59 @@ func (a *app) plan(c *cobra.Command, req engine.RunRequest, f runFlags) error {
 		enc.SetIndent("", "  ")
 		return enc.Encode(p)
 	}
-	a.printPlan(p)
+	a.printPlan(p, f.runCommand(c, a.dir, r.Config().Workflows[p.Workflow], p.Env))
 	return nil
 }
 
-func (a *app) printPlan(p *engine.Plan) {
+// runCommand is the command that runs what a plan showed: the plan's
+// workflow and environment, and the flags given that change what runs
+// (-C, each --param, --parallelism, --lock-wait), every word shell-quoted.
+// A sensitive param's value is never shown: it reads name=... for the
+// reader to fill in.
+func (f *runFlags) runCommand(c *cobra.Command, dir string, wf *dsl.Workflow, env string) string {
+	words := []string{"zrun"}
+	if c.Flags().Changed("chdir") {
+		words = append(words, "-C", dir)
+	}
+	words = append(words, "workflow", wf.Name, "--env", env)
+	values := map[string]string{}
+	var names []string // in the order first given; the last value wins
+	for _, p := range f.params {
+		k, v, _ := strings.Cut(p, "=")
+		if _, ok := values[k]; !ok {
+			names = append(names, k)
+		}
+		values[k] = v
+	}
+	for _, k := range names {
+		v := values[k]
+		if p := wf.Params[k]; p == nil || p.Sensitive {
+			v = "..."
+		}
+		words = append(words, "--param", k+"="+v)
+	}
+	if c.Flags().Changed("parallelism") {
+		words = append(words, "--parallelism", strconv.Itoa(f.parallelism))
+	}
+	if c.Flags().Changed("lock-wait") {
+		words = append(words, "--lock-wait", f.lockWait.String())
+	}
+	for i, w := range words {
+		words[i] = shellQuote(w)
+	}
+	return strings.Join(words, " ")
+}
+
+// shellQuote returns s as one word for a POSIX shell: as it is when it
+// holds only characters no shell treats specially, else in single quotes.
+func shellQuote(s string) string {
+	if s != "" && strings.Trim(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789@%+=:,./_-") == "" {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
+
+func (a *app) printPlan(p *engine.Plan, runCommand string) {
 	w := a.stdout
 	fmt.Fprintf(w, "Plan: workflow %q in environment %q\n", p.Workflow, p.Env)
 	if len(p.Params) > 0 {
@@ -88,5 +138,5 @@ func (a *app) printPlan(p *engine.Plan) {
 			fmt.Fprintf(w, "      %s\n", ch)
 		}
 	}
-	fmt.Fprintf(w, "\n%d step(s). Nothing was run. Run it with: zrun workflow %s --env %s\n", len(p.Steps), p.Workflow, p.Env)
+	fmt.Fprintf(w, "\n%d step(s). Nothing was run. Run it with: %s\n", len(p.Steps), runCommand)
 }

@@ -310,9 +310,6 @@ func (a *app) resumeCmd() *cobra.Command {
 			})
 		},
 	}
-	c.Flags().StringArrayVarP(&f.params, "param", "p", nil, "give a param again (sensitive ones are never recorded), `name=value`")
-	c.Flags().IntVar(&f.parallelism, "parallelism", 0, "how many actions may run at once (default 4 x CPUs)")
-	c.Flags().StringVarP(&f.output, "output", "o", "text", "output format: text or json")
-	c.Flags().DurationVar(&f.lockWait, "lock-wait", 0, "wait this long for another run holding the environment's lock")
+	f.register(c, withLockWait)
 	return c
 }

@@ -14,7 +14,8 @@ import (
 	"github.com/zrun-dev/zrun/engine/events"
 )
 
-// runFlags are shared by `workflow` and `plan`.
+// runFlags are the flags of the commands that run a workflow or show what
+// a run would do (workflow, plan, resume), registered in one place.
 type runFlags struct {
 	env         string
 	params      []string
@@ -23,12 +24,25 @@ type runFlags struct {
 	lockWait    time.Duration
 }
 
-func (f *runFlags) register(c *cobra.Command) {
-	c.Flags().StringVarP(&f.env, "env", "e", os.Getenv("ZRUN_ENV"), "environment to run in (default $ZRUN_ENV; optional when the project has at most one)")
-	c.Flags().StringArrayVarP(&f.params, "param", "p", nil, "set a param, `name=value` (repeatable)")
+// runFlagUse says which of the optional run flags a command takes.
+type runFlagUse int
+
+const (
+	withEnv      runFlagUse = 1 << iota // --env (resume runs where the run ran)
+	withLockWait                        // --lock-wait (plan takes no lock)
+)
+
+func (f *runFlags) register(c *cobra.Command, use runFlagUse) {
+	if use&withEnv != 0 {
+		c.Flags().StringVarP(&f.env, "env", "e", os.Getenv("ZRUN_ENV"), "environment to run in (default $ZRUN_ENV; optional when the project has at most one)")
+	}
+	c.Flags().StringArrayVarP(&f.params, "param", "p", nil, "set a param, `name=value` (repeatable; sensitive params are never recorded)")
 	c.Flags().IntVar(&f.parallelism, "parallelism", 0, "how many actions may run at once (default 4 x CPUs)")
 	c.Flags().StringVarP(&f.output, "output", "o", "text", "output format: text or json")
 	_ = c.RegisterFlagCompletionFunc("output", cobra.FixedCompletions([]string{"text", "json"}, cobra.ShellCompDirectiveNoFileComp))
+	if use&withLockWait != 0 {
+		c.Flags().DurationVar(&f.lockWait, "lock-wait", 0, "wait this long (e.g. 5m) for another run holding the environment's lock")
+	}
 }
 
 func (f *runFlags) request(workflow string) (engine.RunRequest, error) {
@@ -69,8 +83,7 @@ func (a *app) workflowCmd() *cobra.Command {
 			})
 		},
 	}
-	f.register(c)
-	c.Flags().DurationVar(&f.lockWait, "lock-wait", 0, "wait this long (e.g. 5m) for another run holding the environment's lock")
+	f.register(c, withEnv|withLockWait)
 	c.Flags().BoolVar(&dryRun, "dry-run", false, "show what would run (the plan) without running anything")
 	return c
 }
@@ -92,7 +105,7 @@ func (a *app) record(c *cobra.Command, f runFlags, fn func(*engine.Runner) (*eng
 // finishRun reports a run's outcome and returns its exit code.
 func (a *app) finishRun(cfg *dsl.Config, res *engine.RunResult, diags hcl.Diagnostics, output string) error {
 	if diags.HasErrors() {
-		return a.diagError(cfg, diags)
+		return a.stoppedError(cfg, diags)
 	}
 	a.printDiags(cfg, diags)
 	if output == "text" {
@@ -102,6 +115,17 @@ func (a *app) finishRun(cfg *dsl.Config, res *engine.RunResult, diags hcl.Diagno
 		fmt.Fprintf(a.stderr, "Warning: the run was not completely recorded in the ledger: %s\n", res.LedgerError)
 	}
 	return runExit(res, a.interrupted.Load())
+}
+
+// stoppedError prints the diagnostics that stopped a run or a plan before
+// its steps, and returns their exit code, or the interrupt's when Ctrl-C
+// stopped it.
+func (a *app) stoppedError(cfg *dsl.Config, diags hcl.Diagnostics) error {
+	err := a.diagError(cfg, diags)
+	if a.interrupted.Load() {
+		return &exitError{code: exitInterrupted}
+	}
+	return err
 }
 
 // runExit maps a run's result to the exit code.

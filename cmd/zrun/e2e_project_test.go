@@ -55,11 +55,11 @@ func TestShippedProject(t *testing.T) {
 		},
 		"graph dot": {
 			args: []string{"graph", "health-check", "--format", "dot"},
-			want: []string{"digraph", `"step.service (http.check)"`},
+			want: []string{"digraph", `"step.service[for_each: env.services] (http.check)"`},
 		},
 		"graph mermaid": {
 			args: []string{"graph", "health-check", "--format", "mermaid"},
-			want: []string{"flowchart", `["step.service (http.check)"]`},
+			want: []string{"flowchart", `["step.service[for_each: env.services] (http.check)"]`},
 		},
 		"plugins list": {
 			args: []string{"plugins", "list"},

@@ -58,6 +58,9 @@ func (v *plainView) Event(e events.Event) {
 	fmt.Fprintln(v.w, line)
 }
 
+// plainLine is an event as timestamped lines: a message of several lines
+// (a multi-line error) goes on as lines with the same timestamp and
+// subject, so that every line of the output starts the same way.
 func plainLine(e events.Event) string {
 	ts := func(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.000Z") }
 	switch e := e.(type) {
@@ -70,17 +73,36 @@ func plainLine(e events.Event) string {
 		}
 		return s
 	case events.StepLog:
-		return fmt.Sprintf("%s %s | %s", ts(e.Time), e.Step, e.Line)
+		return continued(fmt.Sprintf("%s %s | ", ts(e.Time), e.Step), e.Line, "")
 	case events.StepFinished:
-		return fmt.Sprintf("%s %s %s%s", ts(e.Time), e.Step, e.Status, finishDetail(e))
+		head := fmt.Sprintf("%s %s ", ts(e.Time), e.Step)
+		return continued(head, string(e.Status)+finishDetail(e), "  ")
 	case events.RunFinished:
 		return fmt.Sprintf("%s run %s %s in %s", ts(e.Time), e.RunID, e.Status, e.Duration.Round(time.Millisecond))
 	}
 	return ""
 }
 
+// continued writes text after prefix, and each further line of it after
+// prefix and indent, so no line of a multi-line text loses the prefix.
+func continued(prefix, text, indent string) string {
+	lines := strings.Split(strings.ReplaceAll(strings.TrimRight(text, "\r\n"), "\r\n", "\n"), "\n")
+	for i := range lines {
+		if i > 0 {
+			lines[i] = indent + lines[i]
+		}
+		lines[i] = prefix + strings.TrimRight(lines[i], "\r")
+	}
+	return strings.Join(lines, "\n")
+}
+
+// finishDetail is what follows a finished step's status: how many
+// attempts it took when it was retried, how long, and its error.
 func finishDetail(e events.StepFinished) string {
 	s := ""
+	if e.Attempt > 1 {
+		s += fmt.Sprintf(" after %d attempts", e.Attempt)
+	}
 	if e.Duration > 0 {
 		s += " in " + e.Duration.Round(time.Millisecond).String()
 	}
@@ -178,7 +200,7 @@ func (v *liveView) statusLine(e events.StepFinished) string {
 	if icon == "" {
 		icon = "?"
 	}
-	return fmt.Sprintf("%s %s %s%s", icon, e.Step, e.Status, finishDetail(e))
+	return continued("", fmt.Sprintf("%s %s %s%s", icon, e.Step, e.Status, finishDetail(e)), "    ")
 }
 
 // println prints a permanent line above the live area.
@@ -240,14 +262,20 @@ func (a *app) printSummary(res *engine.RunResult) {
 			parts = append(parts, fmt.Sprintf("%d %s", counts[st], st))
 		}
 	}
+	if len(parts) == 0 {
+		parts = []string{"nothing to run"}
+	}
 	fmt.Fprintf(a.stdout, "\nRun %s %s in %s: %s.\n", res.ID, res.Status, res.Duration.Round(time.Millisecond), strings.Join(parts, ", "))
 	if res.Error != "" {
-		fmt.Fprintf(a.stdout, "Error: %s\n", res.Error)
+		fmt.Fprintln(a.stdout, continued("", "Error: "+res.Error, "  "))
 	}
-	if len(res.Outputs) > 0 {
+	if len(res.Outputs)+len(res.OutputErrors) > 0 {
 		fmt.Fprintln(a.stdout, "\nOutputs:")
 		for _, k := range sortedKeys(res.Outputs) {
 			fmt.Fprintf(a.stdout, "  %s = %s\n", k, showValue(res.Outputs[k]))
+		}
+		for _, k := range sortedKeys(res.OutputErrors) {
+			fmt.Fprintf(a.stdout, "  %s: not evaluated (see the error above)\n", k)
 		}
 	}
 }

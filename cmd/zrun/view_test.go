@@ -7,6 +7,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
+	"github.com/zclconf/go-cty/cty"
+
+	"github.com/zrun-dev/zrun/engine"
 	"github.com/zrun-dev/zrun/engine/events"
 )
 
@@ -53,5 +57,88 @@ func TestLiveView(t *testing.T) {
 	// permanent lines, not a stale running step.
 	if i := strings.LastIndex(got, "step.check failed"); strings.Contains(got[i:], "⠋") {
 		t.Errorf("live lines drawn after the last step finished:\n%q", got[i:])
+	}
+}
+
+// TestPlainLines: every line of the plain view starts with a timestamp and
+// its subject, even for a multi-line error; a retried step says how many
+// attempts it took.
+func TestPlainLines(t *testing.T) {
+	at := time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
+	const ts = "2026-12-01T10:00:00.000Z"
+	tests := map[string]struct {
+		event events.Event
+		want  string
+	}{
+		"retried": {
+			events.StepFinished{Time: at, Step: "step.check", Status: events.StatusOK, Attempt: 3, Duration: 4200 * time.Millisecond},
+			ts + " step.check ok after 3 attempts in 4.2s",
+		},
+		"failed after retries": {
+			events.StepFinished{Time: at, Step: "step.check", Status: events.StatusFailed, Attempt: 2, Duration: time.Second, Error: "flaky"},
+			ts + " step.check failed after 2 attempts in 1s: flaky",
+		},
+		"one attempt": {
+			events.StepFinished{Time: at, Step: "step.a", Status: events.StatusOK, Attempt: 1, Duration: time.Second},
+			ts + " step.a ok in 1s",
+		},
+		"multi-line error": {
+			events.StepFinished{Time: at, Step: "step.a", Status: events.StatusFailed, Attempt: 1, Error: "exit status 1:\r\nline two\nline three\n"},
+			ts + " step.a failed: exit status 1:\n" + ts + " step.a   line two\n" + ts + " step.a   line three",
+		},
+		"skipped": {
+			events.StepFinished{Time: at, Step: "step.b", Status: events.StatusSkipped, Error: "step.a did not succeed"},
+			ts + " step.b skipped: step.a did not succeed",
+		},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			var b strings.Builder
+			v := &plainView{w: &b}
+			v.Event(tc.event)
+			if diff := cmp.Diff(tc.want+"\n", b.String()); diff != "" {
+				t.Errorf("output (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+// TestSummary: the summary of a run with nothing to run reads as a
+// sentence, and outputs that could not be evaluated are named.
+func TestSummary(t *testing.T) {
+	tests := map[string]struct {
+		res  *engine.RunResult
+		want string
+	}{
+		"empty workflow": {
+			&engine.RunResult{ID: "r1", Status: events.StatusOK, Duration: time.Millisecond},
+			"\nRun r1 ok in 1ms: nothing to run.\n",
+		},
+		"an output not evaluated": {
+			&engine.RunResult{ID: "r1", Status: events.StatusFailed, Duration: time.Second,
+				Steps:   map[string]*engine.StepResult{"step.a": {Status: events.StatusOK}},
+				Error:   "output \"all\": Attempt to get attribute from null value\nsecond line",
+				Outputs: map[string]cty.Value{"first": cty.StringVal("kept")}, OutputErrors: map[string]string{"all": "Attempt to get attribute from null value"}},
+			"\nRun r1 failed in 1s: 1 ok.\nError: output \"all\": Attempt to get attribute from null value\n  second line\n\nOutputs:\n  first = \"kept\"\n  all: not evaluated (see the error above)\n",
+		},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			var b strings.Builder
+			a := newApp(&b, io.Discard)
+			a.printSummary(tc.res)
+			if diff := cmp.Diff(tc.want, b.String()); diff != "" {
+				t.Errorf("output (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+// TestLiveStatusLineIndents: the terminal view indents a multi-line
+// error's further lines under its step's line.
+func TestLiveStatusLineIndents(t *testing.T) {
+	got := (&liveView{}).statusLine(events.StepFinished{Step: "step.a", Status: events.StatusFailed, Attempt: 1, Error: "one\ntwo"})
+	if want := "✗ step.a failed: one\n    two"; got != want {
+		t.Errorf("got %q, want %q", got, want)
 	}
 }

@@ -1,5 +1,5 @@
 // Package dag is a generic directed acyclic graph with cycle detection, a
-// topological order, renderers (DOT and Mermaid) and a concurrent walker.
+// topological order, renderers (DOT, Mermaid and text) and a concurrent walker.
 //
 // An edge added with Connect(from, to) means "from depends on to": to runs
 // first. Every function here keeps that one direction; only the renderers

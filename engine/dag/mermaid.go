@@ -6,11 +6,12 @@ import (
 )
 
 // Mermaid renders the graph as a Mermaid flowchart, left to right. Vertices
-// are labelled by name (nil means VertexName) and get ids n0, n1... in name
-// order; arrows go the way the walk runs, from a dependency to the vertex
-// that waits for it. The same graph always renders the same text.
-func (g *Graph) Mermaid(name func(Vertex) string) string {
-	d := g.drawing(name)
+// and edges are labelled by l; vertices get ids n0, n1... in name order;
+// arrows go the way the walk runs, from a dependency to the vertex that
+// waits for it, dotted when labelled. The same graph always renders the
+// same text.
+func (g *Graph) Mermaid(l Labels) string {
+	d := g.drawing(l)
 	id := make([]string, len(g.vertices))
 	var b strings.Builder
 	b.WriteString("flowchart LR\n")
@@ -19,11 +20,15 @@ func (g *Graph) Mermaid(name func(Vertex) string) string {
 		b.WriteString("    " + id[i] + `["` + mermaidEscaper.Replace(d.names[i]) + "\"]\n")
 	}
 	for _, e := range d.edges {
-		b.WriteString("    " + id[e.from] + " --> " + id[e.to] + "\n")
+		arrow := " --> "
+		if e.label != "" {
+			arrow = ` -.->|"` + mermaidEscaper.Replace(e.label) + `"| `
+		}
+		b.WriteString("    " + id[e.from] + arrow + id[e.to] + "\n")
 	}
 	return b.String()
 }
 
 // mermaidEscaper writes characters that would end or confuse a quoted label
 // as Mermaid entity codes.
-var mermaidEscaper = strings.NewReplacer(`#`, "#35;", `"`, "#quot;", "<", "#lt;", ">", "#gt;", "\n", "<br>", "\r", "")
+var mermaidEscaper = strings.NewReplacer(`#`, "#35;", "&", "#amp;", `"`, "#quot;", "<", "#lt;", ">", "#gt;", "|", "#124;", "\n", "<br>", "\r", "")

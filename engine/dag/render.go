@@ -5,16 +5,33 @@ import (
 	"slices"
 )
 
+// Labels say how a rendering names vertices and edges.
+type Labels struct {
+	// Vertex names a vertex; nil means VertexName.
+	Vertex func(Vertex) string
+	// Edge labels the edge by which from depends on to; nil, or "", draws
+	// it unlabelled.
+	Edge func(from, to Vertex) string
+}
+
 // drawing is a graph prepared for a renderer: vertex names, and vertices and
 // edges sorted by name so the output is stable whatever order the graph was
 // built in.
 type drawing struct {
-	names    []string // by vertex index
-	vertices []int    // sorted by name, ties by insertion order
-	edges    []edge   // sorted by names; from is the dependency, to the dependent
+	names    []string    // by vertex index
+	vertices []int       // sorted by name, ties by insertion order
+	edges    []drawnEdge // sorted by names
 }
 
-func (g *Graph) drawing(name func(Vertex) string) drawing {
+// drawnEdge runs the way the walk does: from the dependency to the
+// dependent.
+type drawnEdge struct {
+	from, to int
+	label    string
+}
+
+func (g *Graph) drawing(l Labels) drawing {
+	name := l.Vertex
 	if name == nil {
 		name = VertexName
 	}
@@ -30,10 +47,14 @@ func (g *Graph) drawing(name func(Vertex) string) drawing {
 	}
 	for _, i := range d.vertices {
 		for _, dep := range g.deps[i] {
-			d.edges = append(d.edges, edge{from: dep, to: i})
+			e := drawnEdge{from: dep, to: i}
+			if l.Edge != nil {
+				e.label = l.Edge(g.vertices[i], g.vertices[dep])
+			}
+			d.edges = append(d.edges, e)
 		}
 	}
-	slices.SortFunc(d.edges, func(a, b edge) int {
+	slices.SortFunc(d.edges, func(a, b drawnEdge) int {
 		return cmp.Or(cmp.Compare(rank[a.from], rank[b.from]), cmp.Compare(rank[a.to], rank[b.to]))
 	})
 	return d

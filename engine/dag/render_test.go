@@ -26,7 +26,7 @@ func TestRender(t *testing.T) {
 		want   string
 	}{
 		"dot": {
-			render: func(g *Graph) string { return g.Dot(nil) },
+			render: func(g *Graph) string { return g.Dot(Labels{}) },
 			want: `digraph {
 	"step.build"
 	"step.deploy"
@@ -45,7 +45,7 @@ func TestRender(t *testing.T) {
 `,
 		},
 		"mermaid": {
-			render: func(g *Graph) string { return g.Mermaid(nil) },
+			render: func(g *Graph) string { return g.Mermaid(Labels{}) },
 			want: `flowchart LR
     n0["step.build"]
     n1["step.deploy"]
@@ -64,18 +64,61 @@ func TestRender(t *testing.T) {
 		},
 		"dot with a custom name": {
 			render: func(g *Graph) string {
-				return build(nil, [2]string{"b", "a"}).Dot(func(v Vertex) string { return "v_" + v.(string) })
+				return build(nil, [2]string{"b", "a"}).Dot(Labels{Vertex: func(v Vertex) string { return "v_" + v.(string) }})
 			},
 			want: "digraph {\n\t\"v_a\"\n\t\"v_b\"\n\t\"v_a\" -> \"v_b\"\n}\n",
 		},
+		"text": {
+			render: func(g *Graph) string { return g.Text(Labels{}) },
+			want: `step.lint
+step.fetch
+step.test
+    after step.fetch
+step.build
+    after step.fetch
+step.deploy
+    after step.build
+    after step.test
+step.notify["a#1"]
+    after step.deploy
+step.odd<\ >
+    after step.deploy
+`,
+		},
 		"mermaid of an empty graph": {
-			render: func(*Graph) string { return new(Graph).Mermaid(nil) },
+			render: func(*Graph) string { return new(Graph).Mermaid(Labels{}) },
 			want:   "flowchart LR\n",
 		},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
 			if diff := cmp.Diff(tc.want, tc.render(renderGraph())); diff != "" {
+				t.Errorf("output (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+// TestRenderEdgeLabels: labelled edges are drawn distinct from the others
+// and carry their label, escaped, in every format.
+func TestRenderEdgeLabels(t *testing.T) {
+	g := build(nil, [2]string{"b", "a"}, [2]string{"c", "b"})
+	l := Labels{Edge: func(from, to Vertex) string {
+		if from == "c" {
+			return `on "failure" | #1`
+		}
+		return ""
+	}}
+	tests := map[string]struct {
+		got, want string
+	}{
+		"dot":     {g.Dot(l), "digraph {\n\t\"a\"\n\t\"b\"\n\t\"c\"\n\t\"a\" -> \"b\"\n\t\"b\" -> \"c\" [label=\"on \\\"failure\\\" | #1\", style=dashed]\n}\n"},
+		"mermaid": {g.Mermaid(l), "flowchart LR\n    n0[\"a\"]\n    n1[\"b\"]\n    n2[\"c\"]\n    n0 --> n1\n    n1 -.->|\"on #quot;failure#quot; #124; #35;1\"| n2\n"},
+		"text":    {g.Text(l), "a\nb\n    after a\nc\n    after b (on \"failure\" | #1)\n"},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			if diff := cmp.Diff(tc.want, tc.got); diff != "" {
 				t.Errorf("output (-want +got):\n%s", diff)
 			}
 		})
@@ -89,7 +132,7 @@ func TestRenderTiesKeepInsertionOrder(t *testing.T) {
 	g.Add("1")
 	g.Connect("1", 1)
 	want := "flowchart LR\n    n0[\"1\"]\n    n1[\"1\"]\n    n0 --> n1\n"
-	if diff := cmp.Diff(want, g.Mermaid(nil)); diff != "" {
+	if diff := cmp.Diff(want, g.Mermaid(Labels{})); diff != "" {
 		t.Errorf("output (-want +got):\n%s", diff)
 	}
 }

@@ -1,0 +1,3 @@
+environment "dev" {}
+
+environment "prod" {}
