@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/zclconf/go-cty/cty"
@@ -13,7 +14,7 @@ import (
 // minSecretLine is the length, in characters, under which a line of a
 // multi-line secret is too short to be masked wherever it appears ("}",
 // "==" or "-----" would mask half of any output). Such a line is masked
-// where it stands alone instead: see masker.
+// where it is most likely the secret's instead: see masker.
 const minSecretLine = 4
 
 // masker hides the sensitive strings of a step's arguments wherever the
@@ -28,10 +29,12 @@ const minSecretLine = 4
 //     a pattern of its own when it has at least minSecretLine characters,
 //     so a multi-line secret is masked line by line too (printed
 //     indented, with other line endings, or one line at a time).
-//   - A shorter line of a multi-line secret masks an output line that
-//     holds only it (and white space): it cannot be told apart from
-//     ordinary text inside a longer line, but a line of its own is where a
-//     printed secret puts it.
+//   - A shorter line of a multi-line secret cannot be told apart from
+//     ordinary text inside other text, so it is masked where a printed
+//     secret puts it: an output line that holds only it (and white space)
+//     is masked whole, and it is masked as a word (between white space)
+//     on an output line that has something else masked, or next to one
+//     that has (see lineRule).
 //
 // Patterns are matched leftmost first, the longest at a position winning,
 // in bytes, so the result is the same however the text is chunked (see
@@ -82,30 +85,125 @@ func newMasker(secrets []string) *masker {
 }
 
 // Mask masks every secret in s, a whole text (an error, a log message),
-// and makes it valid UTF-8.
+// and makes it valid text.
 func (m *masker) Mask(s string) string {
 	if m.empty() {
-		return strings.ToValidUTF8(s, "\uFFFD")
+		return validText(s)
 	}
-	var out bytes.Buffer
-	ms := m.stream(func(b []byte) { out.Write(b) })
+	var masked bytes.Buffer
+	ms := m.stream(func(b []byte) { masked.Write(b) })
 	ms.Write([]byte(s))
 	ms.Flush()
-	lines := strings.Split(out.String(), "\n")
-	for i, l := range lines {
-		lines[i] = m.maskLine(l)
+	lines := make([]string, 0, strings.Count(masked.String(), "\n")+1)
+	r := m.lines(func(l string) { lines = append(lines, l) })
+	for l := range strings.SplitSeq(masked.String(), "\n") {
+		r.line(l)
 	}
+	r.flush()
 	return strings.Join(lines, "\n")
 }
 
-// maskLine applies the rule for short lines of multi-line secrets to one
-// line of text whose patterns are masked already, and makes it valid
-// UTF-8.
-func (m *masker) maskLine(l string) string {
-	if m != nil && m.short[strings.TrimSpace(l)] {
-		return Redacted
+// validText makes a line of output valid text for every sink and store:
+// invalid UTF-8 and NUL bytes (which PostgreSQL's text refuses) become
+// U+FFFD.
+func validText(s string) string {
+	return strings.ReplaceAll(strings.ToValidUTF8(s, "\uFFFD"), "\x00", "\uFFFD")
+}
+
+// lines returns a lineRule that passes lines, their patterns masked
+// already, to out.
+func (m *masker) lines(out func(string)) *lineRule {
+	return &lineRule{m: m, out: out}
+}
+
+// lineRule applies the rule for short lines of multi-line secrets to a
+// sequence of lines whose patterns are masked already, and makes each
+// valid text. A line's neighbours count, so a line that holds a short
+// line of a secret as a word, and is not masked on its own account, waits
+// for the next line (or flush) before it is passed on: at most one line
+// is held.
+type lineRule struct {
+	m          *masker
+	out        func(string)
+	prevMasked bool
+	held       string
+	holding    bool
+}
+
+func (r *lineRule) line(l string) {
+	masked := strings.Contains(l, Redacted)
+	if r.holding {
+		r.holding = false
+		r.emit(r.held, masked || r.alone(l))
 	}
-	return strings.ToValidUTF8(l, "\uFFFD")
+	switch {
+	case r.alone(l):
+		r.emit(Redacted, false)
+	case !r.m.hasShortWord(l):
+		r.emit(l, false)
+	case masked || r.prevMasked:
+		r.emit(l, true)
+	default:
+		r.held, r.holding = l, true
+	}
+}
+
+// flush passes on a line held for its next, which there is none of.
+func (r *lineRule) flush() {
+	if r.holding {
+		r.holding = false
+		r.emit(r.held, false)
+	}
+}
+
+func (r *lineRule) emit(l string, maskWords bool) {
+	if maskWords {
+		l = r.m.maskShortWords(l)
+	}
+	r.prevMasked = strings.Contains(l, Redacted)
+	r.out(validText(l))
+}
+
+// alone reports whether l holds only a short line of a secret.
+func (r *lineRule) alone(l string) bool {
+	return r.m != nil && r.m.short[strings.TrimSpace(l)]
+}
+
+func (m *masker) hasShortWord(l string) bool {
+	if m == nil || len(m.short) == 0 {
+		return false
+	}
+	for w := range strings.FieldsSeq(l) {
+		if m.short[w] {
+			return true
+		}
+	}
+	return false
+}
+
+// maskShortWords masks every word of l (a run of characters between white
+// space) that is a short line of a secret, keeping the white space.
+func (m *masker) maskShortWords(l string) string {
+	var b strings.Builder
+	for len(l) > 0 {
+		i := strings.IndexFunc(l, unicode.IsSpace)
+		if i < 0 {
+			i = len(l)
+		}
+		if w := l[:i]; m.short[w] {
+			b.WriteString(Redacted)
+		} else {
+			b.WriteString(w)
+		}
+		l = l[i:]
+		j := strings.IndexFunc(l, func(r rune) bool { return !unicode.IsSpace(r) })
+		if j < 0 {
+			j = len(l)
+		}
+		b.WriteString(l[:j])
+		l = l[j:]
+	}
+	return b.String()
 }
 
 func (m *masker) empty() bool { return m == nil || (len(m.patterns) == 0 && len(m.short) == 0) }

@@ -10,7 +10,7 @@ import (
 )
 
 func TestMaskerRules(t *testing.T) {
-	pem := "-----BEGIN KEY-----\nMIIEvQIBADANBgkqhkiG9w0B\nAQEFAASCBKcwggSjAgEAAoIB\nxQ==\n-----END KEY-----"
+	pem := "-----BEGIN KEY-----\nMIIEvQIBADANBgkqhkiG9w0B\nAQEFAASCBKcwggSjAgEAAoIB\nxQ==\n=\n-----END KEY-----"
 	tests := map[string]struct {
 		secrets []string
 		in      string
@@ -44,7 +44,7 @@ func TestMaskerRules(t *testing.T) {
 		"every line of a multi-line secret, indented": {
 			secrets: []string{pem},
 			in:      "key: |\n    " + strings.ReplaceAll(pem, "\n", "\n    ") + "\ndone",
-			want:    "key: |\n    (sensitive)\n    (sensitive)\n    (sensitive)\n    (sensitive)\n    (sensitive)\ndone",
+			want:    "key: |\n    (sensitive)\n    (sensitive)\n    (sensitive)\n    (sensitive)\n(sensitive)\n    (sensitive)\ndone",
 		},
 		"lines of a multi-line secret inside other text": {
 			secrets: []string{pem},
@@ -55,6 +55,21 @@ func TestMaskerRules(t *testing.T) {
 			secrets: []string{"{\n  \"k\": \"v4lue-secret\"\n}"},
 			in:      "{\n  \"other\": 1\n}\nx}y\n  }  ",
 			want:    "(sensitive)\n  \"other\": 1\n(sensitive)\nx}y\n(sensitive)",
+		},
+		"a short line as a word on a line with something masked": {
+			secrets: []string{pem},
+			in:      strings.ReplaceAll(pem, "\n", " "),
+			want:    "(sensitive) (sensitive) (sensitive) (sensitive) (sensitive) (sensitive)",
+		},
+		"a short line as a word next to a masked line": {
+			secrets: []string{"first-line\n==\nlast-line"},
+			in:      "> first-line\n> ==\n> ==x\n\n> ==\n> last-line\n> ==\n",
+			want:    "> (sensitive)\n> (sensitive)\n> ==x\n\n> (sensitive)\n> (sensitive)\n> (sensitive)\n",
+		},
+		"a short line as a word elsewhere is left": {
+			secrets: []string{"first-line\n==\nlast-line"},
+			in:      "a == b\nc\nd == e",
+			want:    "a == b\nc\nd == e",
 		},
 		"a CRLF secret printed with LF": {
 			secrets: []string{"line-one\r\nline-two\r\n"},
@@ -200,18 +215,20 @@ func referenceLines(m *masker, text string) []string {
 		return nil
 	}
 	var lines []string
-	for _, l := range strings.SplitAfter(masked, "\n") {
-		l = strings.TrimSuffix(l, "\n")
+	r := m.lines(func(l string) { lines = append(lines, l) })
+	parts := strings.Split(masked, "\n")
+	if strings.HasSuffix(masked, "\n") {
+		parts = parts[:len(parts)-1]
+	}
+	for _, l := range parts {
 		for len(l) > maxLine {
 			n := cutAt([]byte(l), maxLine)
-			lines = append(lines, m.maskLine(l[:n]))
+			r.line(l[:n])
 			l = l[n:]
 		}
-		lines = append(lines, m.maskLine(strings.TrimSuffix(l, "\r")))
+		r.line(strings.TrimSuffix(l, "\r"))
 	}
-	if strings.HasSuffix(masked, "\n") {
-		lines = lines[:len(lines)-1]
-	}
+	r.flush()
 	return lines
 }
 

@@ -65,18 +65,18 @@ func (u *stepUI) flush() {
 // masked as a stream (so a secret is masked however the bytes were
 // chunked), then split at newlines (a "\r" before one dropped), a line
 // longer than maxLine cut at maxLine (before a rune it would split), the
-// rule for short lines of secrets applied, and invalid UTF-8 replaced by
-// U+FFFD. Memory is bounded by maxLine plus the longest secret.
+// rule for short lines of secrets applied (lineRule), and invalid UTF-8
+// and NUL bytes replaced by U+FFFD. Memory is bounded: the longest secret
+// held back, the line being assembled and one line held by lineRule.
 type outputStream struct {
-	mu   sync.Mutex
-	mask *masker
-	ms   *maskStream
-	line []byte
-	emit func(string)
+	mu    sync.Mutex
+	ms    *maskStream
+	line  []byte
+	lines *lineRule
 }
 
 func newOutputStream(mask *masker, emit func(string)) *outputStream {
-	w := &outputStream{mask: mask, emit: emit}
+	w := &outputStream{lines: mask.lines(emit)}
 	w.ms = mask.stream(w.add)
 	return w
 }
@@ -112,7 +112,7 @@ func (w *outputStream) add(b []byte) {
 }
 
 func (w *outputStream) emitLine(l []byte) {
-	w.emit(w.mask.maskLine(string(l)))
+	w.lines.line(string(l))
 }
 
 func (w *outputStream) flush() {
@@ -123,6 +123,7 @@ func (w *outputStream) flush() {
 		w.emitLine(bytes.TrimSuffix(w.line, []byte("\r")))
 		w.line = nil
 	}
+	w.lines.flush()
 }
 
 // cutAt returns where to cut b (longer than n) at most n bytes in: n,

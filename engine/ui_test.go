@@ -68,9 +68,9 @@ func TestStepUI(t *testing.T) {
 			run:  func(u *stepUI) { write(u.Stdout(), strings.Repeat("c", maxLine-1), "€\n") },
 			want: []string{"stdout: " + strings.Repeat("c", maxLine-1), "stdout: €"},
 		},
-		"Latin-1 and binary become valid text": {
+		"Latin-1, binary and NUL bytes become valid text": {
 			run:  func(u *stepUI) { write(u.Stdout(), "caf\xe9\n", "\x00\x01\xff\xfe\n") },
-			want: []string{"stdout: caf\uFFFD", "stdout: \x00\x01\uFFFD"},
+			want: []string{"stdout: caf\uFFFD", "stdout: \uFFFD\x01\uFFFD"},
 		},
 		"a multi-line secret, whole and line by line": {
 			run: func(u *stepUI) {
