@@ -19,6 +19,7 @@ import (
 func resolveParams(wf *dsl.Workflow, raw map[string]string, typed map[string]cty.Value) (map[string]cty.Value, hcl.Diagnostics) {
 	var diags hcl.Diagnostics
 	out := map[string]cty.Value{}
+	invalid := map[string]bool{} // reported already: not missing too
 	for name, s := range raw {
 		p, ok := wf.Params[name]
 		if !ok {
@@ -28,6 +29,7 @@ func resolveParams(wf *dsl.Workflow, raw map[string]string, typed map[string]cty
 		v, err := parseParam(s, p.Type)
 		if err != nil {
 			diags = append(diags, invalidParam(wf, p, err, p.Sensitive, "--param value"))
+			invalid[name] = true
 			continue
 		}
 		out[name] = v
@@ -44,12 +46,16 @@ func resolveParams(wf *dsl.Workflow, raw map[string]string, typed map[string]cty
 		cv, err := convert.Convert(v, p.Type)
 		if err != nil {
 			diags = append(diags, invalidParam(wf, p, err, p.Sensitive || v.ContainsMarked(), v.Type().FriendlyName()))
+			invalid[name] = true
 			continue
 		}
 		out[name] = cv
 	}
 	for _, name := range wf.ParamOrder {
 		p := wf.Params[name]
+		if invalid[name] {
+			continue
+		}
 		if _, ok := out[name]; !ok {
 			if p.Required() {
 				diags = append(diags, &hcl.Diagnostic{

@@ -4,6 +4,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/hashicorp/hcl/v2"
 	"github.com/zclconf/go-cty/cty"
 
 	"github.com/zrun-dev/zrun/dsl"
@@ -24,6 +25,7 @@ func TestResolveParamsSensitiveErrors(t *testing.T) {
 		"flag":  param("flag", cty.Bool, true),
 		"plain": param("plain", cty.Number, false),
 	}, ParamOrder: []string{"num", "list", "flag", "plain"}}
+	wf.Params["num"].Default = cty.NilVal // required: an invalid value is not also missing
 	tests := map[string]struct {
 		raw       map[string]string
 		typed     map[string]cty.Value
@@ -38,7 +40,16 @@ func TestResolveParamsSensitiveErrors(t *testing.T) {
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
-			_, diags := resolveParams(wf, tc.raw, tc.typed)
+			_, all := resolveParams(wf, tc.raw, tc.typed)
+			var diags hcl.Diagnostics
+			for _, d := range all {
+				if d.Summary == "Missing required param" && tc.raw["num"] != "" {
+					t.Errorf("an invalid value is reported as missing too: %s", d.Detail)
+				}
+				if d.Summary != "Missing required param" {
+					diags = append(diags, d)
+				}
+			}
 			if len(diags) != 1 || diags[0].Summary != "Invalid param value" {
 				t.Fatalf("diagnostics %v, want one Invalid param value", diags)
 			}
