@@ -9,6 +9,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/zclconf/go-cty/cty"
+
+	"github.com/zrun-dev/zrun/dsl/lang"
 )
 
 // minSecretLine is the length, in characters, under which a line of a
@@ -321,7 +323,11 @@ func (m *masker) MarkOutputs(v cty.Value) cty.Value {
 	return out
 }
 
-// sensitiveStrings returns every string in v under a sensitive mark.
+// sensitiveStrings returns every string in v under a sensitive mark, and
+// the text of the lang.Derived marks in v: what functions computed from
+// sensitive values, which may be printed on its own though v holds it
+// inside a larger string. A derived text shorter than minSecretLine is
+// left out: substr(secret.x, 0, 1) would mask a letter everywhere.
 func sensitiveStrings(v cty.Value) []string {
 	var out []string
 	if v == cty.NilVal {
@@ -329,6 +335,11 @@ func sensitiveStrings(v cty.Value) []string {
 	}
 	uv, pvms := v.UnmarkDeepWithPaths()
 	for _, pvm := range pvms {
+		for mark := range pvm.Marks {
+			if d, ok := mark.(lang.Derived); ok && utf8.RuneCountInString(strings.TrimSpace(d.Text)) >= minSecretLine {
+				out = append(out, d.Text)
+			}
+		}
 		if _, ok := pvm.Marks[sensitiveMark]; !ok {
 			continue
 		}

@@ -2,11 +2,14 @@ package engine
 
 import (
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"testing"
 	"unicode/utf8"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/zclconf/go-cty/cty"
+	"github.com/zrun-dev/zrun/dsl/lang"
 )
 
 func TestMaskerRules(t *testing.T) {
@@ -293,4 +296,21 @@ func abbrev(s string) string {
 		return s[:100] + "..." + s[len(s)-100:]
 	}
 	return s
+}
+
+// TestSensitiveStringsDerived: what functions derived from a secret is
+// masked too, when long enough to be masked everywhere.
+func TestSensitiveStringsDerived(t *testing.T) {
+	v := cty.ObjectVal(map[string]cty.Value{
+		"script": cty.StringVal("echo TOKEN x").WithMarks(cty.NewValueMarks(sensitiveMark, lang.Derived{Text: "TOKEN"}, lang.Derived{Text: "to"})),
+		"plain":  cty.StringVal("nothing"),
+	})
+	got := sensitiveStrings(v)
+	slices.Sort(got)
+	if want := []string{"TOKEN", "echo TOKEN x"}; !slices.Equal(got, want) {
+		t.Errorf("sensitiveStrings = %q, want %q", got, want)
+	}
+	if got := newMasker(got).Mask("TOKEN to"); got != "(sensitive) to" {
+		t.Errorf("masked %q", got)
+	}
 }

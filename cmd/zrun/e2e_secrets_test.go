@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"crypto/sha256"
+	"encoding/base64"
 	"encoding/hex"
 	"fmt"
 	"io"
@@ -138,7 +139,8 @@ func (w written) wantNoValue(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	values := map[string]string{"secret.token": secretToken, "secret.db_password": secretPassword, "param.api_key": sensitiveParam}
+	values := map[string]string{"secret.token": secretToken, "secret.db_password": secretPassword, "param.api_key": sensitiveParam,
+		"base64encode(secret.token)": base64.StdEncoding.EncodeToString([]byte(secretToken))}
 	var short []string
 	for i, line := range strings.Split(strings.TrimSpace(string(pem)), "\n") {
 		if len(line) < 4 {
@@ -253,7 +255,8 @@ func runShapes(t *testing.T, run func(code int, args ...string) result) {
 	t.Helper()
 	r := run(0, "workflow", "shapes")
 	wantContains(t, "workflow shapes", r.stdout, "step.pem | (sensitive)", "step.pem |     (sensitive)",
-		"step.bytes | caf\uFFFD cr\uFFFDme", "binary done", "step.bytes | the end", "3 ok")
+		"step.derived | lower (sensitive)", "step.derived | base64 (sensitive)",
+		"step.bytes | caf\uFFFD cr\uFFFDme", "binary done", "step.bytes | the end", "4 ok")
 	r = run(0, "workflow", "shapes", "--output", "json")
 	evs := parseEvents(t, r.stdout)
 	cut := map[string]string{}

@@ -48,9 +48,47 @@ func hideSensitiveFunc(name string, f function.Function) function.Function {
 	}
 	spec.Impl = func(args []cty.Value, _ cty.Type) (cty.Value, error) {
 		v, err := f.Call(args)
-		return v, sensitiveCallError(name, args, err)
+		if err != nil {
+			return v, sensitiveCallError(name, args, err)
+		}
+		return markDerived(v, args), nil
 	}
 	return function.New(spec)
+}
+
+// Derived is a mark on the result of a function called with marked
+// arguments: it carries a string the function returned (upper or
+// substr of a secret), so the engine can mask that text too, where it
+// ends up inside a larger string ("echo ${upper(secret.x)}") that is all
+// the engine would know of otherwise.
+type Derived struct{ Text string }
+
+// maxDerived bounds the Derived marks of one result (a split of a large
+// file secret), so masking stays cheap; a result's first strings get one.
+const maxDerived = 256
+
+// markDerived adds a Derived mark to v for each string in it, when args
+// carry marks.
+func markDerived(v cty.Value, args []cty.Value) cty.Value {
+	marked := false
+	for _, a := range args {
+		marked = marked || a.ContainsMarked()
+	}
+	if !marked {
+		return v
+	}
+	uv, _ := v.UnmarkDeep()
+	var marks []any
+	_ = cty.Walk(uv, func(_ cty.Path, e cty.Value) (bool, error) {
+		if e.IsKnown() && !e.IsNull() && e.Type() == cty.String && e.AsString() != "" {
+			marks = append(marks, Derived{Text: e.AsString()})
+		}
+		return len(marks) < maxDerived, nil
+	})
+	if len(marks) == 0 {
+		return v
+	}
+	return v.WithMarks(cty.NewValueMarks(marks...))
 }
 
 // sensitiveCallError is err, or, when any of args is marked, an error

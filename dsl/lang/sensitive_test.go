@@ -49,11 +49,20 @@ func TestSensitiveFunctionErrors(t *testing.T) {
 			t.Errorf("got %s", diags.Error())
 		}
 	})
-	t.Run("calls that succeed are unchanged", func(t *testing.T) {
+	t.Run("calls that succeed mark what they derive", func(t *testing.T) {
 		scope := &Scope{Data: newFakeData(), BaseDir: t.TempDir()}
-		got, diags := scope.EvalExpr(parseExpr(t, `upper(substr(secret.db_password, 0, 3))`), cty.DynamicPseudoType)
-		if diags.HasErrors() || !got.RawEquals(cty.StringVal("HUN").Mark(sensitive)) {
-			t.Errorf("got %#v, %s", got, diags)
+		got, diags := scope.EvalExpr(parseExpr(t, `"x ${upper(substr(secret.db_password, 0, 5))} ${upper("plain")}"`), cty.DynamicPseudoType)
+		want := cty.StringVal("x HUNTE PLAIN").WithMarks(cty.NewValueMarks(sensitive, Derived{Text: "hunte"}, Derived{Text: "HUNTE"}))
+		if diags.HasErrors() || !got.RawEquals(want) {
+			t.Errorf("got %#v, %s; want %#v", got, diags, want)
+		}
+	})
+	t.Run("a collection's strings are each derived", func(t *testing.T) {
+		scope := &Scope{Data: newFakeData(), BaseDir: t.TempDir()}
+		got, diags := scope.EvalExpr(parseExpr(t, `split("t", secret.db_password)[1]`), cty.DynamicPseudoType)
+		want := cty.StringVal("er2").WithMarks(cty.NewValueMarks(sensitive, Derived{Text: "hun"}, Derived{Text: "er2"}))
+		if diags.HasErrors() || !got.RawEquals(want) {
+			t.Errorf("got %#v, %s; want %#v", got, diags, want)
 		}
 	})
 }

@@ -22,6 +22,12 @@ workflow "shapes" {
     script = "head -c 65530 /dev/zero | tr '\\0' a; printf %s \"$SECRET\"; head -c 65531 /dev/zero | tr '\\0' b >&2; printf %s \"$SECRET\" >&2"
   }
 
+  # Values derived from a secret by functions, inside a larger string.
+  step "derived" {
+    action = exec.run
+    script = "echo lower ${lower(secret.token)}; echo base64 ${base64encode(secret.token)}"
+  }
+
   # Latin-1 and binary bytes, NUL bytes included.
   step "bytes" {
     action = exec.run
