@@ -9,6 +9,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/zclconf/go-cty/cty"
+
 	"github.com/zrun-dev/zrun/dsl/lang"
 )
 
