@@ -315,7 +315,9 @@ func (m *masker) MarkOutputs(v cty.Value) cty.Value {
 		if v.IsMarked() || !v.IsKnown() || v.IsNull() || v.Type() != cty.String {
 			return v, nil
 		}
-		if m.Mask(v.AsString()) != v.AsString() {
+		// Compared with the text made valid, not as it is: an output
+		// holding a NUL byte holds no secret for it.
+		if m.Mask(v.AsString()) != validText(v.AsString()) {
 			return v.Mark(sensitiveMark), nil
 		}
 		return v, nil

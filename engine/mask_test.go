@@ -315,3 +315,20 @@ func TestSensitiveStringsDerived(t *testing.T) {
 		t.Errorf("masked %q", got)
 	}
 }
+
+// TestMarkOutputs marks the strings of an output that hold a secret, and
+// only those.
+func TestMarkOutputs(t *testing.T) {
+	m := newMasker([]string{"s3cret-value"})
+	v := cty.ObjectVal(map[string]cty.Value{
+		"echo":   cty.StringVal("got s3cret-value"),
+		"binary": cty.StringVal("nul\x00byte"),
+		"plain":  cty.StringVal("plain"),
+	})
+	got := m.MarkOutputs(v)
+	for name, want := range map[string]bool{"echo": true, "binary": false, "plain": false} {
+		if marked := got.GetAttr(name).HasMark(sensitiveMark); marked != want {
+			t.Errorf("%s marked %v, want %v", name, marked, want)
+		}
+	}
+}
