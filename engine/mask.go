@@ -44,8 +44,10 @@ const minSecretLine = 4
 // masker masks nothing.
 type masker struct {
 	patterns [][]byte // longest first
-	first    [256]bool
-	short    map[string]bool
+	// byFirst holds the patterns by their first byte, longest first: a
+	// position is tried against those that can match there only.
+	byFirst [256][][]byte
+	short   map[string]bool
 }
 
 // newMasker masks the given secrets.
@@ -56,7 +58,6 @@ func newMasker(secrets []string) *masker {
 		if p != "" && !seen[p] {
 			seen[p] = true
 			m.patterns = append(m.patterns, []byte(p))
-			m.first[p[0]] = true
 		}
 	}
 	for _, s := range secrets {
@@ -83,6 +84,9 @@ func newMasker(secrets []string) *masker {
 	}
 	// Longest first, so a secret containing another is masked whole.
 	slices.SortStableFunc(m.patterns, func(a, b []byte) int { return len(b) - len(a) })
+	for _, p := range m.patterns {
+		m.byFirst[p[0]] = append(m.byFirst[p[0]], p)
+	}
 	return m
 }
 
@@ -210,15 +214,6 @@ func (m *masker) maskShortWords(l string) string {
 
 func (m *masker) empty() bool { return m == nil || (len(m.patterns) == 0 && len(m.short) == 0) }
 
-// longest is the length of the longest pattern: a stream holds back at
-// most one byte less.
-func (m *masker) longest() int {
-	if m == nil || len(m.patterns) == 0 {
-		return 0
-	}
-	return len(m.patterns[0])
-}
-
 // stream returns a maskStream that passes what is written, masked, to
 // out.
 func (m *masker) stream(out func([]byte)) *maskStream {
@@ -258,7 +253,7 @@ func (s *maskStream) Flush() {
 func (s *maskStream) scan(final bool) {
 	buf, start, i := s.pending, 0, 0
 	for i < len(buf) {
-		if !s.m.first[buf[i]] {
+		if s.m.byFirst[buf[i]] == nil {
 			i++
 			continue
 		}
@@ -291,7 +286,7 @@ var redactedBytes = []byte(Redacted)
 // wait when b (not final) is too short to tell: it is a proper prefix of
 // a pattern.
 func (m *masker) matchAt(b []byte, final bool) (n int, wait bool) {
-	for _, p := range m.patterns {
+	for _, p := range m.byFirst[b[0]] {
 		if len(b) >= len(p) {
 			if n == 0 && bytes.HasPrefix(b, p) {
 				n = len(p) // the longest, as patterns are longest first
