@@ -9,6 +9,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/zclconf/go-cty/cty"
+	"github.com/zclconf/go-cty/cty/convert"
 
 	"github.com/zrun-dev/zrun/dsl/lang"
 )
@@ -382,10 +383,23 @@ func (s *secretSet) masker(args cty.Value) *masker {
 	return newMasker(secrets)
 }
 
+// collectStrings adds the strings in v to out, and the numbers written
+// as text (a sensitive port or PIN), when they have minSecretLine digits
+// or more: masking "42" would mask every 42 in the output.
 func collectStrings(v cty.Value, out *[]string) {
 	_ = cty.Walk(v, func(_ cty.Path, v cty.Value) (bool, error) {
-		if v.IsKnown() && !v.IsNull() && v.Type() == cty.String && v.AsString() != "" {
-			*out = append(*out, v.AsString())
+		if !v.IsKnown() || v.IsNull() {
+			return true, nil
+		}
+		switch v.Type() {
+		case cty.String:
+			if v.AsString() != "" {
+				*out = append(*out, v.AsString())
+			}
+		case cty.Number:
+			if s, err := convert.Convert(v, cty.String); err == nil && len(s.AsString()) >= minSecretLine {
+				*out = append(*out, s.AsString())
+			}
 		}
 		return true, nil
 	})

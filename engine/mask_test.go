@@ -299,16 +299,19 @@ func abbrev(s string) string {
 	return s
 }
 
-// TestSensitiveStringsDerived: what functions derived from a secret is
-// masked too, when long enough to be masked everywhere.
+// TestSensitiveStringsDerived: what functions derived from a secret, and
+// a sensitive number, are masked too, when long enough to be masked
+// everywhere.
 func TestSensitiveStringsDerived(t *testing.T) {
 	v := cty.ObjectVal(map[string]cty.Value{
 		"script": cty.StringVal("echo TOKEN x").WithMarks(cty.NewValueMarks(sensitiveMark, lang.Derived{Text: "TOKEN"}, lang.Derived{Text: "to"})),
 		"plain":  cty.StringVal("nothing"),
+		"pin":    cty.NumberIntVal(482913).Mark(sensitiveMark),
+		"small":  cty.NumberIntVal(42).Mark(sensitiveMark),
 	})
 	got := sensitiveStrings(v)
 	slices.Sort(got)
-	if want := []string{"TOKEN", "echo TOKEN x"}; !slices.Equal(got, want) {
+	if want := []string{"482913", "TOKEN", "echo TOKEN x"}; !slices.Equal(got, want) {
 		t.Errorf("sensitiveStrings = %q, want %q", got, want)
 	}
 	if got := newMasker(got).Mask("TOKEN to"); got != "(sensitive) to" {
