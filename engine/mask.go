@@ -98,7 +98,7 @@ func (m *masker) Mask(s string) string {
 		return validText(s)
 	}
 	var masked bytes.Buffer
-	ms := m.stream(func(b []byte) { masked.Write(b) })
+	ms := m.stream(func(b []byte, _ bool) { masked.Write(b) })
 	ms.Write([]byte(s))
 	ms.Flush()
 	lines := make([]string, 0, strings.Count(masked.String(), "\n")+1)
@@ -216,8 +216,9 @@ func (m *masker) maskShortWords(l string) string {
 func (m *masker) empty() bool { return m == nil || (len(m.patterns) == 0 && len(m.short) == 0) }
 
 // stream returns a maskStream that passes what is written, masked, to
-// out.
-func (m *masker) stream(out func([]byte)) *maskStream {
+// out: the text between secrets, and Redacted in place of each (with
+// redacted set).
+func (m *masker) stream(out func(b []byte, redacted bool)) *maskStream {
 	return &maskStream{m: m, out: out}
 }
 
@@ -230,14 +231,14 @@ func (m *masker) stream(out func([]byte)) *maskStream {
 // concurrent use.
 type maskStream struct {
 	m       *masker
-	out     func([]byte)
+	out     func(b []byte, redacted bool)
 	pending []byte
 }
 
 // Write masks p, after what was held back.
 func (s *maskStream) Write(p []byte) {
 	if s.m == nil || len(s.m.patterns) == 0 {
-		s.out(p)
+		s.out(p, false)
 		return
 	}
 	s.pending = append(s.pending, p...)
@@ -267,14 +268,14 @@ func (s *maskStream) scan(final bool) {
 			continue
 		}
 		if i > start {
-			s.out(buf[start:i])
+			s.out(buf[start:i], false)
 		}
-		s.out(redactedBytes)
+		s.out(redactedBytes, true)
 		i += n
 		start = i
 	}
 	if i > start {
-		s.out(buf[start:i])
+		s.out(buf[start:i], false)
 	}
 	// Keep the held-back tail at the start of the buffer so it does not
 	// creep forward.

@@ -196,9 +196,16 @@ func streamLines(m *masker, writes [][]byte) []string {
 }
 
 // referenceLines is streamLines by a simpler road: mask the whole text by
-// trying every pattern at every position, then split it into lines.
+// trying every pattern at every position, then split it into lines, cut
+// the long ones (before a Redacted the cut would split) and apply the
+// line rule.
 func referenceLines(m *masker, text string) []string {
-	var b strings.Builder
+	type segment struct {
+		text     string
+		redacted bool
+	}
+	var segs []segment
+	plain := 0
 	for i := 0; i < len(text); {
 		n := 0
 		for _, p := range m.patterns {
@@ -207,30 +214,43 @@ func referenceLines(m *masker, text string) []string {
 			}
 		}
 		if n == 0 {
-			b.WriteByte(text[i])
 			i++
 			continue
 		}
-		b.WriteString(Redacted)
+		segs = append(segs, segment{text: text[plain:i]}, segment{text: Redacted, redacted: true})
 		i += n
+		plain = i
 	}
-	masked := b.String()
-	if masked == "" {
-		return nil
-	}
+	segs = append(segs, segment{text: text[plain:]})
+
 	var lines []string
 	r := m.lines(func(l string) { lines = append(lines, l) })
-	parts := strings.Split(masked, "\n")
-	if strings.HasSuffix(masked, "\n") {
-		parts = parts[:len(parts)-1]
-	}
-	for _, l := range parts {
-		for len(l) > maxLine {
-			n := cutAt([]byte(l), maxLine)
-			r.line(l[:n])
-			l = l[n:]
+	var line []byte
+	for _, sg := range segs {
+		if sg.redacted {
+			if start := len(line); start > 0 && start+len(Redacted) > maxLine {
+				r.line(string(line))
+				line = line[:0]
+			}
+			line = append(line, Redacted...)
+			continue
 		}
-		r.line(strings.TrimSuffix(l, "\r"))
+		parts := strings.Split(sg.text, "\n")
+		for k, part := range parts {
+			line = append(line, part...)
+			for len(line) > maxLine {
+				n := cutAt(line, maxLine)
+				r.line(string(line[:n]))
+				line = append([]byte(nil), line[n:]...)
+			}
+			if k < len(parts)-1 {
+				r.line(strings.TrimSuffix(string(line), "\r"))
+				line = line[:0]
+			}
+		}
+	}
+	if len(line) > 0 {
+		r.line(strings.TrimSuffix(string(line), "\r"))
 	}
 	r.flush()
 	return lines

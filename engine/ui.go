@@ -88,8 +88,19 @@ func (w *outputStream) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-// add takes masked bytes.
-func (w *outputStream) add(b []byte) {
+// add takes masked bytes: Redacted when redacted, which a cut does not
+// split (a line may run past maxLine by less than Redacted to keep it
+// whole).
+func (w *outputStream) add(b []byte, redacted bool) {
+	if redacted {
+		start := len(w.line)
+		w.line = append(w.line, b...)
+		if start > 0 && len(w.line) > maxLine {
+			w.emitLine(w.line[:start])
+			w.line = append(w.line[:0], w.line[start:]...)
+		}
+		b = nil
+	}
 	for len(b) > 0 {
 		i := bytes.IndexByte(b, '\n')
 		part := b
