@@ -89,8 +89,7 @@ func (w *outputStream) Write(p []byte) (int, error) {
 }
 
 // add takes masked bytes: Redacted when redacted, which a cut does not
-// split (a line may run past maxLine by less than Redacted to keep it
-// whole).
+// split: a line it would take past maxLine is cut before it.
 func (w *outputStream) add(b []byte, redacted bool) {
 	if redacted {
 		start := len(w.line)

@@ -9,11 +9,13 @@ import (
 )
 
 // Function errors quote their arguments: tonumber("x") says it cannot
-// convert "x", and derived values (upper, substr of a secret) are beyond
-// what masking the secret's text can catch. So a call whose arguments
-// carry a mark, which in zrun always means sensitive, reports that it
-// failed, which function and which argument, but never the function's own
-// message. (lang reads marks, never their meaning: any mark counts.)
+// convert "x", and a value derived from a secret (upper, substr of it) is
+// beyond what masking the secret's text can catch. So a call whose
+// arguments carry a mark, which in zrun always means sensitive, reports
+// that it failed, which function and which argument, but never the
+// function's own message; and what such a call returns carries Derived
+// marks, so its text can be masked too. (lang reads marks, never their
+// meaning: any mark counts.)
 
 // hideSensitive returns fns with every function wrapped by
 // hideSensitiveFunc.
