@@ -23,7 +23,7 @@ func (x *execution) attempt(ctx context.Context, b *boundStep, args cty.Value, i
 		ctx, cancel = context.WithTimeout(ctx, b.Timeout.Duration)
 		defer cancel()
 	}
-	ui := newStepUI(x.sink, info, x.r.opts.Local, mask.Mask)
+	ui := newStepUI(x.sink, info, x.r.opts.Local, mask)
 	resp, err := b.client.RunAction(ctx, b.Action.Name, &sdk.RunRequest{Args: args, Info: info, Target: x.r.opts.Local, UI: ui})
 	ui.flush()
 	switch {

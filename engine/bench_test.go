@@ -54,7 +54,7 @@ func BenchmarkRun(b *testing.B) {
 		m := newMock()
 		c, _ := m.Client(b.Context(), "mock")
 		args := cty.ObjectVal(map[string]cty.Value{"value": cty.NullVal(cty.String), "fail": cty.NullVal(cty.Bool), "fail_times": cty.NullVal(cty.Number)})
-		ui := newStepUI(events.Discard, sdk.RunInfo{Step: "step.x"}, nil, func(s string) string { return s })
+		ui := newStepUI(events.Discard, sdk.RunInfo{Step: "step.x"}, nil, newMasker(nil))
 		b.ReportAllocs()
 		for b.Loop() {
 			for i := 0; i < 1000; i++ {

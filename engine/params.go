@@ -19,6 +19,7 @@ import (
 func resolveParams(wf *dsl.Workflow, raw map[string]string, typed map[string]cty.Value) (map[string]cty.Value, hcl.Diagnostics) {
 	var diags hcl.Diagnostics
 	out := map[string]cty.Value{}
+	invalid := map[string]bool{} // reported already: not missing too
 	for name, s := range raw {
 		p, ok := wf.Params[name]
 		if !ok {
@@ -27,7 +28,8 @@ func resolveParams(wf *dsl.Workflow, raw map[string]string, typed map[string]cty
 		}
 		v, err := parseParam(s, p.Type)
 		if err != nil {
-			diags = append(diags, invalidParam(wf, p, err))
+			diags = append(diags, invalidParam(wf, p, err, p.Sensitive, "--param value"))
+			invalid[name] = true
 			continue
 		}
 		out[name] = v
@@ -43,13 +45,17 @@ func resolveParams(wf *dsl.Workflow, raw map[string]string, typed map[string]cty
 		}
 		cv, err := convert.Convert(v, p.Type)
 		if err != nil {
-			diags = append(diags, invalidParam(wf, p, err))
+			diags = append(diags, invalidParam(wf, p, err, p.Sensitive || v.ContainsMarked(), v.Type().FriendlyName()))
+			invalid[name] = true
 			continue
 		}
 		out[name] = cv
 	}
 	for _, name := range wf.ParamOrder {
 		p := wf.Params[name]
+		if invalid[name] {
+			continue
+		}
 		if _, ok := out[name]; !ok {
 			if p.Required() {
 				diags = append(diags, &hcl.Diagnostic{
@@ -69,11 +75,20 @@ func resolveParams(wf *dsl.Workflow, raw map[string]string, typed map[string]cty
 	return out, diags
 }
 
-func invalidParam(wf *dsl.Workflow, p *dsl.Param, err error) *hcl.Diagnostic {
+// invalidParam reports a value that is not of the param's type. The
+// error may quote the value (parseParam's do), so for a sensitive value
+// the detail says only what was given (given: "--param value" or the
+// value's type) and what the param wants.
+func invalidParam(wf *dsl.Workflow, p *dsl.Param, err error, sensitive bool, given string) *hcl.Diagnostic {
+	detail := fmt.Sprintf("Param %q of workflow %q wants %s: %s.", p.Name, wf.Name, p.Type.FriendlyName(), err)
+	if sensitive {
+		detail = fmt.Sprintf("Param %q of workflow %q wants %s; the %s given cannot be converted to it. The value is sensitive, so it is not shown here.",
+			p.Name, wf.Name, p.Type.FriendlyName(), given)
+	}
 	return &hcl.Diagnostic{
 		Severity: hcl.DiagError,
 		Summary:  "Invalid param value",
-		Detail:   fmt.Sprintf("Param %q of workflow %q wants %s: %s.", p.Name, wf.Name, p.Type.FriendlyName(), err),
+		Detail:   detail,
 		Subject:  p.DeclRange.Ptr(),
 	}
 }

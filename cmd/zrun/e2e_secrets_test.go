@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"crypto/sha256"
+	"encoding/base64"
 	"encoding/hex"
 	"fmt"
 	"io"
@@ -112,22 +113,77 @@ func (w written) addFiles(t *testing.T, dir string) {
 	}
 }
 
-// wantNoSecret fails for every place holding a secret value, and unless
-// "(sensitive)" shows where the values were masked.
+// window is the length of the pieces of a secret searched for: a secret
+// cut in two, or changed in case (upper, lower), leaks its pieces.
+const window = 10
+
+// wantNoSecret is wantNoValue, and fails unless "(sensitive)" shows
+// where the values were masked.
 func (w written) wantNoSecret(t *testing.T) {
 	t.Helper()
-	masked := false
+	w.wantNoValue(t)
+	for _, text := range w {
+		if strings.Contains(text, "(sensitive)") {
+			return
+		}
+	}
+	t.Error(`nothing zrun wrote says "(sensitive)"`)
+}
+
+// wantNoValue fails for every place holding a secret value, any piece of
+// window characters of one (in any case), or a line of the multi-line
+// secret.pem (a short one where it stands alone).
+func (w written) wantNoValue(t *testing.T) {
+	t.Helper()
+	pem, err := os.ReadFile(filepath.Join("testdata", "secrets", "key.pem"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	values := map[string]string{"secret.token": secretToken, "secret.db_password": secretPassword, "param.api_key": sensitiveParam,
+		"base64encode(secret.token)": base64.StdEncoding.EncodeToString([]byte(secretToken))}
+	var short []string
+	for i, line := range strings.Split(strings.TrimSpace(string(pem)), "\n") {
+		if len(line) < 4 {
+			short = append(short, line)
+			continue
+		}
+		values[fmt.Sprintf("line %d of secret.pem", i+1)] = line
+	}
 	for what, text := range w {
-		for name, v := range map[string]string{"secret.token": secretToken, "secret.db_password": secretPassword, "param.api_key": sensitiveParam} {
-			if i := strings.Index(text, v); i >= 0 {
-				t.Errorf("%s holds the value of %s: ...%s...", what, name, text[max(i-80, 0):min(i+len(v)+40, len(text))])
+		lower := strings.ToLower(text)
+		for name, v := range values {
+			for j := 0; j+window <= len(v); j++ {
+				piece := strings.ToLower(v[j : j+window])
+				if i := strings.Index(lower, piece); i >= 0 {
+					t.Errorf("%s holds %q of the value of %s: ...%s...", what, piece, name, text[max(i-80, 0):min(i+window+40, len(text))])
+					break
+				}
 			}
 		}
-		masked = masked || strings.Contains(text, "(sensitive)")
+		for _, s := range short {
+			if l, ok := standsAlone(text, s); ok {
+				t.Errorf("%s holds the short line %q of secret.pem alone on a line: %q", what, s, l)
+			}
+		}
 	}
-	if !masked {
-		t.Error(`nothing zrun wrote says "(sensitive)"`)
+}
+
+// standsAlone finds a line of output that is s alone: the whole line,
+// the part after a step's " | " prefix, or a JSON "line" field.
+func standsAlone(text, s string) (string, bool) {
+	for _, l := range strings.Split(text, "\n") {
+		_, after, _ := strings.Cut(l, " | ")
+		if strings.TrimSpace(l) == s || strings.TrimSpace(after) == s {
+			return l, true
+		}
+		if i := strings.Index(l, `"line":"`); i >= 0 {
+			field, _, _ := strings.Cut(l[i+len(`"line":"`):], `"`)
+			if strings.TrimSpace(field) == s {
+				return l, true
+			}
+		}
 	}
+	return "", false
 }
 
 // runSecretWorkflows runs every command of the scenario in dir with env,
@@ -185,8 +241,48 @@ func runSecretWorkflows(t *testing.T, dir string, env []string) written {
 		r = run(0, "logs", id)
 		wantContains(t, "logs "+id, r.stdout, "(sensitive)")
 	}
+	runShapes(t, run)
 	w.addFiles(t, filepath.Join(dir, ".zrun"))
 	return w
+}
+
+// runShapes runs the workflows of testdata/secrets/workflows/shapes.hcl
+// with run, and checks what they must show: secrets of every shape
+// printed in every way (a multi-line one, one across the cut of a line
+// that never ends), output that is not text, and a sensitive param of
+// the wrong type.
+func runShapes(t *testing.T, run func(code int, args ...string) result) {
+	t.Helper()
+	r := run(0, "workflow", "shapes")
+	wantContains(t, "workflow shapes", r.stdout, "step.pem | (sensitive)", "step.pem |     (sensitive)",
+		"step.derived | lower (sensitive)", "step.derived | base64 (sensitive)",
+		"step.bytes | caf\uFFFD cr\uFFFDme", "binary done", "step.bytes | the end", "4 ok")
+	r = run(0, "workflow", "shapes", "--output", "json")
+	evs := parseEvents(t, r.stdout)
+	cut := map[string]string{}
+	for _, e := range evs {
+		if e.Type == "step_log" && e.Step == "step.cut" {
+			cut[e.Stream] += e.Line
+		}
+	}
+	for stream, pad := range map[string]string{"stdout": "a", "stderr": "b"} {
+		// The line is cut, after masking, wherever it falls.
+		n := strings.Count(cut[stream], pad)
+		if got := strings.ReplaceAll(cut[stream], pad, ""); n < 65530 || got != "(sensitive)" {
+			t.Errorf("step.cut's %s is %d %q and %q, want 65530 or more and (sensitive)", stream, n, pad, got)
+		}
+	}
+	r = run(0, "runs")
+	id := runIDRe.FindString(r.stdout)
+	r = run(0, "logs", id)
+	wantContains(t, "logs "+id, r.stdout, "(sensitive)", "caf\uFFFD cr\uFFFDme", "the end")
+
+	r = run(3, "workflow", "typed", "--param", "pin="+sensitiveParam)
+	wantContains(t, "workflow typed", oneLine(r.stderr), "Invalid param value",
+		`Param "pin" of workflow "typed" wants number`, "The value is sensitive, so it is not shown here.")
+	if strings.Contains(r.stderr, "Missing required param") {
+		t.Errorf("workflow typed: an invalid param is reported missing too:\n%s", r.stderr)
+	}
 }
 
 // TestSecretsNeverWrittenEverywhere uses two secrets (from the process
@@ -333,11 +429,13 @@ func TestSecretsInFunctionErrors(t *testing.T) {
 	w := written{}
 	r := zrun(t, dir, env, "workflow", "convert")
 	wantCode(t, r, 4)
-	wantContains(t, "workflow convert", r.stdout+r.stderr, "Invalid function argument")
+	wantContains(t, "workflow convert", r.stdout+r.stderr, "Invalid function argument",
+		"step.upper failed", "step.substr failed", "invalid value for sensitive argument 1 of tonumber")
 	w.add("workflow convert", r)
 	w.add("workflow convert -o json", zrun(t, dir, env, "workflow", "convert", "--output", "json"))
 	id := lastRunID(t, dir)
 	w.add("show", zrun(t, dir, env, "show", id, "-o", "json"))
 	w.addFiles(t, filepath.Join(dir, ".zrun"))
-	w.wantNoSecret(t)
+	// The errors do not quote the values, masked or not.
+	w.wantNoValue(t)
 }

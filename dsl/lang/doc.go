@@ -5,8 +5,9 @@
 //
 // The values come from a Data, which the engine implements over its run
 // state; lang never decides what a param, environment value or step output
-// is. Functions come from dsl/funcs. Marks on values (cty marks, used for
-// sensitive values) pass through evaluation untouched.
+// is. Functions come from dsl/funcs, wrapped so that the error of a call
+// on a marked value never quotes it (sensitive.go). Marks on values (cty
+// marks, used for sensitive values) pass through evaluation untouched.
 //
 // lang imports dsl/addrs and dsl/funcs only.
 package lang

@@ -36,7 +36,7 @@ func (s *Scope) Functions() map[string]function.Function {
 	if fns, ok := functionTables.Load(s.BaseDir); ok {
 		return fns.(map[string]function.Function)
 	}
-	fns, _ := functionTables.LoadOrStore(s.BaseDir, funcs.Functions(s.BaseDir))
+	fns, _ := functionTables.LoadOrStore(s.BaseDir, hideSensitive(funcs.Functions(s.BaseDir)))
 	return fns.(map[string]function.Function)
 }
 

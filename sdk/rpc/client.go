@@ -137,11 +137,11 @@ func forwardLog(ui sdk.UI, l *pb.RunAction_Log) {
 	}
 	switch l.GetStream() {
 	case pb.RunAction_Log_STREAM_STDOUT:
-		_, _ = io.WriteString(ui.Stdout(), l.GetLine()+"\n")
+		_, _ = ui.Stdout().Write(l.GetData())
 	case pb.RunAction_Log_STREAM_STDERR:
-		_, _ = io.WriteString(ui.Stderr(), l.GetLine()+"\n")
+		_, _ = ui.Stderr().Write(l.GetData())
 	default:
-		ui.Logf("%s", l.GetLine())
+		ui.Logf("%s", l.GetData())
 	}
 }
 

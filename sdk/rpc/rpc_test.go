@@ -311,10 +311,6 @@ func TestRunActionLogs(t *testing.T) {
 				Stderr:   "oops\n",
 				Progress: []sdktest.Progress{{Done: 1, Total: 3, Message: "one"}, {Done: 3, Total: 3, Message: "done"}},
 			}
-			if name == "grpc" {
-				// Lines cross the wire one by one, without their \r.
-				want.Stdout = "a\nbc\ntail\n"
-			}
 			if diff := cmp.Diff(want, res.Record); diff != "" {
 				t.Errorf("record (-want +got):\n%s", diff)
 			}

@@ -13,8 +13,8 @@ import (
 type Record struct {
 	// Logs are the Logf lines.
 	Logs []string
-	// Stdout and Stderr are what was written to the UI's writers. Over
-	// gRPC they arrive line by line, so a last line gains its newline.
+	// Stdout and Stderr are what was written to the UI's writers, byte
+	// for byte (over gRPC too).
 	Stdout, Stderr string
 	Progress       []Progress
 }

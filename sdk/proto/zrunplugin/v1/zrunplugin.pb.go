@@ -1571,9 +1571,12 @@ func (*RunAction_Event_Progress) isRunAction_Event_Event() {}
 func (*RunAction_Event_Result) isRunAction_Event_Event() {}
 
 type RunAction_Log struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Stream        RunAction_Log_Stream   `protobuf:"varint,1,opt,name=stream,proto3,enum=zrunplugin.v1.RunAction_Log_Stream" json:"stream,omitempty"`
-	Line          string                 `protobuf:"bytes,2,opt,name=line,proto3" json:"line,omitempty"`
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	Stream RunAction_Log_Stream   `protobuf:"varint,1,opt,name=stream,proto3,enum=zrunplugin.v1.RunAction_Log_Stream" json:"stream,omitempty"`
+	// data is what the action wrote, as written: a chunk of a stdout or
+	// stderr stream (any bytes, no line structure), or one whole Logf
+	// message. The host assembles lines, masks them and makes them text.
+	Data          []byte `protobuf:"bytes,3,opt,name=data,proto3" json:"data,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1615,11 +1618,11 @@ func (x *RunAction_Log) GetStream() RunAction_Log_Stream {
 	return RunAction_Log_STREAM_UNSPECIFIED
 }
 
-func (x *RunAction_Log) GetLine() string {
+func (x *RunAction_Log) GetData() []byte {
 	if x != nil {
-		return x.Line
+		return x.Data
 	}
-	return ""
+	return nil
 }
 
 type RunAction_Progress struct {
@@ -2501,7 +2504,7 @@ const file_zrunplugin_proto_rawDesc = "" +
 	"\bResponse\x12\x18\n" +
 	"\achanges\x18\x01 \x03(\tR\achanges\x12\x13\n" +
 	"\x05no_op\x18\x02 \x01(\bR\x04noOp\x12;\n" +
-	"\vdiagnostics\x18\x03 \x03(\v2\x19.zrunplugin.v1.DiagnosticR\vdiagnostics\"\x8d\a\n" +
+	"\vdiagnostics\x18\x03 \x03(\v2\x19.zrunplugin.v1.DiagnosticR\vdiagnostics\"\x99\a\n" +
 	"\tRunAction\x1a\xf7\x01\n" +
 	"\aRequest\x12\x16\n" +
 	"\x06action\x18\x01 \x01(\tR\x06action\x12/\n" +
@@ -2513,16 +2516,16 @@ const file_zrunplugin_proto_rawDesc = "" +
 	"\x03log\x18\x01 \x01(\v2\x1c.zrunplugin.v1.RunAction.LogH\x00R\x03log\x12?\n" +
 	"\bprogress\x18\x02 \x01(\v2!.zrunplugin.v1.RunAction.ProgressH\x00R\bprogress\x129\n" +
 	"\x06result\x18\x03 \x01(\v2\x1f.zrunplugin.v1.RunAction.ResultH\x00R\x06resultB\a\n" +
-	"\x05event\x1a\xae\x01\n" +
+	"\x05event\x1a\xba\x01\n" +
 	"\x03Log\x12;\n" +
 	"\x06stream\x18\x01 \x01(\x0e2#.zrunplugin.v1.RunAction.Log.StreamR\x06stream\x12\x12\n" +
-	"\x04line\x18\x02 \x01(\tR\x04line\"V\n" +
+	"\x04data\x18\x03 \x01(\fR\x04data\"V\n" +
 	"\x06Stream\x12\x16\n" +
 	"\x12STREAM_UNSPECIFIED\x10\x00\x12\x0e\n" +
 	"\n" +
 	"STREAM_LOG\x10\x01\x12\x11\n" +
 	"\rSTREAM_STDOUT\x10\x02\x12\x11\n" +
-	"\rSTREAM_STDERR\x10\x03\x1aN\n" +
+	"\rSTREAM_STDERR\x10\x03J\x04\b\x02\x10\x03R\x04line\x1aN\n" +
 	"\bProgress\x12\x12\n" +
 	"\x04done\x18\x01 \x01(\x03R\x04done\x12\x14\n" +
 	"\x05total\x18\x02 \x01(\x03R\x05total\x12\x18\n" +

@@ -145,4 +145,15 @@ workflow "convert" {
     command = ["true"]
     when    = tonumber(secret.db_password) > 0
   }
+  # Values derived from a secret, which masking its text cannot catch.
+  step "upper" {
+    action      = exec.run
+    command     = ["true"]
+    expect_exit = [tonumber(upper(secret.token))]
+  }
+  step "substr" {
+    action      = exec.run
+    command     = ["true"]
+    expect_exit = [tonumber(substr(secret.token, 4, 10))]
+  }
 }
