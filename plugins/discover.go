@@ -77,8 +77,9 @@ func pluginName(file string) (string, bool) {
 }
 
 func isExecutable(dir string, e fs.DirEntry) bool {
-	info, err := os.Stat(filepath.Join(dir, e.Name())) // follows symlinks
-	if err != nil || info.IsDir() {
+	// Stat follows symlinks; a FIFO or a device is no plugin.
+	info, err := os.Stat(filepath.Join(dir, e.Name()))
+	if err != nil || !info.Mode().IsRegular() {
 		return false
 	}
 	return runtime.GOOS == "windows" || info.Mode()&0o111 != 0
