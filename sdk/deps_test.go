@@ -48,7 +48,7 @@ func TestSDKModuleGraph(t *testing.T) {
 
 // TestThirdPartyPluginBuilds builds the example plugin greet the way a
 // third party would: in a module of its own that requires the SDK module
-// alone. It must build offline from the SDK's go.sum, and neither its
+// alone. It must build from the SDK's go.sum, and neither its
 // packages nor its module graph may hold the engine or its dependencies.
 func TestThirdPartyPluginBuilds(t *testing.T) {
 	src, err := os.ReadFile(filepath.Join("..", "testdata", "plugins", "zrun-plugin-greet", "main.go"))
@@ -91,13 +91,13 @@ func TestThirdPartyPluginBuilds(t *testing.T) {
 	}
 }
 
-// goCmd runs the go command in dir outside any workspace and offline, as
-// a plugin author's module builds, and returns its standard output.
+// goCmd runs the go command in dir outside any workspace, as a plugin
+// author's module builds, and returns its standard output.
 func goCmd(t *testing.T, dir string, args ...string) string {
 	t.Helper()
 	cmd := exec.Command("go", args...)
 	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "GOWORK=off", "GOPROXY=off", "GOFLAGS=")
+	cmd.Env = append(os.Environ(), "GOWORK=off", "GOFLAGS=")
 	out, err := cmd.Output()
 	if err != nil {
 		var stderr []byte
