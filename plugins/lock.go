@@ -176,24 +176,29 @@ func writeFileAtomic(path string, data []byte) error {
 }
 
 // Lock starts each required external plugin (name → version constraint,
-// "" for any version), checks its version and records it with its
-// checksum. With no requirements it locks every external plugin found.
+// "" for any version) and every other external plugin found, checks its
+// name and version and records it with its checksum: every plugin a
+// workflow may use is then locked, so the advice to run `zrun plugins
+// lock` that a refused plugin gives always works.
 //
 // Renewing the lock is the point, so nothing may refuse it: each plugin
 // starts whatever m's lock file says (Options.Lock is not consulted) and
 // is asked for its schema itself, never the answer cache, so a rebuilt
 // plugin reports its new version.
 func Lock(ctx context.Context, m *Manager, required map[string]string) (*LockFile, error) {
-	if len(required) == 0 {
-		required = map[string]string{}
-		for _, f := range m.externals() {
-			required[f.Name] = ""
+	all := maps.Clone(required)
+	if all == nil {
+		all = map[string]string{}
+	}
+	for _, f := range m.externals() {
+		if _, ok := all[f.Name]; !ok {
+			all[f.Name] = ""
 		}
 	}
 	lf := &LockFile{Plugins: map[string]*LockedPlugin{}}
 	var errs []error
-	for _, name := range slices.Sorted(maps.Keys(required)) {
-		p, err := lockOne(ctx, m, name, required[name])
+	for _, name := range slices.Sorted(maps.Keys(all)) {
+		p, err := lockOne(ctx, m, name, all[name])
 		if err != nil {
 			errs = append(errs, err)
 			continue

@@ -293,3 +293,24 @@ func TestLockFileNesting(t *testing.T) {
 		t.Errorf("a huge lock file: %v", diags)
 	}
 }
+
+// TestLockTakesEveryPlugin: a plugin a workflow uses but zrun.hcl does
+// not require is locked too, else the advice to run `zrun plugins lock`
+// would not mend its refusal.
+func TestLockTakesEveryPlugin(t *testing.T) {
+	dir := t.TempDir()
+	install(t, dir, "beta")
+	install(t, dir, "gamma")
+	opts := plugins.Options{SearchDirs: []string{dir}}
+	lf, err := plugins.Lock(t.Context(), newManager(t, opts), map[string]string{"beta": ">= 1.0"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if lf.Plugins["beta"] == nil || lf.Plugins["gamma"] == nil || len(lf.Plugins) != 2 {
+		t.Fatalf("locked %v, want beta and gamma", lf.Plugins)
+	}
+	opts.Lock, opts.Required = lf, map[string]string{"beta": ">= 1.0"}
+	if err := schemaErr(t, newManager(t, opts), "gamma"); err != nil {
+		t.Errorf("the unrequired plugin, locked: %v", err)
+	}
+}
