@@ -22,9 +22,12 @@ import (
 // [INFO], [WARN] or [ERROR]. Lines below the level of Options.Logger are
 // dropped.
 //
-// A kept line belongs to a step when exactly one step of the plugin is
-// running (or, with none running, when one ended within logLinger, since
-// stderr and the call's answer travel apart): it goes to that step's
+// A kept line belongs to a step when exactly one step of the plugin was
+// running when it was written: at its hclog timestamp (the plugin is a
+// local process on the same clock), or for a line without one, when it
+// arrives. The timestamp matters because stderr and a call's answer
+// travel apart: a step's last line may arrive after its call returned,
+// even after the next step started. Such a line goes to that step's
 // sdk.UI, so the engine masks it, shows it and records it in the ledger
 // with the step. Otherwise it belongs to the run and goes to
 // Options.Logger, named after the plugin.
@@ -33,19 +36,20 @@ type pluginLog struct {
 	logger hclog.Logger
 	level  hclog.Level
 
-	mu      sync.Mutex
-	running []*runningStep
-	last    *runningStep // the step that ended last
+	mu    sync.Mutex
+	steps []*runningStep // running, then ended within logLinger
 }
 
+// runningStep is one RunAction call: from start to end (zero while it
+// runs).
 type runningStep struct {
-	ui    sdk.UI
-	ended time.Time
+	ui         sdk.UI
+	start, end time.Time
 }
 
 const (
 	maxLogLine = 64 << 10
-	logLinger  = 250 * time.Millisecond
+	logLinger  = 2 * time.Second // how late a step's line may arrive
 )
 
 func newPluginLog(plugin string, logger hclog.Logger) *pluginLog {
@@ -62,16 +66,16 @@ func (l *pluginLog) track(ui sdk.UI) func() {
 	if ui == nil {
 		return func() {}
 	}
-	s := &runningStep{ui: ui}
+	s := &runningStep{ui: ui, start: time.Now()}
 	l.mu.Lock()
-	l.running = append(l.running, s)
+	now := s.start
+	l.steps = slices.DeleteFunc(l.steps, func(r *runningStep) bool { return !r.end.IsZero() && now.Sub(r.end) > logLinger })
+	l.steps = append(l.steps, s)
 	l.mu.Unlock()
 	return func() {
 		l.mu.Lock()
 		defer l.mu.Unlock()
-		l.running = slices.DeleteFunc(l.running, func(r *runningStep) bool { return r == s })
-		s.ended = time.Now()
-		l.last = s
+		s.end = time.Now()
 	}
 }
 
@@ -117,28 +121,34 @@ func (l *pluginLog) log(line []byte) {
 	if len(bytes.TrimSpace(line)) == 0 {
 		return
 	}
-	level, msg := parseLogLine(line)
+	level, msg, at := parseLogLine(line)
 	if level < l.level {
 		return
 	}
-	if ui := l.step(); ui != nil {
+	if at.IsZero() {
+		at = time.Now()
+	}
+	if ui := l.step(at); ui != nil {
 		ui.Logf("[%s] %s", strings.ToUpper(level.String()), msg)
 		return
 	}
 	l.logger.Log(level, msg)
 }
 
-// step returns the UI of the one step a line belongs to, or nil.
-func (l *pluginLog) step() sdk.UI {
+// step returns the UI of the one step that ran at time at, or nil.
+func (l *pluginLog) step(at time.Time) sdk.UI {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	switch {
-	case len(l.running) == 1:
-		return l.running[0].ui
-	case len(l.running) == 0 && l.last != nil && time.Since(l.last.ended) < logLinger:
-		return l.last.ui
+	var found sdk.UI
+	for _, s := range l.steps {
+		if !at.Before(s.start) && (s.end.IsZero() || !at.After(s.end)) {
+			if found != nil {
+				return nil // two at once
+			}
+			found = s.ui
+		}
 	}
-	return nil
+	return found
 }
 
 // hclogMeta are the fields of an hclog JSON line that are not the
@@ -149,11 +159,15 @@ var hclogMeta = map[string]bool{"@level": true, "@message": true, "@timestamp": 
 // line that is not hclog JSON is a plain one. (go-plugin's own parser
 // panics on JSON whose "@message" is not a string, which is why it is
 // not used; see quietLogger.)
-func parseLogLine(line []byte) (hclog.Level, string) {
+func parseLogLine(line []byte) (hclog.Level, string, time.Time) {
+	var at time.Time
 	var entry map[string]any
 	if line[0] == '{' && json.Unmarshal(line, &entry) == nil {
 		lvl, _ := entry["@level"].(string)
 		msg, isString := entry["@message"].(string)
+		if ts, ok := entry["@timestamp"].(string); ok {
+			at, _ = time.Parse(time.RFC3339Nano, ts)
+		}
 		if level := hclog.LevelFromString(lvl); level != hclog.NoLevel && level != hclog.Off && isString {
 			var b strings.Builder
 			b.WriteString(msg)
@@ -162,7 +176,7 @@ func parseLogLine(line []byte) (hclog.Level, string) {
 					fmt.Fprintf(&b, " %s=%v", k, entry[k])
 				}
 			}
-			return level, b.String()
+			return level, b.String(), at
 		}
 	}
 	text := string(line)
@@ -177,10 +191,10 @@ func parseLogLine(line []byte) (hclog.Level, string) {
 	}
 	for _, level := range []hclog.Level{hclog.Trace, hclog.Debug, hclog.Info, hclog.Warn, hclog.Error} {
 		if msg, ok := strings.CutPrefix(rest, "["+strings.ToUpper(level.String())+"]"); ok {
-			return level, strings.TrimSpace(msg)
+			return level, strings.TrimSpace(msg), time.Time{}
 		}
 	}
-	return hclog.Debug, text
+	return hclog.Debug, text, time.Time{}
 }
 
 // quietLogger is the logger go-plugin gets: its own messages pass, but

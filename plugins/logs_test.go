@@ -70,6 +70,17 @@ func TestPluginLogs(t *testing.T) {
 		t.Errorf("the steps' log lines (-want +got):\n%s", diff)
 	}
 
+	// A step's last line, logged just before its call returns, is its
+	// own even when it arrives after the next step started.
+	var last, next *sdktest.UI
+	for range 5 {
+		last = step(logArgs("warn", "last words", 0, 0, ""))
+		next = step(logArgs("warn", "next", 0.2, 0, ""))
+		if diff := cmp.Diff([][]string{{"[WARN] last words attempt=1"}, {"[WARN] next attempt=1"}}, [][]string{last.Record().Logs, next.Record().Logs}); diff != "" {
+			t.Fatalf("back to back steps' lines (-want +got):\n%s", diff)
+		}
+	}
+
 	// Two steps at once: their lines are the run's, not either step's.
 	var wg sync.WaitGroup
 	var long, short *sdktest.UI

@@ -314,3 +314,17 @@ func TestLockTakesEveryPlugin(t *testing.T) {
 		t.Errorf("the unrequired plugin, locked: %v", err)
 	}
 }
+
+// TestClientErrorIsNil: a refused or unknown plugin's Client is a nil
+// interface, which callers may test, not a nil pointer inside one.
+func TestClientErrorIsNil(t *testing.T) {
+	dir := t.TempDir()
+	install(t, dir, "beta")
+	m := newManager(t, plugins.Options{SearchDirs: []string{dir}})
+	for _, name := range []string{"beta", "nope"} {
+		c, err := m.Client(t.Context(), name)
+		if err == nil || c != nil {
+			t.Errorf("%s: got %#v, %v; want nil and an error", name, c, err)
+		}
+	}
+}

@@ -202,6 +202,7 @@ func TestPluginLogLevel(t *testing.T) {
 			t.Errorf("%s: step.hi's lines (-want +got):\n%s", name, diff)
 		}
 	}
+	wantCode(t, zrun(t, dir, nil, "workflow", "hi"), 0)
 	r := zrun(t, dir, nil, "logs", lastRunID(t, dir), "step.hi")
 	wantCode(t, r, 0)
 	wantContains(t, "zrun logs", r.stdout, warn)
