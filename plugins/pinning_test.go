@@ -238,6 +238,13 @@ func TestNotRegularFiles(t *testing.T) {
 				}
 			})
 
+			odd := filepath.Join(dir, "odd-plugins")
+			mk(t, odd)
+			within(t, "discovery in a plugin folder that is not one", func() {
+				_, err := plugins.Discover([]string{odd})
+				wantErr(t, "discovery", err, odd)
+			})
+
 			plugDir := filepath.Join(dir, "plugins")
 			install(t, plugDir, "beta")
 			mk(t, filepath.Join(plugDir, "zrun-plugin-odd"))
