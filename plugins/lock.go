@@ -184,7 +184,8 @@ func writeFileAtomic(path string, data []byte) error {
 // Renewing the lock is the point, so nothing may refuse it: each plugin
 // starts whatever m's lock file says (Options.Lock is not consulted) and
 // is asked for its schema itself, never the answer cache, so a rebuilt
-// plugin reports its new version.
+// plugin reports its new version. Give it a Manager of its own: a process
+// m already runs would answer for the build it started from.
 func Lock(ctx context.Context, m *Manager, required map[string]string) (*LockFile, error) {
 	all := maps.Clone(required)
 	if all == nil {
