@@ -207,6 +207,34 @@ func TestPluginLogLevel(t *testing.T) {
 	wantCode(t, r, 0)
 	wantContains(t, "zrun logs", r.stdout, warn)
 
+	// A plugin's line holding a secret is masked like its other output,
+	// on the terminal and in the ledger.
+	wf := `workflow "secret" {
+  param "who" {
+    type      = string
+    sensitive = true
+  }
+  step "hi" {
+    action = greet.hello
+    name   = param.who
+    shout  = true
+  }
+}
+`
+	if err := os.WriteFile(filepath.Join(dir, "workflows", "secret.hcl"), []byte(wf), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r = zrun(t, dir, nil, "workflow", "secret", "--param", "who=hunter2", "--log-level", "debug")
+	wantCode(t, r, 0)
+	wantContains(t, "stdout", r.stdout, "[WARN] shouting name=", "[DEBUG] greeting name=")
+	logs := zrun(t, dir, nil, "logs", lastRunID(t, dir))
+	wantContains(t, "zrun logs", logs.stdout, "[WARN] shouting name=")
+	for what, out := range map[string]string{"stdout": r.stdout, "stderr": r.stderr, "zrun logs": logs.stdout} {
+		if strings.Contains(out, "hunter2") {
+			t.Errorf("%s shows the secret:\n%s", what, out)
+		}
+	}
+
 	r = zrun(t, dir, nil, "workflow", "hi", "--log-level", "loud")
 	wantCode(t, r, 2)
 	wantContains(t, "stderr", r.stderr, `"loud" is not a log level`)
