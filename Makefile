@@ -13,18 +13,25 @@ all: build
 
 build: $(ZRUN)
 
-$(ZRUN): $(shell find . -name '*.go' -not -path './bin/*' 2>/dev/null) go.mod go.sum
+$(ZRUN): $(shell find . -name '*.go' -not -path './bin/*' 2>/dev/null) go.mod go.sum sdk/go.mod sdk/go.sum
 	$(GO) build -o $(ZRUN) ./cmd/zrun
 
-## test: every test, with the race detector, plus a short fuzz run.
-test: tools
-	$(GO) vet ./...
+## test: every test of both modules (the engine's and sdk/), with the race
+## detector, plus a short fuzz run.
+test: tools vet
 	ZRUN_TEST_POSTGRES="$${ZRUN_TEST_POSTGRES:-$$(timeout 600 bash testdata/postgres.sh)}" \
 		CGO_ENABLED=1 $(GO) test -race -count=1 -timeout 20m ./... ./testdata/plugins/...
+	CGO_ENABLED=1 $(GO) -C sdk test -race -count=1 -timeout 10m ./...
 	$(MAKE) fuzz FUZZTIME=30000x
 
 test-short:
-	$(GO) test -count=1 ./...
+	$(GO) test -count=1 ./... ./testdata/plugins/...
+	$(GO) -C sdk test -count=1 ./...
+
+## vet: go vet on both modules. `./...` stops at sdk/go.mod, so sdk/ is its own run.
+vet:
+	$(GO) vet ./... ./testdata/plugins/...
+	$(GO) -C sdk vet ./...
 
 FUZZTIME ?= 200000x
 ## fuzz: every fuzz target (the parsers of untrusted input) for FUZZTIME each.
@@ -35,7 +42,7 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzLoadFile$$' -fuzztime $(FUZZTIME) ./dsl
 	$(GO) test -run '^$$' -fuzz '^FuzzParseLock$$' -fuzztime $(FUZZTIME) ./plugins
 	$(GO) test -run '^$$' -fuzz '^FuzzParseParam$$' -fuzztime $(FUZZTIME) ./engine
-	$(GO) test -run '^$$' -fuzz '^FuzzUnmarshalSchema$$' -fuzztime $(FUZZTIME) ./sdk/rpc
+	$(GO) -C sdk test -run '^$$' -fuzz '^FuzzUnmarshalSchema$$' -fuzztime $(FUZZTIME) ./rpc
 
 ## bench: the benchmarks of README's performance section, side by side with their baselines.
 bench: build

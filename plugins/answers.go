@@ -5,13 +5,17 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/hashicorp/go-hclog"
 
 	"github.com/zrun-dev/zrun/sdk"
 	"github.com/zrun-dev/zrun/sdk/rpc"
@@ -27,10 +31,13 @@ import (
 // on an unchanged project starts no plugin at all.
 //
 // The file is only a cache: one that cannot be read or decoded is
-// ignored and rewritten, and writing it may fail without harm.
+// ignored and rewritten, and writing it may fail without harm. Only a
+// regular file of bounded size is read; anything else in its place is
+// reported as a warning and replaced.
 type answers struct {
 	path   string
 	plugin string
+	logger hclog.Logger
 
 	mu     sync.Mutex
 	loaded bool
@@ -58,9 +65,13 @@ const (
 )
 
 // answersFor returns the cache of pc's executable, or nil when there is
-// none (no CacheDir, or the executable cannot be examined).
+// none (no CacheDir, or the executable cannot be examined) or the plugin
+// is not pinned by the lock file: then it must start, and be refused.
 func (m *Manager) answersFor(pc *pluginClient) *answers {
 	if m.opts.CacheDir == "" {
+		return nil
+	}
+	if _, err := m.pinned(pc); err != nil {
 		return nil
 	}
 	id, err := m.identity(pc)
@@ -69,7 +80,7 @@ func (m *Manager) answersFor(pc *pluginClient) *answers {
 	}
 	sum := sha256.Sum256([]byte(id))
 	name := pc.name + "-" + hex.EncodeToString(sum[:idLen/2]) + ".json"
-	return &answers{path: filepath.Join(m.opts.CacheDir, name), plugin: pc.name, data: answerFile{Identity: id}}
+	return &answers{path: filepath.Join(m.opts.CacheDir, name), plugin: pc.name, logger: m.opts.Logger, data: answerFile{Identity: id}}
 }
 
 // identity names a plugin executable as it is now, without reading it.
@@ -96,8 +107,11 @@ func (a *answers) load() {
 		return
 	}
 	a.loaded = true
-	b, err := os.ReadFile(a.path)
+	b, err := readRegular(a.path, maxAnswerSize)
 	if err != nil {
+		if !errors.Is(err, fs.ErrNotExist) {
+			a.logger.Warn("ignoring the plugin answer cache", "plugin", a.plugin, "error", err.Error())
+		}
 		return
 	}
 	var f answerFile

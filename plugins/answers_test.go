@@ -61,6 +61,7 @@ func TestAnswerCache(t *testing.T) {
 	dir := t.TempDir()
 	path := install(t, filepath.Join(dir, "plugins"), "beta")
 	opts := plugins.Options{SearchDirs: []string{filepath.Dir(path)}, CacheDir: filepath.Join(dir, "cache")}
+	opts.Lock = lock(t, opts)
 	good, bad := checkedReq(cty.StringVal("good")), checkedReq(cty.StringVal("bad"))
 	want := [][]string{nil, {fmt.Sprintf("Bad value at %#v", cty.GetAttrPath("value"))}}
 
@@ -119,13 +120,19 @@ func TestAnswerCache(t *testing.T) {
 func TestAnswerCacheAndLock(t *testing.T) {
 	dir := t.TempDir()
 	path := install(t, filepath.Join(dir, "plugins"), "beta")
-	opts := plugins.Options{SearchDirs: []string{filepath.Dir(path)}, CacheDir: filepath.Join(dir, "cache")}
+	opts := plugins.Options{SearchDirs: []string{filepath.Dir(path)}, CacheDir: filepath.Join(dir, "cache"), Unlocked: true}
 	validate(t, opts, "beta", checkedReq(cty.StringVal("good")))
 
-	opts.Lock = &plugins.LockFile{Plugins: map[string]*plugins.LockedPlugin{}}
-	m := newManager(t, opts)
-	c := mustClient(t, m, "beta")
-	if _, err := c.GetSchema(t.Context()); err == nil || !strings.Contains(err.Error(), "is not in") {
-		t.Fatalf("unlocked plugin: got %v, want it refused", err)
+	opts.Unlocked = false
+	for name, lf := range map[string]*plugins.LockFile{"no lock file": nil, "not in it": {Plugins: map[string]*plugins.LockedPlugin{}}} {
+		opts.Lock = lf
+		m := newManager(t, opts)
+		c := mustClient(t, m, "beta")
+		if _, err := c.GetSchema(t.Context()); err == nil || !strings.Contains(err.Error(), "is not in") {
+			t.Errorf("%s: got %v, want it refused", name, err)
+		}
+		if _, err := c.ValidateActions(t.Context(), []*sdk.ValidateRequest{checkedReq(cty.StringVal("good"))}); err == nil {
+			t.Errorf("%s: validation answered from the cache", name)
+		}
 	}
 }

@@ -24,6 +24,7 @@ type pluginClient struct {
 	path    string
 	args    []string
 	builtin bool
+	log     *pluginLog
 
 	// mu guards the process; held while starting it, so concurrent first
 	// calls start it once.
@@ -67,35 +68,12 @@ func (pc *pluginClient) process(_ context.Context, verify bool) (*process, error
 	if closed {
 		return nil, fmt.Errorf("plugin %q: the plugin manager is closed", pc.name)
 	}
-	if verify && !pc.builtin {
-		if err := pc.verify(); err != nil {
+	if verify {
+		if err := pc.m.verify(pc); err != nil {
 			return nil, err
 		}
 	}
 	return pc.start()
-}
-
-// verify checks the executable against the lock file. The file could
-// still change between this check and its start; the lock guards against
-// accidents, not against someone who can write the plugin directory.
-func (pc *pluginClient) verify() error {
-	lock := pc.m.opts.Lock
-	if lock == nil {
-		return nil
-	}
-	locked, ok := lock.Plugins[pc.name]
-	if !ok {
-		return fmt.Errorf("plugin %q at %s is not in %s; run \"zrun plugins lock\" to record it", pc.name, pc.path, LockFileName)
-	}
-	sum, err := fileSHA256(pc.path)
-	if err != nil {
-		return fmt.Errorf("plugin %q: %w", pc.name, err)
-	}
-	if sum != locked.SHA256 {
-		return fmt.Errorf("plugin %q at %s has checksum %s but %s records %s; if you upgraded it on purpose run \"zrun plugins lock\"",
-			pc.name, pc.path, sum, LockFileName, locked.SHA256)
-	}
-	return nil
 }
 
 func (pc *pluginClient) start() (*process, error) {
@@ -108,8 +86,9 @@ func (pc *pluginClient) start() (*process, error) {
 		AutoMTLS:         true,
 		Managed:          true,
 		StartTimeout:     30 * time.Second,
-		Logger:           pc.m.opts.Logger.Named(pc.name),
-		Stderr:           io.MultiWriter(pc.m.opts.Stderr, tail),
+		Logger:           quietLogger{pc.m.opts.Logger.Named(pc.name)},
+		Stderr:           io.MultiWriter(pc.m.opts.Stderr, tail, pc.log.stream()),
+		SyncStderr:       pc.log.stream(), // os.Stderr inside the plugin, once it serves
 	})
 	pc.m.countStart(pc.name)
 	conn, err := proc.Client()
@@ -142,6 +121,9 @@ func (pc *pluginClient) GetSchema(ctx context.Context) (*schema.Plugin, error) {
 	cache := pc.answers()
 	if cache != nil {
 		if s := cache.schema(); s != nil {
+			if err := pc.m.checkSchema(pc, s); err != nil {
+				return nil, err
+			}
 			return s, nil
 		}
 	}
@@ -152,6 +134,9 @@ func (pc *pluginClient) GetSchema(ctx context.Context) (*schema.Plugin, error) {
 	s, err := p.rpc.GetSchema(ctx)
 	if err != nil {
 		return nil, pc.wrap(ctx, p, "getting the schema", err)
+	}
+	if err := pc.m.checkSchema(pc, s); err != nil {
+		return nil, err
 	}
 	if cache != nil {
 		cache.putSchema(s)
@@ -219,6 +204,7 @@ func (pc *pluginClient) RunAction(ctx context.Context, action string, req *sdk.R
 	if err != nil {
 		return nil, err
 	}
+	defer pc.log.track(req.UI)()
 	resp, err := p.rpc.RunAction(ctx, action, req)
 	return resp, pc.wrap(ctx, p, "running "+pc.name+"."+action, err)
 }

@@ -47,9 +47,17 @@ func Discover(dirs []string) ([]Found, error) {
 	var errs []error
 	seen := map[string]bool{}
 	for _, dir := range dirs {
-		entries, err := os.ReadDir(dir)
+		// Opening a FIFO would wait for a writer: only a folder is read.
+		info, err := os.Stat(dir)
 		if errors.Is(err, fs.ErrNotExist) {
 			continue
+		}
+		var entries []os.DirEntry
+		if err == nil && !info.IsDir() {
+			err = fmt.Errorf("%s is not a folder", dir)
+		}
+		if err == nil {
+			entries, err = os.ReadDir(dir)
 		}
 		if err != nil {
 			errs = append(errs, fmt.Errorf("reading plugin directory: %w", err))
@@ -77,8 +85,9 @@ func pluginName(file string) (string, bool) {
 }
 
 func isExecutable(dir string, e fs.DirEntry) bool {
-	info, err := os.Stat(filepath.Join(dir, e.Name())) // follows symlinks
-	if err != nil || info.IsDir() {
+	// Stat follows symlinks; a FIFO or a device is no plugin.
+	info, err := os.Stat(filepath.Join(dir, e.Name()))
+	if err != nil || !info.Mode().IsRegular() {
 		return false
 	}
 	return runtime.GOOS == "windows" || info.Mode()&0o111 != 0

@@ -9,6 +9,18 @@
 // them. External plugins are executables named zrun-plugin-<name> (see
 // Discover and SearchDirs).
 //
+// The lock file (lock.go) is the list of external plugins a project may
+// run: one it does not pin, whose checksum differs, or whose version
+// misses its required_plugins constraint is refused before it starts
+// (Manager.verify) and whenever its schema is read, fresh or from the
+// answer cache (answers.go, Manager.checkSchema). Lock renews the file
+// and is never refused by it. Everything this package reads from disk is
+// read as a regular file of bounded size (readfile.go).
+//
+// What a plugin logs on its stderr is parsed here (logs.go), not by
+// go-plugin: a line goes to the sdk.UI of the one step of the plugin that
+// runs, so the engine masks and records it, or else to Options.Logger.
+//
 // The wire is sdk/rpc's; what a plugin offers is its schema (sdk/schema).
 // Rendering warnings and errors is cmd/zrun's job: nothing here prints.
 package plugins

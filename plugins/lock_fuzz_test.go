@@ -1,6 +1,7 @@
 package plugins_test
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/zrun-dev/zrun/plugins"
@@ -14,6 +15,13 @@ func FuzzParseLock(f *testing.F) {
 		"plugin \"a\" {}\nplugin \"a\" {}\n",
 		"plugin {",
 		"",
+		// Deep and long inputs, which mutations of small ones never reach.
+		"plugin \"a\" {\n  version = " + strings.Repeat("[", 5000) + "\n}\n",
+		"plugin \"a\" {\n  version = " + strings.Repeat("(", 40) + "1" + strings.Repeat(")", 40) + "\n}\n",
+		"plugin \"a\" {\n  version = " + strings.Repeat(`"${`, 2000) + "\n}\n",
+		"plugin \"a\" {\n  version = " + strings.Repeat("-", 5000) + "1\n}\n",
+		"plugin \"a\" {\n  version = " + strings.Repeat("1 + ", 5000) + "1\n}\n",
+		strings.Repeat("plugin \"p\" {\n  version = \"1.0.0\"\n  sha256  = \"00\"\n}\n", 2000),
 	} {
 		f.Add([]byte(seed))
 	}

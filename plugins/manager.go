@@ -31,11 +31,22 @@ type Options struct {
 	SelfExe string
 	// SearchDirs are searched for external plugins, in order (SearchDirs).
 	SearchDirs []string
-	// Lock, when not nil, pins the external plugins: one missing from it
-	// or whose checksum differs is refused.
+	// Lock pins the external plugins: one missing from it, whose checksum
+	// differs or whose locked version does not meet Required is refused.
+	// nil is a project without a lock file, where no external plugin may
+	// start until `zrun plugins lock` records it (Lock itself excepted).
 	Lock *LockFile
-	// Logger receives go-plugin's logs and the plugins' own (hclog JSON on
-	// their stderr); nil discards them.
+	// Required are the version constraints of zrun.hcl's required_plugins,
+	// by plugin name, checked against the lock file and against the
+	// version each plugin reports, on every start of zrun.
+	Required map[string]string
+	// Unlocked starts external plugins without the lock file: for tests
+	// and benchmarks of plugins built on the spot. zrun never sets it.
+	Unlocked bool
+	// Logger receives go-plugin's logs and, at or above its level, the
+	// lines the plugins log (hclog JSON on their stderr) that belong to no
+	// single running step; a step's lines go to its sdk.UI (see
+	// pluginLog). nil discards them.
 	Logger hclog.Logger
 	// Stderr receives the plugins' raw stderr; nil discards it.
 	Stderr io.Writer
@@ -76,7 +87,11 @@ func NewManager(opts Options) *Manager {
 // it is not running (on first use, or after it crashed). Concurrent first
 // calls start it once. The client stays valid until Close.
 func (m *Manager) Client(ctx context.Context, name string) (sdk.Client, error) {
-	return m.client(ctx, name, true)
+	pc, err := m.client(ctx, name, true)
+	if err != nil {
+		return nil, err // not a nil *pluginClient in a non-nil sdk.Client
+	}
+	return pc, nil
 }
 
 func (m *Manager) client(ctx context.Context, name string, verify bool) (*pluginClient, error) {
@@ -109,14 +124,14 @@ func (m *Manager) newClient(name string) (*pluginClient, error) {
 		if m.opts.SelfExe == "" {
 			return nil, fmt.Errorf("plugins: cannot start builtin plugin %q: the path of zrun itself is unknown", name)
 		}
-		return &pluginClient{m: m, name: name, path: m.opts.SelfExe, args: []string{BuiltinArg, name}, builtin: true}, nil
+		return &pluginClient{m: m, name: name, path: m.opts.SelfExe, args: []string{BuiltinArg, name}, builtin: true, log: newPluginLog(name, m.opts.Logger)}, nil
 	}
 	f, ok := m.externalsByName()[name]
 	if !ok {
 		return nil, fmt.Errorf("%w %q; the plugins are %s. An external plugin is an executable named %s%s in one of: %s",
 			sdk.ErrUnknownPlugin, name, strings.Join(m.Names(), ", "), ExecutablePrefix, name, strings.Join(m.opts.SearchDirs, ", "))
 	}
-	return &pluginClient{m: m, name: name, path: f.Path}, nil
+	return &pluginClient{m: m, name: name, path: f.Path, log: newPluginLog(name, m.opts.Logger)}, nil
 }
 
 func (m *Manager) countStart(name string) {

@@ -27,6 +27,7 @@ type app struct {
 	stdout, stderr io.Writer
 	dir            string // -C
 	noColor        bool
+	logLevel       logLevelFlag // --log-level
 
 	interrupted atomic.Bool
 
@@ -62,6 +63,7 @@ A project is a folder with zrun.hcl, workflows/*.hcl and environments/*.hcl.`,
 	}
 	root.PersistentFlags().StringVarP(&a.dir, "chdir", "C", ".", "project folder")
 	root.PersistentFlags().BoolVar(&a.noColor, "no-color", os.Getenv("NO_COLOR") != "", "disable colors in output")
+	root.PersistentFlags().Var(&a.logLevel, "log-level", "what plugins and zrun log: trace, debug, info, warn or error (default $ZRUN_LOG, or warn)")
 	root.SetOut(a.stdout)
 	root.SetErr(a.stderr)
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
@@ -96,15 +98,26 @@ func (a *app) project() (*dsl.Config, error) {
 	return cfg, nil
 }
 
-// manager starts (lazily) the plugins a project uses.
+// manager starts (lazily) the plugins a project uses, pinned by its lock
+// file.
 func (a *app) manager(cfg *dsl.Config) (*plugins.Manager, error) {
+	lock, diags := plugins.ReadLock(filepath.Join(cfg.Dir, plugins.LockFileName))
+	if diags.HasErrors() {
+		return nil, a.diagError(cfg, diags)
+	}
+	return a.newManager(cfg, lock)
+}
+
+// newManager is manager with the lock file given: nil for a project
+// without one, and for `zrun plugins lock`, which must not depend on it.
+func (a *app) newManager(cfg *dsl.Config, lock *plugins.LockFile) (*plugins.Manager, error) {
 	self, err := os.Executable()
 	if err != nil {
 		return nil, err
 	}
-	lock, diags := plugins.ReadLock(filepath.Join(cfg.Dir, plugins.LockFileName))
-	if diags.HasErrors() {
-		return nil, a.diagError(cfg, diags)
+	required := map[string]string{}
+	for name, rp := range cfg.Project.RequiredPlugins {
+		required[name] = rp.Version
 	}
 	cacheDir := filepath.Join(cfg.Dir, ".zrun", "cache", "plugins")
 	if os.Getenv("ZRUN_PLUGIN_CACHE") == "off" {
@@ -116,10 +129,12 @@ func (a *app) manager(cfg *dsl.Config) (*plugins.Manager, error) {
 		SelfExe:    self,
 		SearchDirs: plugins.SearchDirs(cfg.Dir),
 		Lock:       lock,
+		Required:   required,
 		Logger:     a.logger(),
-		// A plugin's raw stderr is noise on the terminal: its last lines
-		// are already part of any error about it. ZRUN_LOG shows it all.
-		Stderr: pluginStderr(a.stderr),
+		// A plugin's raw stderr is noise on the terminal: its log lines are
+		// shown at the log level, and its last lines are part of any error
+		// about it. --log-level trace shows it all.
+		Stderr: a.pluginStderr(),
 	})
 	a.mu.Lock()
 	a.managers = append(a.managers, m)
@@ -186,24 +201,15 @@ func (a *app) diagError(cfg *dsl.Config, diags hcl.Diagnostics) error {
 
 func ctxOf(c *cobra.Command) context.Context { return c.Context() }
 
-// logger is zrun's own diagnostics log, on stderr.
+// logger is zrun's own diagnostics log and the plugins' log lines that
+// belong to no single step, on stderr, at the log level.
 func (a *app) logger() hclog.Logger {
-	return hclog.New(&hclog.LoggerOptions{Name: "zrun", Level: logLevel(), Output: a.stderr})
+	return hclog.New(&hclog.LoggerOptions{Name: "zrun", Level: a.logLevel.level(), Output: a.stderr})
 }
 
-// logLevel is the level of zrun's own diagnostics log (plugin processes
-// starting and stopping): $ZRUN_LOG (trace, debug, info, warn, error),
-// errors only by default.
-func logLevel() hclog.Level {
-	if l := hclog.LevelFromString(os.Getenv("ZRUN_LOG")); l != hclog.NoLevel {
-		return l
-	}
-	return hclog.Error
-}
-
-func pluginStderr(w io.Writer) io.Writer {
-	if logLevel() <= hclog.Debug {
-		return w
+func (a *app) pluginStderr() io.Writer {
+	if a.logLevel.level() == hclog.Trace {
+		return a.stderr
 	}
 	return nil
 }

@@ -17,7 +17,7 @@ func BenchmarkColdStart(b *testing.B) {
 		opts         plugins.Options
 	}{
 		{"builtin-http", "http", plugins.Options{Builtins: builtins, SelfExe: zrunBin}},
-		{"external-greet", "greet", plugins.Options{SearchDirs: []string{filepath.Dir(greetBin)}}},
+		{"external-greet", "greet", plugins.Options{SearchDirs: []string{filepath.Dir(greetBin)}, Unlocked: true}},
 	} {
 		b.Run(tc.name, func(b *testing.B) {
 			for b.Loop() {

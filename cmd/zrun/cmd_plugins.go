@@ -2,7 +2,9 @@ package main
 
 import (
 	"fmt"
+	"maps"
 	"path/filepath"
+	"slices"
 	"strings"
 	"text/tabwriter"
 
@@ -76,7 +78,13 @@ func (a *app) pluginsCmd() *cobra.Command {
 		Short: "Record each required external plugin's version and checksum in zrun.lock.hcl",
 		Args:  exactArgs(0, "no arguments"),
 		RunE: func(c *cobra.Command, _ []string) error {
-			cfg, m, err := a.projectPlugins()
+			cfg, err := a.project()
+			if err != nil {
+				return err
+			}
+			// The old lock file is neither read nor checked: whatever it
+			// holds (a plugin rebuilt since, damage), this rewrites it.
+			m, err := a.newManager(cfg, nil)
 			if err != nil {
 				return err
 			}
@@ -92,7 +100,10 @@ func (a *app) pluginsCmd() *cobra.Command {
 			if err := lock.Write(path); err != nil {
 				return &exitError{code: exitFailure, msg: err.Error()}
 			}
-			fmt.Fprintf(a.stdout, "Locked %d plugin(s) in %s.\n", len(required), path)
+			for _, name := range slices.Sorted(maps.Keys(lock.Plugins)) {
+				fmt.Fprintf(a.stdout, "%s %s (sha256 %s)\n", name, lock.Plugins[name].Version, lock.Plugins[name].SHA256)
+			}
+			fmt.Fprintf(a.stdout, "Locked %d plugin(s) in %s.\n", len(lock.Plugins), path)
 			return nil
 		},
 	})

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/hashicorp/go-hclog"
 	"github.com/zclconf/go-cty/cty"
 
 	"github.com/zrun-dev/zrun/sdk"
@@ -61,6 +62,28 @@ type pidOut struct {
 	PID int `zrun:"pid"`
 }
 
+type logArgs struct {
+	Level   string  `zrun:"level"`
+	Message string  `zrun:"message"`
+	Before  float64 `zrun:"before,optional"` // seconds to wait before logging
+	After   float64 `zrun:"after,optional"`  // and after
+	Raw     string  `zrun:"raw,optional"`    // a line written to stderr as it is
+}
+
+// logAction logs through an hclog JSON logger on the process's stderr, as
+// the SDK's own logger does.
+func logAction(logger hclog.Logger, stderr *os.File) func(context.Context, logArgs, sdk.UI) (struct{}, error) {
+	return func(_ context.Context, a logArgs, _ sdk.UI) (struct{}, error) {
+		time.Sleep(time.Duration(a.Before * float64(time.Second)))
+		if a.Raw != "" {
+			_, _ = stderr.WriteString(a.Raw + "\n")
+		}
+		logger.Log(hclog.LevelFromString(a.Level), a.Message, "attempt", 1)
+		time.Sleep(time.Duration(a.After * float64(time.Second)))
+		return struct{}{}, nil
+	}
+}
+
 func main() {
 	name := strings.TrimPrefix(filepath.Base(os.Args[0]), "zrun-plugin-")
 	if len(os.Args) == 3 && os.Args[1] == "__plugin" {
@@ -70,9 +93,13 @@ func main() {
 	if version == "" {
 		version = "1.2.0"
 	}
+	// go-plugin swaps os.Stderr once it serves: keep the real one.
+	stderr := os.Stderr
+	logger := hclog.New(&hclog.LoggerOptions{Name: name, Level: hclog.Trace, Output: stderr, JSONFormat: true})
 	plugin.Serve(&sdk.Plugin{
 		Name: name, Version: version, Description: "The plugins package's test plugin.",
 		Actions: []sdk.Action{
+			sdk.NewAction("log", "Log a line at a level.", logAction(logger, stderr)),
 			sdk.NewAction("pid", "Return the process id.", func(context.Context, struct{}, sdk.UI) (pidOut, error) {
 				return pidOut{PID: os.Getpid()}, nil
 			}),

@@ -15,6 +15,8 @@ import (
 	"context"
 	"strings"
 
+	"github.com/hashicorp/go-hclog"
+
 	"github.com/zrun-dev/zrun/sdk"
 	"github.com/zrun-dev/zrun/sdk/plugin"
 )
@@ -30,9 +32,15 @@ type HelloOutputs struct {
 	Message string `zrun:"message" help:"The greeting."`
 }
 
+// log writes hclog JSON to stderr: zrun shows each line at its log level
+// and records it with the step that runs.
+var log = hclog.New(&hclog.LoggerOptions{Name: "greet", Level: hclog.Trace, JSONFormat: true})
+
 func hello(_ context.Context, args HelloArgs, ui sdk.UI) (HelloOutputs, error) {
+	log.Debug("greeting", "name", args.Name)
 	msg := "hello, " + args.Name
 	if args.Shout {
+		log.Warn("shouting", "name", args.Name)
 		msg = strings.ToUpper(msg) + "!"
 	}
 	ui.Logf("greeting %s", args.Name)
