@@ -8,6 +8,7 @@ import (
 	"sync"
 	"syscall"
 	"time"
+	"unsafe"
 )
 
 const prSetChildSubreaper = 36 // PR_SET_CHILD_SUBREAPER, linux/prctl.h
@@ -74,6 +75,9 @@ func KillOrphans(timeout time.Duration) {
 // waits, at most timeout, until none is left alive. It is for a process
 // about to exit: it reaps none of them.
 func KillDescendants(timeout time.Duration) {
+	if !hasChildren() {
+		return // and so no descendant: orphans would have come to it
+	}
 	self := os.Getpid()
 	deadline := time.Now().Add(timeout)
 	for {
@@ -90,6 +94,16 @@ func KillDescendants(timeout time.Duration) {
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
+}
+
+// hasChildren reports whether this process has a child, running or not,
+// without a scan of /proc and without reaping any (waitid's WNOWAIT).
+func hasChildren() bool {
+	const pAll, wnowait = 0, 0x1000000
+	var info [128]byte // siginfo_t
+	_, _, e := syscall.Syscall6(syscall.SYS_WAITID, pAll, 0, uintptr(unsafe.Pointer(&info[0])),
+		syscall.WEXITED|syscall.WSTOPPED|syscall.WCONTINUED|syscall.WNOHANG|wnowait, 0, 0)
+	return e != syscall.ECHILD
 }
 
 // reap waits for child pid to exit and collects it, until deadline.

@@ -84,9 +84,9 @@ func ownSubtree(logger hclog.Logger) {
 	sigs := make(chan os.Signal, 1)
 	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGHUP)
 	go func() {
-		sig := <-sigs
+		<-sigs
 		local.KillDescendants(killTimeout)
-		os.Exit(128 + int(sig.(syscall.Signal)))
+		os.Exit(0) // a stop the host asked for: not an error to log
 	}()
 }
 
