@@ -161,11 +161,16 @@ func goSafe(f func()) {
 		code := 0
 		defer func() {
 			if code != 0 {
-				local.KillDescendants(time.Second)
-				os.Exit(code)
+				crashExit(code)
 			}
 		}()
 		defer crashed(&code)
 		f()
 	}()
+}
+
+// crashExit ends zrun after a panic in a goroutine other than main's.
+var crashExit = func(code int) {
+	local.KillDescendants(time.Second)
+	os.Exit(code)
 }
