@@ -239,7 +239,9 @@ func (pc *pluginClient) wrap(ctx context.Context, p *process, doing string, err 
 		return fmt.Errorf("plugin %q: %s: %w", pc.name, doing, ctxError(ctx))
 	}
 	if p.exitedUnexpectedly() {
-		return fmt.Errorf("plugin %q (%s) exited unexpectedly while %s: %w%s", pc.name, pc.path, doing, err, p.stderr.lastLines())
+		// The transport's own error ("error reading from server: EOF")
+		// says nothing the exit status does not.
+		return fmt.Errorf("plugin %q (%s) exited unexpectedly while %s (%s)%s", pc.name, pc.path, doing, p.exitStatus(), p.stderr.lastLines())
 	}
 	return fmt.Errorf("plugin %q: %s: %w", pc.name, doing, err)
 }

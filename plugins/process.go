@@ -145,6 +145,15 @@ func (p *process) exitedUnexpectedly() bool {
 	return true
 }
 
+// exitStatus says how an exited process ended: "exit status 2",
+// "signal: killed".
+func (p *process) exitStatus() string {
+	if ps := p.cmd.ProcessState; ps != nil {
+		return ps.String()
+	}
+	return "no exit status"
+}
+
 // checkAnswers asks the process whether it still answers, once for all
 // callers at a time, and stops it unless it answers within answerGrace.
 func (p *process) checkAnswers() {
