@@ -126,9 +126,9 @@ func (m *Manager) countStart(name string) {
 }
 
 // Close ends every plugin process and makes later Client calls fail. It
-// returns within about three seconds whatever the plugins do: each one is
-// told to stop (SIGTERM), killed (SIGKILL) if it has not exited after a
-// second, and what it left behind is killed too.
+// returns within a few seconds whatever the plugins do: each one is told
+// to stop (SIGTERM), killed (SIGKILL) if it has not exited a second
+// later, and what it left behind is killed too.
 func (m *Manager) Close() {
 	m.mu.Lock()
 	m.closed = true

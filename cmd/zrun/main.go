@@ -143,7 +143,7 @@ func signalName(sig os.Signal) string {
 }
 
 // crashed turns a panic of the goroutine it is deferred in into zrun's
-// crash exit code, after the deferred calls above it (closing plugins)
+// crash exit code, once the calls deferred after it (closing plugins)
 // have run. Go itself exits 2 on a panic no one recovers, which is the
 // usage-error code: every goroutine cmd/zrun starts recovers (goSafe);
 // those that libraries start, and fatal runtime errors (a stack
