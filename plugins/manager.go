@@ -76,7 +76,11 @@ func NewManager(opts Options) *Manager {
 // it is not running (on first use, or after it crashed). Concurrent first
 // calls start it once. The client stays valid until Close.
 func (m *Manager) Client(ctx context.Context, name string) (sdk.Client, error) {
-	return m.client(ctx, name, true)
+	pc, err := m.client(ctx, name, true)
+	if err != nil {
+		return nil, err // not a nil *pluginClient in a non-nil interface
+	}
+	return pc, nil
 }
 
 func (m *Manager) client(ctx context.Context, name string, verify bool) (*pluginClient, error) {

@@ -84,3 +84,14 @@ func TestCloseKillsStoppedPlugin(t *testing.T) {
 	}
 	waitDead(t, p, time.Second)
 }
+
+// TestUnknownPluginClientIsNil: the client of a plugin that cannot be had
+// is a nil interface, so a caller's `c != nil` holds only for a usable one
+// (a nil *pluginClient inside it crashed zrun's plugin warm-up).
+func TestUnknownPluginClientIsNil(t *testing.T) {
+	m := newManager(t, plugins.Options{Builtins: builtins("alpha")})
+	c, err := m.Client(t.Context(), "nope")
+	if err == nil || c != nil {
+		t.Errorf("Client(nope) = %#v, %v; want nil and an error", c, err)
+	}
+}
