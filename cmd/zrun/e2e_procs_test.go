@@ -156,6 +156,15 @@ func TestNoDescendantOutlivesTheRun(t *testing.T) {
 			},
 			wantCode: exitInterrupted,
 		},
+		"SIGTERM twice": {
+			workflow: "hold", params: []string{"finally=sleep 60"}, pids: 4,
+			stop: func(z *running) {
+				z.signal(z.cmd.Process.Pid, syscall.SIGTERM)
+				z.waitEvent("step_started", "step.cleanup")
+				z.signal(z.cmd.Process.Pid, syscall.SIGTERM)
+			},
+			wantCode: exitInterrupted,
+		},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
