@@ -204,30 +204,46 @@ func TestLingeringChildrenStopWithTheirStep(t *testing.T) {
 	wantNoLeftovers(t, dir)
 }
 
-// TestStoppedPluginTimesOut stops (SIGSTOP) the plugin under a step with a
-// timeout: the step fails with its timeout, the stopped plugin is killed,
-// and the finally step runs in a fresh one.
-func TestStoppedPluginTimesOut(t *testing.T) {
-	dir := project(t, "procs")
-	z := startZrun(t, dir, "workflow", "stopped", "--output", "json")
-	spawnedPids(t, z, 1)
-	plugin := z.pluginPid()
-	z.signal(plugin, syscall.SIGSTOP)
-	start := time.Now()
-	if code := z.wait(10 * time.Second); code != exitRunFailed {
-		t.Errorf("exit code %d, want %d\n%s", code, exitRunFailed, z.stderr)
+// TestStoppedPluginIsReplaced stops (SIGSTOP) the plugin under a step,
+// which then times out or is interrupted: the step ends, the stopped
+// plugin is killed, and the finally step runs in a fresh one.
+func TestStoppedPluginIsReplaced(t *testing.T) {
+	tests := map[string]struct {
+		interrupt  bool
+		wantCode   int
+		wantStatus string
+		wantError  string
+	}{
+		"the step's timeout": {wantCode: exitRunFailed, wantStatus: "failed", wantError: "timed out after 2s"},
+		"Ctrl-C":             {interrupt: true, wantCode: exitInterrupted, wantStatus: "cancelled", wantError: "interrupted (Ctrl-C)"},
 	}
-	t.Logf("zrun ended %s after the plugin was stopped", time.Since(start).Round(time.Millisecond))
-	evs := parseEvents(t, z.stdout.String())
-	if e, _ := stepEvent(evs, "step_finished", "step.slow"); e.Status != "failed" || !strings.Contains(e.Error, "timed out after 2s") {
-		t.Errorf("step.slow finished %+v, want failed with its timeout", e)
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			dir := project(t, "procs")
+			z := startZrun(t, dir, "workflow", "stopped", "--output", "json")
+			spawnedPids(t, z, 1)
+			plugin := z.pluginPid()
+			z.signal(plugin, syscall.SIGSTOP)
+			if tc.interrupt {
+				z.signal(z.cmd.Process.Pid, syscall.SIGINT)
+			}
+			start := time.Now()
+			if code := z.wait(10 * time.Second); code != tc.wantCode {
+				t.Errorf("exit code %d, want %d\n%s", code, tc.wantCode, z.stderr)
+			}
+			t.Logf("zrun ended %s after the plugin was stopped", time.Since(start).Round(time.Millisecond))
+			evs := parseEvents(t, z.stdout.String())
+			if e, _ := stepEvent(evs, "step_finished", "step.slow"); e.Status != tc.wantStatus || !strings.Contains(e.Error, tc.wantError) {
+				t.Errorf("step.slow finished %+v, want %s with %q", e, tc.wantStatus, tc.wantError)
+			}
+			if e, _ := stepEvent(evs, "step_finished", "step.cleanup"); e.Status != "ok" {
+				t.Errorf("step.cleanup finished %+v, want ok", e)
+			}
+			wantFile(t, filepath.Join(dir, "finally.marker"), true)
+			wantGone(t, "the run", []int{plugin}, 2*time.Second)
+			wantNoLeftovers(t, dir)
+		})
 	}
-	if e, _ := stepEvent(evs, "step_finished", "step.cleanup"); e.Status != "ok" {
-		t.Errorf("step.cleanup finished %+v, want ok", e)
-	}
-	wantFile(t, filepath.Join(dir, "finally.marker"), true)
-	wantGone(t, "the run", []int{plugin}, 2*time.Second)
-	wantNoLeftovers(t, dir)
 }
 
 // TestStoppedPluginInterruptedTwice stops (SIGSTOP) the plugin, then
