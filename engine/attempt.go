@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -30,14 +31,14 @@ func (x *execution) attempt(ctx context.Context, b *boundStep, args cty.Value, i
 	case ctx.Err() == context.DeadlineExceeded && b.Timeout != nil:
 		return cty.NilVal, fmt.Errorf("timed out after %s: plugin %q did not finish %s in time", b.Timeout.Duration, b.Action.Plugin, b.Action)
 	case ctx.Err() != nil:
-		return cty.NilVal, fmt.Errorf("cancelled: %w", context.Cause(ctx))
+		return cty.NilVal, stopError(ctx)
 	case err != nil:
 		return cty.NilVal, &pluginError{plugin: b.Action.Plugin, msg: err.Error()}
 	case resp == nil:
 		return cty.NilVal, &pluginError{plugin: b.Action.Plugin, msg: "no response"}
 	case resp.Diagnostics.HasErrors():
 		for _, d := range resp.Diagnostics {
-			if d.Summary == "Plugin panicked" {
+			if d.Code == sdk.CodePluginPanicked {
 				return cty.NilVal, &pluginError{plugin: b.Action.Plugin, msg: "panicked: " + firstLine(d.Detail)}
 			}
 		}
@@ -47,6 +48,30 @@ func (x *execution) attempt(ctx context.Context, b *boundStep, args cty.Value, i
 	x.secrets.add(out)
 	return out, nil
 }
+
+// stopError is the error of an attempt whose ctx ended, other than by
+// the step's own timeout. It says why in an operator's words: the cause
+// the run was cancelled with (zrun's "interrupted"), or the workflow's
+// timeout, never "context deadline exceeded"; and it still matches
+// errors.Is(err, ctx.Err()).
+func stopError(ctx context.Context) error {
+	err := ctx.Err()
+	switch cause := context.Cause(ctx); {
+	case cause != err:
+		return &stopped{why: "cancelled: " + cause.Error(), err: err}
+	case errors.Is(err, context.DeadlineExceeded):
+		return &stopped{why: "cancelled: the workflow's timeout passed", err: err}
+	}
+	return &stopped{why: "cancelled", err: err}
+}
+
+type stopped struct {
+	why string
+	err error
+}
+
+func (e *stopped) Error() string { return e.why }
+func (e *stopped) Unwrap() error { return e.err }
 
 // pluginError is a failure of the plugin itself (crash, hang, broken
 // wire), as opposed to an action reporting that its work failed.

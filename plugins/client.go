@@ -2,6 +2,7 @@ package plugins
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -26,10 +27,13 @@ type pluginClient struct {
 	builtin bool
 	log     *pluginLog
 
-	// mu guards the process; held while starting it, so concurrent first
-	// calls start it once.
-	mu  sync.Mutex
-	cur *process
+	// mu is held while a process starts, so concurrent first calls start
+	// it once.
+	mu sync.Mutex
+	// curMu guards cur, and is never held for long: Close must not wait
+	// for a start.
+	curMu sync.Mutex
+	cur   *process
 
 	cacheOnce sync.Once
 	cache     *answers
@@ -41,13 +45,6 @@ func (pc *pluginClient) answers() *answers {
 	return pc.cache
 }
 
-// process is one started plugin process.
-type process struct {
-	rpc    *rpc.Client
-	proc   *goplugin.Client
-	stderr *tailWriter
-}
-
 func (pc *pluginClient) ensure(ctx context.Context, verify bool) error {
 	_, err := pc.process(ctx, verify)
 	return err
@@ -56,16 +53,12 @@ func (pc *pluginClient) ensure(ctx context.Context, verify bool) error {
 func (pc *pluginClient) process(_ context.Context, verify bool) (*process, error) {
 	pc.mu.Lock()
 	defer pc.mu.Unlock()
-	if pc.cur != nil && !pc.cur.proc.Exited() {
-		return pc.cur, nil
+	if cur := pc.current(); cur != nil && cur.alive() {
+		return cur, nil
+	} else if cur != nil {
+		cur.stop(0) // an exited process: release its resources
 	}
-	if pc.cur != nil {
-		pc.cur.proc.Kill() // an exited process: release its resources
-	}
-	pc.m.mu.Lock()
-	closed := pc.m.closed
-	pc.m.mu.Unlock()
-	if closed {
+	if pc.m.isClosed() {
 		return nil, fmt.Errorf("plugin %q: the plugin manager is closed", pc.name)
 	}
 	if verify {
@@ -73,15 +66,32 @@ func (pc *pluginClient) process(_ context.Context, verify bool) (*process, error
 			return nil, err
 		}
 	}
-	return pc.start()
+	p, err := pc.start()
+	if err != nil {
+		return nil, err
+	}
+	if pc.m.isClosed() { // closed while it started
+		p.stop(stopGrace)
+		return nil, fmt.Errorf("plugin %q: the plugin manager is closed", pc.name)
+	}
+	pc.curMu.Lock()
+	pc.cur = p
+	pc.curMu.Unlock()
+	return p, nil
+}
+
+func (pc *pluginClient) current() *process {
+	pc.curMu.Lock()
+	defer pc.curMu.Unlock()
+	return pc.cur
 }
 
 func (pc *pluginClient) start() (*process, error) {
 	tail := &tailWriter{}
-	proc := goplugin.NewClient(&goplugin.ClientConfig{
+	pc.m.countStart(pc.name)
+	p, err := startProcess(&goplugin.ClientConfig{
 		HandshakeConfig:  rpc.Handshake,
 		VersionedPlugins: rpc.VersionedPlugins(nil),
-		Cmd:              pluginCommand(pc.path, pc.args...),
 		AllowedProtocols: []goplugin.Protocol{goplugin.ProtocolGRPC},
 		AutoMTLS:         true,
 		Managed:          true,
@@ -89,31 +99,22 @@ func (pc *pluginClient) start() (*process, error) {
 		Logger:           quietLogger{pc.m.opts.Logger.Named(pc.name)},
 		Stderr:           io.MultiWriter(pc.m.opts.Stderr, tail, pc.log.stream()),
 		SyncStderr:       pc.log.stream(), // os.Stderr inside the plugin, once it serves
-	})
-	pc.m.countStart(pc.name)
-	conn, err := proc.Client()
+	}, pluginCommand(pc.path, pc.args...), tail)
 	if err != nil {
-		proc.Kill()
+		p.stop(0)
 		return nil, fmt.Errorf("starting plugin %q (%s): %w%s", pc.name, pc.path, err, tail.lastLines())
 	}
-	raw, err := conn.Dispense(rpc.PluginName)
-	if err != nil {
-		proc.Kill()
-		return nil, fmt.Errorf("starting plugin %q (%s): %w", pc.name, pc.path, err)
-	}
-	pc.cur = &process{rpc: raw.(*rpc.Client), proc: proc, stderr: tail}
-	return pc.cur, nil
+	return p, nil
 }
 
 // Start starts the plugin's process if it is not running, so that a
 // first call does not wait for it.
 func (pc *pluginClient) Start(ctx context.Context) error { return pc.ensure(ctx, true) }
 
-func (pc *pluginClient) kill() {
-	pc.mu.Lock()
-	defer pc.mu.Unlock()
-	if pc.cur != nil {
-		pc.cur.proc.Kill()
+// stop ends the plugin's process, within stopGrace and a few killWaits.
+func (pc *pluginClient) stop() {
+	if cur := pc.current(); cur != nil {
+		cur.stop(stopGrace)
 	}
 }
 
@@ -210,20 +211,23 @@ func (pc *pluginClient) RunAction(ctx context.Context, action string, req *sdk.R
 }
 
 // wrap names the plugin in a call's error and tells a crash from other
-// failures.
+// failures. A call whose ctx ended did not wait for the plugin's answer:
+// the plugin must show it still answers, or it is killed, so that the
+// next call (a finally step) gets a fresh process rather than a hung one.
 func (pc *pluginClient) wrap(ctx context.Context, p *process, doing string, err error) error {
+	if ctx.Err() != nil {
+		p.checkAnswers()
+	}
 	if err == nil {
 		return nil
 	}
 	if ctx.Err() != nil {
-		return fmt.Errorf("plugin %q: %s: %w", pc.name, doing, err)
+		return fmt.Errorf("plugin %q: %s: %w", pc.name, doing, ctxError(ctx))
 	}
-	// The transport notices a dead process before go-plugin reaps it.
-	for i := 0; i < 40 && !p.proc.Exited(); i++ {
-		time.Sleep(5 * time.Millisecond)
-	}
-	if p.proc.Exited() {
-		return fmt.Errorf("plugin %q (%s) exited unexpectedly while %s: %w%s", pc.name, pc.path, doing, err, p.stderr.lastLines())
+	if p.exitedUnexpectedly() {
+		// The transport's own error ("error reading from server: EOF")
+		// says nothing the exit status does not.
+		return fmt.Errorf("plugin %q (%s) exited unexpectedly while %s (%s)%s", pc.name, pc.path, doing, p.exitStatus(), p.stderr.lastLines())
 	}
 	return fmt.Errorf("plugin %q: %s: %w", pc.name, doing, err)
 }
@@ -265,6 +269,28 @@ func (w *tailWriter) lastLines() string {
 	}
 	return "; its last output:\n" + strings.Join(lines, "\n")
 }
+
+// ctxError says why a call's ctx ended in an operator's words ("timed
+// out", not "context deadline exceeded"), still matching
+// errors.Is(err, ctx.Err()).
+func ctxError(ctx context.Context) error {
+	err := ctx.Err()
+	if cause := context.Cause(ctx); cause != err {
+		return &ctxEnded{msg: cause.Error(), err: err}
+	}
+	if errors.Is(err, context.DeadlineExceeded) {
+		return &ctxEnded{msg: "timed out", err: err}
+	}
+	return &ctxEnded{msg: "cancelled", err: err}
+}
+
+type ctxEnded struct {
+	msg string
+	err error
+}
+
+func (e *ctxEnded) Error() string { return e.msg }
+func (e *ctxEnded) Unwrap() error { return e.err }
 
 // Interface guards
 var _ sdk.Client = (*pluginClient)(nil)

@@ -21,6 +21,11 @@
 // go-plugin: a line goes to the sdk.UI of the one step of the plugin that
 // runs, so the engine masks and records it, or else to Options.Logger.
 //
+// Every wait on a plugin process is bounded (process.go): a call whose
+// ctx ended leaves the plugin a second to show it still answers, Close a
+// second to exit after SIGTERM; past that the process is killed, and what
+// it started is killed by zrun, its child subreaper (sdk/local).
+//
 // The wire is sdk/rpc's; what a plugin offers is its schema (sdk/schema).
 // Rendering warnings and errors is cmd/zrun's job: nothing here prints.
 package plugins

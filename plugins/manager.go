@@ -140,7 +140,10 @@ func (m *Manager) countStart(name string) {
 	m.starts[name]++
 }
 
-// Close ends every plugin process and makes later Client calls fail.
+// Close ends every plugin process and makes later Client calls fail. It
+// returns within a few seconds whatever the plugins do: each one is told
+// to stop (SIGTERM), killed (SIGKILL) if it has not exited a second
+// later, and what it left behind is killed too.
 func (m *Manager) Close() {
 	m.mu.Lock()
 	m.closed = true
@@ -151,9 +154,15 @@ func (m *Manager) Close() {
 	m.mu.Unlock()
 	var wg sync.WaitGroup
 	for _, pc := range clients {
-		wg.Go(pc.kill)
+		wg.Go(pc.stop)
 	}
 	wg.Wait()
+}
+
+func (m *Manager) isClosed() bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.closed
 }
 
 // Starts counts the processes started, by plugin name.

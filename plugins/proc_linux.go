@@ -5,11 +5,13 @@ import (
 	"syscall"
 )
 
-// pluginCommand builds the command of a plugin process. On Linux the kernel
-// kills the plugin if zrun dies, even by SIGKILL, so no plugin process
-// outlives the zrun that started it.
+// pluginCommand builds the command of a plugin process. On Linux the
+// kernel sends the plugin SIGTERM if zrun dies, even by SIGKILL: a plugin
+// of this SDK then kills every process it started, and exits. (A signal
+// it can catch, unlike SIGKILL, which would leave its commands' children
+// to init.)
 func pluginCommand(path string, args ...string) *exec.Cmd {
 	cmd := exec.Command(path, args...)
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGTERM}
 	return cmd
 }

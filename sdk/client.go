@@ -133,8 +133,8 @@ func (c *inProcess) RunAction(ctx context.Context, name string, req *RunRequest)
 
 func (c *inProcess) recover(action string, diags *Diagnostics) {
 	if r := recover(); r != nil {
-		*diags = diags.Errorf(nil, "Plugin panicked",
-			fmt.Sprintf("Plugin %q panicked in action %q: %v\n\n%s", c.plugin.Name, action, r, debug.Stack()))
+		*diags = append(*diags, Diagnostic{Severity: Error, Summary: "Plugin panicked", Code: CodePluginPanicked,
+			Detail: fmt.Sprintf("Plugin %q panicked in action %q: %v\n\n%s", c.plugin.Name, action, r, debug.Stack())})
 	}
 }
 

@@ -17,13 +17,24 @@ const (
 
 // Diagnostic is a problem a plugin reports about a step. Path points at
 // the argument at fault (cty.GetAttrPath("url")); the host maps it to the
-// source range in the user's workflow file.
+// source range in the user's workflow file. Code, when set, says what
+// kind of failure it is, for the host to act on: hosts tell failures
+// apart by code, never by their text.
 type Diagnostic struct {
 	Severity Severity
 	Summary  string
 	Detail   string
 	Path     cty.Path
+	Code     Code
 }
+
+// Code classifies a diagnostic. Most diagnostics have none ("").
+type Code string
+
+// CodePluginPanicked marks the error of an action that panicked: a
+// failure of the plugin itself, not of the step's work (zrun exits with
+// its plugin-failure code).
+const CodePluginPanicked Code = "plugin_panicked"
 
 // Diagnostics is a list of diagnostics.
 type Diagnostics []Diagnostic

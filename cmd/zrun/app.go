@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/hashicorp/go-hclog"
 	"github.com/hashicorp/hcl/v2"
@@ -33,6 +34,10 @@ type app struct {
 
 	mu       sync.Mutex
 	managers []*plugins.Manager
+	// ledger and runID are the store and the id of the run in progress,
+	// for a second interrupt to record it as cancelled.
+	ledger *freezableStore
+	runID  string
 }
 
 func newApp(stdout, stderr io.Writer) *app {
@@ -179,8 +184,109 @@ func (a *app) recordingRunner(ctx context.Context, sink events.Sink, parallelism
 	if err != nil {
 		return nil, nil, err
 	}
-	opts.Ledger = store
+	fs := &freezableStore{Store: store}
+	opts.Ledger = fs
+	opts.Sink = events.Multi(opts.Sink, a.watchRun(fs))
 	return engine.New(opts), store, nil
+}
+
+// freezableStore is the ledger as the engine writes it, until a second
+// interrupt freezes it: from then on the engine's writes are dropped, so
+// that what markCancelled records is the last word.
+type freezableStore struct {
+	state.Store
+	mu     sync.RWMutex // held shared by each write, exclusively to freeze
+	frozen bool
+}
+
+// freeze waits for the writes in flight, then drops the rest.
+func (s *freezableStore) freeze() {
+	s.mu.Lock()
+	s.frozen = true
+	s.mu.Unlock()
+}
+
+func (s *freezableStore) write(f func() error) error {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if s.frozen {
+		return nil
+	}
+	return f()
+}
+
+func (s *freezableStore) FinishRun(ctx context.Context, id string, st state.Status, msg string, outputs []byte, at time.Time) error {
+	return s.write(func() error { return s.Store.FinishRun(ctx, id, st, msg, outputs, at) })
+}
+
+func (s *freezableStore) PutSteps(ctx context.Context, steps []*state.Step) error {
+	return s.write(func() error { return s.Store.PutSteps(ctx, steps) })
+}
+
+func (s *freezableStore) AppendLogs(ctx context.Context, lines []state.LogLine) error {
+	return s.write(func() error { return s.Store.AppendLogs(ctx, lines) })
+}
+
+func (s *freezableStore) Unlock(ctx context.Context, key, runID string) error {
+	return s.write(func() error { return s.Store.Unlock(ctx, key, runID) })
+}
+
+// watchRun follows which run is in progress in store.
+func (a *app) watchRun(store *freezableStore) events.Sink {
+	return events.SinkFunc(func(e events.Event) {
+		switch e := e.(type) {
+		case events.RunStarted:
+			a.mu.Lock()
+			a.ledger, a.runID = store, e.RunID
+			a.mu.Unlock()
+		case events.RunFinished:
+			a.mu.Lock()
+			a.ledger, a.runID = nil, ""
+			a.mu.Unlock()
+		}
+	})
+}
+
+// markCancelled records the run in progress, and its steps still running,
+// as cancelled, and releases its lock, waiting at most d: the last thing a
+// zrun stopped by a second interrupt does, so that `zrun runs` and
+// `zrun show` do not say "running" (nor, once its lock is taken over,
+// "abandoned").
+func (a *app) markCancelled(d time.Duration) {
+	a.mu.Lock()
+	store, id := a.ledger, a.runID
+	a.mu.Unlock()
+	if store == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), d)
+	defer cancel()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		const why = "stopped by a second interrupt"
+		store.freeze()
+		now := time.Now()
+		if steps, err := store.Steps(ctx, id); err == nil {
+			var running []*state.Step
+			for _, s := range steps {
+				if s.Status == state.StatusRunning {
+					s.Status, s.Error, s.EndedAt = state.StatusCancelled, why, now
+					running = append(running, s)
+				}
+			}
+			if len(running) > 0 {
+				_ = store.Store.PutSteps(ctx, running)
+			}
+		}
+		if store.Store.FinishRun(ctx, id, state.StatusCancelled, why, nil, now) == nil {
+			_ = store.ForceUnlock(ctx, id)
+		}
+	}()
+	select {
+	case <-done:
+	case <-ctx.Done():
+	}
 }
 
 // diagError prints diagnostics and returns the configuration exit code,

@@ -3,11 +3,15 @@ package plugin
 import (
 	"fmt"
 	"os"
+	"os/signal"
+	"syscall"
+	"time"
 
 	"github.com/hashicorp/go-hclog"
 	goplugin "github.com/hashicorp/go-plugin"
 
 	"github.com/zrun-dev/zrun/sdk"
+	"github.com/zrun-dev/zrun/sdk/local"
 	"github.com/zrun-dev/zrun/sdk/rpc"
 )
 
@@ -20,6 +24,10 @@ import (
 // the first time it starts. The plugin logs to stderr as hclog JSON, which
 // the host relays; stdout belongs to go-plugin's handshake. Run by hand,
 // the binary says it is a plugin and exits 1.
+//
+// The plugin process owns every process its actions start: it is their
+// child subreaper, SIGTERM and SIGHUP make it kill them all and exit, and
+// so does the end of serving.
 func Serve(p *sdk.Plugin) { ServeOpts(p, nil) }
 
 // Options adjust how a plugin is served; the zero value is what Serve
@@ -46,6 +54,12 @@ func ServeOpts(p *sdk.Plugin, opts *Options) {
 			JSONFormat: true,
 		})
 	}
+	if opts.Test == nil {
+		ownSubtree(logger)
+		// However serving ends (the host's shutdown call), nothing the
+		// plugin started outlives it.
+		defer local.KillDescendants(killTimeout)
+	}
 	goplugin.Serve(&goplugin.ServeConfig{
 		HandshakeConfig:  rpc.Handshake,
 		VersionedPlugins: PluginSets(p),
@@ -53,6 +67,27 @@ func ServeOpts(p *sdk.Plugin, opts *Options) {
 		Logger:           logger,
 		Test:             opts.Test,
 	})
+}
+
+// killTimeout bounds how long a plugin process that is ending waits for
+// its descendants to die.
+const killTimeout = time.Second
+
+// ownSubtree makes the plugin process answer for every process its
+// actions start, however deep: orphans come to it (a child subreaper),
+// and SIGTERM or SIGHUP (the host stopping it, or the death signal it gets
+// if the host dies, even by SIGKILL) kill them all before it exits.
+func ownSubtree(logger hclog.Logger) {
+	if err := local.BecomeSubreaper(); err != nil {
+		logger.Warn("cannot become a child subreaper: descendants that leave their process group may outlive the plugin", "error", err)
+	}
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGHUP)
+	go func() {
+		<-sigs
+		local.KillDescendants(killTimeout)
+		os.Exit(0) // a stop the host asked for: not an error to log
+	}()
 }
 
 // PluginSets checks p and returns the go-plugin plugin sets that serve it,

@@ -121,7 +121,7 @@ func encodeDiagnostics(diags sdk.Diagnostics) []*pb.Diagnostic {
 		if d.Severity == sdk.Warning {
 			sev = pb.Diagnostic_SEVERITY_WARNING
 		}
-		pd := &pb.Diagnostic{Severity: sev, Summary: d.Summary, Detail: d.Detail}
+		pd := &pb.Diagnostic{Severity: sev, Summary: d.Summary, Detail: d.Detail, Code: string(d.Code)}
 		if len(d.Path) > 0 {
 			pd.Path = encodePath(d.Path)
 		}
@@ -142,7 +142,7 @@ func decodeDiagnostics(pds []*pb.Diagnostic) sdk.Diagnostics {
 		if pd.GetSeverity() == pb.Diagnostic_SEVERITY_WARNING {
 			sev = sdk.Warning
 		}
-		d := sdk.Diagnostic{Severity: sev, Summary: pd.GetSummary(), Detail: pd.GetDetail()}
+		d := sdk.Diagnostic{Severity: sev, Summary: pd.GetSummary(), Detail: pd.GetDetail(), Code: sdk.Code(pd.GetCode())}
 		if pd.GetPath() != nil {
 			d.Path = decodePath(pd.GetPath())
 		}

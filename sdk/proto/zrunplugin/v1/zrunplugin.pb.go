@@ -223,11 +223,14 @@ func (x *AttributePath) GetSteps() []*AttributePath_Step {
 }
 
 type Diagnostic struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Severity      Diagnostic_Severity    `protobuf:"varint,1,opt,name=severity,proto3,enum=zrunplugin.v1.Diagnostic_Severity" json:"severity,omitempty"`
-	Summary       string                 `protobuf:"bytes,2,opt,name=summary,proto3" json:"summary,omitempty"`
-	Detail        string                 `protobuf:"bytes,3,opt,name=detail,proto3" json:"detail,omitempty"`
-	Path          *AttributePath         `protobuf:"bytes,4,opt,name=path,proto3" json:"path,omitempty"`
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	Severity Diagnostic_Severity    `protobuf:"varint,1,opt,name=severity,proto3,enum=zrunplugin.v1.Diagnostic_Severity" json:"severity,omitempty"`
+	Summary  string                 `protobuf:"bytes,2,opt,name=summary,proto3" json:"summary,omitempty"`
+	Detail   string                 `protobuf:"bytes,3,opt,name=detail,proto3" json:"detail,omitempty"`
+	Path     *AttributePath         `protobuf:"bytes,4,opt,name=path,proto3" json:"path,omitempty"`
+	// code classifies the failure for the host ("plugin_panicked"); empty
+	// for most diagnostics. Hosts act on codes, never on summaries.
+	Code          string `protobuf:"bytes,5,opt,name=code,proto3" json:"code,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -288,6 +291,13 @@ func (x *Diagnostic) GetPath() *AttributePath {
 		return x.Path
 	}
 	return nil
+}
+
+func (x *Diagnostic) GetCode() string {
+	if x != nil {
+		return x.Code
+	}
+	return ""
 }
 
 type Attribute struct {
@@ -2443,13 +2453,14 @@ const file_zrunplugin_proto_rawDesc = "" +
 	"\x12element_key_string\x18\x02 \x01(\tH\x00R\x10elementKeyString\x12(\n" +
 	"\x0felement_key_int\x18\x03 \x01(\x03H\x00R\relementKeyIntB\n" +
 	"\n" +
-	"\bselector\"\x80\x02\n" +
+	"\bselector\"\x94\x02\n" +
 	"\n" +
 	"Diagnostic\x12>\n" +
 	"\bseverity\x18\x01 \x01(\x0e2\".zrunplugin.v1.Diagnostic.SeverityR\bseverity\x12\x18\n" +
 	"\asummary\x18\x02 \x01(\tR\asummary\x12\x16\n" +
 	"\x06detail\x18\x03 \x01(\tR\x06detail\x120\n" +
-	"\x04path\x18\x04 \x01(\v2\x1c.zrunplugin.v1.AttributePathR\x04path\"N\n" +
+	"\x04path\x18\x04 \x01(\v2\x1c.zrunplugin.v1.AttributePathR\x04path\x12\x12\n" +
+	"\x04code\x18\x05 \x01(\tR\x04code\"N\n" +
 	"\bSeverity\x12\x18\n" +
 	"\x14SEVERITY_UNSPECIFIED\x10\x00\x12\x12\n" +
 	"\x0eSEVERITY_ERROR\x10\x01\x12\x14\n" +
