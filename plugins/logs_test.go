@@ -4,6 +4,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/hashicorp/go-hclog"
@@ -71,12 +72,18 @@ func TestPluginLogs(t *testing.T) {
 	}
 
 	// A step's last line, logged just before its call returns, is its
-	// own even when it arrives after the next step started.
+	// own even when it arrives after the next step started. Stderr is not
+	// ordered with the call's answer, so a line may reach its step's UI
+	// after the call returned: wait for it (within logLinger).
 	var last, next *sdktest.UI
 	for range 5 {
 		last = step(logArgs("warn", "last words", 0, 0, ""))
 		next = step(logArgs("warn", "next", 0.2, 0, ""))
-		if diff := cmp.Diff([][]string{{"[WARN] last words attempt=1"}, {"[WARN] next attempt=1"}}, [][]string{last.Record().Logs, next.Record().Logs}); diff != "" {
+		got := func() [][]string { return [][]string{last.Record().Logs, next.Record().Logs} }
+		for deadline := time.Now().Add(2 * time.Second); time.Now().Before(deadline) && (len(got()[0]) == 0 || len(got()[1]) == 0); {
+			time.Sleep(10 * time.Millisecond)
+		}
+		if diff := cmp.Diff([][]string{{"[WARN] last words attempt=1"}, {"[WARN] next attempt=1"}}, got()); diff != "" {
 			t.Fatalf("back to back steps' lines (-want +got):\n%s", diff)
 		}
 	}
