@@ -38,6 +38,9 @@ type Store struct {
 	path string
 	// Timeout bounds the wait for the file's lock; set it before use.
 	Timeout time.Duration
+	// OnSalvage, if set, is told each time a write found the file
+	// damaged and salvaged it (salvage.go); set it before use.
+	OnSalvage func(*state.SalvageReport)
 
 	// mu guards the fields below: the file is open while refs > 0. When
 	// another process waits for the file, draining stops new calls from
@@ -49,12 +52,16 @@ type Store struct {
 	refs     int
 	closed   bool
 	draining bool
+	// salvaging keeps new calls out while the file is replaced.
+	salvaging bool
 
 	// commitMu is held by the goroutine committing a batch of writes;
 	// queueMu guards queue, the writes waiting for the next batch.
 	commitMu sync.Mutex
 	queueMu  sync.Mutex
 	queue    []*write
+
+	datasetCache
 }
 
 // write is one call's part of a write transaction. done and err are set by
@@ -71,8 +78,7 @@ func Open(path string) (*Store, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return nil, fmt.Errorf("creating the ledger's directory: %w", err)
 	}
-	s := &Store{path: path, Timeout: DefaultTimeout}
-	s.drained = sync.NewCond(&s.mu)
+	s := newStore(path)
 	err := s.update(context.Background(), func(tx *bolt.Tx) error {
 		for _, name := range allBuckets {
 			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
@@ -85,6 +91,13 @@ func Open(path string) (*Store, error) {
 		return nil, fmt.Errorf("opening ledger %s: %w", path, err)
 	}
 	return s, nil
+}
+
+// newStore is a Store of path that has not touched the file yet.
+func newStore(path string) *Store {
+	s := &Store{path: path, Timeout: DefaultTimeout}
+	s.drained = sync.NewCond(&s.mu)
+	return s
 }
 
 // Path is the ledger file's path.
@@ -106,7 +119,7 @@ func (s *Store) acquire(ctx context.Context) (*bolt.DB, error) {
 	if s.db != nil && !s.draining && othersWaiting(s.path) {
 		s.draining = true
 	}
-	for s.draining {
+	for s.draining || s.salvaging {
 		s.drained.Wait()
 	}
 	if s.closed {
@@ -135,11 +148,9 @@ func (s *Store) release() error {
 	}
 	db := s.db
 	s.db = nil
-	if s.draining {
-		s.draining = false
-		s.drained.Broadcast()
-	}
-	return db.Close()
+	s.draining = false
+	s.drained.Broadcast()
+	return guard(s.path, db.Close)
 }
 
 // openFile opens the bolt file, waiting while another process has it.
@@ -151,8 +162,11 @@ func openFile(ctx context.Context, path string, timeout time.Duration) (*bolt.DB
 	deadline := time.Now().Add(timeout)
 	wait := 250 * time.Microsecond
 	for {
-		// A 1ns timeout makes bbolt try the flock once.
-		db, err := bolt.Open(path, 0o644, &bolt.Options{Timeout: time.Nanosecond, NoStatistics: true})
+		db, file, err := tryOpen(ctx, path, timeout)
+		if err == nil && !stillAt(file, path) {
+			// A salvage replaced the file while this waited for it.
+			err = errors.Join(berrors.ErrTimeout, guard(path, db.Close))
+		}
 		if !errors.Is(err, berrors.ErrTimeout) {
 			return db, err
 		}
@@ -172,6 +186,54 @@ func openFile(ctx context.Context, path string, timeout time.Duration) (*bolt.DB
 	}
 }
 
+// tryOpen opens the file once (a 1ns timeout makes bbolt try the flock
+// once), guarded: a file bbolt cannot read is a *fileDamage.
+func tryOpen(ctx context.Context, path string, timeout time.Duration) (db *bolt.DB, file *os.File, err error) {
+	if err := precheck(path); err != nil {
+		// Looked at without a lock, the meta pages may be halfway
+		// through a write: look again while no write can happen.
+		if err = lockedPrecheck(ctx, path, timeout); err != nil {
+			return nil, nil, err
+		}
+	}
+	openFile := func(name string, flag int, perm os.FileMode) (*os.File, error) {
+		f, err := os.OpenFile(name, flag, perm)
+		file = f
+		return f, err
+	}
+	err = guard(path, func() error {
+		db, err = bolt.Open(path, 0o644, &bolt.Options{Timeout: time.Nanosecond, NoStatistics: true, OpenFile: openFile})
+		return err
+	})
+	if errors.Is(err, berrors.ErrInvalid) || errors.Is(err, berrors.ErrChecksum) || errors.Is(err, berrors.ErrVersionMismatch) {
+		fi, _ := os.Stat(path)
+		err = &fileDamage{cause: err, file: fi}
+	}
+	return db, file, err
+}
+
+func lockedPrecheck(ctx context.Context, path string, timeout time.Duration) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	if err := lockFile(ctx, f, false, timeout); err != nil {
+		return err
+	}
+	return precheck(path)
+}
+
+// stillAt reports whether the open file is the one at path.
+func stillAt(f *os.File, path string) bool {
+	if f == nil {
+		return true
+	}
+	open, err1 := f.Stat()
+	now, err2 := os.Stat(path)
+	return err1 != nil || err2 != nil || os.SameFile(open, now)
+}
+
 // view runs fn in a read transaction.
 func (s *Store) view(ctx context.Context, fn func(*bolt.Tx) error) (err error) {
 	db, err := s.acquire(ctx)
@@ -179,7 +241,7 @@ func (s *Store) view(ctx context.Context, fn func(*bolt.Tx) error) (err error) {
 		return err
 	}
 	defer func() { err = errors.Join(err, s.release()) }()
-	return db.View(fn)
+	return guard(s.path, func() error { return db.View(fn) })
 }
 
 // update runs fn in a write transaction, durable when update returns.
@@ -210,9 +272,17 @@ func (s *Store) update(ctx context.Context, fn func(*bolt.Tx) error) error {
 	return w.err
 }
 
-// commit writes batch. Called with commitMu held.
+// commit writes batch. Called with commitMu held. A damaged file is
+// salvaged and the batch written again into the new one.
 func (s *Store) commit(ctx context.Context, batch []*write) {
 	err := s.commitOnce(ctx, batch)
+	if fd := (*fileDamage)(nil); errors.As(err, &fd) {
+		if _, serr := s.salvage(ctx, fd); serr != nil {
+			err = errors.Join(s.damageError(err, &dataset{}), serr)
+		} else {
+			err = s.commitOnce(ctx, batch)
+		}
+	}
 	if err != nil && len(batch) > 1 {
 		for _, w := range batch {
 			w.err = s.commitOnce(ctx, []*write{w})
@@ -233,13 +303,15 @@ func (s *Store) commitOnce(ctx context.Context, batch []*write) (err error) {
 		return err
 	}
 	defer func() { err = errors.Join(err, s.release()) }()
-	return db.Update(func(tx *bolt.Tx) error {
-		for _, w := range batch {
-			if err := w.fn(tx); err != nil {
-				return err
+	return guard(s.path, func() error {
+		return db.Update(func(tx *bolt.Tx) error {
+			for _, w := range batch {
+				if err := w.fn(tx); err != nil {
+					return err
+				}
 			}
-		}
-		return nil
+			return nil
+		})
 	})
 }
 
