@@ -53,10 +53,10 @@ type SalvageReport struct {
 	Damaged, New string
 	// What was kept.
 	Runs, Steps, Logs, Locks int
-	// Lost counts records that were found but could not be kept (a step
-	// or a line whose run record is gone), and Problems says what was
-	// unreadable.
-	Lost     int
+	// StandIns counts the runs (among Runs) whose own record was lost but
+	// whose steps or lines were found: they are kept under a stand-in run
+	// record (status abandoned). Problems says what was unreadable.
+	StandIns int
 	Problems []string
 }
 

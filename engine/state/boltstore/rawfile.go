@@ -7,6 +7,7 @@ import (
 	"hash/fnv"
 	"os"
 	"sort"
+	"time"
 
 	"github.com/zrun-dev/zrun/engine/state"
 )
@@ -222,6 +223,8 @@ type dataset struct {
 	logs     map[string]map[int64]state.LogLine
 	locks    map[string]state.LockHolder
 	problems []string
+	// standIns counts the runs adoptOrphans made up.
+	standIns int
 }
 
 func newDataset() *dataset {
@@ -243,6 +246,7 @@ func readDataset(data []byte) *dataset {
 		// pages it no longer reaches.
 		f.scanPages(d)
 	}
+	d.standIns = d.adoptOrphans()
 	return d
 }
 
@@ -418,24 +422,37 @@ func recordRun(v []byte) string {
 	return ids.A + ids.B
 }
 
-// orphans removes the steps and lines of runs whose record is lost and
-// counts them.
-func (d *dataset) orphans() int {
+// adoptOrphans gives the steps and lines of a run whose own record is
+// lost a stand-in record, so that they stay visible; it returns how many
+// runs it stood in for.
+func (d *dataset) adoptOrphans() int {
 	n := 0
+	adopt := func(id string, at time.Time) {
+		r := d.runs[id]
+		if r == nil {
+			r = &state.Run{ID: id, Status: state.StatusAbandoned, StartedAt: at, Error: lostRunRecord}
+			d.runs[id] = r
+			n++
+		}
+		if r.Error == lostRunRecord && (r.StartedAt.IsZero() || at.Before(r.StartedAt)) && !at.IsZero() {
+			r.StartedAt = at
+		}
+	}
 	for id, steps := range d.steps {
-		if d.runs[id] == nil {
-			n += len(steps)
-			delete(d.steps, id)
+		for _, st := range steps {
+			adopt(id, st.StartedAt)
 		}
 	}
 	for id, lines := range d.logs {
-		if d.runs[id] == nil {
-			n += len(lines)
-			delete(d.logs, id)
+		for _, l := range lines {
+			adopt(id, l.Time)
 		}
 	}
 	return n
 }
+
+// lostRunRecord is the Error of a run salvaged from its steps and lines.
+const lostRunRecord = "the ledger was damaged and this run's own record lost; its steps and output were salvaged"
 
 // listRuns answers ListRuns from the dataset.
 func (d *dataset) listRuns(f state.Filter) []*state.Run {

@@ -241,6 +241,9 @@ func getRun(tx *bolt.Tx, id string) (*state.Run, error) {
 	if err := json.Unmarshal(v, &r); err != nil {
 		return nil, corrupt(id, err)
 	}
+	if r.ID != id {
+		return nil, corrupt(id, fmt.Errorf("it names run %q", r.ID))
+	}
 	return &r, nil
 }
 

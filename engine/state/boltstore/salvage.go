@@ -65,7 +65,7 @@ func (s *Store) salvage(ctx context.Context, damage *fileDamage) (*state.Salvage
 	}
 	d := readDataset(data)
 	rep := &state.SalvageReport{Damaged: s.path + ".damaged-" + time.Now().UTC().Format("20060102T150405.000Z"), New: s.path,
-		Problems: d.problems, Lost: d.orphans()}
+		Problems: d.problems, StandIns: d.standIns}
 	if damage != nil && len(rep.Problems) == 0 {
 		rep.Problems = []string{damage.Error()}
 	}
@@ -81,9 +81,6 @@ func (s *Store) salvage(ctx context.Context, damage *fileDamage) (*state.Salvage
 		return nil, err
 	}
 	syncDir(filepath.Dir(s.path))
-	if s.OnSalvage != nil {
-		s.OnSalvage(rep)
-	}
 	return rep, nil
 }
 

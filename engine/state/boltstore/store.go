@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 	"time"
 
@@ -74,19 +75,42 @@ type write struct {
 
 // Open opens (creating it and its directory if needed) the ledger file at
 // path, normally <project>/.zrun/ledger.db.
-func Open(path string) (*Store, error) {
+func Open(path string) (*Store, error) { return OpenOptions(path, Options{}) }
+
+// Options are a Store's settings.
+type Options struct {
+	// OnSalvage is Store.OnSalvage, set before Open's first write.
+	OnSalvage func(*state.SalvageReport)
+}
+
+// OpenOptions is Open with options.
+func OpenOptions(path string, o Options) (*Store, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return nil, fmt.Errorf("creating the ledger's directory: %w", err)
 	}
 	s := newStore(path)
-	err := s.update(context.Background(), func(tx *bolt.Tx) error {
-		for _, name := range allBuckets {
-			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
-				return err
-			}
-		}
+	s.OnSalvage = o.OnSalvage
+	// Open only reads a file that has its buckets, so that `zrun runs` of
+	// a damaged one shows what it can (a read never salvages).
+	ctx := context.Background()
+	complete := false
+	err := s.view(ctx, func(tx *bolt.Tx) error {
+		complete = !slices.ContainsFunc(allBuckets, func(name []byte) bool { return tx.Bucket(name) == nil })
 		return nil
 	})
+	if errors.Is(err, state.ErrDamaged) || (err == nil && complete) {
+		return s, nil
+	}
+	if err == nil {
+		err = s.update(ctx, func(tx *bolt.Tx) error {
+			for _, name := range allBuckets {
+				if _, err := tx.CreateBucketIfNotExists(name); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+	}
 	if err != nil {
 		return nil, fmt.Errorf("opening ledger %s: %w", path, err)
 	}
@@ -277,9 +301,13 @@ func (s *Store) update(ctx context.Context, fn func(*bolt.Tx) error) error {
 func (s *Store) commit(ctx context.Context, batch []*write) {
 	err := s.commitOnce(ctx, batch)
 	if fd := (*fileDamage)(nil); errors.As(err, &fd) {
-		if _, serr := s.salvage(ctx, fd); serr != nil {
+		rep, serr := s.salvage(ctx, fd)
+		if serr != nil {
 			err = errors.Join(s.damageError(err, &dataset{}), serr)
 		} else {
+			if rep != nil && s.OnSalvage != nil {
+				s.OnSalvage(rep)
+			}
 			err = s.commitOnce(ctx, batch)
 		}
 	}
