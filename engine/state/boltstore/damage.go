@@ -7,6 +7,7 @@ import (
 	"os"
 	"runtime/debug"
 	"sync"
+	"time"
 
 	"github.com/zrun-dev/zrun/engine/state"
 )
@@ -75,18 +76,11 @@ func (s *Store) damageError(cause error, d *dataset) error {
 // halfway through) and every record in them. The result is kept while
 // the file is unchanged: `zrun show` reads a run, then its steps.
 func (s *Store) readDataset(ctx context.Context) (*dataset, error) {
-	f, err := os.Open(s.path)
+	f, fi, err := openLocked(ctx, s.path, false, s.Timeout)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
-	if err := lockFile(ctx, f, false, s.Timeout); err != nil {
-		return nil, err
-	}
-	fi, err := f.Stat()
-	if err != nil {
-		return nil, err
-	}
 	s.cacheMu.Lock()
 	defer s.cacheMu.Unlock()
 	if s.cache != nil && os.SameFile(fi, s.cacheFile) && fi.ModTime().Equal(s.cacheFile.ModTime()) && fi.Size() == s.cacheFile.Size() {
@@ -105,4 +99,23 @@ type datasetCache struct {
 	cacheMu   sync.Mutex
 	cache     *dataset
 	cacheFile os.FileInfo
+}
+
+// openLocked opens the file at path with the flock bbolt takes, shared or
+// exclusive; closing the file releases it.
+func openLocked(ctx context.Context, path string, exclusive bool, timeout time.Duration) (*os.File, os.FileInfo, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, nil, err
+	}
+	err = lockFile(ctx, f, exclusive, timeout)
+	var fi os.FileInfo
+	if err == nil {
+		fi, err = f.Stat() // after the lock: no write is halfway through
+	}
+	if err != nil {
+		f.Close()
+		return nil, nil, err
+	}
+	return f, fi, nil
 }

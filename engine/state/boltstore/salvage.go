@@ -43,18 +43,11 @@ func (s *Store) salvage(ctx context.Context, damage *fileDamage) (*state.Salvage
 		s.mu.Unlock()
 	}()
 
-	f, err := os.Open(s.path)
+	f, fi, err := openLocked(ctx, s.path, true, s.Timeout)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
-	if err := lockFile(ctx, f, true, s.Timeout); err != nil {
-		return nil, err
-	}
-	fi, err := f.Stat()
-	if err != nil {
-		return nil, err
-	}
 	if now, err := os.Stat(s.path); err != nil || !os.SameFile(fi, now) ||
 		(damage != nil && damage.file != nil && !os.SameFile(fi, damage.file)) {
 		return nil, nil // salvaged already

@@ -237,14 +237,11 @@ func tryOpen(ctx context.Context, path string, timeout time.Duration) (db *bolt.
 }
 
 func lockedPrecheck(ctx context.Context, path string, timeout time.Duration) error {
-	f, err := os.Open(path)
+	f, _, err := openLocked(ctx, path, false, timeout)
 	if err != nil {
 		return err
 	}
 	defer f.Close()
-	if err := lockFile(ctx, f, false, timeout); err != nil {
-		return err
-	}
 	return precheck(path)
 }
 
