@@ -11,24 +11,15 @@ import (
 )
 
 // shownSteps is `zrun show --output json RUN`'s step attempts.
-func shownSteps(t *testing.T, dir, id string) []shownStep {
+func shownSteps(t *testing.T, dir, id string) []stepView {
 	t.Helper()
 	r := zrun(t, dir, nil, "show", id, "--output", "json")
 	wantCode(t, r, 0)
-	var shown struct{ Steps []shownStep }
+	var shown struct{ Steps []stepView }
 	if err := json.Unmarshal([]byte(r.stdout), &shown); err != nil {
 		t.Fatalf("zrun show --output json: %v\n%s", err, r.stdout)
 	}
 	return shown.Steps
-}
-
-type shownStep struct {
-	Step      string    `json:"step"`
-	Attempt   int       `json:"attempt"`
-	Status    string    `json:"status"`
-	Error     string    `json:"error"`
-	StartedAt time.Time `json:"started_at"`
-	EndedAt   time.Time `json:"ended_at"`
 }
 
 // TestLedgerRetryAttempts: each attempt of a retried step is recorded with
@@ -46,7 +37,7 @@ func TestLedgerRetryAttempts(t *testing.T) {
 		if i == 2 {
 			want = "ok"
 		}
-		if st.Step != "step.flaky" || st.Attempt != i+1 || st.Status != want {
+		if st.Addr != "step.flaky" || st.Attempt != i+1 || string(st.Status) != want {
 			t.Errorf("attempt %d recorded as %+v, want attempt %d %s", i+1, st, i+1, want)
 		}
 		if st.EndedAt.IsZero() || st.EndedAt.Before(st.StartedAt) {
@@ -74,7 +65,7 @@ func TestLedgerResumeAfterKill(t *testing.T) {
 	// The ledger writes in batches: kill once step.first's end is in it.
 	recorded := waitFor(10*time.Second, func() bool {
 		for _, st := range shownSteps(t, dir, id) {
-			if st.Step == "step.first" && st.Status == "ok" {
+			if st.Addr == "step.first" && st.Status == "ok" {
 				return true
 			}
 		}
