@@ -506,7 +506,16 @@ func precheck(path string) error {
 	if err != nil || fi.Size() == 0 {
 		return nil
 	}
-	head := make([]byte, min(fi.Size(), 2*65536+pageHeaderSize+64))
+	// Both meta pages: two pages of the size meta page 0 says, or, if it
+	// is damaged, of the largest size parseRaw tries.
+	n := int64(2*65536 + pageHeaderSize + 64)
+	m0 := make([]byte, min(fi.Size(), pageHeaderSize+64))
+	if _, err := f.ReadAt(m0, 0); err == nil {
+		if m, ok := readMeta(m0); ok && m.pageSize >= 512 && m.pageSize <= 65536 {
+			n = int64(m.pageSize + pageHeaderSize + 64)
+		}
+	}
+	head := make([]byte, min(fi.Size(), n))
 	if _, err := f.ReadAt(head, 0); err != nil {
 		return &fileDamage{cause: fmt.Sprintf("reading its meta pages: %v", err), file: fi}
 	}
