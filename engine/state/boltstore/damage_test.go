@@ -6,6 +6,8 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -171,5 +173,51 @@ func salvageTrial(t *testing.T, s *Store, readable int) {
 	runs, err := s.ListRuns(ctx, state.Filter{Limit: 1000})
 	if err != nil || len(runs) != rep.Runs {
 		t.Fatalf("%s: the salvaged ledger lists %d runs of %d: %v", s.path, len(runs), rep.Runs, err)
+	}
+}
+
+// TestSalvageOnce: two Stores (as two processes would) write at once to
+// a file whose meta pages are both destroyed; the file is salvaged once,
+// both writes land in the new file, and every run is still there (found
+// by the page scan, with no live tree to start from).
+func TestSalvageOnce(t *testing.T) {
+	ctx := t.Context()
+	data := writeLedger(t)
+	clear(data[:2*4096])
+	dir := t.TempDir()
+	path := filepath.Join(dir, "ledger.db")
+	if err := os.WriteFile(path, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var salvages atomic.Int32
+	open := func() *Store {
+		s := newStore(path)
+		s.OnSalvage = func(*state.SalvageReport) { salvages.Add(1) }
+		return s
+	}
+	a, b := open(), open()
+	var wg sync.WaitGroup
+	for i, s := range []*Store{a, b} {
+		wg.Go(func() {
+			if err := s.CreateRun(ctx, &state.Run{ID: fmt.Sprintf("new%d", i), StartedAt: time.Now()}); err != nil {
+				t.Errorf("writing to a damaged ledger: %v", err)
+			}
+		})
+	}
+	wg.Wait()
+	aside, _ := filepath.Glob(path + ".damaged-*")
+	if len(aside) != 1 || salvages.Load() != 1 {
+		t.Errorf("salvaged %d times, %d files kept aside; want once", salvages.Load(), len(aside))
+	}
+	runs, err := a.ListRuns(ctx, state.Filter{Limit: 1000})
+	if err != nil || len(runs) != damageRuns+2 {
+		t.Fatalf("after salvage: %d runs, want %d: %v", len(runs), damageRuns+2, err)
+	}
+	if err := b.Check(ctx); err != nil {
+		t.Errorf("the salvaged ledger is not sound: %v", err)
+	}
+	steps, err := b.Steps(ctx, "run07")
+	if err != nil || len(steps) != 3 {
+		t.Errorf("run07 has %d steps after salvage, want 3: %v", len(steps), err)
 	}
 }

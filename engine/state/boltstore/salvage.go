@@ -31,10 +31,13 @@ func (s *Store) Salvage(ctx context.Context) (*state.SalvageReport, error) {
 // commitMu held and no transaction of s open.
 func (s *Store) salvage(ctx context.Context, damage *fileDamage) (*state.SalvageReport, error) {
 	s.mu.Lock()
-	for s.salvaging || s.db != nil {
+	for s.salvaging {
 		s.drained.Wait()
 	}
-	s.salvaging = true
+	s.salvaging = true // no new call opens the file
+	for s.db != nil {  // and the calls in flight finish
+		s.drained.Wait()
+	}
 	s.mu.Unlock()
 	defer func() {
 		s.mu.Lock()
