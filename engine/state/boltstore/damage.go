@@ -94,6 +94,18 @@ func (s *Store) readDataset(ctx context.Context) (*dataset, error) {
 	return s.cache, nil
 }
 
+// structureDamage reads the whole file without bbolt and returns what is
+// wrong with it as a *fileDamage, nil if nothing is.
+func (s *Store) structureDamage(ctx context.Context) *fileDamage {
+	d, err := s.readDataset(ctx)
+	if err != nil || len(d.problems) == 0 {
+		return nil
+	}
+	s.cacheMu.Lock()
+	defer s.cacheMu.Unlock()
+	return &fileDamage{cause: d.problems[0], file: s.cacheFile}
+}
+
 // datasetCache is the last dataset read, and the file it was read from.
 type datasetCache struct {
 	cacheMu   sync.Mutex

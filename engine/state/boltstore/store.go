@@ -293,24 +293,12 @@ func (s *Store) update(ctx context.Context, fn func(*bolt.Tx) error) error {
 	return w.err
 }
 
-// commit writes batch. Called with commitMu held. A damaged file is
-// salvaged and the batch written again into the new one.
+// commit writes batch. Called with commitMu held.
 func (s *Store) commit(ctx context.Context, batch []*write) {
-	err := s.commitOnce(ctx, batch)
-	if fd := (*fileDamage)(nil); errors.As(err, &fd) {
-		rep, serr := s.salvage(ctx, fd)
-		if serr != nil {
-			err = errors.Join(s.damageError(err, &dataset{}), serr)
-		} else {
-			if rep != nil && s.OnSalvage != nil {
-				s.OnSalvage(rep)
-			}
-			err = s.commitOnce(ctx, batch)
-		}
-	}
+	err := s.commitSalvaging(ctx, batch)
 	if err != nil && len(batch) > 1 {
 		for _, w := range batch {
-			w.err = s.commitOnce(ctx, []*write{w})
+			w.err = s.commitSalvaging(ctx, []*write{w})
 		}
 	} else {
 		for _, w := range batch {
@@ -320,6 +308,30 @@ func (s *Store) commit(ctx context.Context, batch []*write) {
 	for _, w := range batch {
 		w.done = true
 	}
+}
+
+// commitSalvaging writes batch; if the file turns out damaged, it
+// salvages it and writes batch again into the new one.
+func (s *Store) commitSalvaging(ctx context.Context, batch []*write) error {
+	err := s.commitOnce(ctx, batch)
+	fd := (*fileDamage)(nil)
+	if !errors.As(err, &fd) && errors.Is(err, state.ErrNotFound) {
+		// A damaged branch page can send bbolt to the wrong leaf
+		// without a panic: a run written a moment ago is then "not
+		// found". Worth a look at the file.
+		fd = s.structureDamage(ctx)
+	}
+	if fd == nil {
+		return err
+	}
+	rep, serr := s.salvage(ctx, fd)
+	if serr != nil {
+		return errors.Join(s.damageError(err, &dataset{}), serr)
+	}
+	if rep != nil && s.OnSalvage != nil {
+		s.OnSalvage(rep)
+	}
+	return s.commitOnce(ctx, batch)
 }
 
 func (s *Store) commitOnce(ctx context.Context, batch []*write) (err error) {
