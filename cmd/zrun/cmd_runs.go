@@ -219,7 +219,7 @@ func (a *app) salvaged(rep *state.SalvageReport) {
 func salvageCounts(rep *state.SalvageReport) string {
 	msg := fmt.Sprintf("%d runs, %d step attempts, %d log lines, %d locks", rep.Runs, rep.Steps, rep.Logs, rep.Locks)
 	if rep.StandIns > 0 {
-		msg += fmt.Sprintf(" (%d of these runs lost their own record: their steps and output are kept under a stand-in, status abandoned)", rep.StandIns)
+		msg += fmt.Sprintf(" (%d of them under a stand-in, status abandoned: their own record was lost, their steps and output were not)", rep.StandIns)
 	}
 	return msg
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -97,4 +98,89 @@ func damagedTrial(t *testing.T, dir string, record bool) (noticed bool) {
 	r = run("runs")
 	wantContains(t, "zrun runs after a new run", r.stdout, id)
 	return noticed
+}
+
+// recordRuns runs the damage project's quick workflow n times and returns
+// the run ids, oldest first.
+func recordRuns(t *testing.T, dir string, n int) []string {
+	t.Helper()
+	var ids []string
+	for range n {
+		r := zrun(t, dir, nil, "workflow", "quick", "--output", "json")
+		wantCode(t, r, 0)
+		ids = append(ids, startedRunID(t, r.stdout))
+	}
+	return ids
+}
+
+// editLedger rewrites the project's ledger file with edit.
+func editLedger(t *testing.T, dir string, edit func([]byte)) {
+	t.Helper()
+	path := filepath.Join(dir, ".zrun", "ledger.db")
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	edit(data)
+	if err := os.WriteFile(path, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestLedgerCheckAndSalvage: one unreadable run record hides no other run;
+// `zrun ledger check` names it; `zrun ledger salvage` keeps everything
+// readable (the run's steps and output under a stand-in) in a sound new
+// file and the damaged one aside.
+func TestLedgerCheckAndSalvage(t *testing.T) {
+	t.Parallel()
+	dir := project(t, "damage")
+	ids := recordRuns(t, dir, 3)
+	bad := ids[1]
+	editLedger(t, dir, func(data []byte) {
+		rec := []byte(`{"id":"` + bad + `"`)
+		for i := bytes.Index(data, rec); i >= 0; i = bytes.Index(data, rec) {
+			data[i] = 0 // every copy of the record, live or freed
+		}
+	})
+	r := zrun(t, dir, nil, "runs")
+	wantCode(t, r, 1)
+	wantContains(t, "zrun runs", r.stdout, ids[0], ids[2])
+	wantContains(t, "zrun runs", oneLine(r.stderr), filepath.Join(".zrun", "ledger.db")+" is damaged", bad, "zrun ledger salvage")
+
+	r = zrun(t, dir, nil, "ledger", "check")
+	wantCode(t, r, 1)
+	wantContains(t, "zrun ledger check", r.stdout, "is damaged", bad)
+
+	r = zrun(t, dir, nil, "ledger", "salvage")
+	wantCode(t, r, 0)
+	wantContains(t, "zrun ledger salvage", oneLine(r.stdout), "kept 3 runs, 9 step attempts", "1 of them under a stand-in", "kept as")
+	aside, _ := filepath.Glob(filepath.Join(dir, ".zrun", "ledger.db.damaged-*"))
+	if len(aside) != 1 {
+		t.Errorf("want the damaged file kept aside, found %v", aside)
+	}
+	wantCode(t, zrun(t, dir, nil, "ledger", "check"), 0)
+	r = zrun(t, dir, nil, "runs")
+	wantCode(t, r, 0)
+	wantContains(t, "zrun runs after salvage", r.stdout, ids[0], bad, ids[2], "abandoned")
+	r = zrun(t, dir, nil, "logs", bad, "step.one")
+	wantCode(t, r, 0)
+	wantContains(t, "the stand-in run's logs", r.stdout, "one")
+}
+
+// TestLedgerRunSalvages: a run that meets a damaged ledger (both meta
+// pages gone: bbolt cannot open it) salvages it, says so, and goes on.
+func TestLedgerRunSalvages(t *testing.T) {
+	t.Parallel()
+	dir := project(t, "damage")
+	ids := recordRuns(t, dir, 2)
+	editLedger(t, dir, func(data []byte) { clear(data[:2*4096]) })
+	r := zrun(t, dir, nil, "workflow", "quick")
+	wantCode(t, r, 0)
+	wantContains(t, "stderr", oneLine(r.stderr), "warning: the ledger", "was damaged", "kept aside as", "2 runs")
+	r = zrun(t, dir, nil, "runs")
+	wantCode(t, r, 0)
+	wantContains(t, "zrun runs", r.stdout, ids[0], ids[1])
+	if n := len(runIDRe.FindAllString(r.stdout, -1)); n != 3 {
+		t.Errorf("want the 2 salvaged runs and the new one, got %d:\n%s", n, r.stdout)
+	}
 }
