@@ -27,7 +27,9 @@ func (e *DamageError) Error() string {
 	switch n := len(e.Problems); {
 	case n == 1:
 		msg += ": " + e.Problems[0]
-	case n > 1:
+	case n == 2:
+		msg += fmt.Sprintf(": %s (and 1 more problem)", e.Problems[0])
+	case n > 2:
 		msg += fmt.Sprintf(": %s (and %d more problems)", e.Problems[0], n-1)
 	}
 	if e.Hint != "" {

@@ -1,6 +1,7 @@
 package boltstore
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -219,5 +220,61 @@ func TestSalvageOnce(t *testing.T) {
 	steps, err := b.Steps(ctx, "run07")
 	if err != nil || len(steps) != 3 {
 		t.Errorf("run07 has %d steps after salvage, want 3: %v", len(steps), err)
+	}
+}
+
+// TestDamagedBranchLoop: a branch page that names itself as a child
+// would send bbolt round for ever (or into a fatal stack overflow); the
+// file is found damaged before bbolt reads it, every run is still listed
+// and readable, and a write salvages the file.
+func TestDamagedBranchLoop(t *testing.T) {
+	ctx := t.Context()
+	path := filepath.Join(t.TempDir(), "ledger.db")
+	s, err := Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const n = 400
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	for i := range n {
+		if err := s.CreateRun(ctx, &state.Run{ID: fmt.Sprintf("run%03d", i), Workflow: "w", StartedAt: t0.Add(time.Duration(i) * time.Second)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	loops := 0
+	for id := 2; id < len(data)/4096; id++ {
+		p := data[id*4096:]
+		if binary.LittleEndian.Uint16(p[8:]) == branchPageFlag {
+			binary.LittleEndian.PutUint64(p[pageHeaderSize+8:], uint64(id)) // first child: itself
+			loops++
+		}
+	}
+	if loops == 0 {
+		t.Fatal("the ledger has no branch page to damage")
+	}
+	if err := os.WriteFile(path, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+
+	s = newStore(path)
+	runs, err := s.ListRuns(ctx, state.Filter{Limit: 1000})
+	if !errors.Is(err, state.ErrDamaged) || len(runs) != n {
+		t.Fatalf("ListRuns gives %d runs of %d, and %v", len(runs), n, err)
+	}
+	for _, id := range []string{"run000", "run199", "run399"} {
+		if r, err := s.GetRun(ctx, id); r == nil || !errors.Is(err, state.ErrDamaged) {
+			t.Errorf("GetRun(%s) = %v, %v", id, r, err)
+		}
+	}
+	if err := s.CreateRun(ctx, &state.Run{ID: "new", StartedAt: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	runs, err = s.ListRuns(ctx, state.Filter{Limit: 1000})
+	if err != nil || len(runs) != n+1 {
+		t.Fatalf("after the salvage: %d runs, want %d: %v", len(runs), n+1, err)
 	}
 }

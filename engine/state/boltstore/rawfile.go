@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"hash/fnv"
-	"os"
 	"sort"
 	"time"
 
@@ -490,57 +489,4 @@ func (d *dataset) runLogs(runID, step string, afterSeq int64) []state.LogLine {
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Seq < out[j].Seq })
 	return out
-}
-
-// precheck reads the meta pages and the freelist header of the file at
-// path, which bbolt trusts when it opens the file: a damaged count there
-// makes it allocate without bound. It returns a *fileDamage, or nil when
-// these look sound (or the file is new or unreadable: bbolt says why).
-func precheck(path string) error {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil
-	}
-	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil || fi.Size() == 0 {
-		return nil
-	}
-	// Both meta pages: two pages of the size meta page 0 says, or, if it
-	// is damaged, of the largest size parseRaw tries.
-	n := int64(2*65536 + pageHeaderSize + 64)
-	m0 := make([]byte, min(fi.Size(), pageHeaderSize+64))
-	if _, err := f.ReadAt(m0, 0); err == nil {
-		if m, ok := readMeta(m0); ok && m.pageSize >= 512 && m.pageSize <= 65536 {
-			n = int64(m.pageSize + pageHeaderSize + 64)
-		}
-	}
-	head := make([]byte, min(fi.Size(), n))
-	if _, err := f.ReadAt(head, 0); err != nil {
-		return &fileDamage{cause: fmt.Sprintf("reading its meta pages: %v", err), file: fi}
-	}
-	raw := parseRaw(head)
-	if raw.pages == 0 && len(raw.problems) > 0 {
-		return &fileDamage{cause: raw.problems[0], file: fi}
-	}
-	pages := uint64(fi.Size()) / uint64(raw.pageSize)
-	if raw.freelist == noFreelist {
-		return nil
-	}
-	if raw.freelist < 2 || raw.freelist >= pages {
-		return &fileDamage{cause: fmt.Sprintf("its freelist page %d is outside the file", raw.freelist), file: fi}
-	}
-	hdr := make([]byte, pageHeaderSize+8)
-	if _, err := f.ReadAt(hdr, int64(raw.freelist)*int64(raw.pageSize)); err != nil {
-		return &fileDamage{cause: fmt.Sprintf("reading its freelist: %v", err), file: fi}
-	}
-	count := uint64(binary.LittleEndian.Uint16(hdr[10:]))
-	if count == 0xFFFF {
-		count = binary.LittleEndian.Uint64(hdr[pageHeaderSize:])
-	}
-	overflow := uint64(binary.LittleEndian.Uint32(hdr[12:]))
-	if binary.LittleEndian.Uint16(hdr[8:]) != freelistPageFlag || count > pages || raw.freelist+overflow >= pages {
-		return &fileDamage{cause: fmt.Sprintf("its freelist page %d is damaged", raw.freelist), file: fi}
-	}
-	return nil
 }

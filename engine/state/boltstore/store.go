@@ -55,6 +55,8 @@ type Store struct {
 	draining bool
 	// salvaging keeps new calls out while the file is replaced.
 	salvaging bool
+	// checked is the file precheck found sound.
+	checked os.FileInfo
 
 	// commitMu is held by the goroutine committing a batch of writes;
 	// queueMu guards queue, the writes waiting for the next batch.
@@ -150,6 +152,9 @@ func (s *Store) acquire(ctx context.Context) (*bolt.DB, error) {
 		return nil, errClosed
 	}
 	if s.db == nil {
+		if err := s.checkOnce(ctx); err != nil {
+			return nil, err
+		}
 		// Other processes waiting for the file go first.
 		letWaitersIn(ctx, s.path, s.Timeout)
 		db, err := openFile(ctx, s.path, s.Timeout)
@@ -160,6 +165,22 @@ func (s *Store) acquire(ctx context.Context) (*bolt.DB, error) {
 	}
 	s.refs++
 	return s.db, nil
+}
+
+// checkOnce runs precheck on the file at the path, once per file.
+// Called with mu held.
+func (s *Store) checkOnce(ctx context.Context) error {
+	fi, err := os.Stat(s.path)
+	if err != nil || (s.checked != nil && os.SameFile(fi, s.checked)) {
+		return nil
+	}
+	if err := precheck(s.path); err != nil {
+		if err := lockedPrecheck(ctx, s.path, s.Timeout); err != nil {
+			return err
+		}
+	}
+	s.checked = fi
+	return nil
 }
 
 // release closes the file when the last call using it is done.
@@ -186,7 +207,7 @@ func openFile(ctx context.Context, path string, timeout time.Duration) (*bolt.DB
 	deadline := time.Now().Add(timeout)
 	wait := 250 * time.Microsecond
 	for {
-		db, file, err := tryOpen(ctx, path, timeout)
+		db, file, err := tryOpen(path)
 		if err == nil && !stillAt(file, path) {
 			// A salvage replaced the file while this waited for it.
 			err = errors.Join(berrors.ErrTimeout, guard(path, db.Close))
@@ -212,14 +233,7 @@ func openFile(ctx context.Context, path string, timeout time.Duration) (*bolt.DB
 
 // tryOpen opens the file once (a 1ns timeout makes bbolt try the flock
 // once), guarded: a file bbolt cannot read is a *fileDamage.
-func tryOpen(ctx context.Context, path string, timeout time.Duration) (db *bolt.DB, file *os.File, err error) {
-	if err := precheck(path); err != nil {
-		// Looked at without a lock, the meta pages may be halfway
-		// through a write: look again while no write can happen.
-		if err = lockedPrecheck(ctx, path, timeout); err != nil {
-			return nil, nil, err
-		}
-	}
+func tryOpen(path string) (db *bolt.DB, file *os.File, err error) {
 	openFile := func(name string, flag int, perm os.FileMode) (*os.File, error) {
 		f, err := os.OpenFile(name, flag, perm)
 		file = f
@@ -234,15 +248,6 @@ func tryOpen(ctx context.Context, path string, timeout time.Duration) (db *bolt.
 		err = &fileDamage{cause: err, file: fi}
 	}
 	return db, file, err
-}
-
-func lockedPrecheck(ctx context.Context, path string, timeout time.Duration) error {
-	f, _, err := openLocked(ctx, path, false, timeout)
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	return precheck(path)
 }
 
 // stillAt reports whether the open file is the one at path.
