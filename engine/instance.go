@@ -35,7 +35,9 @@ func (x *execution) runInstance(ctx context.Context, data *runData, b *boundStep
 			Detail:  fmt.Sprintf("Step %s targets host %q; running steps on remote hosts needs the ssh communicator, which this version of zrun does not have yet.", addr, target),
 			Subject: b.Target.Range().Ptr()})
 	}
-	if out, ok := x.done[addr]; ok && !diags.HasErrors() {
+	// A resumed run reuses what its main steps recorded; finally and
+	// on_failure steps belong to each run's own ending and run again.
+	if out, ok := x.done[addr]; ok && !diags.HasErrors() && b.Kind == dsl.StepMain {
 		sr.Status, sr.Outputs, sr.Error = events.StatusOK, out, "recorded by the resumed run"
 		x.finish(sr)
 		x.secrets.add(out)
@@ -64,6 +66,7 @@ func (x *execution) runInstance(ctx context.Context, data *runData, b *boundStep
 		if err == nil || ctx.Err() != nil || b.Retry == nil || attempt >= b.Retry.Attempts {
 			break
 		}
+		x.ledger.attemptFailed(addr, sr.Action, attempt, redact(err.Error()))
 		delay := retryDelay(b.Retry, attempt)
 		x.sink.Event(events.StepLog{Time: time.Now(), Step: addr, Stream: "log",
 			Line: redact(fmt.Sprintf("attempt %d of %d failed: %s; retrying in %s", attempt, b.Retry.Attempts, err, delay))})

@@ -25,10 +25,13 @@ type ledger struct {
 	store state.Store
 	runID string
 
-	mu      sync.Mutex
-	steps   map[stepKey]*state.Step // latest record of each attempt, not yet written
-	order   []stepKey               // the order they were first queued in
-	logs    []state.LogLine
+	mu    sync.Mutex
+	steps map[stepKey]*state.Step // latest record of each attempt, not yet written
+	order []stepKey               // the order they were first queued in
+	logs  []state.LogLine
+	// started is when each attempt now running started: each attempt
+	// is recorded with its own start, whatever the step's result says.
+	started map[stepKey]time.Time
 	wake    chan struct{}
 	closing bool
 	done    chan struct{}
@@ -54,7 +57,8 @@ func newLedger(ctx context.Context, store state.Store, r *state.Run) (*ledger, e
 	if err := store.CreateRun(ctx, r); err != nil {
 		return nil, err
 	}
-	l := &ledger{store: store, runID: r.ID, steps: map[stepKey]*state.Step{}, wake: make(chan struct{}, 1), done: make(chan struct{})}
+	l := &ledger{store: store, runID: r.ID, steps: map[stepKey]*state.Step{}, started: map[stepKey]time.Time{},
+		wake: make(chan struct{}, 1), done: make(chan struct{})}
 	go l.loop()
 	return l, nil
 }
@@ -130,15 +134,45 @@ func (l *ledger) stepStarted(addr, action string, attempt int, at time.Time) {
 	if l == nil {
 		return
 	}
+	l.mu.Lock()
+	l.started[stepKey{addr, attempt}] = at
+	l.mu.Unlock()
 	l.queue(&state.Step{RunID: l.runID, Addr: addr, Action: action, Attempt: attempt, Status: state.StatusRunning, StartedAt: at})
 }
 
+// attemptFailed records the end of an attempt that is retried.
+func (l *ledger) attemptFailed(addr, action string, attempt int, errMsg string) {
+	if l == nil {
+		return
+	}
+	now := time.Now()
+	l.queue(&state.Step{RunID: l.runID, Addr: addr, Action: action, Attempt: attempt, Status: state.StatusFailed,
+		Error: errMsg, StartedAt: l.startOf(stepKey{addr, attempt}, now), EndedAt: now})
+}
+
+// stepFinished records a step's result as the end of its last attempt
+// (started when that attempt did, else at started: a step that never ran).
 func (l *ledger) stepFinished(sr *StepResult, started time.Time) {
 	if l == nil {
 		return
 	}
-	l.queue(&state.Step{RunID: l.runID, Addr: sr.Addr, Action: sr.Action, Attempt: max(sr.Attempts, 1), Status: sr.Status,
-		Error: sr.Error, StartedAt: started, EndedAt: started.Add(sr.Duration), Outputs: storableOutputs(sr.Outputs)})
+	now := time.Now()
+	attempt := max(sr.Attempts, 1)
+	l.queue(&state.Step{RunID: l.runID, Addr: sr.Addr, Action: sr.Action, Attempt: attempt, Status: sr.Status,
+		Error: sr.Error, StartedAt: l.startOf(stepKey{sr.Addr, attempt}, started), EndedAt: now, Outputs: storableOutputs(sr.Outputs)})
+}
+
+// startOf is when an attempt started (or def if it never did), forgotten
+// as the attempt ends.
+func (l *ledger) startOf(k stepKey, def time.Time) time.Time {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	at, ok := l.started[k]
+	if !ok {
+		return def
+	}
+	delete(l.started, k)
+	return at
 }
 
 // Event takes the run's log lines (the ledger is also an events.Sink).

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"strings"
 	"time"
 
@@ -41,8 +42,15 @@ func (r *Runner) Resume(ctx context.Context, req ResumeRequest) (*RunResult, hcl
 	if old.Status == state.StatusOK {
 		return nil, resumeDiag(fmt.Sprintf("Run %s succeeded: there is nothing to resume.", old.ID))
 	}
-	if old.Status == state.StatusRunning {
-		return nil, resumeDiag(fmt.Sprintf("Run %s is still running (or its zrun was killed and nobody has taken its lock yet). Wait for it, or `zrun unlock %s --force` if it is gone.", old.ID, old.ID))
+	// A run still recorded as running whose zrun is gone (kill -9, a
+	// crash) is abandoned: the lock's dead-holder check says so at once for
+	// a zrun of this machine, and the continuation takes its lock over.
+	if old.Status == state.StatusRunning && state.HolderAlive(state.LockHolder{RunID: old.ID, Host: old.Host, PID: old.PID}) {
+		host, _ := os.Hostname()
+		if old.Host == host {
+			return nil, resumeDiag(fmt.Sprintf("Run %s is still running (zrun process %d on this machine). Wait for it to end, or stop it first.", old.ID, old.PID))
+		}
+		return nil, resumeDiag(fmt.Sprintf("Run %s is still running, or its zrun on %s is gone, which this machine cannot check. Wait for it, or, if it is gone, `zrun unlock %s --force` first.", old.ID, old.Host, old.ID))
 	}
 	steps, err := r.opts.Ledger.Steps(ctx, old.ID)
 	if err != nil {

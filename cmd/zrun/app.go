@@ -89,6 +89,7 @@ A project is a folder with zrun.hcl, workflows/*.hcl and environments/*.hcl.`,
 		a.logsCmd(),
 		a.unlockCmd(),
 		a.resumeCmd(),
+		a.ledgerCmd(),
 	)
 	return root
 }

@@ -1,15 +1,19 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"text/tabwriter"
 	"time"
 
+	"github.com/agext/levenshtein"
 	"github.com/hashicorp/hcl/v2"
 	"github.com/spf13/cobra"
 
@@ -38,7 +42,7 @@ func (a *app) openLedger(ctx context.Context, cfg *dsl.Config) (state.Store, err
 		}
 		return s, nil
 	}
-	s, err := boltstore.Open(ledgerPath(cfg))
+	s, err := boltstore.OpenOptions(ledgerPath(cfg), boltstore.Options{OnSalvage: a.salvaged})
 	if err != nil {
 		return nil, &exitError{code: exitFailure, msg: "opening the ledger: " + err.Error()}
 	}
@@ -70,15 +74,16 @@ func (a *app) runsCmd() *cobra.Command {
 			return a.withLedger(c, func(s state.Store) error {
 				f.Status = state.Status(status)
 				runs, err := s.ListRuns(ctxOf(c), f)
+				damage, err := readErr(err)
 				if err != nil {
-					return &exitError{code: exitFailure, msg: err.Error()}
+					return err
 				}
 				if output == "json" {
 					views := make([]runView, len(runs))
 					for i, r := range runs {
 						views[i] = newRunView(r)
 					}
-					return a.writeJSON(views)
+					return errors.Join(a.writeJSON(views), damage)
 				}
 				tw := tabwriter.NewWriter(a.stdout, 2, 4, 2, ' ', 0)
 				fmt.Fprintln(tw, "RUN\tWORKFLOW\tENV\tSTATUS\tSTARTED\tDURATION\tBY")
@@ -86,7 +91,7 @@ func (a *app) runsCmd() *cobra.Command {
 					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s@%s\n", r.ID, r.Workflow, r.Env, r.Status,
 						r.StartedAt.Local().Format("2006-01-02 15:04:05"), runDuration(r), r.User, r.Host)
 				}
-				return tw.Flush()
+				return errors.Join(tw.Flush(), damage)
 			})
 		},
 	}
@@ -140,26 +145,28 @@ func (a *app) showCmd() *cobra.Command {
 		Args:  exactArgs(1, "a run id (see zrun runs)"),
 		RunE: func(c *cobra.Command, args []string) error {
 			return a.withLedger(c, func(s state.Store) error {
-				r, err := getRun(c, s, args[0])
+				r, damage, err := getRun(c, s, args[0])
 				if err != nil {
 					return err
 				}
 				steps, err := s.Steps(ctxOf(c), r.ID)
+				stepsDamage, err := readErr(err)
 				if err != nil {
-					return &exitError{code: exitFailure, msg: err.Error()}
+					return err
 				}
+				damage = cmp.Or(damage, stepsDamage)
 				if output == "json" {
 					views := make([]stepView, len(steps))
 					for i, st := range steps {
 						views[i] = stepView{Step: st, Outputs: rawJSON(st.Outputs)}
 					}
-					return a.writeJSON(struct {
+					return errors.Join(a.writeJSON(struct {
 						Run   runView    `json:"run"`
 						Steps []stepView `json:"steps"`
-					}{newRunView(r), views})
+					}{newRunView(r), views}), damage)
 				}
 				a.printRun(r, steps)
-				return nil
+				return damage
 			})
 		},
 	}
@@ -167,15 +174,54 @@ func (a *app) showCmd() *cobra.Command {
 	return c
 }
 
-func getRun(c *cobra.Command, s state.Store, id string) (*state.Run, error) {
-	r, err := s.GetRun(ctxOf(c), id)
+// getRun reads run id; a damaged ledger that still holds it gives it with
+// the damage error to return once it is shown.
+func getRun(c *cobra.Command, s state.Store, id string) (r *state.Run, damage, err error) {
+	r, err = s.GetRun(ctxOf(c), id)
 	if errors.Is(err, state.ErrNotFound) {
-		return nil, &exitError{code: exitUsage, msg: fmt.Sprintf("no run %q in the ledger; `zrun runs` lists them", id)}
+		msg := fmt.Sprintf("no run %q in the ledger; `zrun runs` lists them", id)
+		if _, damage := readErr(err); damage != nil {
+			msg += "\n" + damage.Error()
+		}
+		return nil, nil, &exitError{code: exitUsage, msg: msg}
 	}
-	if err != nil {
-		return nil, &exitError{code: exitFailure, msg: err.Error()}
+	damage, err = readErr(err)
+	return r, damage, err
+}
+
+// readErr sorts a read's error: damage (whatever could be read was
+// returned with it: show it, then fail with this), or any other failure.
+func readErr(err error) (damage, failure error) {
+	var de *state.DamageError
+	switch {
+	case err == nil:
+		return nil, nil
+	case errors.As(err, &de):
+		return damageError(de), nil
+	case errors.Is(err, state.ErrDamaged):
+		return damageError(&state.DamageError{Problems: []string{err.Error()}}), nil
 	}
-	return r, nil
+	return nil, &exitError{code: exitFailure, msg: err.Error()}
+}
+
+// damageError says what is damaged and what to do.
+func damageError(de *state.DamageError) error {
+	return &exitError{code: exitFailure, msg: de.Error() + ".\nWhat could still be read is shown above. `zrun ledger check` lists every problem; " +
+		"`zrun ledger salvage` copies every readable record into a new ledger file and keeps the damaged one aside (the next run does it too, if it meets the damage)."}
+}
+
+// salvaged tells that a write found the ledger damaged and salvaged it.
+func (a *app) salvaged(rep *state.SalvageReport) {
+	fmt.Fprintf(a.stderr, "warning: the ledger %s was damaged (%s). It is kept aside as %s; a new ledger holds what could be read: %s.\n",
+		rep.New, strings.Join(rep.Problems[:min(len(rep.Problems), 3)], "; "), rep.Damaged, salvageCounts(rep))
+}
+
+func salvageCounts(rep *state.SalvageReport) string {
+	msg := fmt.Sprintf("%d runs, %d step attempts, %d log lines, %d locks", rep.Runs, rep.Steps, rep.Logs, rep.Locks)
+	if rep.StandIns > 0 {
+		msg += fmt.Sprintf(" (%d of them under a stand-in, status abandoned: their own record was lost, their steps and output were not)", rep.StandIns)
+	}
+	return msg
 }
 
 func (a *app) printRun(r *state.Run, steps []*state.Step) {
@@ -190,21 +236,37 @@ func (a *app) printRun(r *state.Run, steps []*state.Step) {
 		fmt.Fprintf(w, "  param.%s = %s\n", k, r.Params[k])
 	}
 	if r.Error != "" {
-		fmt.Fprintf(w, "  error: %s\n", r.Error)
+		fmt.Fprintf(w, "  error: %s\n", indentLines(r.Error, "    "))
 	}
 	fmt.Fprintln(w, "\nsteps:")
 	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
+	var long []*state.Step
 	for _, st := range steps {
 		d := "-"
 		if !st.EndedAt.IsZero() {
 			d = st.EndedAt.Sub(st.StartedAt).Round(time.Millisecond).String()
 		}
-		fmt.Fprintf(tw, "  %s\t%s\tattempt %d\t%s\t%s\t%s\n", st.Addr, st.Action, st.Attempt, st.Status, d, st.Error)
+		first, rest, more := strings.Cut(st.Error, "\n")
+		if more && strings.TrimSpace(rest) != "" {
+			long = append(long, st)
+			first += " (more below)"
+		}
+		fmt.Fprintf(tw, "  %s\t%s\tattempt %d\t%s\t%s\t%s\n", st.Addr, st.Action, st.Attempt, st.Status, d, strings.ReplaceAll(first, "\t", " "))
 	}
 	tw.Flush()
+	// An error of several lines would break the table: its first line is
+	// in it, the whole error here.
+	for _, st := range long {
+		fmt.Fprintf(w, "\n%s, attempt %d:\n    %s\n", st.Addr, st.Attempt, indentLines(strings.TrimRight(st.Error, "\n"), "    "))
+	}
 	if len(r.Outputs) > 0 && string(r.Outputs) != "null" && string(r.Outputs) != "{}" {
 		fmt.Fprintf(w, "\noutputs: %s\n", r.Outputs)
 	}
+}
+
+// indentLines puts indent before every line of s but the first.
+func indentLines(s, indent string) string {
+	return strings.ReplaceAll(s, "\n", "\n"+indent)
 }
 
 func (a *app) logsCmd() *cobra.Command {
@@ -220,12 +282,15 @@ func (a *app) logsCmd() *cobra.Command {
 		},
 		RunE: func(c *cobra.Command, args []string) error {
 			return a.withLedger(c, func(s state.Store) error {
-				if _, err := getRun(c, s, args[0]); err != nil {
+				if _, _, err := getRun(c, s, args[0]); err != nil {
 					return err
 				}
 				step := ""
 				if len(args) == 2 {
 					step = args[1]
+					if err := knownStep(c, s, args[0], step); err != nil {
+						return err
+					}
 				}
 				return a.printLogs(c, s, args[0], step, follow)
 			})
@@ -235,6 +300,47 @@ func (a *app) logsCmd() *cobra.Command {
 	return c
 }
 
+// knownStep fails unless run runID has a step (instance) at addr, naming
+// the closest one or all of them.
+func knownStep(c *cobra.Command, s state.Store, runID, addr string) error {
+	steps, err := s.Steps(ctxOf(c), runID)
+	damage, err := readErr(err)
+	if err != nil {
+		return err
+	}
+	var have []string
+	for _, st := range steps {
+		if st.Addr == addr {
+			return nil
+		}
+		if !slices.Contains(have, st.Addr) {
+			have = append(have, st.Addr)
+		}
+	}
+	msg := fmt.Sprintf("run %s has no step %s. %s", runID, addr, suggestStep(addr, have))
+	if damage != nil {
+		msg += "\n" + damage.Error()
+	}
+	return &exitError{code: exitUsage, msg: msg}
+}
+
+// suggestStep names the step closest to addr, or lists them all.
+func suggestStep(addr string, have []string) string {
+	if len(have) == 0 {
+		return "It recorded no steps."
+	}
+	best, bestDist := "", 3
+	for _, h := range have {
+		if d := levenshtein.Distance(addr, h, nil); d < bestDist {
+			best, bestDist = h, d
+		}
+	}
+	if best != "" {
+		return fmt.Sprintf("Did you mean %s?", best)
+	}
+	return "Its steps: " + strings.Join(have, ", ") + "."
+}
+
 // printLogs prints a run's lines; following, it polls for new ones until
 // the run is no longer running (another zrun process may be writing it).
 // The run's status is read before each poll: the ledger writes a run's last
@@ -242,14 +348,16 @@ func (a *app) logsCmd() *cobra.Command {
 func (a *app) printLogs(c *cobra.Command, s state.Store, runID, step string, follow bool) error {
 	var after int64
 	for {
-		r, err := s.GetRun(ctxOf(c), runID)
+		r, damage, err := getRun(c, s, runID)
 		if err != nil {
-			return &exitError{code: exitFailure, msg: err.Error()}
+			return err
 		}
 		lines, err := s.Logs(ctxOf(c), runID, step, after)
+		logsDamage, err := readErr(err)
 		if err != nil {
-			return &exitError{code: exitFailure, msg: err.Error()}
+			return err
 		}
+		damage = cmp.Or(damage, logsDamage)
 		for _, l := range lines {
 			prefix := ""
 			if step == "" {
@@ -258,8 +366,8 @@ func (a *app) printLogs(c *cobra.Command, s state.Store, runID, step string, fol
 			fmt.Fprintf(a.stdout, "%s %s%s\n", l.Time.UTC().Format("15:04:05.000"), prefix, l.Line)
 			after = l.Seq
 		}
-		if !follow || r.Status != state.StatusRunning {
-			return nil
+		if !follow || r.Status != state.StatusRunning || damage != nil {
+			return damage
 		}
 		select {
 		case <-ctxOf(c).Done():

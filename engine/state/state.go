@@ -110,7 +110,9 @@ var ErrNotFound = errors.New("not found")
 // Store is the ledger's storage. Every method is safe for concurrent use
 // and durable when it returns: a kill -9 at any moment leaves the store
 // consistent (a run is then "running" until its lock is taken over, which
-// marks it abandoned).
+// marks it abandoned). A store whose data is damaged never panics: its
+// reads return what they could read along with an error wrapping
+// ErrDamaged (a *DamageError), so that one bad record hides no other.
 type Store interface {
 	// CreateRun records a new run (status running).
 	CreateRun(ctx context.Context, r *Run) error

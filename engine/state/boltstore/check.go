@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/binary"
 	"encoding/json"
-	"errors"
 	"fmt"
 
 	bolt "go.etcd.io/bbolt"
@@ -13,12 +12,33 @@ import (
 	"github.com/zrun-dev/zrun/engine/state"
 )
 
-// Check verifies the file: bbolt's own page checks, then the ledger's
-// invariants — every run readable and indexed by its start time, every
-// index entry naming a run, every step and log bucket belonging to a run,
-// every log line's Seq matching its key and within its bucket's sequence.
-// It returns all the problems found, joined.
+// Check verifies the file: first its structure, read without bbolt (every
+// page inside the file and reached once, every record decoding); then, if
+// that holds, bbolt's own page checks and the ledger's invariants — every
+// run readable and indexed by its start time, every index entry naming a
+// run, every step and log bucket belonging to a run, every log line's Seq
+// matching its key and within its bucket's sequence. It returns nil, or a
+// *state.DamageError listing every problem found.
 func (s *Store) Check(ctx context.Context) error {
+	d, err := s.readDataset(ctx)
+	if err != nil {
+		return err
+	}
+	problems := d.problems
+	if len(problems) == 0 {
+		for _, err := range s.checkTree(ctx) {
+			problems = append(problems, err.Error())
+		}
+	}
+	if len(problems) == 0 {
+		return nil
+	}
+	return &state.DamageError{Where: s.path, Problems: problems}
+}
+
+// checkTree runs bbolt's checks and the ledger's invariants; only on a
+// file whose structure is sound, since bbolt's check trusts its pages.
+func (s *Store) checkTree(ctx context.Context) []error {
 	var errs []error
 	err := s.view(ctx, func(tx *bolt.Tx) error {
 		for err := range tx.Check() {
@@ -44,7 +64,10 @@ func (s *Store) Check(ctx context.Context) error {
 		errs = append(errs, checkRunBuckets(tx, bucketLogs, checkLog)...)
 		return nil
 	})
-	return errors.Join(append(errs, err)...)
+	if err != nil {
+		errs = append(errs, err)
+	}
+	return errs
 }
 
 // checkRunBuckets checks that each bucket under parent is named after a

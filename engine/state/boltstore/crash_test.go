@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"os"
 	"os/exec"
@@ -28,7 +29,8 @@ func TestMain(m *testing.M) {
 
 // crashWriter writes runs, steps, logs and locks from three goroutines
 // until it is killed (or, as a safety net, for ten seconds). It prints
-// "ready" once the ledger is open.
+// "ready" once the ledger is open, then "recorded" after each run it
+// finished recording.
 func crashWriter(path string) int {
 	s, err := Open(path)
 	if err != nil {
@@ -44,9 +46,13 @@ func crashWriter(path string) int {
 		wg.Go(func() {
 			for i := 0; ctx.Err() == nil; i++ {
 				id := fmt.Sprintf("p%d-g%d-r%d", os.Getpid(), g, i)
-				if err := crashRun(ctx, s, host, id, fmt.Sprintf("key%d", g)); err != nil && ctx.Err() == nil {
+				err := crashRun(ctx, s, host, id, fmt.Sprintf("key%d", g))
+				if err != nil && ctx.Err() == nil {
 					fmt.Fprintln(os.Stderr, err)
 					os.Exit(1)
+				}
+				if err == nil {
+					fmt.Println("recorded")
 				}
 			}
 		})
@@ -85,11 +91,14 @@ func crashRun(ctx context.Context, s *Store, host, id, key string) error {
 
 // TestCrashConsistency kills a writing process at random moments and
 // checks after each kill that the ledger is whole and still writable.
+// Each kill comes after the writer recorded one to three runs (then a
+// random few milliseconds, to land anywhere in a transaction), so the
+// count of runs recorded does not depend on how fast the machine is.
 func TestCrashConsistency(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "ledger.db")
 	const kills = 20
 	for i := range kills {
-		killWriter(t, path, time.Duration(rand.IntN(40000))*time.Microsecond)
+		killWriter(t, path, 1+rand.IntN(3), time.Duration(rand.IntN(5000))*time.Microsecond)
 		checkLedger(t, path, fmt.Sprintf("check%d", i))
 	}
 	s, err := Open(path)
@@ -101,17 +110,27 @@ func TestCrashConsistency(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// The writers got somewhere before they were killed.
+	// Each writer recorded at least one run before it was killed.
 	t.Logf("%d runs recorded across %d kills", len(runs), kills)
 	if len(runs) < kills {
 		t.Errorf("only %d runs recorded across %d kills", len(runs), kills)
 	}
 }
 
-func killWriter(t *testing.T, path string, after time.Duration) {
+// killWriter starts a writer and kills it a while (jitter) after it
+// recorded runs runs.
+func killWriter(t *testing.T, path string, runs int, jitter time.Duration) {
 	t.Helper()
-	cmd := startWriter(t, path)
-	time.Sleep(after)
+	cmd, out := startWriter(t, path)
+	for range runs {
+		if line, err := out.ReadString('\n'); err != nil || line != "recorded\n" {
+			_ = cmd.Process.Kill()
+			_ = cmd.Wait()
+			t.Fatalf("writer stopped before recording %d runs: %q, %v", runs, line, err)
+		}
+	}
+	go func() { _, _ = io.Copy(io.Discard, out) }() // it must not block on a full pipe
+	time.Sleep(jitter)
 	if err := cmd.Process.Kill(); err != nil {
 		t.Fatal(err)
 	}
@@ -122,7 +141,7 @@ func killWriter(t *testing.T, path string, after time.Duration) {
 
 // startWriter starts a process running crashWriter on path and waits for
 // it to open the ledger.
-func startWriter(t *testing.T, path string) *exec.Cmd {
+func startWriter(t *testing.T, path string) (*exec.Cmd, *bufio.Reader) {
 	t.Helper()
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
 	cmd.Env = append(os.Environ(), crashEnv+"="+path)
@@ -134,21 +153,34 @@ func startWriter(t *testing.T, path string) *exec.Cmd {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	line, err := bufio.NewReader(out).ReadString('\n')
+	r := bufio.NewReader(out)
+	line, err := r.ReadString('\n')
 	if err != nil || line != "ready\n" {
 		_ = cmd.Process.Kill()
 		_ = cmd.Wait()
 		t.Fatalf("writer did not start: %q, %v", line, err)
 	}
-	return cmd
+	return cmd, r
 }
 
 // TestTwoProcesses reads and writes the ledger while another process
-// writes it, and sees that process's runs appear.
+// writes it, and sees that process's runs appear: between two reads it
+// waits until the other process says it recorded more runs than the last
+// read showed.
 func TestTwoProcesses(t *testing.T) {
 	ctx := t.Context()
 	path := filepath.Join(t.TempDir(), "ledger.db")
-	cmd := startWriter(t, path)
+	cmd, out := startWriter(t, path)
+	recorded := make(chan struct{}, 1024)
+	go func() {
+		for {
+			if _, err := out.ReadString('\n'); err != nil {
+				close(recorded)
+				return
+			}
+			recorded <- struct{}{}
+		}
+	}()
 	defer func() {
 		_ = cmd.Process.Kill()
 		_ = cmd.Wait()
@@ -158,16 +190,17 @@ func TestTwoProcesses(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	seen := 0
+	seen, total := 0, 0 // the other's runs last read, and how many it said it recorded
 	for i := range 10 {
 		runs, err := s.ListRuns(ctx, state.Filter{Limit: 1 << 30})
 		if err != nil {
 			t.Fatalf("reading while another process writes: %v", err)
 		}
-		if i > 0 && len(runs) <= seen {
-			t.Errorf("the other process's runs did not grow: %d, then %d", seen, len(runs))
+		others := len(runs) - i // minus this one's own
+		if i > 0 && others <= seen {
+			t.Errorf("the other process's runs did not grow: %d, then %d", seen, others)
 		}
-		seen = len(runs)
+		seen = others
 		id := fmt.Sprintf("here%d", i)
 		if err := s.CreateRun(ctx, &state.Run{ID: id, StartedAt: time.Now()}); err != nil {
 			t.Fatalf("writing while another process writes: %v", err)
@@ -175,7 +208,11 @@ func TestTwoProcesses(t *testing.T) {
 		if err := s.AppendLogs(ctx, []state.LogLine{{RunID: id, Line: "x"}}); err != nil {
 			t.Fatalf("writing while another process writes: %v", err)
 		}
-		time.Sleep(10 * time.Millisecond)
+		for ; total <= seen; total++ {
+			if _, ok := <-recorded; !ok {
+				t.Fatal("the other process stopped writing")
+			}
+		}
 	}
 }
 

@@ -40,4 +40,13 @@
 // Check verifies these invariants (every step and log bucket belongs to a
 // run, every index entry names one); the crash test runs it after killing
 // a writer many times.
+//
+// # Damage
+//
+// bbolt checksums only its meta pages and trusts the rest: a flipped byte
+// elsewhere makes it panic or fault. Every call into bbolt is guarded
+// (damage.go), a read that meets damage is answered by a reader of the
+// raw file that checks every offset (rawfile.go), and a write that meets
+// it salvages the file: every readable record copied into a new file, the
+// damaged one kept aside (salvage.go).
 package boltstore

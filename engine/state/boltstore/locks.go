@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"sort"
 
 	bolt "go.etcd.io/bbolt"
 
@@ -24,7 +25,7 @@ func (s *Store) Lock(ctx context.Context, h state.LockHolder) error {
 		if v := locks.Get([]byte(h.Key)); v != nil {
 			var cur state.LockHolder
 			if err := json.Unmarshal(v, &cur); err != nil {
-				return fmt.Errorf("lock %s is unreadable: %w", h.Key, err)
+				return unreadableLock([]byte(h.Key), err)
 			}
 			if cur.RunID == h.RunID {
 				return nil
@@ -51,7 +52,7 @@ func (s *Store) Unlock(ctx context.Context, key, runID string) error {
 		}
 		var cur state.LockHolder
 		if err := json.Unmarshal(v, &cur); err != nil {
-			return fmt.Errorf("lock %s is unreadable: %w", key, err)
+			return unreadableLock([]byte(key), err)
 		}
 		if cur.RunID != runID {
 			return nil
@@ -96,13 +97,26 @@ func (s *Store) Locks(ctx context.Context) ([]state.LockHolder, error) {
 		return tx.Bucket(bucketLocks).ForEach(func(k, v []byte) error {
 			var h state.LockHolder
 			if err := json.Unmarshal(v, &h); err != nil {
-				return fmt.Errorf("lock %s is unreadable: %w", k, err)
+				return unreadableLock(k, err)
 			}
 			out = append(out, h)
 			return nil
 		})
 	})
+	if errors.Is(err, state.ErrDamaged) {
+		err = s.damaged(ctx, err, func(d *dataset) {
+			out = out[:0]
+			for _, h := range d.locks {
+				out = append(out, h)
+			}
+			sort.Slice(out, func(i, j int) bool { return out[i].Key < out[j].Key })
+		})
+	}
 	return out, err
+}
+
+func unreadableLock(key []byte, err error) error {
+	return fmt.Errorf("lock %s is unreadable: %w (%w)", key, err, state.ErrDamaged)
 }
 
 // abandon marks run id abandoned if it is still running; a run that is

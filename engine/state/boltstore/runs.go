@@ -54,6 +54,19 @@ func (s *Store) GetRun(ctx context.Context, id string) (*state.Run, error) {
 		r, err = getRun(tx, id)
 		return err
 	})
+	switch {
+	case errors.Is(err, state.ErrDamaged):
+		err = s.damaged(ctx, err, func(d *dataset) { r = d.runs[id] })
+		if r == nil {
+			err = errors.Join(fmt.Errorf("run %s: %w", id, state.ErrNotFound), err)
+		}
+	case errors.Is(err, state.ErrNotFound):
+		// ListRuns of a damaged file may list a run that the tree lost
+		// (found in a page no longer reached): look for it there too.
+		if d, derr := s.readDataset(ctx); derr == nil && len(d.problems) > 0 && d.runs[id] != nil {
+			r, err = d.runs[id], s.damageError(err, d)
+		}
+	}
 	return r, err
 }
 
@@ -64,6 +77,9 @@ func (s *Store) ListRuns(ctx context.Context, f state.Filter) ([]*state.Run, err
 		c := tx.Bucket(bucketStarted).Cursor()
 		for k, id := c.Last(); k != nil && len(out) < f.MaxRuns(); k, id = c.Prev() {
 			r, err := getRun(tx, string(id))
+			if errors.Is(err, state.ErrNotFound) {
+				return fmt.Errorf("the start index names unknown run %q (%w)", id, state.ErrDamaged)
+			}
 			if err != nil {
 				return err
 			}
@@ -73,6 +89,9 @@ func (s *Store) ListRuns(ctx context.Context, f state.Filter) ([]*state.Run, err
 		}
 		return nil
 	})
+	if errors.Is(err, state.ErrDamaged) {
+		err = s.damaged(ctx, err, func(d *dataset) { out = d.listRuns(f) })
+	}
 	return out, err
 }
 
@@ -131,6 +150,16 @@ func (s *Store) Steps(ctx context.Context, runID string) ([]*state.Step, error) 
 			return nil
 		})
 	})
+	if errors.Is(err, state.ErrDamaged) {
+		var out []*state.Step
+		err = s.damaged(ctx, err, func(d *dataset) { out = d.runSteps(runID) })
+		return out, err
+	}
+	return sortSteps(recs), err
+}
+
+// sortSteps orders step attempts as they started.
+func sortSteps(recs []stepRecord) []*state.Step {
 	sort.SliceStable(recs, func(i, j int) bool {
 		if !recs[i].StartedAt.Equal(recs[j].StartedAt) {
 			return recs[i].StartedAt.Before(recs[j].StartedAt)
@@ -141,7 +170,7 @@ func (s *Store) Steps(ctx context.Context, runID string) ([]*state.Step, error) 
 	for i := range recs {
 		out[i] = &recs[i].Step
 	}
-	return out, err
+	return out
 }
 
 // AppendLogs records lines in one transaction, assigning each its Seq
@@ -196,6 +225,9 @@ func (s *Store) Logs(ctx context.Context, runID, step string, afterSeq int64) ([
 		}
 		return nil
 	})
+	if errors.Is(err, state.ErrDamaged) {
+		err = s.damaged(ctx, err, func(d *dataset) { out = d.runLogs(runID, step, afterSeq) })
+	}
 	return out, err
 }
 
@@ -208,6 +240,9 @@ func getRun(tx *bolt.Tx, id string) (*state.Run, error) {
 	var r state.Run
 	if err := json.Unmarshal(v, &r); err != nil {
 		return nil, corrupt(id, err)
+	}
+	if r.ID != id {
+		return nil, corrupt(id, fmt.Errorf("it names run %q", r.ID))
 	}
 	return &r, nil
 }
@@ -237,10 +272,6 @@ func putJSON(b *bolt.Bucket, key []byte, v any) error {
 		return err
 	}
 	return b.Put(key, data)
-}
-
-func corrupt(id string, err error) error {
-	return fmt.Errorf("ledger record of run %s is unreadable: %w", id, err)
 }
 
 // startedKey orders runs by start time, then id. The sign bit is flipped

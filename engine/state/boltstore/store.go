@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 	"time"
 
@@ -38,6 +39,9 @@ type Store struct {
 	path string
 	// Timeout bounds the wait for the file's lock; set it before use.
 	Timeout time.Duration
+	// OnSalvage, if set, is told each time a write found the file
+	// damaged and salvaged it (salvage.go); set it before use.
+	OnSalvage func(*state.SalvageReport)
 
 	// mu guards the fields below: the file is open while refs > 0. When
 	// another process waits for the file, draining stops new calls from
@@ -49,12 +53,18 @@ type Store struct {
 	refs     int
 	closed   bool
 	draining bool
+	// salvaging keeps new calls out while the file is replaced.
+	salvaging bool
+	// checked is the file precheck found sound.
+	checked os.FileInfo
 
 	// commitMu is held by the goroutine committing a batch of writes;
 	// queueMu guards queue, the writes waiting for the next batch.
 	commitMu sync.Mutex
 	queueMu  sync.Mutex
 	queue    []*write
+
+	datasetCache
 }
 
 // write is one call's part of a write transaction. done and err are set by
@@ -67,24 +77,53 @@ type write struct {
 
 // Open opens (creating it and its directory if needed) the ledger file at
 // path, normally <project>/.zrun/ledger.db.
-func Open(path string) (*Store, error) {
+func Open(path string) (*Store, error) { return OpenOptions(path, Options{}) }
+
+// Options are a Store's settings.
+type Options struct {
+	// OnSalvage is Store.OnSalvage, set before Open's first write.
+	OnSalvage func(*state.SalvageReport)
+}
+
+// OpenOptions is Open with options.
+func OpenOptions(path string, o Options) (*Store, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return nil, fmt.Errorf("creating the ledger's directory: %w", err)
 	}
-	s := &Store{path: path, Timeout: DefaultTimeout}
-	s.drained = sync.NewCond(&s.mu)
-	err := s.update(context.Background(), func(tx *bolt.Tx) error {
-		for _, name := range allBuckets {
-			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
-				return err
-			}
-		}
+	s := newStore(path)
+	s.OnSalvage = o.OnSalvage
+	// Open only reads a file that has its buckets, so that `zrun runs` of
+	// a damaged one shows what it can (a read never salvages).
+	ctx := context.Background()
+	complete := false
+	err := s.view(ctx, func(tx *bolt.Tx) error {
+		complete = !slices.ContainsFunc(allBuckets, func(name []byte) bool { return tx.Bucket(name) == nil })
 		return nil
 	})
+	if errors.Is(err, state.ErrDamaged) || (err == nil && complete) {
+		return s, nil
+	}
+	if err == nil {
+		err = s.update(ctx, func(tx *bolt.Tx) error {
+			for _, name := range allBuckets {
+				if _, err := tx.CreateBucketIfNotExists(name); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+	}
 	if err != nil {
 		return nil, fmt.Errorf("opening ledger %s: %w", path, err)
 	}
 	return s, nil
+}
+
+// newStore is a Store of path that has not touched the file yet.
+func newStore(path string) *Store {
+	s := &Store{path: path, Timeout: DefaultTimeout}
+	s.drained = sync.NewCond(&s.mu)
+	return s
 }
 
 // Path is the ledger file's path.
@@ -106,13 +145,16 @@ func (s *Store) acquire(ctx context.Context) (*bolt.DB, error) {
 	if s.db != nil && !s.draining && othersWaiting(s.path) {
 		s.draining = true
 	}
-	for s.draining {
+	for s.draining || s.salvaging {
 		s.drained.Wait()
 	}
 	if s.closed {
 		return nil, errClosed
 	}
 	if s.db == nil {
+		if err := s.checkOnce(ctx); err != nil {
+			return nil, err
+		}
 		// Other processes waiting for the file go first.
 		letWaitersIn(ctx, s.path, s.Timeout)
 		db, err := openFile(ctx, s.path, s.Timeout)
@@ -125,6 +167,22 @@ func (s *Store) acquire(ctx context.Context) (*bolt.DB, error) {
 	return s.db, nil
 }
 
+// checkOnce runs precheck on the file at the path, once per file.
+// Called with mu held.
+func (s *Store) checkOnce(ctx context.Context) error {
+	fi, err := os.Stat(s.path)
+	if err != nil || (s.checked != nil && os.SameFile(fi, s.checked)) {
+		return nil
+	}
+	if err := precheck(s.path); err != nil {
+		if err := lockedPrecheck(ctx, s.path, s.Timeout); err != nil {
+			return err
+		}
+	}
+	s.checked = fi
+	return nil
+}
+
 // release closes the file when the last call using it is done.
 func (s *Store) release() error {
 	s.mu.Lock()
@@ -135,11 +193,9 @@ func (s *Store) release() error {
 	}
 	db := s.db
 	s.db = nil
-	if s.draining {
-		s.draining = false
-		s.drained.Broadcast()
-	}
-	return db.Close()
+	s.draining = false
+	s.drained.Broadcast()
+	return guard(s.path, db.Close)
 }
 
 // openFile opens the bolt file, waiting while another process has it.
@@ -151,8 +207,11 @@ func openFile(ctx context.Context, path string, timeout time.Duration) (*bolt.DB
 	deadline := time.Now().Add(timeout)
 	wait := 250 * time.Microsecond
 	for {
-		// A 1ns timeout makes bbolt try the flock once.
-		db, err := bolt.Open(path, 0o644, &bolt.Options{Timeout: time.Nanosecond, NoStatistics: true})
+		db, file, err := tryOpen(path)
+		if err == nil && !stillAt(file, path) {
+			// A salvage replaced the file while this waited for it.
+			err = errors.Join(berrors.ErrTimeout, guard(path, db.Close))
+		}
 		if !errors.Is(err, berrors.ErrTimeout) {
 			return db, err
 		}
@@ -172,6 +231,35 @@ func openFile(ctx context.Context, path string, timeout time.Duration) (*bolt.DB
 	}
 }
 
+// tryOpen opens the file once (a 1ns timeout makes bbolt try the flock
+// once), guarded: a file bbolt cannot read is a *fileDamage.
+func tryOpen(path string) (db *bolt.DB, file *os.File, err error) {
+	openFile := func(name string, flag int, perm os.FileMode) (*os.File, error) {
+		f, err := os.OpenFile(name, flag, perm)
+		file = f
+		return f, err
+	}
+	err = guard(path, func() error {
+		db, err = bolt.Open(path, 0o644, &bolt.Options{Timeout: time.Nanosecond, NoStatistics: true, OpenFile: openFile})
+		return err
+	})
+	if errors.Is(err, berrors.ErrInvalid) || errors.Is(err, berrors.ErrChecksum) || errors.Is(err, berrors.ErrVersionMismatch) {
+		fi, _ := os.Stat(path)
+		err = &fileDamage{cause: err, file: fi}
+	}
+	return db, file, err
+}
+
+// stillAt reports whether the open file is the one at path.
+func stillAt(f *os.File, path string) bool {
+	if f == nil {
+		return true
+	}
+	open, err1 := f.Stat()
+	now, err2 := os.Stat(path)
+	return err1 != nil || err2 != nil || os.SameFile(open, now)
+}
+
 // view runs fn in a read transaction.
 func (s *Store) view(ctx context.Context, fn func(*bolt.Tx) error) (err error) {
 	db, err := s.acquire(ctx)
@@ -179,7 +267,7 @@ func (s *Store) view(ctx context.Context, fn func(*bolt.Tx) error) (err error) {
 		return err
 	}
 	defer func() { err = errors.Join(err, s.release()) }()
-	return db.View(fn)
+	return guard(s.path, func() error { return db.View(fn) })
 }
 
 // update runs fn in a write transaction, durable when update returns.
@@ -212,10 +300,10 @@ func (s *Store) update(ctx context.Context, fn func(*bolt.Tx) error) error {
 
 // commit writes batch. Called with commitMu held.
 func (s *Store) commit(ctx context.Context, batch []*write) {
-	err := s.commitOnce(ctx, batch)
+	err := s.commitSalvaging(ctx, batch)
 	if err != nil && len(batch) > 1 {
 		for _, w := range batch {
-			w.err = s.commitOnce(ctx, []*write{w})
+			w.err = s.commitSalvaging(ctx, []*write{w})
 		}
 	} else {
 		for _, w := range batch {
@@ -227,19 +315,45 @@ func (s *Store) commit(ctx context.Context, batch []*write) {
 	}
 }
 
+// commitSalvaging writes batch; if the file turns out damaged, it
+// salvages it and writes batch again into the new one.
+func (s *Store) commitSalvaging(ctx context.Context, batch []*write) error {
+	err := s.commitOnce(ctx, batch)
+	fd := (*fileDamage)(nil)
+	if !errors.As(err, &fd) && errors.Is(err, state.ErrNotFound) {
+		// A damaged branch page can send bbolt to the wrong leaf
+		// without a panic: a run written a moment ago is then "not
+		// found". Worth a look at the file.
+		fd = s.structureDamage(ctx)
+	}
+	if fd == nil {
+		return err
+	}
+	rep, serr := s.salvage(ctx, fd)
+	if serr != nil {
+		return errors.Join(s.damageError(err, &dataset{}), serr)
+	}
+	if rep != nil && s.OnSalvage != nil {
+		s.OnSalvage(rep)
+	}
+	return s.commitOnce(ctx, batch)
+}
+
 func (s *Store) commitOnce(ctx context.Context, batch []*write) (err error) {
 	db, err := s.acquire(ctx)
 	if err != nil {
 		return err
 	}
 	defer func() { err = errors.Join(err, s.release()) }()
-	return db.Update(func(tx *bolt.Tx) error {
-		for _, w := range batch {
-			if err := w.fn(tx); err != nil {
-				return err
+	return guard(s.path, func() error {
+		return db.Update(func(tx *bolt.Tx) error {
+			for _, w := range batch {
+				if err := w.fn(tx); err != nil {
+					return err
+				}
 			}
-		}
-		return nil
+			return nil
+		})
 	})
 }
 

@@ -87,6 +87,13 @@ workflow "many" {
     script = "echo solo4"
   }
 
+  # Holds the run open until the file "release" exists, silently: a test
+  # that kills zrun knows the run cannot have ended before the kill.
+  step "hold" {
+    action = exec.run
+    script = "while ! test -f release; do sleep 0.01; done"
+  }
+
   output "last" {
     value = step.c10.stdout
   }
