@@ -8,6 +8,8 @@ import (
 	"github.com/hashicorp/hcl/v2/hclsyntax"
 	"github.com/zclconf/go-cty/cty"
 	"github.com/zclconf/go-cty/cty/function"
+
+	"github.com/zrun-dev/zrun/dsl/limits"
 )
 
 // MakeTemplateFileFunc returns templatefile(PATH, VARS): the file at PATH
@@ -64,9 +66,14 @@ func loadTemplate(baseDir, path string) (hclsyntax.Expression, error) {
 	if !filepath.IsAbs(path) {
 		path = filepath.Join(baseDir, path)
 	}
-	src, err := readFile(baseDir, path)
+	// A template is lexed, which costs memory per token: it gets the bound
+	// of HCL sources, not the larger one of plain files.
+	src, err := ReadRegular(filepath.Clean(path), limits.MaxSourceSize)
 	if err != nil {
 		return nil, fmt.Errorf("cannot read template: %w", err)
+	}
+	if diags := limits.CheckTemplate(src, path); diags.HasErrors() {
+		return nil, diags
 	}
 	expr, diags := hclsyntax.ParseTemplate(src, path, hcl.InitialPos)
 	if diags.HasErrors() {
