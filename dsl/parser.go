@@ -211,7 +211,6 @@ func build(dir string, files []sourceFile) (*Config, hcl.Diagnostics) {
 		d.decodeFile(cfg, sf.file)
 	}
 	d.resolveEnvironments(cfg)
-	addProjectSecrets(cfg)
 	d.checkWorkflowCalls(cfg)
 	return cfg, d.diags
 }

@@ -57,11 +57,8 @@ func (r *Runner) envList() []*dsl.Environment {
 	return envs
 }
 
-// defaultEnv stands in when the project declares no environment: no
-// values, no hosts, the project-wide secrets.
-func (r *Runner) defaultEnv() *dsl.Environment {
-	return &dsl.Environment{Name: "default", Values: map[string]cty.Value{}, Hosts: map[string]*dsl.Host{}, Secrets: r.opts.Config.Secrets}
-}
+// defaultEnv stands in when the project declares no environment.
+func (r *Runner) defaultEnv() *dsl.Environment { return r.opts.Config.DefaultEnvironment() }
 
 // validateWorkflow checks one workflow in one environment: steps bind to
 // actions, graphs have no cycles, every expression evaluates with the
@@ -114,7 +111,7 @@ func (r *Runner) validateStep(data *runData, b *boundStep, index int) (hcl.Diagn
 		scope := r.scope(data, inst.each)
 		_, moreDiags := evalWhen(scope, b)
 		diags = append(diags, moreDiags...)
-		_, moreDiags = evalTarget(scope, b, data.env.Hosts)
+		_, moreDiags = evalTarget(scope, b, data.env.Hosts())
 		diags = append(diags, moreDiags...)
 		if b.spec == nil {
 			continue
