@@ -9,7 +9,6 @@ import (
 	"github.com/hashicorp/hcl/v2"
 	"github.com/zclconf/go-cty/cty"
 
-	"github.com/zrun-dev/zrun/dsl"
 	"github.com/zrun-dev/zrun/engine/events"
 	"github.com/zrun-dev/zrun/sdk"
 )
@@ -120,18 +119,6 @@ func (x *execution) runCall(ctx context.Context, b *boundStep, args cty.Value, s
 	}
 	x.finish(sr)
 	return out, err
-}
-
-// retryDelay is the wait before attempt n+1: delay * backoff^(n-1), capped.
-func retryDelay(r *dsl.Retry, n int) time.Duration {
-	d := float64(r.Delay.Duration)
-	for i := 1; i < n; i++ {
-		d *= r.Backoff
-	}
-	if r.MaxDelay != nil && d > float64(r.MaxDelay.Duration) {
-		d = float64(r.MaxDelay.Duration)
-	}
-	return time.Duration(d)
 }
 
 // instancesValue is the value of a for_each step: a map of instance key to
