@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"errors"
 	"fmt"
 	"sort"
 	"strconv"
@@ -15,6 +16,8 @@ import (
 func TestValidate(t *testing.T) {
 	for name, tc := range map[string]struct {
 		files map[string]string
+		// down lists plugins that cannot start.
+		down []string
 		// want lists "Summary @line" for each error, sorted.
 		want []string
 		// detail, when set, must appear in some diagnostic's detail.
@@ -101,6 +104,62 @@ environment "prod" {
 			want:   []string{"Reference to undefined environment value @5"},
 			detail: `Environment "prod" has no value "only_in_dev"`,
 		},
+		"a problem in several environments is one diagnostic": {
+			files: map[string]string{"workflows/w.hcl": `
+workflow "w" {
+  step "a" {
+    action = mock.echo
+    value  = env.only_in_dev
+  }
+}`, "environments/e.hcl": `
+environment "dev" {
+  only_in_dev = "x"
+  other       = 1
+}
+environment "stage" {
+  stage_value = 1
+}
+environment "prod" {
+  prod_value = 1
+}`},
+			want:   []string{"Reference to undefined environment value @5"},
+			detail: `(In environments prod, stage.)`,
+		},
+		"a plugin that is not found is one diagnostic": {
+			files: map[string]string{"workflows/w.hcl": `
+workflow "w" {
+  step "a" {
+    action = nope.run
+  }
+  step "b" {
+    action = nope.run
+  }
+}
+workflow "v" {
+  step "c" {
+    action = nope.other
+  }
+}`},
+			want:   []string{"Unknown plugin @12"}, // workflows are checked in name order
+			detail: `It is used by 3 steps, none of which could be checked: step.c of workflow "v", step.a of workflow "w", step.b of workflow "w".`,
+		},
+		"a plugin that cannot start is one diagnostic": {
+			files: map[string]string{"workflows/w.hcl": `
+workflow "w" {
+  step "a" {
+    action = down.run
+  }
+  step "b" {
+    action = down.run
+  }
+  step "c" {
+    action = mock.ech
+  }
+}`, "environments/e.hcl": "environment \"dev\" {}\nenvironment \"prod\" {}\n"},
+			down:   []string{"down"},
+			want:   []string{"Plugin unavailable @4", "Unknown action @10"},
+			detail: `Plugin "down" could not be started: it crashed. It is used by 2 steps`,
+		},
 		"workflow call checks params": {
 			files: map[string]string{"workflows/w.hcl": `
 workflow "inner" {
@@ -145,8 +204,16 @@ workflow "w" {
 		},
 	} {
 		t.Run(name, func(t *testing.T) {
-			r := newRunner(t, newMock(), &events.Recorder{}, 1, tc.files)
+			m := newMock()
+			m.clientErrs = map[string]error{}
+			for _, p := range tc.down {
+				m.clientErrs[p] = errors.New("it crashed")
+			}
+			r := newRunner(t, m, &events.Recorder{}, 1, tc.files)
 			diags := r.Validate(t.Context())
+			if len(tc.down) > 0 && !HasPluginFailure(diags) {
+				t.Error("a plugin that cannot start is a plugin failure")
+			}
 			var got []string
 			details := ""
 			for _, d := range diags {
