@@ -33,6 +33,7 @@ FUZZTIME ?= 200000x
 # busy machine (golang/go#75804, fixed in go1.27).
 fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzLoadFile$$' -fuzztime $(FUZZTIME) ./dsl
+	$(GO) test -run '^$$' -fuzz '^FuzzLoadNested$$' -fuzztime $(FUZZTIME) ./dsl
 	$(GO) test -run '^$$' -fuzz '^FuzzParseLock$$' -fuzztime $(FUZZTIME) ./plugins
 	$(GO) test -run '^$$' -fuzz '^FuzzParseParam$$' -fuzztime $(FUZZTIME) ./engine
 	$(GO) test -run '^$$' -fuzz '^FuzzUnmarshalSchema$$' -fuzztime $(FUZZTIME) ./sdk/rpc
