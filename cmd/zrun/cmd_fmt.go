@@ -39,7 +39,7 @@ func (a *app) fmtCmd() *cobra.Command {
 					diags = append(diags, &hcl.Diagnostic{
 						Severity: hcl.DiagError,
 						Summary:  "Failed to read file",
-						Detail:   fmt.Sprintf("%s cannot be formatted: %s.", name, err),
+						Detail:   fmt.Sprintf("%s, so it was not formatted. zrun formats regular files of at most 1 MiB.", err),
 					})
 					continue
 				}

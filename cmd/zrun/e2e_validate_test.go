@@ -4,6 +4,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 )
 
@@ -56,4 +57,43 @@ func TestValidateReportsEverythingAtOnce(t *testing.T) {
 		t.Errorf("%d errors, want %d:\n%s", n, len(want), r.stderr)
 	}
 	wantContains(t, "stderr", r.stderr, "12 error(s)")
+}
+
+// TestFmtBoundedInput checks that zrun fmt reports a file nested too
+// deeply, a named pipe and a link to a device, rewrites none of them, and
+// formats the rest.
+func TestFmtBoundedInput(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	for name, content := range map[string]string{
+		"workflows/deep.hcl": "workflow \"w\" {\n  description = " + strings.Repeat("(", 100000) + "1" + strings.Repeat(")", 100000) + "\n}\n",
+		"workflows/long.hcl": "workflow \"v\" {\n  description = 1" + strings.Repeat("+1", 300000) + "\n}\n",
+		"workflows/big.hcl":  "# " + strings.Repeat("x", 1<<20) + "\n",
+		"workflows/ok.hcl":   "workflow \"ok\" {\ndescription=\"fine\"\n}\n",
+	} {
+		if err := os.MkdirAll(filepath.Dir(filepath.Join(dir, name)), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := syscall.Mkfifo(filepath.Join(dir, "workflows", "pipe.hcl"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink("/dev/zero", filepath.Join(dir, "workflows", "zero.hcl")); err != nil {
+		t.Fatal(err)
+	}
+	r := zrunIn(t, dir, nil, "fmt")
+	wantCode(t, r, 3)
+	wantContains(t, "stderr", oneLine(r.stderr),
+		"Error: Nesting too deep --> workflows/deep.hcl:2:",
+		"Error: Expression too long --> workflows/long.hcl:2:",
+		"Error: Failed to read file", "workflows/big.hcl is larger than 1 MiB",
+		"workflows/pipe.hcl is not a regular file (it is a named pipe)",
+		"workflows/zero.hcl is not a regular file (it is a character device)")
+	wantContains(t, "stdout", r.stdout, "workflows/ok.hcl")
+	if src, _ := os.ReadFile(filepath.Join(dir, "workflows", "ok.hcl")); !strings.Contains(string(src), `description = "fine"`) {
+		t.Errorf("ok.hcl not formatted:\n%s", src)
+	}
 }
