@@ -14,7 +14,6 @@ import (
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/hclparse"
 
-	"github.com/zrun-dev/zrun/dsl/funcs"
 	"github.com/zrun-dev/zrun/dsl/limits"
 )
 
@@ -101,7 +100,7 @@ func (p *Parser) LoadProject(dir string) (*Config, hcl.Diagnostics) {
 // ReadSource reads an HCL file: a regular file of at most
 // limits.MaxSourceSize bytes.
 func ReadSource(name string) ([]byte, error) {
-	return funcs.ReadRegular(name, limits.MaxSourceSize)
+	return limits.ReadRegular(name, limits.MaxSourceSize)
 }
 
 // MaxProjectSize bounds the size of a project's files together.

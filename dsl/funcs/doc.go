@@ -5,5 +5,5 @@
 //
 // Functions returns the whole table. dsl uses it to evaluate environment
 // values at load time; dsl/lang puts it in every evaluation context.
-// funcs is a leaf package: it imports nothing from zrun.
+// funcs imports only dsl/limits from zrun, for bounded file reads.
 package funcs

@@ -68,7 +68,7 @@ func loadTemplate(baseDir, path string) (hclsyntax.Expression, error) {
 	}
 	// A template is lexed, which costs memory per token: it gets the bound
 	// of HCL sources, not the larger one of plain files.
-	src, err := ReadRegular(filepath.Clean(path), limits.MaxSourceSize)
+	src, err := limits.ReadRegular(filepath.Clean(path), limits.MaxSourceSize)
 	if err != nil {
 		return nil, fmt.Errorf("cannot read template: %w", err)
 	}

@@ -1,4 +1,4 @@
-package funcs
+package limits
 
 import (
 	"os"
@@ -20,7 +20,9 @@ func TestReadRegular(t *testing.T) {
 		t.Fatal(err)
 	}
 	small := filepath.Join(dir, "small")
-	writeFile(t, small, "hello")
+	if err := os.WriteFile(small, []byte("hello"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	for name, tc := range map[string]struct {
 		path, want string
 		limit      int64
