@@ -171,7 +171,8 @@ workflow "w" {
     nmae     = "x"
   }
 }`},
-			want: []string{"Missing required argument @6", "Unsupported argument @8"},
+			want:   []string{"Missing required argument @6", "Unsupported argument @8"},
+			detail: `An argument named "nmae" is not expected here. Did you mean "name"?`,
 		},
 		"main step refers to finally step": {
 			files: map[string]string{"workflows/w.hcl": `
