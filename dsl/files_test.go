@@ -133,3 +133,16 @@ func TestLoadProjectDeepNesting(t *testing.T) {
 		t.Error("a refused file is still there to show its snippet")
 	}
 }
+
+func TestLoadProjectSizeBound(t *testing.T) {
+	dir := t.TempDir()
+	comment := "# " + strings.Repeat("x", limits.MaxSourceSize-3) + "\n"
+	n := MaxProjectSize/limits.MaxSourceSize + 1
+	for i := range n {
+		writeFile(t, filepath.Join(dir, "workflows", fmt.Sprintf("w%02d.hcl", i)), comment)
+	}
+	_, msgs := loadWithin(t, dir)
+	if len(msgs) != 1 || !strings.Contains(msgs[0], "Project too large") || !strings.Contains(msgs[0], fmt.Sprintf("w%02d.hcl", n-1)) {
+		t.Errorf("want one error naming the file that passes the bound, got %q", msgs)
+	}
+}

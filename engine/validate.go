@@ -249,11 +249,22 @@ func mergeEnvDiags(envs []*dsl.Environment, perEnv []hcl.Diagnostics) hcl.Diagno
 	for _, k := range order {
 		d := *seen[k]
 		if names := in[k]; len(envs) > 1 && (len(names) < len(envs) || differs[k]) {
-			d.Detail = fmt.Sprintf("%s (In %s %s.)", d.Detail, plural(len(names), "environment", "environments"), strings.Join(names, ", "))
+			d.Detail = fmt.Sprintf("%s (In %s %s.)", d.Detail, plural(len(names), "environment", "environments"), listNames(names))
 		}
 		out = append(out, &d)
 	}
 	return out
+}
+
+// maxNames bounds how many environments a diagnostic names.
+const maxNames = 10
+
+// listNames joins names, the first maxNames of them when there are more.
+func listNames(names []string) string {
+	if len(names) > maxNames {
+		return fmt.Sprintf("%s and %d more", strings.Join(names[:maxNames], ", "), len(names)-maxNames)
+	}
+	return strings.Join(names, ", ")
 }
 
 // plural returns one or many, as n calls for.

@@ -26,11 +26,15 @@ func TestValidateReportsEverythingAtOnce(t *testing.T) {
 	if err := os.Symlink("/dev/zero", filepath.Join(dir, "environments", "zero.hcl")); err != nil {
 		t.Fatal(err)
 	}
+	if err := syscall.Mkfifo(filepath.Join(dir, "workflows", "pipe.hcl"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 
 	r := zrun(t, dir, nil, "validate")
 	wantCode(t, r, 5) // a plugin could not start
 	want := []struct{ summary, at, detail string }{
 		{"Failed to read file", "", "environments/zero.hcl cannot be read"},
+		{"Failed to read file", "", "workflows/pipe.hcl cannot be read"},
 		{"Unclosed configuration block", "workflows/notify.hcl:6:19", ""},
 		{"Missing step action", "workflows/notify.hcl:6:3", ""}, // what did parse is checked too
 		{"Nesting too deep", "workflows/deep.hcl:4:", "more than 128 levels"},
@@ -56,7 +60,7 @@ func TestValidateReportsEverythingAtOnce(t *testing.T) {
 	if n := strings.Count(r.stderr, "Error: "); n != len(want) {
 		t.Errorf("%d errors, want %d:\n%s", n, len(want), r.stderr)
 	}
-	wantContains(t, "stderr", r.stderr, "12 error(s)")
+	wantContains(t, "stderr", r.stderr, "13 error(s)")
 }
 
 // TestFmtBoundedInput checks that zrun fmt reports a file nested too
