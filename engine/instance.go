@@ -22,7 +22,7 @@ func (x *execution) runInstance(ctx context.Context, data *runData, b *boundStep
 	sr := &StepResult{Addr: addr, Action: b.actionName()}
 	scope := x.r.scope(data, inst.each)
 	run, diags := evalWhen(scope, b)
-	target, moreDiags := evalTarget(scope, b, x.env.Hosts())
+	target, moreDiags := evalTarget(scope, b, x.env)
 	diags = append(diags, moreDiags...)
 	if !diags.HasErrors() && !run {
 		sr.Status, sr.Error = events.StatusSkipped, "condition is false"

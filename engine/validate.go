@@ -114,7 +114,7 @@ func (r *Runner) validateStep(data *runData, b *boundStep, index int) (hcl.Diagn
 		scope := r.scope(data, inst.each)
 		_, moreDiags := evalWhen(scope, b)
 		diags = append(diags, moreDiags...)
-		_, moreDiags = evalTarget(scope, b, data.env.Hosts())
+		_, moreDiags = evalTarget(scope, b, data.env)
 		diags = append(diags, moreDiags...)
 		if b.spec == nil {
 			continue
