@@ -101,3 +101,19 @@ func TestFmtBoundedInput(t *testing.T) {
 		t.Errorf("ok.hcl not formatted:\n%s", src)
 	}
 }
+
+// TestValidateUnreadableFolder checks that a workflows/ folder that
+// cannot be listed fails validation instead of passing as no workflows.
+func TestValidateUnreadableFolder(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	if err := os.Symlink("workflows", filepath.Join(dir, "workflows")); err != nil {
+		t.Fatal(err)
+	}
+	r := zrun(t, dir, nil, "validate")
+	wantCode(t, r, 3)
+	wantContains(t, "stderr", oneLine(r.stderr), "Error: Failed to read project", "workflows/ cannot be read: too many levels of symbolic links")
+	if strings.Contains(r.stdout, "valid") {
+		t.Errorf("validate passed:\n%s", r.stdout)
+	}
+}
