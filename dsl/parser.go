@@ -29,11 +29,13 @@ const (
 // A Parser is not safe for concurrent use.
 type Parser struct {
 	p *hclparse.Parser
+	// maxProject is MaxProjectSize; tests lower it.
+	maxProject int
 }
 
 // NewParser returns a Parser with an empty file cache.
 func NewParser() *Parser {
-	return &Parser{p: hclparse.NewParser()}
+	return &Parser{p: hclparse.NewParser(), maxProject: MaxProjectSize}
 }
 
 // sourceFile is one file of a project: its name relative to the project
@@ -80,11 +82,11 @@ func (p *Parser) LoadProject(dir string) (*Config, hcl.Diagnostics) {
 			})
 			continue
 		}
-		if total+len(src) > MaxProjectSize {
+		if total+len(src) > p.maxProject {
 			diags = append(diags, &hcl.Diagnostic{
 				Severity: hcl.DiagError,
 				Summary:  "Project too large",
-				Detail:   fmt.Sprintf("The project's files are larger than %d MiB together, so %s and the files after it were not read.", MaxProjectSize>>20, display),
+				Detail:   fmt.Sprintf("The project's files are larger than %d MiB together, so %s and the files after it were not read.", p.maxProject>>20, display),
 			})
 			break
 		}
