@@ -3,6 +3,7 @@ package engine
 import (
 	"errors"
 	"fmt"
+	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/zrun-dev/zrun/dsl"
 	"github.com/zrun-dev/zrun/engine/events"
 )
 
@@ -294,5 +296,36 @@ workflow "w" {
 	diags := r.Validate(t.Context())
 	if !diags.HasErrors() || !strings.Contains(diags.Error(), "answered 0 of 1 validations") {
 		t.Fatalf("got %v, want the step failed because the plugin answered 0 of 1", diags)
+	}
+}
+
+// TestValidatePartialNoEchoes checks that what the loader reports is not
+// reported again by Validate, which zrun validate runs on the partial
+// config of a project with load errors.
+func TestValidatePartialNoEchoes(t *testing.T) {
+	cfg, loadDiags := dsl.NewParser().LoadFile(filepath.Join(t.TempDir(), "w.hcl"), []byte(`
+workflow "inner" {
+  param "n" {
+    type    = number
+    default = "not a number"
+  }
+}
+workflow "w" {
+  step "a" {
+    action     = mock.echo
+    depends_on = [step.nope]
+  }
+  step "b" {
+    workflow = "inner"
+  }
+  step "c" {
+    workflow = "nowhere"
+  }
+}`))
+	if len(loadDiags) != 3 {
+		t.Fatalf("want 3 load errors, got %v", loadDiags)
+	}
+	if diags := New(Options{Config: cfg, Plugins: newMock()}).Validate(t.Context()); len(diags) > 0 {
+		t.Errorf("load errors reported again: %v", diags)
 	}
 }
