@@ -25,6 +25,16 @@ var stepSchema = &hcl.BodySchema{
 	Blocks: []hcl.BlockHeaderSchema{{Type: "retry"}},
 }
 
+// MetaArguments returns the names of the arguments every step takes
+// besides its action's (or its callee's params), for suggestions.
+func MetaArguments() []string {
+	names := make([]string, len(stepSchema.Attributes))
+	for i, a := range stepSchema.Attributes {
+		names[i] = a.Name
+	}
+	return names
+}
+
 // decodeStep decodes a `step "NAME"` block.
 func (d *decoder) decodeStep(block *hcl.Block, kind StepKind) *Step {
 	s := &Step{

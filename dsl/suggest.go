@@ -20,17 +20,23 @@ func Suggest(got string, have []string, what string) string {
 	if len(have) == 0 {
 		return "There are no " + what + "."
 	}
-	best, bestDist := "", 3
-	for _, h := range have {
-		if d := levenshtein.Distance(got, h, nil); d < bestDist {
-			best, bestDist = h, d
-		}
-	}
-	if best != "" {
+	if best := Closest(got, have); best != "" {
 		return "Did you mean " + strconv.Quote(best) + "?"
 	}
 	if len(have) > maxListed {
 		return fmt.Sprintf("Available %s: %s and %d more.", what, strings.Join(have[:maxListed], ", "), len(have)-maxListed)
 	}
 	return "Available " + what + ": " + strings.Join(have, ", ") + "."
+}
+
+// Closest returns the name of have closest to got, at most two edits away
+// (hcl's own suggestions use the same distance), or "" if none is.
+func Closest(got string, have []string) string {
+	best, bestDist := "", 3
+	for _, h := range have {
+		if d := levenshtein.Distance(got, h, nil); d < bestDist {
+			best, bestDist = h, d
+		}
+	}
+	return best
 }

@@ -3,11 +3,14 @@ package engine
 import (
 	"context"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"sync"
 
 	"github.com/hashicorp/hcl/v2"
+	"github.com/hashicorp/hcl/v2/hcldec"
+	"github.com/hashicorp/hcl/v2/hclsyntax"
 	"github.com/zclconf/go-cty/cty"
 
 	"github.com/zrun-dev/zrun/dsl"
@@ -120,6 +123,7 @@ func (r *Runner) validateStep(data *runData, b *boundStep, index int) (hcl.Diagn
 			continue
 		}
 		args, moreDiags := evalArgs(scope, b)
+		hintMetaArguments(b, moreDiags)
 		diags = append(diags, moreDiags...)
 		if moreDiags.HasErrors() || b.client == nil {
 			continue
@@ -127,6 +131,32 @@ func (r *Runner) validateStep(data *runData, b *boundStep, index int) (hcl.Diagn
 		calls = append(calls, validateCall{step: index, b: b, args: args})
 	}
 	return diags, calls
+}
+
+// hintMetaArguments adds a suggestion to hcl's diagnostic about an argument
+// the step's action (or callee) does not take when the argument's name is
+// close to none of those it takes but close to a meta-argument: timeuot is
+// a misspelt timeout, not a plugin's argument.
+func hintMetaArguments(b *boundStep, diags hcl.Diagnostics) {
+	spec, ok := b.spec.(hcldec.ObjectSpec)
+	body, isSyntax := b.Body.(*hclsyntax.Body)
+	if !ok || !isSyntax {
+		return
+	}
+	takes := slices.Collect(maps.Keys(spec))
+	for _, d := range diags {
+		if d.Summary != "Unsupported argument" || d.Subject == nil {
+			continue
+		}
+		for name, attr := range body.Attributes {
+			if attr.NameRange != *d.Subject || dsl.Closest(name, takes) != "" {
+				continue
+			}
+			if meta := dsl.Closest(name, dsl.MetaArguments()); meta != "" {
+				d.Detail += fmt.Sprintf(" Did you mean the step's meta-argument %q?", meta)
+			}
+		}
+	}
 }
 
 // validateCalls asks each plugin, once and concurrently with the others,

@@ -61,6 +61,17 @@ workflow "w" {
 			want:   []string{"Incorrect attribute value type @15", "Unknown action @7", "Unknown plugin @4", "Unsupported argument @11"},
 			detail: `Did you mean "echo"?`,
 		},
+		"misspelt meta-argument": {
+			files: map[string]string{"workflows/w.hcl": `
+workflow "w" {
+  step "a" {
+    action  = mock.echo
+    timeuot = "5s"
+  }
+}`},
+			want:   []string{"Unsupported argument @5"},
+			detail: `An argument named "timeuot" is not expected here. Did you mean the step's meta-argument "timeout"?`,
+		},
 		"undefined references": {
 			files: map[string]string{"workflows/w.hcl": `
 workflow "w" {
