@@ -5,8 +5,6 @@ import (
 	"runtime/debug"
 	"strings"
 	"testing"
-
-	"github.com/zrun-dev/zrun/dsl/limits"
 )
 
 // nestedHCL turns the fuzzer's bytes into an environment whose value is
@@ -21,6 +19,7 @@ func nestedHCL(data []byte) string {
 	var closers []string
 	b.WriteString("environment \"e\" {\n  v = ")
 	var last func()
+	calls := 0 // iterations of every repeat, nested ones too
 	for i := 0; i < len(data); i++ {
 		c := data[i]
 		step := func() {}
@@ -55,15 +54,21 @@ func nestedHCL(data []byte) string {
 		case 11:
 			// Repeat the step before 64 to 1,408 times; a repeat
 			// repeated multiplies, so a few bytes reach any depth.
-			if prev := last; prev != nil {
-				n := 64 * (int(c/12) + 1)
-				step = func() {
-					for range n {
-						if b.Len() > limits.MaxSourceSize/2 { // closers may double it
-							return
-						}
-						prev()
+			prev := last
+			if prev == nil {
+				continue
+			}
+			n := 64 * (int(c/12) + 1)
+			step = func() {
+				for range n {
+					// Closers may double the size; a step may write
+					// nothing (a close with nothing open), so calls
+					// are bounded too.
+					if b.Len() > maxNested/2 || calls > maxNested {
+						return
 					}
+					calls++
+					prev()
 				}
 			}
 		}
@@ -78,11 +83,15 @@ func nestedHCL(data []byte) string {
 	return b.String()
 }
 
+// maxNested bounds what nestedHCL writes: deep enough to overflow the
+// fuzz target's stack without the limits, small enough to run fast.
+const maxNested = 64 << 10
+
 // FuzzLoadNested checks that no nesting of any depth or length makes the
 // loader overflow its stack (a fatal error no recover catches) or panic.
-// The stack is held to 64 MiB, a sixteenth of Go's default, so that an
+// The stack is held to 16 MiB, a sixty-fourth of Go's default, so that an
 // input that gets past the limits and would overflow the default fails
-// here fast.
+// here fast, and from small inputs.
 func FuzzLoadNested(f *testing.F) {
 	for _, seed := range [][]byte{
 		{0, 11 + 12*4},  // [ repeated: deeper than MaxDepth
@@ -99,13 +108,10 @@ func FuzzLoadNested(f *testing.F) {
 	} {
 		f.Add(seed)
 	}
-	defer debug.SetMaxStack(debug.SetMaxStack(64 << 20))
+	defer debug.SetMaxStack(debug.SetMaxStack(16 << 20))
 	dir := f.TempDir()
 	f.Fuzz(func(t *testing.T, data []byte) {
 		src := nestedHCL(data)
-		if len(src) > limits.MaxSourceSize {
-			t.Skip("larger than a project file may be")
-		}
 		cfg, _ := NewParser().LoadFile(filepath.Join(dir, "nested.hcl"), []byte(src))
 		if cfg == nil {
 			t.Fatal("nil config")
