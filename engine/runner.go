@@ -144,7 +144,9 @@ func (r *Runner) warmPlugins(ctx context.Context, wfs []*dsl.Workflow, start boo
 			if !start {
 				return
 			}
-			if s, ok := c.(starter); c != nil && ok {
+			// A client whose schema could not be fetched may be a typed
+			// nil (plugins.Manager returns one with its error).
+			if s, ok := c.(starter); err == nil && ok {
 				err = s.Start(ctx)
 			}
 			mu.Lock()
