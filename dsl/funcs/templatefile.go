@@ -2,7 +2,6 @@ package funcs
 
 import (
 	"fmt"
-	"path/filepath"
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/hclsyntax"
@@ -63,12 +62,9 @@ func MakeTemplateFileFunc(baseDir string, funcsFn func() map[string]function.Fun
 
 // loadTemplate reads and parses the template at path.
 func loadTemplate(baseDir, path string) (hclsyntax.Expression, error) {
-	if !filepath.IsAbs(path) {
-		path = filepath.Join(baseDir, path)
-	}
 	// A template is lexed, which costs memory per token: it gets the bound
 	// of HCL sources, not the larger one of plain files.
-	src, err := limits.ReadRegular(filepath.Clean(path), limits.MaxSourceSize)
+	src, err := readFile(baseDir, path, limits.MaxSourceSize)
 	if err != nil {
 		return nil, fmt.Errorf("cannot read template: %w", err)
 	}
