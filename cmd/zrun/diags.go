@@ -38,18 +38,28 @@ func (a *app) printDiagFiles(files map[string]*hcl.File, diags hcl.Diagnostics) 
 		}
 	}
 	errs, warns := 0, 0
-	for _, d := range diags {
+	for i, d := range diags {
 		if d.Severity == hcl.DiagError {
 			errs++
 		} else {
 			warns++
 		}
-		writeDiag(a.stderr, files, d, width, color)
+		if i < maxShown {
+			writeDiag(a.stderr, files, d, width, color)
+		}
+	}
+	if len(diags) > maxShown {
+		fmt.Fprintf(a.stderr, "(%d more not shown: fix these first.)\n", len(diags)-maxShown)
 	}
 	if errs > 0 {
 		fmt.Fprintf(a.stderr, "%d error(s), %d warning(s).\n", errs, warns)
 	}
 }
+
+// maxShown bounds how many diagnostics are printed: a generated or broken
+// file can hold a hundred thousand mistakes, and the terminal would scroll
+// for minutes.
+const maxShown = 100
 
 // writeDiag renders one diagnostic:
 //

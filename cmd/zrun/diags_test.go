@@ -1,9 +1,12 @@
 package main
 
 import (
+	"bytes"
 	"strings"
 	"testing"
 	"unicode/utf8"
+
+	"github.com/hashicorp/hcl/v2"
 )
 
 func TestWindow(t *testing.T) {
@@ -33,4 +36,17 @@ func TestWindow(t *testing.T) {
 			}
 		})
 	}
+}
+
+func TestPrintDiagsBounded(t *testing.T) {
+	var diags hcl.Diagnostics
+	for range maxShown + 5 {
+		diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Attribute redefined"})
+	}
+	var stderr bytes.Buffer
+	newApp(&bytes.Buffer{}, &stderr).printDiagFiles(nil, diags)
+	if n := strings.Count(stderr.String(), "Error: "); n != maxShown {
+		t.Errorf("%d diagnostics printed, want %d", n, maxShown)
+	}
+	wantContains(t, "stderr", stderr.String(), "(5 more not shown: fix these first.)", "105 error(s)")
 }
