@@ -40,9 +40,11 @@ FUZZTIME ?= 200000x
 # busy machine (golang/go#75804, fixed in go1.27).
 fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzLoadFile$$' -fuzztime $(FUZZTIME) ./dsl
+	$(GO) test -run '^$$' -fuzz '^FuzzLoadNested$$' -fuzztime $(FUZZTIME) ./dsl
 	$(GO) test -run '^$$' -fuzz '^FuzzParseLock$$' -fuzztime $(FUZZTIME) ./plugins
 	$(GO) test -run '^$$' -fuzz '^FuzzParseParam$$' -fuzztime $(FUZZTIME) ./engine
 	$(GO) test -run '^$$' -fuzz '^FuzzMaskStream$$' -fuzztime $(FUZZTIME) ./engine
+	$(GO) test -run '^$$' -fuzz '^FuzzValidatePartial$$' -fuzztime $(FUZZTIME) ./engine
 	$(GO) -C sdk test -run '^$$' -fuzz '^FuzzUnmarshalSchema$$' -fuzztime $(FUZZTIME) ./rpc
 
 ## bench: the benchmarks of README's performance section, side by side with their baselines.

@@ -20,8 +20,8 @@ func (d *decoder) checkWorkflowCalls(cfg *Config) {
 				}
 				if _, ok := cfg.Workflows[s.Workflow]; !ok {
 					d.errorf(s.WorkflowRange, "Reference to undeclared workflow",
-						"Step %q calls workflow %q, which is not declared. Declared workflows: %s.",
-						s.Name, s.Workflow, strings.Join(sortedKeys(cfg.Workflows), ", "))
+						"Step %q calls workflow %q, which is not declared. %s",
+						s.Name, s.Workflow, Suggest(s.Workflow, sortedKeys(cfg.Workflows), "workflows"))
 					continue
 				}
 				calls[name] = append(calls[name], s)

@@ -143,23 +143,29 @@ type Output struct {
 	DeclRange   hcl.Range
 }
 
-// Environment is an `environment "NAME"` block after inheritance is resolved.
+// Environment is an `environment "NAME"` block, linked to the one it
+// extends. Its values, hosts and secrets are read through the chain
+// (Value, Host, Secret; Values, Hosts, Secrets for all of them), so that
+// a long chain is not copied into every environment of it.
 type Environment struct {
 	Name        string
 	Description string
 	// Extends is the name of the parent environment, "" for none.
 	Extends string
-	// Values are the environment's own values deep-merged over its
-	// parent's: objects merge key by key, anything else replaces.
-	Values map[string]cty.Value
-	// ValueRanges records where each top-level value was set (the nearest
-	// environment in the chain that sets it).
-	ValueRanges map[string]hcl.Range
-	Hosts       map[string]*Host
-	// Secrets are the project's secrets, then those of each environment
-	// in the chain it extends, then its own; by name, the nearest wins.
-	Secrets   map[string]*Secret
-	DeclRange hcl.Range
+	// Parent is the environment Extends names; nil for none, and when it
+	// is undeclared or part of a cycle (both load errors).
+	Parent *Environment
+	// own is what the block declares; projectSecrets are the secrets
+	// declared outside any environment, the chain's last resort.
+	own            envDecls
+	projectSecrets map[string]*Secret
+	DeclRange      hcl.Range
+}
+
+// DefaultEnvironment stands in for an environment when the project
+// declares none: no values, no hosts, the project-wide secrets.
+func (c *Config) DefaultEnvironment() *Environment {
+	return &Environment{Name: "default", projectSecrets: c.Secrets}
 }
 
 // Secret sources: where a secret's value comes from.

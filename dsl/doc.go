@@ -15,7 +15,11 @@
 //	environments/*.hcl    environments, by convention
 //
 // Any of these files may hold any kind of top-level block; the folders are
-// only conventions. Other files are not read. The top-level blocks are
+// only conventions. Other files are not read. Each file is read with
+// dsl/limits: a regular file of at most 1 MiB, nested at most 128 levels
+// deep, checked before it is parsed; a folder that cannot be listed is an
+// error. A file that cannot be read or parsed is reported and the others
+// still load. The top-level blocks are
 // zrun, workflow "NAME", environment "NAME" and secret "NAME". Names of
 // workflows, environments, params, steps, outputs, hosts and secrets are
 // HCL identifiers: letters, digits, underscores and dashes, starting with
@@ -54,7 +58,9 @@
 // set an object the two merge key by key, recursively; any other value
 // (string, number, list...) replaces the parent's whole. Hosts merge by
 // name, the child's host replacing the parent's. Chains of any length are
-// allowed; a cycle is an error that names every member. The value name
+// allowed: an environment links to its parent and is read through the
+// chain (Environment.Value), never copied, so resolution is linear. A
+// cycle is an error that names every member. The value name
 // "hosts" is reserved: the hosts are read as env.hosts.NAME.
 //
 // # Secrets

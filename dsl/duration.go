@@ -2,6 +2,7 @@ package dsl
 
 import (
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/hashicorp/hcl/v2"
@@ -14,8 +15,15 @@ type Duration struct {
 	Range hcl.Range
 }
 
+// MaxDuration is the longest duration a configuration may give (a
+// timeout, a retry delay), and the longest wait between retries whatever
+// their backoff: beyond it a value is a mistake, and close to the limit of
+// time.Duration arithmetic overflows.
+const MaxDuration = 30 * 24 * time.Hour
+
 // decodeDuration reads a static duration string from attr. Negative
-// durations are rejected, and so is zero unless allowZero.
+// durations are rejected, and so is zero unless allowZero, and so is one
+// longer than MaxDuration.
 func decodeDuration(attr *hcl.Attribute, allowZero bool) (*Duration, hcl.Diagnostics) {
 	var s string
 	if diags := decodeStatic(attr.Expr, nil, &s); diags.HasErrors() {
@@ -39,7 +47,27 @@ func decodeDuration(attr *hcl.Attribute, allowZero bool) (*Duration, hcl.Diagnos
 			Subject:  rng.Ptr(),
 		}}
 	}
+	if d > MaxDuration {
+		return nil, hcl.Diagnostics{{
+			Severity: hcl.DiagError,
+			Summary:  "Invalid duration",
+			Detail:   fmt.Sprintf("%s = %q is longer than the longest zrun accepts, %s (30 days).", attr.Name, s, durationString(MaxDuration)),
+			Subject:  rng.Ptr(),
+		}}
+	}
 	return &Duration{Duration: d, Range: rng}, nil
+}
+
+// durationString renders d without Go's trailing zero units ("720h", not
+// "720h0m0s").
+func durationString(d time.Duration) string {
+	s := d.String()
+	for _, zero := range []string{"0s", "0m"} {
+		if len(s) > len(zero) && strings.HasSuffix(s, zero) {
+			s = strings.TrimSuffix(s, zero)
+		}
+	}
+	return s
 }
 
 // defaultRetryDelay is the delay of a retry block that sets none.

@@ -2,6 +2,7 @@ package dsl
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
@@ -26,12 +27,14 @@ type rawEnv struct {
 func (d *decoder) decodeEnvironment(block *hcl.Block) *rawEnv {
 	env := &rawEnv{
 		Environment: &Environment{
-			Name:        block.Labels[0],
-			Values:      map[string]cty.Value{},
-			ValueRanges: map[string]hcl.Range{},
-			Hosts:       map[string]*Host{},
-			Secrets:     map[string]*Secret{},
-			DeclRange:   block.DefRange,
+			Name: block.Labels[0],
+			own: envDecls{
+				values:  map[string]cty.Value{},
+				ranges:  map[string]hcl.Range{},
+				hosts:   map[string]*Host{},
+				secrets: map[string]*Secret{},
+			},
+			DeclRange: block.DefRange,
 		},
 		nameRange: block.LabelRanges[0],
 	}
@@ -52,20 +55,20 @@ func (d *decoder) decodeEnvironment(block *hcl.Block) *rawEnv {
 			d.errorf(attr.NameRange, "Reserved environment value name",
 				"env.hosts holds the environment's host blocks; declare machines with host \"NAME\" { address = \"...\" }.")
 		default:
-			env.Values[attr.Name] = d.evalValue(attr)
-			env.ValueRanges[attr.Name] = attr.SrcRange
+			env.own.values[attr.Name] = d.evalValue(attr)
+			env.own.ranges[attr.Name] = attr.SrcRange
 		}
 	}
 	for _, b := range body.Blocks {
 		block := b.AsHCLBlock()
 		switch b.Type {
 		case "host":
-			if d.oneLabel(block, `host "web" { ... }`) && claim(d, "host", block, env.Hosts, func(h *Host) hcl.Range { return h.DeclRange }) {
-				env.Hosts[b.Labels[0]] = d.decodeHost(b)
+			if d.oneLabel(block, `host "web" { ... }`) && claim(d, "host", block, env.own.hosts, func(h *Host) hcl.Range { return h.DeclRange }) {
+				env.own.hosts[b.Labels[0]] = d.decodeHost(b)
 			}
 		case "secret":
-			if d.oneLabel(block, `secret "db_password" { env = "DB_PASSWORD" }`) && claim(d, "secret", block, env.Secrets, func(s *Secret) hcl.Range { return s.DeclRange }) {
-				env.Secrets[b.Labels[0]] = d.decodeSecret(block)
+			if d.oneLabel(block, `secret "db_password" { env = "DB_PASSWORD" }`) && claim(d, "secret", block, env.own.secrets, func(s *Secret) hcl.Range { return s.DeclRange }) {
+				env.own.secrets[b.Labels[0]] = d.decodeSecret(block)
 			}
 		default:
 			d.errorf(b.TypeRange, "Unsupported block type",
@@ -136,44 +139,57 @@ func syntaxAttributes(body *hclsyntax.Body) []*hclsyntax.Attribute {
 	return out
 }
 
-// resolveEnvironments merges every environment over the chain it extends
-// and stores the result in cfg.Environments.
+// resolveEnvironments links every environment to the one it extends and
+// stores it in cfg.Environments. Nothing is copied: an environment reads
+// through its chain (Environment.Value), so resolving n environments costs
+// O(n) time and memory however long their chains. It walks each chain
+// without recursion; a cycle is reported once, and its members extend
+// nothing, so that every chain ends.
 func (d *decoder) resolveEnvironments(cfg *Config) {
 	const (
 		visiting = 1
 		done     = 2
 	)
-	state := map[string]int{}
-	var resolve func(name string, path []string)
-	resolve = func(name string, path []string) {
-		env := d.envs[name]
-		switch state[name] {
-		case done:
-			return
-		case visiting:
-			d.reportCycle(path[indexOf(path, name):])
-			return
-		}
-		state[name] = visiting
-		if parentName := env.Extends; parentName != "" {
-			if _, ok := d.envs[parentName]; !ok {
-				d.errorf(env.extendsRange, "Unknown parent environment",
-					"Environment %q extends %q, which is not declared. Declared environments: %s.",
-					name, parentName, strings.Join(sortedKeys(d.envs), ", "))
-			} else {
-				resolve(parentName, append(path, name))
-				if state[parentName] == done {
-					mergeEnvironment(env.Environment, cfg.Environments[parentName])
-				}
+	state := make(map[string]int, len(d.envs))
+	inCycle := map[string]bool{}
+	var path []string
+	for _, start := range d.envOrder {
+		path = path[:0]
+		for name := start; ; {
+			if state[name] == done {
+				break
 			}
+			if state[name] == visiting {
+				members := path[indexOf(path, name):]
+				d.reportCycle(members)
+				for _, m := range members {
+					inCycle[m] = true
+				}
+				break
+			}
+			state[name] = visiting
+			path = append(path, name)
+			env := d.envs[name]
+			if env.Extends == "" {
+				break
+			}
+			if _, ok := d.envs[env.Extends]; !ok {
+				others := slices.DeleteFunc(slices.Clone(d.envOrder), func(n string) bool { return n == name })
+				d.errorf(env.extendsRange, "Unknown parent environment", "Environment %q extends %q, which is not declared. %s",
+					name, env.Extends, Suggest(env.Extends, others, "other environments"))
+				break
+			}
+			name = env.Extends
 		}
-		// Inside a cycle only part of the chain is merged; the cycle is
-		// already reported as an error.
-		state[name] = done
-		cfg.Environments[name] = env.Environment
-	}
-	for _, name := range d.envOrder {
-		resolve(name, nil)
+		for _, name := range path {
+			state[name] = done
+			env := d.envs[name]
+			if parent, ok := d.envs[env.Extends]; ok && !inCycle[name] {
+				env.Parent = parent.Environment
+			}
+			env.projectSecrets = cfg.Secrets
+			cfg.Environments[name] = env.Environment
+		}
 	}
 }
 
@@ -201,19 +217,113 @@ func indexOf(list []string, s string) int {
 	return 0
 }
 
-// mergeEnvironment merges parent's resolved values, hosts and secrets
-// under child's own: child wins, objects merge key by key.
-func mergeEnvironment(child, parent *Environment) {
-	for name, pv := range parent.Values {
-		if cv, ok := child.Values[name]; ok {
-			child.Values[name] = DeepMerge(pv, cv)
-			continue
-		}
-		child.Values[name] = pv
-		child.ValueRanges[name] = parent.ValueRanges[name]
+// envDecls is what one environment block declares itself.
+type envDecls struct {
+	values  map[string]cty.Value
+	ranges  map[string]hcl.Range
+	hosts   map[string]*Host
+	secrets map[string]*Secret
+}
+
+// chain returns e and the environments it extends, nearest first.
+func (e *Environment) chain() []*Environment {
+	var out []*Environment
+	for c := e; c != nil; c = c.Parent {
+		out = append(out, c)
 	}
-	inherit(child.Hosts, parent.Hosts)
-	inherit(child.Secrets, parent.Secrets)
+	return out
+}
+
+// Value returns the value name: the environment's own deep-merged over
+// those of the chain it extends (objects merge key by key, anything else
+// replaces), and whether any of them sets it.
+func (e *Environment) Value(name string) (cty.Value, bool) {
+	var layers []cty.Value // nearest first, up to the first that replaces all above it
+	for c := e; c != nil; c = c.Parent {
+		if v, ok := c.own.values[name]; ok {
+			layers = append(layers, v)
+			if !mergeable(v) {
+				break
+			}
+		}
+	}
+	if len(layers) == 0 {
+		return cty.NilVal, false
+	}
+	slices.Reverse(layers)
+	return mergeAll(layers), true
+}
+
+// Values returns every value of the environment, as Value gives them. It
+// builds a new map on each call: use Value to read one.
+func (e *Environment) Values() map[string]cty.Value {
+	layers := map[string][]cty.Value{}
+	chain := e.chain()
+	for i := len(chain) - 1; i >= 0; i-- {
+		for name, v := range chain[i].own.values {
+			layers[name] = append(layers[name], v)
+		}
+	}
+	out := make(map[string]cty.Value, len(layers))
+	for name, ls := range layers {
+		out[name] = mergeAll(ls)
+	}
+	return out
+}
+
+// ValueRange returns where value name was set: in the nearest environment
+// of the chain that sets it.
+func (e *Environment) ValueRange(name string) (hcl.Range, bool) {
+	for c := e; c != nil; c = c.Parent {
+		if r, ok := c.own.ranges[name]; ok {
+			return r, true
+		}
+	}
+	return hcl.Range{}, false
+}
+
+// Host returns the host name: the environment's own, or the nearest one of
+// the chain it extends.
+func (e *Environment) Host(name string) (*Host, bool) {
+	for c := e; c != nil; c = c.Parent {
+		if h, ok := c.own.hosts[name]; ok {
+			return h, true
+		}
+	}
+	return nil, false
+}
+
+// Hosts returns every host of the environment, as Host gives them, in a
+// new map.
+func (e *Environment) Hosts() map[string]*Host {
+	out := map[string]*Host{}
+	for _, c := range e.chain() {
+		inherit(out, c.own.hosts)
+	}
+	return out
+}
+
+// Secret returns the secret name: the environment's own, or the nearest
+// one of the chain it extends, or else the project-wide one.
+func (e *Environment) Secret(name string) (*Secret, bool) {
+	for c := e; c != nil; c = c.Parent {
+		if s, ok := c.own.secrets[name]; ok {
+			return s, true
+		}
+	}
+	s, ok := e.projectSecrets[name]
+	return s, ok
+}
+
+// Secrets returns every secret of the environment, as Secret gives them,
+// in a new map.
+func (e *Environment) Secrets() map[string]*Secret {
+	out := map[string]*Secret{}
+	for _, c := range e.chain() {
+		inherit(out, c.own.secrets)
+	}
+	inherit(out, e.projectSecrets)
+	return out
 }
 
 // inherit copies into child the entries of parent it does not have.
@@ -229,18 +339,36 @@ func inherit[V any](child, parent map[string]V) {
 // maps) they merge attribute by attribute, recursively; otherwise over
 // replaces base. Lists, sets and tuples are replaced whole.
 func DeepMerge(base, over cty.Value) cty.Value {
-	if !mergeable(base) || !mergeable(over) {
-		return over
-	}
-	out := base.AsValueMap()
-	if out == nil {
-		out = map[string]cty.Value{}
-	}
-	for k, v := range over.AsValueMap() {
-		if b, ok := out[k]; ok {
-			v = DeepMerge(b, v)
+	return mergeAll([]cty.Value{base, over})
+}
+
+// mergeAll is DeepMerge folded over layers, base first, in one pass: each
+// attribute is merged once across all the layers that set it, so merging
+// a chain costs what its layers hold, not that times its length.
+func mergeAll(layers []cty.Value) cty.Value {
+	// A layer that cannot merge replaces all below it, and is replaced by
+	// any above it.
+	top := -1
+	for i := len(layers) - 1; i >= 0 && top < 0; i-- {
+		if !mergeable(layers[i]) {
+			top = i
 		}
-		out[k] = v
+	}
+	if top == len(layers)-1 {
+		return layers[top]
+	}
+	if layers = layers[top+1:]; len(layers) == 1 {
+		return layers[0]
+	}
+	byKey := map[string][]cty.Value{}
+	for _, l := range layers {
+		for k, v := range l.AsValueMap() {
+			byKey[k] = append(byKey[k], v)
+		}
+	}
+	out := make(map[string]cty.Value, len(byKey))
+	for k, vs := range byKey {
+		out[k] = mergeAll(vs)
 	}
 	return cty.ObjectVal(out)
 }

@@ -3,13 +3,18 @@ package dsl
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"sort"
+	"strings"
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/hclparse"
+
+	"github.com/zrun-dev/zrun/dsl/limits"
 )
 
 // Files and folders of a project, relative to its root.
@@ -24,11 +29,13 @@ const (
 // A Parser is not safe for concurrent use.
 type Parser struct {
 	p *hclparse.Parser
+	// maxProject is MaxProjectSize; tests lower it.
+	maxProject int
 }
 
 // NewParser returns a Parser with an empty file cache.
 func NewParser() *Parser {
-	return &Parser{p: hclparse.NewParser()}
+	return &Parser{p: hclparse.NewParser(), maxProject: MaxProjectSize}
 }
 
 // sourceFile is one file of a project: its name relative to the project
@@ -57,80 +64,132 @@ func (p *Parser) LoadProject(dir string) (*Config, hcl.Diagnostics) {
 		return nil, hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Project folder not found", Detail: detail}}
 	}
 
-	rels, diags := projectFiles(dir)
+	rels, diags := ProjectFiles(dir)
 	files := make([]sourceFile, 0, len(rels))
+	total := 0
 	for _, rel := range rels {
 		name := filepath.Join(dir, rel)
-		src, err := os.ReadFile(name)
+		// Positions are relative to the project folder, as the operator
+		// thinks of them (workflows/deploy.hcl:12:5), whatever -C was.
+		display := filepath.ToSlash(rel)
+		src, err := ReadSource(name)
 		if err != nil {
 			diags = append(diags, &hcl.Diagnostic{
 				Severity: hcl.DiagError,
 				Summary:  "Failed to read file",
-				Detail:   fmt.Sprintf("The file %s cannot be read: %s.", name, err),
+				Detail: fmt.Sprintf("The file %s cannot be read: %s. A project file is a regular file of at most %d MiB; remove or replace it.",
+					display, errText(err), limits.MaxSourceSize>>20),
 			})
 			continue
 		}
-		// Positions are relative to the project folder, as the operator
-		// thinks of them (workflows/deploy.hcl:12:5), whatever -C was.
-		display := filepath.ToSlash(rel)
-		f, moreDiags := p.p.ParseHCL(src, display)
-		diags = append(diags, moreDiags...)
-		if f != nil {
-			numDiags := checkNumberLiterals(f)
-			diags = append(diags, numDiags...)
-			if numDiags.HasErrors() {
-				continue // evaluating such a number would stall the load
-			}
+		if total+len(src) > p.maxProject {
+			diags = append(diags, &hcl.Diagnostic{
+				Severity: hcl.DiagError,
+				Summary:  "Project too large",
+				Detail:   fmt.Sprintf("The project's files are larger than %d MiB together, so %s and the files after it were not read.", p.maxProject>>20, display),
+			})
+			break
 		}
+		total += len(src)
+		f, moreDiags := p.parse(display, src)
+		diags = append(diags, moreDiags...)
 		files = append(files, sourceFile{name: display, rel: display, file: f, src: src})
 	}
 	cfg, moreDiags := build(dir, files)
 	return cfg, append(diags, moreDiags...)
 }
 
+// ReadSource reads an HCL file: a regular file of at most
+// limits.MaxSourceSize bytes.
+func ReadSource(name string) ([]byte, error) {
+	return limits.ReadRegular(name, limits.MaxSourceSize)
+}
+
+// MaxProjectSize bounds the size of a project's files together.
+const MaxProjectSize = 16 << 20
+
 // LoadFile loads a single file as if it were a whole project in the file's
 // folder. It is meant for tests, fuzzing and tools that check one file.
 func (p *Parser) LoadFile(name string, src []byte) (*Config, hcl.Diagnostics) {
-	f, diags := p.p.ParseHCL(src, name)
+	f, diags := p.parse(name, src)
 	files := []sourceFile{{name: name, rel: filepath.Base(name), file: f, src: src}}
-	if f != nil {
-		numDiags := checkNumberLiterals(f)
-		diags = append(diags, numDiags...)
-		if numDiags.HasErrors() {
-			files = nil // evaluating such a number would stall the load
-		}
-	}
 	cfg, moreDiags := build(filepath.Dir(name), files)
 	return cfg, append(diags, moreDiags...)
 }
 
-// projectFiles lists the files of the project in dir, relative to it, in
-// the order they are loaded.
-func projectFiles(dir string) ([]string, hcl.Diagnostics) {
-	var rels []string
-	if info, err := os.Stat(filepath.Join(dir, ProjectFile)); err == nil && !info.IsDir() {
-		rels = append(rels, ProjectFile)
+// parse parses one file. A file nested too deeply to parse safely, or
+// holding a number too large to evaluate, comes back with an empty body:
+// the rest of the project is still decoded and checked.
+func (p *Parser) parse(name string, src []byte) (*hcl.File, hcl.Diagnostics) {
+	if diags := limits.CheckConfig(src, name); diags.HasErrors() {
+		return &hcl.File{Body: hcl.EmptyBody(), Bytes: src}, diags
 	}
+	f, diags := p.p.ParseHCL(src, name)
+	if f == nil {
+		return nil, diags
+	}
+	if numDiags := checkNumberLiterals(f); numDiags.HasErrors() {
+		return &hcl.File{Body: hcl.EmptyBody(), Bytes: src}, append(diags, numDiags...)
+	}
+	return f, diags
+}
+
+// ProjectFiles lists the HCL files of the project in dir, relative to it,
+// in the order they are loaded: zrun.hcl, workflows/*.hcl and
+// environments/*.hcl. A folder that exists but cannot be listed (no
+// permission, a symbolic link loop, a file where a folder should be) is an
+// error, not an empty folder.
+func ProjectFiles(dir string) ([]string, hcl.Diagnostics) {
+	var rels []string
 	var diags hcl.Diagnostics
+	if _, err := os.Stat(filepath.Join(dir, ProjectFile)); err == nil {
+		rels = append(rels, ProjectFile)
+	} else if !missing(filepath.Join(dir, ProjectFile), err) {
+		diags = append(diags, listError(ProjectFile, err))
+	}
 	for _, sub := range []string{WorkflowsDir, EnvironmentsDir} {
-		matches, err := filepath.Glob(filepath.Join(dir, sub, "*.hcl"))
+		entries, err := os.ReadDir(filepath.Join(dir, sub))
 		if err != nil {
-			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Failed to list files", Detail: err.Error()})
+			if !missing(filepath.Join(dir, sub), err) {
+				diags = append(diags, listError(sub+"/", err))
+			}
 			continue
 		}
-		sort.Strings(matches)
-		for _, m := range matches {
-			if info, err := os.Stat(m); err == nil && info.IsDir() {
-				continue
+		for _, e := range entries {
+			if strings.HasSuffix(e.Name(), ".hcl") && !e.IsDir() {
+				rels = append(rels, filepath.Join(sub, e.Name()))
 			}
-			rel, err := filepath.Rel(dir, m)
-			if err != nil {
-				rel = m
-			}
-			rels = append(rels, rel)
 		}
 	}
 	return rels, diags
+}
+
+// missing reports whether err says that path does not exist at all; a
+// symbolic link pointing nowhere exists, and is an error.
+func missing(path string, err error) bool {
+	if !errors.Is(err, fs.ErrNotExist) {
+		return false
+	}
+	_, lerr := os.Lstat(path)
+	return errors.Is(lerr, fs.ErrNotExist)
+}
+
+func listError(rel string, err error) *hcl.Diagnostic {
+	return &hcl.Diagnostic{
+		Severity: hcl.DiagError,
+		Summary:  "Failed to read project",
+		Detail: fmt.Sprintf("%s cannot be read: %s. zrun reads zrun.hcl, workflows/*.hcl and environments/*.hcl; "+
+			"make %s readable, or remove it if the project does not use it.", rel, errText(err), rel),
+	}
+}
+
+// errText is err without the path os puts first, which the caller names.
+func errText(err error) string {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err.Error()
+	}
+	return err.Error()
 }
 
 // build decodes parsed files into a Config.
@@ -153,7 +212,6 @@ func build(dir string, files []sourceFile) (*Config, hcl.Diagnostics) {
 		d.decodeFile(cfg, sf.file)
 	}
 	d.resolveEnvironments(cfg)
-	addProjectSecrets(cfg)
 	d.checkWorkflowCalls(cfg)
 	return cfg, d.diags
 }

@@ -64,19 +64,19 @@ func TestLoadProject(t *testing.T) {
 		}),
 		"web": cty.ObjectVal(map[string]cty.Value{"port": cty.NumberIntVal(80)}),
 	})
-	if got := prod.Values["services"]; !got.RawEquals(want) {
+	if got := prod.Values()["services"]; !got.RawEquals(want) {
 		t.Errorf("prod services = %#v, want %#v", got, want)
 	}
-	if got := prod.Values["log_level"]; !got.RawEquals(cty.StringVal("INFO")) {
+	if got := prod.Values()["log_level"]; !got.RawEquals(cty.StringVal("INFO")) {
 		t.Errorf("prod log_level = %#v", got)
 	}
-	if got := prod.ValueRanges["log_level"].Filename; got != "environments/stage.hcl" {
+	if got, _ := prod.ValueRange("log_level"); got.Filename != "environments/stage.hcl" {
 		t.Errorf("log_level range in %s, want stage.hcl", got)
 	}
-	if h := prod.Hosts["local"]; h == nil || h.Address != "10.0.0.1" || h.User != "deploy" {
+	if h, _ := prod.Host("local"); h == nil || h.Address != "10.0.0.1" || h.User != "deploy" {
 		t.Errorf("prod host = %+v", h)
 	}
-	if h := cfg.Environments["stage"].Hosts["local"]; h == nil || h.Address != "127.0.0.1" {
+	if h, _ := cfg.Environments["stage"].Host("local"); h == nil || h.Address != "127.0.0.1" {
 		t.Errorf("stage inherits host = %+v", h)
 	}
 }

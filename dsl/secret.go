@@ -107,14 +107,6 @@ func (d *decoder) decodeCommand(attr *hcl.Attribute) []string {
 	return argv
 }
 
-// addProjectSecrets gives every environment the project-wide secrets it
-// does not declare itself (nor inherit from the chain it extends).
-func addProjectSecrets(cfg *Config) {
-	for _, env := range cfg.Environments {
-		inherit(env.Secrets, cfg.Secrets)
-	}
-}
-
 // String describes where the secret's value comes from, in words for
 // diagnostics: `environment variable DB_PASSWORD`, `key K of dotenv file
 // .env.prod`. It never holds a value.

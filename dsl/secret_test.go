@@ -50,11 +50,11 @@ environment "plain" {}
 	}{
 		"project": {got: cfg.Secrets, want: map[string]*Secret{"db_password": dbPassword, "token": projectToken}},
 		"environment without secrets has the project's": {
-			got:  cfg.Environments["plain"].Secrets,
+			got:  cfg.Environments["plain"].Secrets(),
 			want: map[string]*Secret{"db_password": dbPassword, "token": projectToken},
 		},
 		"environment overrides the project": {
-			got: cfg.Environments["base"].Secrets,
+			got: cfg.Environments["base"].Secrets(),
 			want: map[string]*Secret{
 				"db_password": dbPassword,
 				"token":       baseToken,
@@ -62,7 +62,7 @@ environment "plain" {}
 			},
 		},
 		"nearest environment wins": {
-			got: cfg.Environments["prod"].Secrets,
+			got: cfg.Environments["prod"].Secrets(),
 			want: map[string]*Secret{
 				"db_password": dbPassword,
 				"token":       baseToken,

@@ -1,6 +1,8 @@
 package dsl
 
 import (
+	"fmt"
+
 	"github.com/hashicorp/hcl/v2"
 
 	"github.com/zrun-dev/zrun/dsl/addrs"
@@ -21,6 +23,16 @@ var stepSchema = &hcl.BodySchema{
 		{Name: "continue_on_error"},
 	},
 	Blocks: []hcl.BlockHeaderSchema{{Type: "retry"}},
+}
+
+// MetaArguments returns the names of the arguments every step takes
+// besides its action's (or its callee's params), for suggestions.
+func MetaArguments() []string {
+	names := make([]string, len(stepSchema.Attributes))
+	for i, a := range stepSchema.Attributes {
+		names[i] = a.Name
+	}
+	return names
 }
 
 // decodeStep decodes a `step "NAME"` block.
@@ -140,8 +152,8 @@ func (d *decoder) decodeRetry(block *hcl.Block) *Retry {
 	content, diags := block.Body.Content(retrySchema)
 	d.diags = append(d.diags, diags...)
 	if attr, ok := content.Attributes["attempts"]; ok {
-		decodeAtLeast(d, attr, &r.Attempts, 1, "Invalid retry attempts",
-			"attempts counts every try, the first included, so it must be at least 1.")
+		decodeBetween(d, attr, &r.Attempts, 1, MaxRetryAttempts, "Invalid retry attempts",
+			fmt.Sprintf("attempts counts every try, the first included, from 1 to %d.", MaxRetryAttempts))
 	}
 	if attr, ok := content.Attributes["delay"]; ok {
 		if delay, diags := decodeDuration(attr, true); diags.HasErrors() {
@@ -151,8 +163,8 @@ func (d *decoder) decodeRetry(block *hcl.Block) *Retry {
 		}
 	}
 	if attr, ok := content.Attributes["backoff"]; ok {
-		decodeAtLeast(d, attr, &r.Backoff, 1, "Invalid retry backoff",
-			"backoff multiplies the delay after each attempt, so it must be at least 1 (1 keeps the delay constant).")
+		decodeBetween(d, attr, &r.Backoff, 1, MaxRetryBackoff, "Invalid retry backoff",
+			fmt.Sprintf("backoff multiplies the delay after each attempt, from 1 (the delay stays the same) to %d.", MaxRetryBackoff))
 	}
 	if attr, ok := content.Attributes["max_delay"]; ok {
 		var diags hcl.Diagnostics
@@ -166,15 +178,23 @@ func (d *decoder) decodeRetry(block *hcl.Block) *Retry {
 	return r
 }
 
-// decodeAtLeast decodes a static number into target and checks that it is
-// at least min; on any error target is left at min.
-func decodeAtLeast[T int | float64](d *decoder, attr *hcl.Attribute, target *T, min T, summary, detail string) {
+// Bounds of a retry block: more attempts or a steeper backoff are
+// mistakes, and the product of the two must stay computable.
+const (
+	MaxRetryAttempts = 1000
+	MaxRetryBackoff  = 100
+)
+
+// decodeBetween decodes a static number into target and checks that it is
+// from min to max (NaN and infinities are neither); on any error target is
+// left at min.
+func decodeBetween[T int | float64](d *decoder, attr *hcl.Attribute, target *T, min, max T, summary, detail string) {
 	if diags := decodeStatic(attr.Expr, nil, target); diags.HasErrors() {
 		d.diags = append(d.diags, diags...)
 		*target = min
 		return
 	}
-	if *target < min {
+	if !(*target >= min && *target <= max) {
 		d.errorf(attr.Expr.Range(), summary, "%s Got %v.", detail, *target)
 		*target = min
 	}

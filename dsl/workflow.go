@@ -98,17 +98,22 @@ func (d *decoder) decodeWorkflow(block *hcl.Block) *Workflow {
 	return wf
 }
 
-// checkDependsOn reports depends_on entries naming no step of wf.
+// checkDependsOn reports depends_on entries naming no step of wf, and
+// drops them, so that what checks the config next does not report them
+// again.
 func (d *decoder) checkDependsOn(wf *Workflow, steps map[string]hcl.Range) {
 	for _, set := range []map[string]*Step{wf.Steps, wf.OnFailure, wf.Finally} {
 		for _, name := range sortedKeys(set) {
-			for _, tr := range set[name].DependsOn {
+			s := set[name]
+			s.DependsOn = slices.DeleteFunc(s.DependsOn, func(tr hcl.Traversal) bool {
 				target := tr[1].(hcl.TraverseAttr).Name
-				if _, ok := steps[target]; !ok {
-					d.errorf(tr.SourceRange(), "Reference to undeclared step",
-						"Workflow %q has no step named %q.", wf.Name, target)
+				if _, ok := steps[target]; ok {
+					return false
 				}
-			}
+				d.errorf(tr.SourceRange(), "Reference to undeclared step",
+					"Workflow %q has no step named %q. %s", wf.Name, target, Suggest(target, sortedKeys(steps), "steps"))
+				return true
+			})
 		}
 	}
 }
@@ -140,6 +145,9 @@ func (d *decoder) addParam(wf *Workflow, block *hcl.Block) {
 	if !ok {
 		return
 	}
+	// A default that is wrong still makes the param optional: callers
+	// leaving it out are not a second error.
+	p.Default = cty.UnknownVal(p.Type)
 	val, diags := attr.Expr.Value(nil)
 	d.diags = append(d.diags, diags...)
 	if diags.HasErrors() {

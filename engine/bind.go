@@ -77,46 +77,32 @@ func (r *Runner) bind(ctx context.Context, wf *dsl.Workflow) (*workflowBinding, 
 	var diags hcl.Diagnostics
 	wb := &workflowBinding{wf: wf, steps: map[string]*boundStep{}}
 	for _, s := range wf.AllSteps() {
-		b, moreDiags := r.bindStep(ctx, s)
+		b, moreDiags := r.bindStep(ctx, wf, s)
 		diags = append(diags, moreDiags...)
 		wb.steps[s.Name] = b
 	}
 	return wb, diags
 }
 
-func (r *Runner) bindStep(ctx context.Context, s *dsl.Step) (*boundStep, hcl.Diagnostics) {
+func (r *Runner) bindStep(ctx context.Context, wf *dsl.Workflow, s *dsl.Step) (*boundStep, hcl.Diagnostics) {
 	b := &boundStep{Step: s}
 	switch {
 	case s.Workflow != "":
-		wf, ok := r.opts.Config.Workflows[s.Workflow]
-		if !ok {
-			return b, hcl.Diagnostics{{
-				Severity: hcl.DiagError,
-				Summary:  "Unknown workflow",
-				Detail:   fmt.Sprintf("Step %q calls workflow %q, which is not defined. %s", s.Name, s.Workflow, suggest(s.Workflow, keys(r.opts.Config.Workflows), "workflows")),
-				Subject:  s.WorkflowRange.Ptr(),
-			}}
+		// An undeclared callee is a load error (dsl's checkWorkflowCalls),
+		// reported there once; the step is left unbound.
+		if callee, ok := r.opts.Config.Workflows[s.Workflow]; ok {
+			b.call = callee
+			b.spec = paramSpec(callee)
 		}
-		b.call = wf
-		b.spec = paramSpec(wf)
 	case s.Action != nil:
 		client, ps, err := r.pluginSchema(ctx, s.Action.Plugin)
 		if errors.Is(err, sdk.ErrUnknownPlugin) {
-			return b, hcl.Diagnostics{{
-				Severity: hcl.DiagError,
-				Summary:  "Unknown plugin",
-				Detail:   fmt.Sprintf("Step %q uses plugin %q: %s", s.Name, s.Action.Plugin, err),
-				Subject:  s.Action.Range.Ptr(),
-			}}
+			g := newPluginGroup(s.Action.Plugin, wf.Name, s.Name, fmt.Sprintf("Plugin %q is not found: %s", s.Action.Plugin, err))
+			return b, hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Unknown plugin", Detail: g.detail, Subject: s.Action.Range.Ptr(), Extra: g}}
 		}
 		if err != nil {
-			return b, hcl.Diagnostics{{
-				Severity: hcl.DiagError,
-				Summary:  "Plugin unavailable",
-				Detail:   fmt.Sprintf("Step %q uses plugin %q, which could not be started: %s", s.Name, s.Action.Plugin, err),
-				Subject:  s.Action.Range.Ptr(),
-				Extra:    pluginFailure{},
-			}}
+			g := newPluginGroup(s.Action.Plugin, wf.Name, s.Name, fmt.Sprintf("Plugin %q could not be started: %s", s.Action.Plugin, err))
+			return b, hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Plugin unavailable", Detail: g.detail, Subject: s.Action.Range.Ptr(), Extra: pluginFailure{g}}}
 		}
 		a, ok := ps.Actions[s.Action.Name]
 		if !ok {
@@ -154,7 +140,22 @@ func paramSpec(wf *dsl.Workflow) hcldec.Spec {
 
 // pluginFailure marks a diagnostic caused by a plugin that could not be
 // started or answered wrongly, rather than by the user's configuration.
-type pluginFailure struct{}
+// group is set when every step using the plugin meets the same failure.
+type pluginFailure struct{ group *pluginGroup }
+
+// pluginGroup is a problem of a plugin that every step using it meets (it
+// cannot be found, or started): groupByPlugin reports it once, at the first
+// such step, naming them all. It is the Extra of such a diagnostic (inside
+// a pluginFailure when the plugin is at fault).
+type pluginGroup struct {
+	plugin string
+	detail string   // the diagnostic's detail, without the steps
+	steps  []string // step.NAME of workflow "W"
+}
+
+func newPluginGroup(plugin, workflow, step, detail string) *pluginGroup {
+	return &pluginGroup{plugin: plugin, detail: detail, steps: []string{fmt.Sprintf("step.%s of workflow %q", step, workflow)}}
+}
 
 // HasPluginFailure reports whether diags include a plugin failure, which
 // the CLI reports with its own exit code.

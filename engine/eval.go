@@ -130,8 +130,8 @@ func markSensitive(v cty.Value, attrs []*schema.Attribute) cty.Value {
 	return cty.ObjectVal(m).WithMarks(marks)
 }
 
-// evalTarget resolves a step's target; "" is the local machine.
-func evalTarget(scope *lang.Scope, b *boundStep, hosts map[string]*dsl.Host) (string, hcl.Diagnostics) {
+// evalTarget resolves a step's target, a host of env; "" is the local machine.
+func evalTarget(scope *lang.Scope, b *boundStep, env *dsl.Environment) (string, hcl.Diagnostics) {
 	if b.Target == nil {
 		return "", nil
 	}
@@ -144,8 +144,8 @@ func evalTarget(scope *lang.Scope, b *boundStep, hosts map[string]*dsl.Host) (st
 		return "", diags
 	}
 	name := v.AsString()
-	if _, ok := hosts[name]; !ok {
-		names := keys(hosts)
+	if _, ok := env.Host(name); !ok {
+		names := keys(env.Hosts())
 		return "", append(diags, &hcl.Diagnostic{
 			Severity: hcl.DiagError,
 			Summary:  "Unknown target",

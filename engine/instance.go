@@ -23,7 +23,7 @@ func (x *execution) runInstance(ctx context.Context, data *runData, b *boundStep
 	sr := &StepResult{Addr: addr, Action: b.actionName()}
 	scope := x.r.scope(data, inst.each)
 	run, diags := evalWhen(scope, b)
-	target, moreDiags := evalTarget(scope, b, x.env.Hosts)
+	target, moreDiags := evalTarget(scope, b, x.env)
 	diags = append(diags, moreDiags...)
 	if !diags.HasErrors() && !run {
 		sr.Status, sr.Error = events.StatusSkipped, "condition is false"
@@ -123,18 +123,6 @@ func (x *execution) runCall(ctx context.Context, b *boundStep, args cty.Value, s
 	}
 	x.finish(sr)
 	return out, err
-}
-
-// retryDelay is the wait before attempt n+1: delay * backoff^(n-1), capped.
-func retryDelay(r *dsl.Retry, n int) time.Duration {
-	d := float64(r.Delay.Duration)
-	for i := 1; i < n; i++ {
-		d *= r.Backoff
-	}
-	if r.MaxDelay != nil && d > float64(r.MaxDelay.Duration) {
-		d = float64(r.MaxDelay.Duration)
-	}
-	return time.Duration(d)
 }
 
 // instancesValue is the value of a for_each step: a map of instance key to

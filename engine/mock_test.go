@@ -55,15 +55,20 @@ type mockPlugins struct {
 	shortAnswers bool
 	// startErr is what Start returns.
 	startErr error
-	running  atomic.Int32
-	maxSeen  atomic.Int32
-	mu       sync.Mutex
-	order    []string
+	// clientErrs are what Client returns for plugins other than mock.
+	clientErrs map[string]error
+	running    atomic.Int32
+	maxSeen    atomic.Int32
+	mu         sync.Mutex
+	order      []string
 	// delay keeps each echo running a while, so concurrency shows.
 	delay time.Duration
 }
 
 func (m *mockPlugins) Client(_ context.Context, name string) (sdk.Client, error) {
+	if err := m.clientErrs[name]; err != nil {
+		return nil, err
+	}
 	if name != "mock" {
 		return nil, fmt.Errorf("%w %q", sdk.ErrUnknownPlugin, name)
 	}

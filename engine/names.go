@@ -6,8 +6,9 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/agext/levenshtein"
 	"github.com/hashicorp/hcl/v2"
+
+	"github.com/zrun-dev/zrun/dsl"
 )
 
 func quote(s string) string { return strconv.Quote(s) }
@@ -22,22 +23,8 @@ func keys[V any](m map[string]V) []string {
 }
 
 // suggest returns a sentence naming the closest of the available names, or
-// listing them all.
-func suggest(got string, have []string, what string) string {
-	if len(have) == 0 {
-		return "There are no " + what + "."
-	}
-	best, bestDist := "", 3
-	for _, h := range have {
-		if d := levenshtein.Distance(got, h, nil); d < bestDist {
-			best, bestDist = h, d
-		}
-	}
-	if best != "" {
-		return "Did you mean " + quote(best) + "?"
-	}
-	return "Available " + what + ": " + strings.Join(have, ", ") + "."
-}
+// listing them.
+func suggest(got string, have []string, what string) string { return dsl.Suggest(got, have, what) }
 
 func diagsError(diags hcl.Diagnostics) error {
 	var msgs []string

@@ -95,7 +95,7 @@ func (r *Runner) run(ctx context.Context, req RunRequest, done map[string]cty.Va
 		return nil, diags
 	}
 	// Secrets are read before anything runs: a missing one stops the run here.
-	secretValues, moreDiags := secrets.Resolve(ctx, r.opts.Config.Dir, env.Secrets, secrets.Referenced(r.opts.Config, wf))
+	secretValues, moreDiags := secrets.Resolve(ctx, r.opts.Config.Dir, env.Secrets(), secrets.Referenced(r.opts.Config, wf))
 	diags = append(diags, moreDiags...)
 	diags = append(diags, waitPlugins()...)
 	if ctx.Err() != nil {
@@ -120,7 +120,7 @@ func (r *Runner) run(ctx context.Context, req RunRequest, done map[string]cty.Va
 	}
 	x.result.ID = x.id
 	x.secrets.add(cty.ObjectVal(params))
-	x.secrets.add(cty.ObjectVal(env.Values))
+	x.secrets.add(cty.ObjectVal(env.Values()))
 	x.secrets.add(cty.ObjectVal(secretValues))
 
 	if r.opts.Ledger != nil {

@@ -90,25 +90,25 @@ func (d *runData) GetParam(addr addrs.Param, rng hcl.Range) (cty.Value, hcl.Diag
 }
 
 func (d *runData) GetEnv(addr addrs.EnvValue, rng hcl.Range) (cty.Value, hcl.Diagnostics) {
-	if v, ok := d.env.Values[addr.Name]; ok {
+	if v, ok := d.env.Value(addr.Name); ok {
 		return v, nil
 	}
 	return cty.DynamicVal, undefined(rng, "Reference to undefined environment value",
 		fmt.Sprintf("Environment %q has no value %q. Set it in the environment (or one it extends). %s",
-			d.env.Name, addr.Name, suggest(addr.Name, keys(d.env.Values), "values")))
+			d.env.Name, addr.Name, suggest(addr.Name, keys(d.env.Values()), "values")))
 }
 
 func (d *runData) GetSecret(addr addrs.Secret, rng hcl.Range) (cty.Value, hcl.Diagnostics) {
 	if v, ok := d.secrets[addr.Name]; ok {
 		return v, nil
 	}
-	if _, ok := d.env.Secrets[addr.Name]; ok {
+	if _, ok := d.env.Secret(addr.Name); ok {
 		// Declared but not resolved: validation, which reads no secret.
 		return cty.UnknownVal(cty.String).Mark(sdk.Sensitive), nil
 	}
 	return cty.DynamicVal, undefined(rng, "Reference to undeclared secret",
 		fmt.Sprintf("Environment %q has no secret %q. Declare it with a secret block in the environment (or one it extends) or outside any environment. %s",
-			d.env.Name, addr.Name, suggest(addr.Name, keys(d.env.Secrets), "secrets")))
+			d.env.Name, addr.Name, suggest(addr.Name, keys(d.env.Secrets()), "secrets")))
 }
 
 func (d *runData) GetStep(addr addrs.StepRef, rng hcl.Range) (cty.Value, hcl.Diagnostics) {

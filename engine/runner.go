@@ -144,7 +144,8 @@ func (r *Runner) warmPlugins(ctx context.Context, wfs []*dsl.Workflow, start boo
 			if !start {
 				return
 			}
-			if s, ok := c.(starter); err == nil && ok { // c is a typed nil on error
+			// A client whose schema could not be fetched is not started.
+			if s, ok := c.(starter); err == nil && ok {
 				err = s.Start(ctx)
 			}
 			mu.Lock()

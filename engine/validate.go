@@ -3,10 +3,14 @@ package engine
 import (
 	"context"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 	"sync"
 
 	"github.com/hashicorp/hcl/v2"
+	"github.com/hashicorp/hcl/v2/hcldec"
+	"github.com/hashicorp/hcl/v2/hclsyntax"
 	"github.com/zclconf/go-cty/cty"
 
 	"github.com/zrun-dev/zrun/dsl"
@@ -41,7 +45,7 @@ func (r *Runner) Validate(ctx context.Context) hcl.Diagnostics {
 	for w := range names {
 		diags = append(diags, mergeEnvDiags(envs, perWorkflow[w])...)
 	}
-	return diags
+	return groupByPlugin(diags)
 }
 
 // envList returns the project's environments, or one empty stand-in when
@@ -57,11 +61,8 @@ func (r *Runner) envList() []*dsl.Environment {
 	return envs
 }
 
-// defaultEnv stands in when the project declares no environment: no
-// values, no hosts, the project-wide secrets.
-func (r *Runner) defaultEnv() *dsl.Environment {
-	return &dsl.Environment{Name: "default", Values: map[string]cty.Value{}, Hosts: map[string]*dsl.Host{}, Secrets: r.opts.Config.Secrets}
-}
+// defaultEnv stands in when the project declares no environment.
+func (r *Runner) defaultEnv() *dsl.Environment { return r.opts.Config.DefaultEnvironment() }
 
 // validateWorkflow checks one workflow in one environment: steps bind to
 // actions, graphs have no cycles, every expression evaluates with the
@@ -87,15 +88,17 @@ func (r *Runner) validateWorkflow(ctx context.Context, wf *dsl.Workflow, env *ds
 			calls = append(calls, stepCalls...)
 		}
 	}
-	r.validateCalls(ctx, calls, perStep)
+	r.validateCalls(ctx, wf, calls, perStep)
 	for _, d := range perStep {
 		diags = append(diags, dedupe(d)...)
 	}
 	for _, name := range wf.OutputOrder {
-		_, moreDiags := r.scope(data, nil).EvalExpr(wf.Outputs[name].Value, cty.DynamicPseudoType)
-		diags = append(diags, moreDiags...)
+		if v := wf.Outputs[name].Value; v != nil { // nil: a load error
+			_, moreDiags := r.scope(data, nil).EvalExpr(v, cty.DynamicPseudoType)
+			diags = append(diags, moreDiags...)
+		}
 	}
-	return diags
+	return groupByPlugin(diags)
 }
 
 // validateCall is one step instance's arguments, for its plugin to check.
@@ -114,12 +117,13 @@ func (r *Runner) validateStep(data *runData, b *boundStep, index int) (hcl.Diagn
 		scope := r.scope(data, inst.each)
 		_, moreDiags := evalWhen(scope, b)
 		diags = append(diags, moreDiags...)
-		_, moreDiags = evalTarget(scope, b, data.env.Hosts)
+		_, moreDiags = evalTarget(scope, b, data.env)
 		diags = append(diags, moreDiags...)
 		if b.spec == nil {
 			continue
 		}
 		args, moreDiags := evalArgs(scope, b)
+		hintMetaArguments(b, moreDiags)
 		diags = append(diags, moreDiags...)
 		if moreDiags.HasErrors() || b.client == nil {
 			continue
@@ -129,10 +133,36 @@ func (r *Runner) validateStep(data *runData, b *boundStep, index int) (hcl.Diagn
 	return diags, calls
 }
 
+// hintMetaArguments adds a suggestion to hcl's diagnostic about an argument
+// the step's action (or callee) does not take when the argument's name is
+// close to none of those it takes but close to a meta-argument: timeuot is
+// a misspelt timeout, not a plugin's argument.
+func hintMetaArguments(b *boundStep, diags hcl.Diagnostics) {
+	spec, ok := b.spec.(hcldec.ObjectSpec)
+	body, isSyntax := b.Body.(*hclsyntax.Body)
+	if !ok || !isSyntax {
+		return
+	}
+	takes := slices.Collect(maps.Keys(spec))
+	for _, d := range diags {
+		if d.Summary != "Unsupported argument" || d.Subject == nil {
+			continue
+		}
+		for name, attr := range body.Attributes {
+			if attr.NameRange != *d.Subject || dsl.Closest(name, takes) != "" {
+				continue
+			}
+			if meta := dsl.Closest(name, dsl.MetaArguments()); meta != "" {
+				d.Detail += fmt.Sprintf(" Did you mean the step's meta-argument %q?", meta)
+			}
+		}
+	}
+}
+
 // validateCalls asks each plugin, once and concurrently with the others,
 // about the arguments of all its calls, and adds what it says to each
 // step's diagnostics.
-func (r *Runner) validateCalls(ctx context.Context, calls []validateCall, perStep []hcl.Diagnostics) {
+func (r *Runner) validateCalls(ctx context.Context, wf *dsl.Workflow, calls []validateCall, perStep []hcl.Diagnostics) {
 	byClient := map[sdk.Client][]validateCall{}
 	var order []sdk.Client
 	for _, c := range calls {
@@ -160,12 +190,14 @@ func (r *Runner) validateCalls(ctx context.Context, calls []validateCall, perSte
 	for i, client := range order {
 		for j, c := range byClient[client] {
 			if errs[i] != nil {
+				g := newPluginGroup(c.b.Action.Plugin, wf.Name, c.b.Step.Name,
+					fmt.Sprintf("Plugin %q failed to validate the arguments of its steps: %s", c.b.Action.Plugin, errs[i]))
 				perStep[c.step] = append(perStep[c.step], &hcl.Diagnostic{
 					Severity: hcl.DiagError,
 					Summary:  "Plugin failed",
-					Detail:   fmt.Sprintf("Plugin %q failed to validate step %q: %s", c.b.Action.Plugin, c.b.Step.Name, errs[i]),
+					Detail:   g.detail,
 					Subject:  c.b.Action.Range.Ptr(),
-					Extra:    pluginFailure{},
+					Extra:    pluginFailure{g},
 				})
 				continue
 			}
@@ -207,25 +239,36 @@ func unknownParams(wf *dsl.Workflow) map[string]cty.Value {
 }
 
 // mergeEnvDiags joins the diagnostics of one workflow across environments:
-// one found in every environment is reported once; one found in only some
-// names them.
+// a problem found in every environment is reported once; one found in only
+// some names them. A problem is its summary at its place: its detail may
+// differ from one environment to the next (it names the environment, or
+// the values it has), and then it is told in the first one's words, naming
+// the environments.
 func mergeEnvDiags(envs []*dsl.Environment, perEnv []hcl.Diagnostics) hcl.Diagnostics {
 	type key struct {
-		summary, detail string
-		rng             hcl.Range
+		summary string
+		rng     hcl.Range
+		// detail stays in the key of a diagnostic without a place, which
+		// its summary alone does not tell apart.
+		detail string
 	}
 	var order []key
 	seen := map[key]*hcl.Diagnostic{}
 	in := map[key][]string{}
+	differs := map[key]bool{}
 	for i, diags := range perEnv {
 		for _, d := range diags {
-			k := key{summary: d.Summary, detail: d.Detail}
+			k := key{summary: d.Summary}
 			if d.Subject != nil {
 				k.rng = *d.Subject
+			} else {
+				k.detail = d.Detail
 			}
-			if _, ok := seen[k]; !ok {
+			if first, ok := seen[k]; !ok {
 				seen[k] = d
 				order = append(order, k)
+			} else if first.Detail != d.Detail {
+				differs[k] = true
 			}
 			if n := in[k]; len(n) == 0 || n[len(n)-1] != envs[i].Name {
 				in[k] = append(in[k], envs[i].Name)
@@ -235,10 +278,83 @@ func mergeEnvDiags(envs []*dsl.Environment, perEnv []hcl.Diagnostics) hcl.Diagno
 	out := make(hcl.Diagnostics, 0, len(order))
 	for _, k := range order {
 		d := *seen[k]
-		if names := in[k]; len(envs) > 1 && len(names) < len(envs) {
-			d.Detail = fmt.Sprintf("%s (In environment %s.)", d.Detail, strings.Join(names, ", "))
+		if names := in[k]; len(envs) > 1 && (len(names) < len(envs) || differs[k]) {
+			d.Detail = fmt.Sprintf("%s (In %s %s.)", d.Detail, plural(len(names), "environment", "environments"), listNames(names))
 		}
 		out = append(out, &d)
 	}
 	return out
+}
+
+// maxNames bounds how many environments a diagnostic names.
+const maxNames = 10
+
+// listNames joins names, the first maxNames of them when there are more.
+func listNames(names []string) string {
+	if len(names) > maxNames {
+		return fmt.Sprintf("%s and %d more", strings.Join(names[:maxNames], ", "), len(names)-maxNames)
+	}
+	return strings.Join(names, ", ")
+}
+
+// plural returns one or many, as n calls for.
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
+}
+
+// groupByPlugin reports a problem that every step using a plugin meets
+// once, at the first such step, naming all of them; applied again to its
+// own output (a workflow's, then the project's), it joins the groups.
+func groupByPlugin(diags hcl.Diagnostics) hcl.Diagnostics {
+	type key struct{ summary, plugin string }
+	first := map[key]*hcl.Diagnostic{}
+	groups := map[key]*pluginGroup{}
+	out := make(hcl.Diagnostics, 0, len(diags))
+	for _, d := range diags {
+		g := groupOf(d)
+		if g == nil {
+			out = append(out, d)
+			continue
+		}
+		k := key{d.Summary, g.plugin}
+		if _, ok := first[k]; !ok {
+			joined := &pluginGroup{plugin: g.plugin, detail: g.detail}
+			dd := *d
+			if _, ok := d.Extra.(pluginFailure); ok {
+				dd.Extra = pluginFailure{joined}
+			} else {
+				dd.Extra = joined
+			}
+			first[k], groups[k] = &dd, joined
+			out = append(out, &dd)
+		}
+		for _, s := range g.steps {
+			if !slices.Contains(groups[k].steps, s) {
+				groups[k].steps = append(groups[k].steps, s)
+			}
+		}
+	}
+	for k, d := range first {
+		g := groups[k]
+		d.Detail = g.detail
+		if len(g.steps) > 1 {
+			d.Detail = fmt.Sprintf("%s. It is used by %d steps, none of which could be checked: %s.",
+				strings.TrimRight(g.detail, ". \n"), len(g.steps), strings.Join(g.steps, ", "))
+		}
+	}
+	return out
+}
+
+// groupOf returns the plugin group of d, nil if it has none.
+func groupOf(d *hcl.Diagnostic) *pluginGroup {
+	switch x := d.Extra.(type) {
+	case *pluginGroup:
+		return x
+	case pluginFailure:
+		return x.group
+	}
+	return nil
 }

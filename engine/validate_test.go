@@ -1,7 +1,9 @@
 package engine
 
 import (
+	"errors"
 	"fmt"
+	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
@@ -9,12 +11,15 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/zrun-dev/zrun/dsl"
 	"github.com/zrun-dev/zrun/engine/events"
 )
 
 func TestValidate(t *testing.T) {
 	for name, tc := range map[string]struct {
 		files map[string]string
+		// down lists plugins that cannot start.
+		down []string
 		// want lists "Summary @line" for each error, sorted.
 		want []string
 		// detail, when set, must appear in some diagnostic's detail.
@@ -55,6 +60,17 @@ workflow "w" {
 }`},
 			want:   []string{"Incorrect attribute value type @15", "Unknown action @7", "Unknown plugin @4", "Unsupported argument @11"},
 			detail: `Did you mean "echo"?`,
+		},
+		"misspelt meta-argument": {
+			files: map[string]string{"workflows/w.hcl": `
+workflow "w" {
+  step "a" {
+    action  = mock.echo
+    timeuot = "5s"
+  }
+}`},
+			want:   []string{"Unsupported argument @5"},
+			detail: `An argument named "timeuot" is not expected here. Did you mean the step's meta-argument "timeout"?`,
 		},
 		"undefined references": {
 			files: map[string]string{"workflows/w.hcl": `
@@ -101,6 +117,62 @@ environment "prod" {
 			want:   []string{"Reference to undefined environment value @5"},
 			detail: `Environment "prod" has no value "only_in_dev"`,
 		},
+		"a problem in several environments is one diagnostic": {
+			files: map[string]string{"workflows/w.hcl": `
+workflow "w" {
+  step "a" {
+    action = mock.echo
+    value  = env.only_in_dev
+  }
+}`, "environments/e.hcl": `
+environment "dev" {
+  only_in_dev = "x"
+  other       = 1
+}
+environment "stage" {
+  stage_value = 1
+}
+environment "prod" {
+  prod_value = 1
+}`},
+			want:   []string{"Reference to undefined environment value @5"},
+			detail: `(In environments prod, stage.)`,
+		},
+		"a plugin that is not found is one diagnostic": {
+			files: map[string]string{"workflows/w.hcl": `
+workflow "w" {
+  step "a" {
+    action = nope.run
+  }
+  step "b" {
+    action = nope.run
+  }
+}
+workflow "v" {
+  step "c" {
+    action = nope.other
+  }
+}`},
+			want:   []string{"Unknown plugin @12"}, // workflows are checked in name order
+			detail: `It is used by 3 steps, none of which could be checked: step.c of workflow "v", step.a of workflow "w", step.b of workflow "w".`,
+		},
+		"a plugin that cannot start is one diagnostic": {
+			files: map[string]string{"workflows/w.hcl": `
+workflow "w" {
+  step "a" {
+    action = down.run
+  }
+  step "b" {
+    action = down.run
+  }
+  step "c" {
+    action = mock.ech
+  }
+}`, "environments/e.hcl": "environment \"dev\" {}\nenvironment \"prod\" {}\n"},
+			down:   []string{"down"},
+			want:   []string{"Plugin unavailable @4", "Unknown action @10"},
+			detail: `Plugin "down" could not be started: it crashed. It is used by 2 steps`,
+		},
 		"workflow call checks params": {
 			files: map[string]string{"workflows/w.hcl": `
 workflow "inner" {
@@ -112,7 +184,8 @@ workflow "w" {
     nmae     = "x"
   }
 }`},
-			want: []string{"Missing required argument @6", "Unsupported argument @8"},
+			want:   []string{"Missing required argument @6", "Unsupported argument @8"},
+			detail: `An argument named "nmae" is not expected here. Did you mean "name"?`,
 		},
 		"main step refers to finally step": {
 			files: map[string]string{"workflows/w.hcl": `
@@ -145,8 +218,16 @@ workflow "w" {
 		},
 	} {
 		t.Run(name, func(t *testing.T) {
-			r := newRunner(t, newMock(), &events.Recorder{}, 1, tc.files)
+			m := newMock()
+			m.clientErrs = map[string]error{}
+			for _, p := range tc.down {
+				m.clientErrs[p] = errors.New("it crashed")
+			}
+			r := newRunner(t, m, &events.Recorder{}, 1, tc.files)
 			diags := r.Validate(t.Context())
+			if len(tc.down) > 0 && !HasPluginFailure(diags) {
+				t.Error("a plugin that cannot start is a plugin failure")
+			}
 			var got []string
 			details := ""
 			for _, d := range diags {
@@ -226,5 +307,36 @@ workflow "w" {
 	diags := r.Validate(t.Context())
 	if !diags.HasErrors() || !strings.Contains(diags.Error(), "answered 0 of 1 validations") {
 		t.Fatalf("got %v, want the step failed because the plugin answered 0 of 1", diags)
+	}
+}
+
+// TestValidatePartialNoEchoes checks that what the loader reports is not
+// reported again by Validate, which zrun validate runs on the partial
+// config of a project with load errors.
+func TestValidatePartialNoEchoes(t *testing.T) {
+	cfg, loadDiags := dsl.NewParser().LoadFile(filepath.Join(t.TempDir(), "w.hcl"), []byte(`
+workflow "inner" {
+  param "n" {
+    type    = number
+    default = "not a number"
+  }
+}
+workflow "w" {
+  step "a" {
+    action     = mock.echo
+    depends_on = [step.nope]
+  }
+  step "b" {
+    workflow = "inner"
+  }
+  step "c" {
+    workflow = "nowhere"
+  }
+}`))
+	if len(loadDiags) != 3 {
+		t.Fatalf("want 3 load errors, got %v", loadDiags)
+	}
+	if diags := New(Options{Config: cfg, Plugins: newMock()}).Validate(t.Context()); len(diags) > 0 {
+		t.Errorf("load errors reported again: %v", diags)
 	}
 }

@@ -142,13 +142,13 @@ func flattenEnv(e *dsl.Environment) [][2]string {
 		b, _ := json.Marshal(engine.DisplayValue(v))
 		out = append(out, [2]string{prefix, string(b)})
 	}
-	for k, v := range e.Values {
+	for k, v := range e.Values() {
 		walk("env."+k, v)
 	}
-	for name, sec := range e.Secrets {
+	for name, sec := range e.Secrets() {
 		out = append(out, [2]string{"secret." + name, "(" + sec.String() + ")"})
 	}
-	for name, h := range e.Hosts {
+	for name, h := range e.Hosts() {
 		out = append(out, [2]string{"host." + name, fmt.Sprintf("%s@%s:%d", h.User, h.Address, h.Port)})
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i][0] < out[j][0] })

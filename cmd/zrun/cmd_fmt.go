@@ -5,12 +5,14 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"sort"
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/hclsyntax"
 	"github.com/hashicorp/hcl/v2/hclwrite"
 	"github.com/spf13/cobra"
+
+	"github.com/zrun-dev/zrun/dsl"
+	"github.com/zrun-dev/zrun/dsl/limits"
 )
 
 func (a *app) fmtCmd() *cobra.Command {
@@ -21,20 +23,34 @@ func (a *app) fmtCmd() *cobra.Command {
 		Long:  "Rewrites zrun.hcl, workflows/*.hcl and environments/*.hcl (or the files named) in canonical HCL style.\nWith --check nothing is written; the exit code is 3 if any file needs formatting.",
 		RunE: func(c *cobra.Command, args []string) error {
 			files := args
-			if len(files) == 0 {
-				files = projectFiles(a.dir)
-			}
 			var diags hcl.Diagnostics
+			if len(files) == 0 {
+				var rels []string
+				rels, diags = dsl.ProjectFiles(a.dir)
+				for _, rel := range rels {
+					files = append(files, filepath.Join(a.dir, rel))
+				}
+			}
 			var changed []string
 			sources := map[string]*hcl.File{}
 			for _, name := range files {
-				src, err := os.ReadFile(name)
+				src, err := dsl.ReadSource(name)
 				if err != nil {
-					return &exitError{code: exitUsage, msg: err.Error()}
+					diags = append(diags, &hcl.Diagnostic{
+						Severity: hcl.DiagError,
+						Summary:  "Failed to read file",
+						Detail:   fmt.Sprintf("%s, so it was not formatted. zrun formats regular files of at most 1 MiB.", err),
+					})
+					continue
 				}
-				f, moreDiags := hclsyntax.ParseConfig(src, name, hcl.InitialPos)
-				sources[name] = f
-				if moreDiags.HasErrors() {
+				sources[name] = &hcl.File{Bytes: src}
+				// hclwrite.Format only lexes, but a file that does not
+				// parse is never rewritten, and parsing must not overflow.
+				if moreDiags := limits.CheckConfig(src, name); moreDiags.HasErrors() {
+					diags = append(diags, moreDiags...)
+					continue
+				}
+				if _, moreDiags := hclsyntax.ParseConfig(src, name, hcl.InitialPos); moreDiags.HasErrors() {
 					diags = append(diags, moreDiags...)
 					continue // never rewrite a file that does not parse
 				}
@@ -65,17 +81,6 @@ func (a *app) fmtCmd() *cobra.Command {
 	}
 	c.Flags().BoolVar(&check, "check", false, "only check; exit 3 if any file needs formatting")
 	return c
-}
-
-// projectFiles lists the HCL files of a project folder.
-func projectFiles(dir string) []string {
-	var files []string
-	for _, pattern := range []string{"zrun.hcl", "workflows/*.hcl", "environments/*.hcl"} {
-		m, _ := filepath.Glob(filepath.Join(dir, pattern))
-		files = append(files, m...)
-	}
-	sort.Strings(files)
-	return files
 }
 
 // writeFileAtomic replaces a file so readers never see half of it.

@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/mattn/go-isatty"
@@ -37,18 +38,28 @@ func (a *app) printDiagFiles(files map[string]*hcl.File, diags hcl.Diagnostics) 
 		}
 	}
 	errs, warns := 0, 0
-	for _, d := range diags {
+	for i, d := range diags {
 		if d.Severity == hcl.DiagError {
 			errs++
 		} else {
 			warns++
 		}
-		writeDiag(a.stderr, files, d, width, color)
+		if i < maxShown {
+			writeDiag(a.stderr, files, d, width, color)
+		}
+	}
+	if len(diags) > maxShown {
+		fmt.Fprintf(a.stderr, "(%d more not shown: fix these first.)\n", len(diags)-maxShown)
 	}
 	if errs > 0 {
 		fmt.Fprintf(a.stderr, "%d error(s), %d warning(s).\n", errs, warns)
 	}
 }
+
+// maxShown bounds how many diagnostics are printed: a generated or broken
+// file can hold a hundred thousand mistakes, and the terminal would scroll
+// for minutes.
+const maxShown = 100
 
 // writeDiag renders one diagnostic:
 //
@@ -82,6 +93,10 @@ func writeDiag(w io.Writer, files map[string]*hcl.File, d *hcl.Diagnostic, width
 	fmt.Fprintln(w)
 }
 
+// maxSnippet bounds how much of a source line a snippet shows: a line may
+// be up to a whole file long (1 MiB).
+const maxSnippet = 120
+
 func writeSnippet(w io.Writer, src []byte, rng hcl.Range, paint func(string, string) string) {
 	lines := bytes.Split(src, []byte("\n"))
 	n := rng.Start.Line
@@ -96,6 +111,33 @@ func writeSnippet(w io.Writer, src []byte, rng hcl.Range, paint func(string, str
 	if rng.End.Line != rng.Start.Line || end <= start {
 		end = len(line) + 1
 	}
+	line, start, end = window(line, start, end)
 	under := strings.Repeat(" ", start-1) + strings.Repeat("^", max(end-start, 1))
 	fmt.Fprintf(w, "%s |\n%s | %s\n%s | %s\n", pad, gutter, line, pad, paint("31", under))
+}
+
+// window cuts a line longer than maxSnippet to the part around columns
+// start to end (1-based, end exclusive), marking the cuts with "...", and
+// returns it with the columns moved to match.
+func window(line string, start, end int) (string, int, int) {
+	if len(line) <= maxSnippet {
+		return line, start, end
+	}
+	from := max(start-1-maxSnippet/4, 0)
+	for from > 0 && !utf8.RuneStart(line[from]) {
+		from--
+	}
+	to := min(from+maxSnippet, len(line))
+	for to < len(line) && !utf8.RuneStart(line[to]) {
+		to++
+	}
+	prefix, suffix := "", ""
+	if from > 0 {
+		prefix = "..."
+	}
+	if to < len(line) {
+		suffix = "..."
+	}
+	shift := len(prefix) - from
+	return prefix + line[from:to] + suffix, start + shift, min(end+shift, len(prefix)+to-from+1)
 }

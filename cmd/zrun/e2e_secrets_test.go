@@ -113,9 +113,9 @@ func (w written) addFiles(t *testing.T, dir string) {
 	}
 }
 
-// window is the length of the pieces of a secret searched for: a secret
+// pieceLen is the length of the pieces of a secret searched for: a secret
 // cut in two, or changed in case (upper, lower), leaks its pieces.
-const window = 10
+const pieceLen = 10
 
 // wantNoSecret is wantNoValue, and fails unless "(sensitive)" shows
 // where the values were masked.
@@ -131,7 +131,7 @@ func (w written) wantNoSecret(t *testing.T) {
 }
 
 // wantNoValue fails for every place holding a secret value, any piece of
-// window characters of one (in any case), or a line of the multi-line
+// pieceLen characters of one (in any case), or a line of the multi-line
 // secret.pem (a short one where it stands alone).
 func (w written) wantNoValue(t *testing.T) {
 	t.Helper()
@@ -152,10 +152,10 @@ func (w written) wantNoValue(t *testing.T) {
 	for what, text := range w {
 		lower := strings.ToLower(text)
 		for name, v := range values {
-			for j := 0; j+window <= len(v); j++ {
-				piece := strings.ToLower(v[j : j+window])
+			for j := 0; j+pieceLen <= len(v); j++ {
+				piece := strings.ToLower(v[j : j+pieceLen])
 				if i := strings.Index(lower, piece); i >= 0 {
-					t.Errorf("%s holds %q of the value of %s: ...%s...", what, piece, name, text[max(i-80, 0):min(i+window+40, len(text))])
+					t.Errorf("%s holds %q of the value of %s: ...%s...", what, piece, name, text[max(i-80, 0):min(i+pieceLen+40, len(text))])
 					break
 				}
 			}

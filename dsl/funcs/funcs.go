@@ -104,8 +104,8 @@ func Functions(baseDir string) map[string]function.Function {
 		"abspath":    filesystem.AbsPathFunc,
 		"basename":   filesystem.BasenameFunc,
 		"dirname":    filesystem.DirnameFunc,
-		"file":       guardFileFunc(baseDir, filesystem.MakeFileFunc(baseDir, false)),
-		"filebase64": guardFileFunc(baseDir, filesystem.MakeFileFunc(baseDir, true)),
+		"file":       makeFileFunc(baseDir, false),
+		"filebase64": makeFileFunc(baseDir, true),
 		"fileexists": filesystem.MakeFileExistsFunc(baseDir),
 		"fileset":    filesystem.MakeFileSetFunc(baseDir),
 

@@ -175,7 +175,10 @@ func TestFunctionErrors(t *testing.T) {
 	dir := t.TempDir()
 	writeFile(t, filepath.Join(dir, "t.tpl"), "${missing}")
 	writeFile(t, filepath.Join(dir, "rec.tpl"), `${templatefile("rec.tpl", {})}`)
+	writeFile(t, filepath.Join(dir, "deep.tpl"), strings.Repeat("%{ if true }", 100000)+strings.Repeat("%{ endif }", 100000))
+	writeFile(t, filepath.Join(dir, "latin1.txt"), "caf\xe9")
 	tests := map[string]string{
+		"file not UTF-8":         `file("latin1.txt")`,
 		"env unset":              `env("ZRUN_FUNCS_TEST_UNSET_VARIABLE")`,
 		"env too many args":      `env("A", "b", "c")`,
 		"file missing":           `file("nope.txt")`,
@@ -183,6 +186,7 @@ func TestFunctionErrors(t *testing.T) {
 		"templatefile undefined": `templatefile("t.tpl", {})`,
 		"templatefile recursion": `templatefile("rec.tpl", {})`,
 		"templatefile bad vars":  `templatefile("t.tpl", "x")`,
+		"templatefile deep":      `templatefile("deep.tpl", {})`,
 	}
 	for name, src := range tests {
 		t.Run(name, func(t *testing.T) {

@@ -1,71 +1,52 @@
 package funcs
 
 import (
+	"encoding/base64"
 	"fmt"
-	"io"
-	"os"
 	"path/filepath"
+	"unicode/utf8"
 
 	"github.com/zclconf/go-cty/cty"
 	"github.com/zclconf/go-cty/cty/function"
+
+	"github.com/zrun-dev/zrun/dsl/limits"
 )
 
-// MaxFileSize bounds what file, filebase64 and templatefile read: a
-// configuration that names /dev/zero or a huge file gets an error, not a
-// hang or an exhausted memory.
+// MaxFileSize bounds what file and filebase64 read: a configuration that
+// names /dev/zero or a huge file gets an error, not a hang or an exhausted
+// memory. Templates get the smaller bound of HCL sources.
 const MaxFileSize = 16 << 20
 
-// readFile reads a regular file of at most MaxFileSize bytes, relative
-// paths resolved against baseDir.
-func readFile(baseDir, path string) ([]byte, error) {
+// readFile reads a regular file of at most limit bytes, relative paths
+// resolved against baseDir.
+func readFile(baseDir, path string, limit int64) ([]byte, error) {
 	if !filepath.IsAbs(path) {
 		path = filepath.Join(baseDir, path)
 	}
-	return ReadRegular(filepath.Clean(path), MaxFileSize)
+	return limits.ReadRegular(filepath.Clean(path), limit)
 }
 
-// ReadRegular reads a regular file of at most limit bytes (whole MiB): a
-// device, a FIFO or a huge file gets an error, not a hang or an exhausted
-// memory. Its errors name the path, never the content.
-func ReadRegular(path string, limit int64) ([]byte, error) {
-	info, err := os.Stat(path)
-	if err != nil {
-		return nil, err
-	}
-	if !info.Mode().IsRegular() {
-		return nil, fmt.Errorf("%s is not a regular file", path)
-	}
-	tooLarge := fmt.Errorf("%s is larger than %d MiB", path, limit>>20)
-	if info.Size() > limit {
-		return nil, tooLarge
-	}
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, limit+1))
-	if err != nil {
-		return nil, err
-	}
-	if int64(len(data)) > limit { // it grew since Stat
-		return nil, tooLarge
-	}
-	return data, nil
-}
-
-// guardFileFunc checks the path argument of fn (its first) with the same
-// rules as readFile before fn reads it.
-func guardFileFunc(baseDir string, fn function.Function) function.Function {
+// makeFileFunc returns file(PATH), or filebase64(PATH) with encBase64: the
+// content of the file at PATH (relative to baseDir), read once and bounded
+// by limits.ReadRegular. (go-cty-funcs' own file reads with os.ReadFile,
+// which a FIFO blocks and /dev/zero never ends.)
+func makeFileFunc(baseDir string, encBase64 bool) function.Function {
 	return function.New(&function.Spec{
-		Description: fn.Description(),
-		Params:      fn.Params(),
-		Type:        func(args []cty.Value) (cty.Type, error) { return fn.ReturnTypeForValues(args) },
+		Description: "Reads the content of the file at the given path.",
+		Params:      []function.Parameter{{Name: "path", Type: cty.String}},
+		Type:        function.StaticReturnType(cty.String),
 		Impl: func(args []cty.Value, _ cty.Type) (cty.Value, error) {
-			if _, err := readFile(baseDir, args[0].AsString()); err != nil {
-				return cty.DynamicVal, err
+			path := args[0].AsString()
+			src, err := readFile(baseDir, path, MaxFileSize)
+			switch {
+			case err != nil:
+				return cty.UnknownVal(cty.String), err
+			case encBase64:
+				return cty.StringVal(base64.StdEncoding.EncodeToString(src)), nil
+			case !utf8.Valid(src):
+				return cty.UnknownVal(cty.String), fmt.Errorf("contents of %s are not valid UTF-8; use filebase64 to read them as Base64", path)
 			}
-			return fn.Call(args)
+			return cty.StringVal(string(src)), nil
 		},
 	})
 }

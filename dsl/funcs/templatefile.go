@@ -2,12 +2,13 @@ package funcs
 
 import (
 	"fmt"
-	"path/filepath"
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/hclsyntax"
 	"github.com/zclconf/go-cty/cty"
 	"github.com/zclconf/go-cty/cty/function"
+
+	"github.com/zrun-dev/zrun/dsl/limits"
 )
 
 // MakeTemplateFileFunc returns templatefile(PATH, VARS): the file at PATH
@@ -61,12 +62,14 @@ func MakeTemplateFileFunc(baseDir string, funcsFn func() map[string]function.Fun
 
 // loadTemplate reads and parses the template at path.
 func loadTemplate(baseDir, path string) (hclsyntax.Expression, error) {
-	if !filepath.IsAbs(path) {
-		path = filepath.Join(baseDir, path)
-	}
-	src, err := readFile(baseDir, path)
+	// A template is lexed, which costs memory per token: it gets the bound
+	// of HCL sources, not the larger one of plain files.
+	src, err := readFile(baseDir, path, limits.MaxSourceSize)
 	if err != nil {
 		return nil, fmt.Errorf("cannot read template: %w", err)
+	}
+	if diags := limits.CheckTemplate(src, path); diags.HasErrors() {
+		return nil, diags
 	}
 	expr, diags := hclsyntax.ParseTemplate(src, path, hcl.InitialPos)
 	if diags.HasErrors() {

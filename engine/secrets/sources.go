@@ -12,7 +12,7 @@ import (
 
 	"github.com/joho/godotenv"
 
-	"github.com/zrun-dev/zrun/dsl/funcs"
+	"github.com/zrun-dev/zrun/dsl/limits"
 	"github.com/zrun-dev/zrun/sdk"
 	"github.com/zrun-dev/zrun/sdk/local"
 )
@@ -53,7 +53,7 @@ func readFile(path string) (string, error) {
 // readRegular reads a regular file of at most maxSize bytes. Its errors
 // name the path, never the content.
 func readRegular(path string) ([]byte, error) {
-	data, err := funcs.ReadRegular(path, maxSize)
+	data, err := limits.ReadRegular(path, maxSize)
 	if errors.Is(err, os.ErrNotExist) {
 		return nil, fmt.Errorf("file %s does not exist", path)
 	}

@@ -4,6 +4,10 @@ workflow "w" {
     action  = exec.run
     timeout = "-1s" # ERROR: Invalid duration
   }
+  step "long" {
+    action  = exec.run
+    timeout = "721h" # ERROR: Invalid duration
+  }
   step "t" {
     action  = exec.run
     timeout = "0s" # ERROR: Invalid duration

@@ -29,4 +29,20 @@ workflow "w" {
       attempts = 2
     }
   }
+  step "huge" {
+    action = exec.run
+    retry {
+      attempts  = 1000000 # ERROR: Invalid retry attempts
+      delay     = "1000h" # ERROR: Invalid duration
+      backoff   = 1e300 # ERROR: Invalid retry backoff
+      max_delay = "9000000h" # ERROR: Invalid duration
+    }
+  }
+  step "infinite" {
+    action = exec.run
+    retry {
+      attempts = 3
+      backoff  = 1e400 # ERROR: Unsuitable value type
+    }
+  }
 }

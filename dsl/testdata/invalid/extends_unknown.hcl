@@ -1,3 +1,4 @@
 environment "stage" {
   extends = "dve" # ERROR: Unknown parent environment
 }
+environment "dev" {}

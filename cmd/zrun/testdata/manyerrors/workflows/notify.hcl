@@ -1,0 +1,6 @@
+workflow "notify" {
+  step "mail" {
+    action = exec.run
+    script = "mail"
+  }
+  step "unclosed" {

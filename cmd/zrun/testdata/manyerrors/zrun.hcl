@@ -1,0 +1,3 @@
+zrun {
+  project = "many-errors"
+}
