@@ -9,6 +9,7 @@ import (
 	"github.com/zclconf/go-cty/cty/convert"
 
 	"github.com/zrun-dev/zrun/dsl"
+	"github.com/zrun-dev/zrun/dsl/limits"
 )
 
 // resolveParams turns the caller's params into the workflow's typed param
@@ -107,6 +108,13 @@ func unknownParam(wf *dsl.Workflow, name string) *hcl.Diagnostic {
 func parseParam(s string, ty cty.Type) (cty.Value, error) {
 	if ty == cty.String {
 		return cty.StringVal(s), nil
+	}
+	// Bound the nesting before the parser recurses into it.
+	if diags := limits.CheckExpr([]byte(s), "<param>", hcl.InitialPos); diags.HasErrors() {
+		if ty == cty.DynamicPseudoType {
+			return cty.StringVal(s), nil
+		}
+		return cty.NilVal, fmt.Errorf("the value nests too deeply: %s", diags[0].Detail)
 	}
 	expr, diags := hclsyntax.ParseExpression([]byte(s), "<param>", hcl.InitialPos)
 	if diags.HasErrors() {

@@ -62,3 +62,13 @@ func TestResolveParamsSensitiveErrors(t *testing.T) {
 		})
 	}
 }
+
+// TestParseParamDeep: a deeply nested --param value is an error, never a
+// stack overflow in the parser.
+func TestParseParamDeep(t *testing.T) {
+	for _, s := range []string{strings.Repeat("[", 1<<20), strings.Repeat("(", 1<<20) + "1", strings.Repeat("!", 1<<20) + "true"} {
+		if _, err := parseParam(s, cty.List(cty.String)); err == nil || !strings.Contains(err.Error(), "nests too deeply") {
+			t.Errorf("parseParam(%.10q...): %v", s, err)
+		}
+	}
+}

@@ -17,6 +17,7 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 
+	"github.com/zrun-dev/zrun/dsl/limits"
 	"github.com/zrun-dev/zrun/sdk"
 	"github.com/zrun-dev/zrun/sdk/rpc"
 	"github.com/zrun-dev/zrun/sdk/schema"
@@ -107,7 +108,7 @@ func (a *answers) load() {
 		return
 	}
 	a.loaded = true
-	b, err := readRegular(a.path, maxAnswerSize)
+	b, err := limits.ReadRegular(a.path, maxAnswerSize)
 	if err != nil {
 		if !errors.Is(err, fs.ErrNotExist) {
 			a.logger.Warn("ignoring the plugin answer cache", "plugin", a.plugin, "error", err.Error())

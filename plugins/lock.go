@@ -21,6 +21,7 @@ import (
 	"github.com/hashicorp/hcl/v2/hclwrite"
 	"github.com/zclconf/go-cty/cty"
 
+	"github.com/zrun-dev/zrun/dsl/limits"
 	"github.com/zrun-dev/zrun/sdk/schema"
 )
 
@@ -49,7 +50,7 @@ type LockedPlugin struct {
 // may start (see Options.Lock). Only a regular file of at most 1 MiB is
 // read: a FIFO, a device or a huge file in its place is an error.
 func ReadLock(path string) (*LockFile, hcl.Diagnostics) {
-	src, err := readRegular(path, maxLockSize)
+	src, err := limits.ReadRegular(path, maxLockSize)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
 	}
@@ -99,6 +100,13 @@ func ParseLock(name string, src []byte) (*LockFile, hcl.Diagnostics) {
 // the operators in it. A lock file needs two levels and no operator; the
 // bounds keep HCL's recursive parser far from a stack overflow on a
 // hostile file, whose size is bounded too.
+// Bounds of what this package reads: the lock file, one plugin's answer
+// cache. Both are far smaller in practice.
+const (
+	maxLockSize   = 1 << 20
+	maxAnswerSize = 64 << 20
+)
+
 const (
 	maxLockNesting   = 32
 	maxLockOperators = 256
@@ -357,7 +365,7 @@ func (m *Manager) checkSchema(pc *pluginClient, s *schema.Plugin) error {
 
 // fileSHA256 hashes a plugin executable, which must be a regular file.
 func fileSHA256(path string) (string, error) {
-	f, _, err := openRegular(path)
+	f, _, err := limits.OpenRegular(path)
 	if err != nil {
 		return "", err
 	}

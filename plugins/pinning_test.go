@@ -296,7 +296,7 @@ func TestLockFileNesting(t *testing.T) {
 	if err := os.WriteFile(path, []byte("# "+strings.Repeat("x", 2<<20)+"\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if _, diags := plugins.ReadLock(path); !diags.HasErrors() || !strings.Contains(diags.Error(), "is larger than 1024 KiB") {
+	if _, diags := plugins.ReadLock(path); !diags.HasErrors() || !strings.Contains(diags.Error(), "is larger than 1 MiB") {
 		t.Errorf("a huge lock file: %v", diags)
 	}
 }

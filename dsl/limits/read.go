@@ -17,18 +17,11 @@ import (
 // of everything zrun reads from a project: HCL files, templates, file and
 // dotenv secrets.
 func ReadRegular(path string, limit int64) ([]byte, error) {
-	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
+	f, info, err := OpenRegular(path)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
-	info, err := f.Stat()
-	if err != nil {
-		return nil, err
-	}
-	if !info.Mode().IsRegular() {
-		return nil, fmt.Errorf("%s is not a regular file (it is %s)", path, fileKind(info.Mode()))
-	}
 	tooLarge := fmt.Errorf("%s is larger than %s", path, sizeString(limit))
 	if info.Size() > limit {
 		return nil, tooLarge
@@ -41,6 +34,27 @@ func ReadRegular(path string, limit int64) ([]byte, error) {
 		return nil, tooLarge
 	}
 	return data, nil
+}
+
+// OpenRegular opens path for reading when it is a regular file, whatever a
+// symlink points at, with ReadRegular's care: without blocking, its type
+// checked on the opened file. For a file read as a stream (a plugin
+// executable to hash); the caller closes it.
+func OpenRegular(path string) (*os.File, os.FileInfo, error) {
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
+	if err != nil {
+		return nil, nil, err
+	}
+	info, err := f.Stat()
+	if err != nil {
+		_ = f.Close()
+		return nil, nil, err
+	}
+	if !info.Mode().IsRegular() {
+		_ = f.Close()
+		return nil, nil, fmt.Errorf("%s is not a regular file (it is %s)", path, fileKind(info.Mode()))
+	}
+	return f, info, nil
 }
 
 // fileKind names the type of a file that is not regular, for errors.
