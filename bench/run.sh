@@ -8,6 +8,8 @@
 #   plus the in-process engine overhead per step and the plugin cold start,
 #   measured by `go test -bench`.
 # Usage: bash bench/run.sh [ROUNDS]   (default 5; needs bin/zrun: `make build`)
+# ZRUN_BASE=PATH adds another zrun binary (an older build) to benchmarks 1
+# and 2, run interleaved with the rest; BENCH_ONLY=steps stops after them.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 repeats=${1:-5}
@@ -89,16 +91,27 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
 
 echo "Median of $repeats interleaved rounds, wall ms."
 echo
-echo "| benchmark | zrun | go-task | make -j2 | zrun/go-task | zrun/make |"
-echo "|---|---|---|---|---|---|"
+base=${ZRUN_BASE:-}
+if [ -n "$base" ]; then
+	echo "| benchmark | zrun | go-task | make -j2 | zrun/go-task | zrun/make | base | base/go-task | base/make |"
+	echo "|---|---|---|---|---|---|---|---|---|"
+else
+	echo "| benchmark | zrun | go-task | make -j2 | zrun/go-task | zrun/make |"
+	echo "|---|---|---|---|---|---|"
+fi
 for kind in independent chain; do
 	dir=$work/$kind
 	gen "$kind" "$dir"
+	extra=()
+	if [ -n "$base" ]; then extra=(base "\"$base\" -C \"$dir\" workflow bench --output json"); fi
 	interleave zrun "\"$zrun\" -C \"$dir\" workflow bench --output json" \
 		task "task -d \"$dir\" --silent" \
-		make "make -s -C \"$dir\" -j2"
-	echo "| $n $kind /bin/true steps | ${med[zrun]} | ${med[task]} | ${med[make]} | $(ratio "${med[zrun]}" "${med[task]}") | $(ratio "${med[zrun]}" "${med[make]}") |"
+		make "make -s -C \"$dir\" -j2" "${extra[@]}"
+	row="| $n $kind /bin/true steps | ${med[zrun]} | ${med[task]} | ${med[make]} | $(ratio "${med[zrun]}" "${med[task]}") | $(ratio "${med[zrun]}" "${med[make]}") |"
+	if [ -n "$base" ]; then row+=" ${med[base]} | $(ratio "${med[base]}" "${med[task]}") | $(ratio "${med[base]}" "${med[make]}") |"; fi
+	echo "$row"
 done
+if [ "${BENCH_ONLY:-}" = steps ]; then exit 0; fi
 
 # The ledger's cost: the same 1,000-step run recorded in the embedded store,
 # in PostgreSQL when $ZRUN_TEST_POSTGRES names one, and not recorded.
