@@ -105,6 +105,7 @@ func (pc *pluginClient) start() (*process, error) {
 		VersionedPlugins: rpc.VersionedPlugins(nil),
 		Cmd:              pluginCommand(pc.path, pc.args...),
 		AllowedProtocols: []goplugin.Protocol{goplugin.ProtocolGRPC},
+		GRPCDialOptions:  rpc.DialOptions(),
 		AutoMTLS:         true,
 		Managed:          true,
 		StartTimeout:     30 * time.Second,

@@ -278,3 +278,73 @@ func TestRunStreamEnds(t *testing.T) {
 		}
 	}
 }
+
+// countingConn counts the writes to a connection.
+type countingConn struct {
+	net.Conn
+	writes *atomic.Int64
+}
+
+func (c countingConn) Write(p []byte) (int, error) {
+	c.writes.Add(1)
+	return c.Conn.Write(p)
+}
+
+type countingListener struct {
+	net.Listener
+	writes *atomic.Int64
+}
+
+func (l countingListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err != nil {
+		return nil, err
+	}
+	return countingConn{c, l.writes}, nil
+}
+
+// TestRunFramesPerCall: with the connections' options, a call in a
+// chain of calls costs each side one write, its message: no flow-control
+// pings or window updates beside it.
+func TestRunFramesPerCall(t *testing.T) {
+	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var serverWrites, clientWrites atomic.Int64
+	s := NewGRPCServer(nil)
+	ok := sdk.NewAction("ok", "Succeed.", func(context.Context, struct{}, sdk.UI) (struct{}, error) { return struct{}{}, nil })
+	pb.RegisterPluginServer(s, &server{impl: sdk.InProcess(&sdk.Plugin{Name: "test", Actions: []sdk.Action{ok}})})
+	go func() { _ = s.Serve(countingListener{lis, &serverWrites}) }()
+	t.Cleanup(s.Stop)
+	dial := grpc.WithContextDialer(func(ctx context.Context, addr string) (net.Conn, error) {
+		c, err := (&net.Dialer{}).DialContext(ctx, "tcp", addr)
+		if err != nil {
+			return nil, err
+		}
+		return countingConn{c, &clientWrites}, nil
+	})
+	conn, err := grpc.NewClient(lis.Addr().String(), append(DialOptions(), dial, grpc.WithTransportCredentials(insecure.NewCredentials()))...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = conn.Close() })
+	client := NewClient(conn, nil)
+	call := func() {
+		if _, err := client.RunAction(t.Context(), "ok", &sdk.RunRequest{Args: cty.EmptyObjectVal}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	call() // the connection's and the stream's setup
+	const calls = 200
+	s0, c0 := serverWrites.Load(), clientWrites.Load()
+	for range calls {
+		call()
+		time.Sleep(200 * time.Microsecond) // as a step's command would
+	}
+	for side, n := range map[string]int64{"plugin": serverWrites.Load() - s0, "host": clientWrites.Load() - c0} {
+		if n > calls+calls/10 {
+			t.Errorf("%d calls: the %s wrote %d times, want about %d", calls, side, n, calls)
+		}
+	}
+}
