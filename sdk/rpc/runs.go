@@ -1,6 +1,10 @@
 package rpc
 
-import pb "github.com/zrun-dev/zrun/sdk/proto/zrunplugin/v1"
+import (
+	"google.golang.org/protobuf/proto"
+
+	pb "github.com/zrun-dev/zrun/sdk/proto/zrunplugin/v1"
+)
 
 // The Run stream (zrunplugin.proto, message Run) carries every RunAction
 // of a connection: runMux is the host's end, runServer the plugin's. A
@@ -11,16 +15,10 @@ import pb "github.com/zrun-dev/zrun/sdk/proto/zrunplugin/v1"
 // unacknowledged: what the host buffers for a call at most.
 const runWindow = 256 << 10
 
-// eventCost is what an event counts against its call's window.
+// eventCost is what an event counts against its call's window: its size
+// on the wire and 64 bytes, so that a flood of empty events counts too.
 func eventCost(ev *pb.RunAction_Event) int64 {
-	n := int64(64)
-	switch ev := ev.GetEvent().(type) {
-	case *pb.RunAction_Event_Log:
-		n += int64(len(ev.Log.GetLine()))
-	case *pb.RunAction_Event_Progress:
-		n += int64(len(ev.Progress.GetMessage()))
-	}
-	return n
+	return int64(proto.Size(ev)) + 64
 }
 
 // final reports whether resp ends its call.

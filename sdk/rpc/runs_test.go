@@ -142,8 +142,8 @@ func waitFor(t *testing.T, ch <-chan error) error {
 	}
 }
 
-// stuckUI is an sdk.UI whose Stdout blocks until release is closed, as a
-// slow terminal would; it counts the lines it was given.
+// stuckUI is an sdk.UI whose Stdout and Progress block until release is
+// closed, as a slow terminal would; it counts the lines it was given.
 type stuckUI struct {
 	release chan struct{}
 	lines   atomic.Int64
@@ -152,7 +152,7 @@ type stuckUI struct {
 func (u *stuckUI) Logf(string, ...any)           {}
 func (u *stuckUI) Stdout() io.Writer             { return u }
 func (u *stuckUI) Stderr() io.Writer             { return io.Discard }
-func (u *stuckUI) Progress(int64, int64, string) {}
+func (u *stuckUI) Progress(int64, int64, string) { <-u.release }
 func (u *stuckUI) Target() sdk.Target            { return nil }
 func (u *stuckUI) Info() sdk.RunInfo             { return sdk.RunInfo{} }
 func (u *stuckUI) Write(p []byte) (int, error) {
@@ -214,9 +214,9 @@ func (overrunServer) Run(stream pb.Plugin_RunServer) error {
 	if err != nil {
 		return err
 	}
-	line := strings.Repeat("x", 100<<10)
+	message := strings.Repeat("x", 100<<10)
 	for range 3 {
-		ev := &pb.RunAction_Event{Event: &pb.RunAction_Event_Log{Log: &pb.RunAction_Log{Stream: pb.RunAction_Log_STREAM_STDOUT, Line: line}}}
+		ev := &pb.RunAction_Event{Event: &pb.RunAction_Event_Progress{Progress: &pb.RunAction_Progress{Message: message}}}
 		if err := stream.Send(&pb.Run_Response{Call: req.GetCall(), Msg: &pb.Run_Response_Event{Event: ev}}); err != nil {
 			return err
 		}

@@ -728,9 +728,9 @@ func (*RunAction) Descriptor() ([]byte, []int) {
 //
 // Flow control is per call, so a call that floods output neither stalls
 // the others nor grows the host's memory: a call may have at most 256 KiB
-// of events unacknowledged (an event counts as its text plus 64 bytes; a
-// single larger event may go when none is outstanding), and the host
-// acknowledges them with credit as it consumes them.
+// of events unacknowledged (an event counts as its encoded size plus 64
+// bytes; a single larger event may go when none is outstanding), and the
+// host acknowledges them with credit as it consumes them.
 type Run struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	unknownFields protoimpl.UnknownFields
