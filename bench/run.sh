@@ -89,7 +89,8 @@ interleave() {
 
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
 
-echo "Median of $repeats interleaved rounds, wall ms."
+load() { cut -d' ' -f1 /proc/loadavg 2>/dev/null || echo unknown; }
+echo "Median of $repeats interleaved rounds, wall ms. $(date -u '+%Y-%m-%d %H:%M UTC'), load average $(load) on $(nproc) cores."
 echo
 base=${ZRUN_BASE:-}
 if [ -n "$base" ]; then
@@ -111,6 +112,7 @@ for kind in independent chain; do
 	if [ -n "$base" ]; then row+=" ${med[base]} | $(ratio "${med[base]}" "${med[task]}") | $(ratio "${med[base]}" "${med[make]}") |"; fi
 	echo "$row"
 done
+echo "load average after: $(load)"
 if [ "${BENCH_ONLY:-}" = steps ]; then exit 0; fi
 
 # The ledger's cost: the same 1,000-step run recorded in the embedded store,
