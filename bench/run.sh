@@ -67,25 +67,32 @@ gen() { # gen KIND DIR: write the zrun project, Taskfile and Makefile
 # interleave LABEL CMD [LABEL CMD]...: runs the commands round-robin, one
 # of each per round, for $repeats rounds, so that the machine's speed
 # drifting during the run (a shared VM's does) affects them all alike; sets
-# med[LABEL] to each one's median wall time in ms.
-declare -A med
+# med[LABEL] to each one's median wall time in ms, and cpu[LABEL] to its
+# median CPU time (user + sys of the command and all its processes), which
+# other load on the machine disturbs less.
+declare -A med cpu
 interleave() {
 	local -a labels=() cmds=()
 	while [ $# -gt 0 ]; do labels+=("$1"); cmds+=("$2"); shift 2; done
-	local -A times=()
-	local i t0 t1
+	local -A times=() cpus=()
+	local i t0 t1 c
 	for _ in $(seq "$repeats"); do
 		for i in "${!labels[@]}"; do
 			t0=$(date +%s%N)
-			eval "${cmds[$i]}" >/dev/null 2>&1 || { echo "FAILED: ${cmds[$i]}" >&2; return 1; }
+			c=$({ TIMEFORMAT='%3U %3S'; time eval "${cmds[$i]}" >/dev/null 2>&1 || echo FAILED; } 2>&1)
 			t1=$(date +%s%N)
+			if [[ $c == *FAILED* ]]; then echo "FAILED: ${cmds[$i]}" >&2; return 1; fi
 			times[${labels[$i]}]+="$(( (t1 - t0) / 1000000 )) "
+			cpus[${labels[$i]}]+="$(awk -v u="${c% *}" -v s="${c#* }" 'BEGIN { printf "%d", (u + s) * 1000 }') "
 		done
 	done
 	for i in "${labels[@]}"; do
-		med[$i]=$(printf '%s\n' ${times[$i]} | sort -n | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }')
+		med[$i]=$(median ${times[$i]})
+		cpu[$i]=$(median ${cpus[$i]})
 	done
 }
+
+median() { printf '%s\n' "$@" | sort -n | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
 
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
 
@@ -100,6 +107,7 @@ else
 	echo "| benchmark | zrun | go-task | make -j2 | zrun/go-task | zrun/make |"
 	echo "|---|---|---|---|---|---|"
 fi
+cpurows=()
 for kind in independent chain; do
 	dir=$work/$kind
 	gen "$kind" "$dir"
@@ -109,9 +117,15 @@ for kind in independent chain; do
 		task "task -d \"$dir\" --silent" \
 		make "make -s -C \"$dir\" -j2" "${extra[@]}"
 	row="| $n $kind /bin/true steps | ${med[zrun]} | ${med[task]} | ${med[make]} | $(ratio "${med[zrun]}" "${med[task]}") | $(ratio "${med[zrun]}" "${med[make]}") |"
-	if [ -n "$base" ]; then row+=" ${med[base]} | $(ratio "${med[base]}" "${med[task]}") | $(ratio "${med[base]}" "${med[make]}") |"; fi
+	cpurow="| $n $kind, CPU ms | ${cpu[zrun]} | ${cpu[task]} | ${cpu[make]} | $(ratio "${cpu[zrun]}" "${cpu[task]}") | $(ratio "${cpu[zrun]}" "${cpu[make]}") |"
+	if [ -n "$base" ]; then
+		row+=" ${med[base]} | $(ratio "${med[base]}" "${med[task]}") | $(ratio "${med[base]}" "${med[make]}") |"
+		cpurow+=" ${cpu[base]} | $(ratio "${cpu[base]}" "${cpu[task]}") | $(ratio "${cpu[base]}" "${cpu[make]}") |"
+	fi
 	echo "$row"
+	cpurows+=("$cpurow")
 done
+printf '%s\n' "${cpurows[@]}"
 echo "load average after: $(load)"
 if [ "${BENCH_ONLY:-}" = steps ]; then exit 0; fi
 
