@@ -2,11 +2,12 @@
 # Benchmarks from README's performance section, each side by side with its
 # baselines in one run, reported as ratios:
 #   1. 1,000 independent /bin/true steps: zrun (exec plugin, out of process)
-#      vs go-task vs make -j2;
+#      vs go-task vs make -j2, wall and CPU time;
 #   2. a 1,000-step chain of /bin/true: the same three;
 #   3. `zrun validate` on the shipped project (wall time);
-#   plus the in-process engine overhead per step and the plugin cold start,
-#   measured by `go test -bench`.
+#   plus the in-process engine overhead per step, calls through a running
+#   plugin, the plugin cold start and the wire's value encoding, measured
+#   by `go test -bench`.
 # Usage: bash bench/run.sh [ROUNDS]   (default 5; needs bin/zrun: `make build`)
 # ZRUN_BASE=PATH adds another zrun binary (an older build) to benchmarks 1
 # and 2, run interleaved with the rest; BENCH_ONLY=steps stops after them.
@@ -161,5 +162,5 @@ echo "  unchanged project (plugin cache): ${med[validate]} ms; without the cache
 echo "  ratios to zrun version: $(ratio "${med[validate]}" "${med[version]}") and $(ratio "${med[cold]}" "${med[version]}")"
 
 echo
-echo "go test -bench (engine overhead per step in process; plugin cold start):"
-go test -run '^$' -bench 'BenchmarkRun|BenchmarkLocalExec|BenchmarkColdStart' -benchtime 20x ./engine ./plugins ./cmd/zrun 2>&1 | grep -E '^Benchmark|ok|FAIL'
+echo "go test -bench (engine overhead per step in process; calls through a plugin; plugin cold start; value encoding):"
+go test -run '^$' -bench 'BenchmarkRun|BenchmarkLocalExec|BenchmarkColdStart|BenchmarkDynamicValue' -benchtime 20x ./engine ./plugins ./cmd/zrun ./sdk/rpc 2>&1 | grep -E '^Benchmark|ok|FAIL'
