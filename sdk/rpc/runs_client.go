@@ -3,10 +3,13 @@ package rpc
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"sync"
 
 	pb "github.com/zrun-dev/zrun/sdk/proto/zrunplugin/v1"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 )
 
 // runMux is the host's end of a plugin connection's Run stream. The stream
@@ -95,8 +98,11 @@ func (s *runStream) recv() {
 	for {
 		resp, err := s.stream.Recv()
 		if err != nil {
-			if errors.Is(err, io.EOF) {
+			switch {
+			case errors.Is(err, io.EOF):
 				err = errors.New("the plugin ended the run without a result")
+			case status.Code(err) == codes.Unimplemented:
+				err = fmt.Errorf("the plugin does not serve zrun's Run stream, so it was built with an older zrun SDK: rebuild it with this one (%w)", err)
 			}
 			s.fail(err)
 			return

@@ -348,3 +348,13 @@ func TestRunFramesPerCall(t *testing.T) {
 		}
 	}
 }
+
+// TestRunOldPlugin: a plugin built before the Run stream fails its steps
+// with an error that says so.
+func TestRunOldPlugin(t *testing.T) {
+	client := serveRPC(t, pb.UnimplementedPluginServer{})
+	_, err := client.RunAction(t.Context(), "any", &sdk.RunRequest{Args: cty.EmptyObjectVal})
+	if err == nil || !strings.Contains(err.Error(), "built with an older zrun SDK") {
+		t.Errorf("got %v, want the old-SDK error", err)
+	}
+}
