@@ -7,9 +7,10 @@ import (
 	"io"
 	"sync"
 
-	pb "github.com/zrun-dev/zrun/sdk/proto/zrunplugin/v1"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+
+	pb "github.com/zrun-dev/zrun/sdk/proto/zrunplugin/v1"
 )
 
 // runMux is the host's end of a plugin connection's Run stream. The stream
