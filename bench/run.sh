@@ -2,12 +2,15 @@
 # Benchmarks from README's performance section, each side by side with its
 # baselines in one run, reported as ratios:
 #   1. 1,000 independent /bin/true steps: zrun (exec plugin, out of process)
-#      vs go-task vs make -j2;
+#      vs go-task vs make -j2, wall and CPU time;
 #   2. a 1,000-step chain of /bin/true: the same three;
 #   3. `zrun validate` on the shipped project (wall time);
-#   plus the in-process engine overhead per step and the plugin cold start,
-#   measured by `go test -bench`.
+#   plus the in-process engine overhead per step, calls through a running
+#   plugin, the plugin cold start and the wire's value encoding, measured
+#   by `go test -bench`.
 # Usage: bash bench/run.sh [ROUNDS]   (default 5; needs bin/zrun: `make build`)
+# ZRUN_BASE=PATH adds another zrun binary (an older build) to benchmarks 1
+# and 2, run interleaved with the rest; BENCH_ONLY=steps stops after them.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 repeats=${1:-5}
@@ -65,40 +68,67 @@ gen() { # gen KIND DIR: write the zrun project, Taskfile and Makefile
 # interleave LABEL CMD [LABEL CMD]...: runs the commands round-robin, one
 # of each per round, for $repeats rounds, so that the machine's speed
 # drifting during the run (a shared VM's does) affects them all alike; sets
-# med[LABEL] to each one's median wall time in ms.
-declare -A med
+# med[LABEL] to each one's median wall time in ms, and cpu[LABEL] to its
+# median CPU time (user + sys of the command and all its processes), which
+# other load on the machine disturbs less.
+declare -A med cpu
 interleave() {
 	local -a labels=() cmds=()
 	while [ $# -gt 0 ]; do labels+=("$1"); cmds+=("$2"); shift 2; done
-	local -A times=()
-	local i t0 t1
+	local -A times=() cpus=()
+	local i t0 t1 c
 	for _ in $(seq "$repeats"); do
 		for i in "${!labels[@]}"; do
 			t0=$(date +%s%N)
-			eval "${cmds[$i]}" >/dev/null 2>&1 || { echo "FAILED: ${cmds[$i]}" >&2; return 1; }
+			c=$({ TIMEFORMAT='%3U %3S'; time eval "${cmds[$i]}" >/dev/null 2>&1 || echo FAILED; } 2>&1)
 			t1=$(date +%s%N)
+			if [[ $c == *FAILED* ]]; then echo "FAILED: ${cmds[$i]}" >&2; return 1; fi
 			times[${labels[$i]}]+="$(( (t1 - t0) / 1000000 )) "
+			cpus[${labels[$i]}]+="$(awk -v u="${c% *}" -v s="${c#* }" 'BEGIN { printf "%d", (u + s) * 1000 }') "
 		done
 	done
 	for i in "${labels[@]}"; do
-		med[$i]=$(printf '%s\n' ${times[$i]} | sort -n | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }')
+		med[$i]=$(median ${times[$i]})
+		cpu[$i]=$(median ${cpus[$i]})
 	done
 }
 
+median() { printf '%s\n' "$@" | sort -n | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
+
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
 
-echo "Median of $repeats interleaved rounds, wall ms."
+load() { cut -d' ' -f1 /proc/loadavg 2>/dev/null || echo unknown; }
+echo "Median of $repeats interleaved rounds, wall ms. $(date -u '+%Y-%m-%d %H:%M UTC'), load average $(load) on $(nproc) cores."
 echo
-echo "| benchmark | zrun | go-task | make -j2 | zrun/go-task | zrun/make |"
-echo "|---|---|---|---|---|---|"
+base=${ZRUN_BASE:-}
+if [ -n "$base" ]; then
+	echo "| benchmark | zrun | go-task | make -j2 | zrun/go-task | zrun/make | base | base/go-task | base/make |"
+	echo "|---|---|---|---|---|---|---|---|---|"
+else
+	echo "| benchmark | zrun | go-task | make -j2 | zrun/go-task | zrun/make |"
+	echo "|---|---|---|---|---|---|"
+fi
+cpurows=()
 for kind in independent chain; do
 	dir=$work/$kind
 	gen "$kind" "$dir"
+	extra=()
+	if [ -n "$base" ]; then extra=(base "\"$base\" -C \"$dir\" workflow bench --output json"); fi
 	interleave zrun "\"$zrun\" -C \"$dir\" workflow bench --output json" \
 		task "task -d \"$dir\" --silent" \
-		make "make -s -C \"$dir\" -j2"
-	echo "| $n $kind /bin/true steps | ${med[zrun]} | ${med[task]} | ${med[make]} | $(ratio "${med[zrun]}" "${med[task]}") | $(ratio "${med[zrun]}" "${med[make]}") |"
+		make "make -s -C \"$dir\" -j2" "${extra[@]}"
+	row="| $n $kind /bin/true steps | ${med[zrun]} | ${med[task]} | ${med[make]} | $(ratio "${med[zrun]}" "${med[task]}") | $(ratio "${med[zrun]}" "${med[make]}") |"
+	cpurow="| $n $kind, CPU ms | ${cpu[zrun]} | ${cpu[task]} | ${cpu[make]} | $(ratio "${cpu[zrun]}" "${cpu[task]}") | $(ratio "${cpu[zrun]}" "${cpu[make]}") |"
+	if [ -n "$base" ]; then
+		row+=" ${med[base]} | $(ratio "${med[base]}" "${med[task]}") | $(ratio "${med[base]}" "${med[make]}") |"
+		cpurow+=" ${cpu[base]} | $(ratio "${cpu[base]}" "${cpu[task]}") | $(ratio "${cpu[base]}" "${cpu[make]}") |"
+	fi
+	echo "$row"
+	cpurows+=("$cpurow")
 done
+printf '%s\n' "${cpurows[@]}"
+echo "load average after: $(load)"
+if [ "${BENCH_ONLY:-}" = steps ]; then exit 0; fi
 
 # The ledger's cost: the same 1,000-step run recorded in the embedded store,
 # in PostgreSQL when $ZRUN_TEST_POSTGRES names one, and not recorded.
@@ -132,5 +162,5 @@ echo "  unchanged project (plugin cache): ${med[validate]} ms; without the cache
 echo "  ratios to zrun version: $(ratio "${med[validate]}" "${med[version]}") and $(ratio "${med[cold]}" "${med[version]}")"
 
 echo
-echo "go test -bench (engine overhead per step in process; plugin cold start):"
-go test -run '^$' -bench 'BenchmarkRun|BenchmarkLocalExec|BenchmarkColdStart' -benchtime 20x ./engine ./plugins ./cmd/zrun 2>&1 | grep -E '^Benchmark|ok|FAIL'
+echo "go test -bench (engine overhead per step in process; calls through a plugin; plugin cold start; value encoding):"
+go test -run '^$' -bench 'BenchmarkRun|BenchmarkLocalExec|BenchmarkColdStart|BenchmarkDynamicValue' -benchtime 20x ./engine ./plugins ./cmd/zrun ./sdk/rpc 2>&1 | grep -E '^Benchmark|ok|FAIL'

@@ -93,6 +93,7 @@ func (pc *pluginClient) start() (*process, error) {
 		HandshakeConfig:  rpc.Handshake,
 		VersionedPlugins: rpc.VersionedPlugins(nil),
 		AllowedProtocols: []goplugin.Protocol{goplugin.ProtocolGRPC},
+		GRPCDialOptions:  rpc.DialOptions(),
 		AutoMTLS:         true,
 		Managed:          true,
 		StartTimeout:     30 * time.Second,

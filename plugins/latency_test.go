@@ -53,6 +53,25 @@ func BenchmarkRunAction(b *testing.B) {
 	}
 }
 
+// BenchmarkRunActionParallel measures bare calls made concurrently, as a
+// run's independent steps make them: they share the plugin connection's
+// one Run stream.
+func BenchmarkRunActionParallel(b *testing.B) {
+	m := newManager(b, plugins.Options{Builtins: builtins("alpha")})
+	c := mustClient(b, m, "alpha")
+	target := local.Target()
+	b.SetParallelism(4)
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			resp, err := c.RunAction(b.Context(), "pid", &sdk.RunRequest{Args: cty.EmptyObjectVal, Target: target, UI: sdktest.NewUI(target, sdk.RunInfo{})})
+			if err != nil || resp.Diagnostics.HasErrors() {
+				b.Fatal(err, resp.Diagnostics.Err())
+			}
+		}
+	})
+}
+
 func BenchmarkLocalExec(b *testing.B) {
 	target := local.Target()
 	for b.Loop() {

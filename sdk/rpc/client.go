@@ -2,13 +2,14 @@ package rpc
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 
 	"github.com/hashicorp/go-plugin"
 	"github.com/zclconf/go-cty/cty"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 
 	"github.com/zrun-dev/zrun/sdk"
 	pb "github.com/zrun-dev/zrun/sdk/proto/zrunplugin/v1"
@@ -21,12 +22,14 @@ import (
 type Client struct {
 	client  pb.PluginClient
 	targets *targetServer
+	runs    *runMux
 }
 
 // NewClient returns a Client over conn. broker serves the calls' targets
 // back to the plugin; it may be nil if no call has a target.
 func NewClient(conn grpc.ClientConnInterface, broker *plugin.GRPCBroker) *Client {
-	return &Client{client: pb.NewPluginClient(conn), targets: &targetServer{broker: broker}}
+	client := pb.NewPluginClient(conn)
+	return &Client{client: client, targets: &targetServer{broker: broker}, runs: &runMux{client: client}}
 }
 
 // GetSchema fetches and checks the plugin's schema.
@@ -81,8 +84,9 @@ func (c *Client) PlanAction(ctx context.Context, action string, req *sdk.PlanReq
 	return &sdk.PlanResponse{Changes: resp.GetChanges(), NoOp: resp.GetNoOp()}, decodeDiagnostics(resp.GetDiagnostics()), nil
 }
 
-// RunAction runs an action, forwarding its logs and progress to req.UI as
-// they arrive. Cancelling ctx cancels the action's ctx in the plugin.
+// RunAction runs an action on the connection's Run stream, forwarding its
+// logs and progress to req.UI as they arrive. Cancelling ctx cancels the
+// action's ctx in the plugin, and only this action's.
 func (c *Client) RunAction(ctx context.Context, action string, req *sdk.RunRequest) (*sdk.RunResponse, error) {
 	args, paths, err := encodeValue(req.Args)
 	if err != nil {
@@ -90,23 +94,22 @@ func (c *Client) RunAction(ctx context.Context, action string, req *sdk.RunReque
 	}
 	ref, done := c.targets.serve(req.Target)
 	defer done()
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	stream, err := c.client.RunAction(ctx, &pb.RunAction_Request{
+	call, err := c.runs.start(ctx, &pb.RunAction_Request{
 		Action: action, Args: args, SensitivePaths: paths, Info: encodeInfo(req.Info), Target: ref,
 	})
 	if err != nil {
 		return nil, callErr(ctx, err)
 	}
+	defer call.end()
 	for {
-		ev, err := stream.Recv()
-		if errors.Is(err, io.EOF) {
-			return nil, errors.New("the plugin ended the run without a result")
-		}
+		resp, err := call.next(ctx)
 		if err != nil {
 			return nil, callErr(ctx, err)
 		}
-		switch ev := ev.GetEvent().(type) {
+		if st := resp.GetError(); st != nil {
+			return nil, callErr(ctx, status.Error(codes.Code(st.GetCode()), st.GetMessage()))
+		}
+		switch ev := resp.GetEvent().GetEvent().(type) {
 		case *pb.RunAction_Event_Log:
 			forwardLog(req.UI, ev.Log)
 		case *pb.RunAction_Event_Progress:

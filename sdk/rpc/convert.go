@@ -6,7 +6,6 @@ import (
 
 	"github.com/zclconf/go-cty/cty"
 	ctyjson "github.com/zclconf/go-cty/cty/json"
-	"github.com/zclconf/go-cty/cty/msgpack"
 
 	"github.com/zrun-dev/zrun/sdk"
 	pb "github.com/zrun-dev/zrun/sdk/proto/zrunplugin/v1"
@@ -25,7 +24,7 @@ func encodeValue(v cty.Value) (*pb.DynamicValue, []*pb.AttributePath, error) {
 		return nil, nil, nil
 	}
 	unmarked, pvms := v.UnmarkDeepWithPaths()
-	b, err := msgpack.Marshal(unmarked, cty.DynamicPseudoType)
+	b, err := marshalDynamic(unmarked)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -41,7 +40,7 @@ func decodeValue(dv *pb.DynamicValue, sensitive []*pb.AttributePath) (cty.Value,
 	if dv == nil {
 		return cty.NilVal, nil
 	}
-	v, err := msgpack.Unmarshal(dv.GetMsgpack(), cty.DynamicPseudoType)
+	v, err := unmarshalDynamic(dv.GetMsgpack())
 	if err != nil {
 		return cty.NilVal, err
 	}

@@ -11,6 +11,10 @@
 // machine, so the reference says "local" and the plugin uses its own
 // local target, a round trip less per command.
 //
+// Every RunAction of a connection travels on one Run stream, opened by the
+// first (runs.go): a step costs two messages and no stream setup, each
+// call has its own cancellation and its own flow-control window.
+//
 // Values cross the wire as msgpack with their type (DynamicValue). Marks
 // cannot be encoded: every marked path travels beside its value as a
 // sensitive path and is marked with sdk.Sensitive on the other side.

@@ -83,22 +83,24 @@ func (s *server) PlanAction(ctx context.Context, req *pb.PlanAction_Request) (*p
 	return resp, nil
 }
 
-func (s *server) RunAction(req *pb.RunAction_Request, stream pb.Plugin_RunActionServer) error {
+// runAction runs one call of the Run stream, sending its logs and
+// progress through send, and returns its result.
+func (s *server) runAction(ctx context.Context, req *pb.RunAction_Request, send func(*pb.RunAction_Event) error) (*pb.RunAction_Result, error) {
 	args, err := decodeArgs(req.GetArgs(), req.GetSensitivePaths())
 	if err != nil {
-		return err
+		return nil, err
 	}
 	target, err := s.target(req.GetTarget())
 	if err != nil {
-		return err
+		return nil, err
 	}
-	ui := newStreamUI(stream.Send, decodeInfo(req.GetInfo()), target)
-	resp, err := s.impl.RunAction(stream.Context(), req.GetAction(), &sdk.RunRequest{
+	ui := newStreamUI(send, decodeInfo(req.GetInfo()), target)
+	resp, err := s.impl.RunAction(ctx, req.GetAction(), &sdk.RunRequest{
 		Args: args, Info: ui.info, Target: target, UI: ui,
 	})
 	ui.close()
 	if err != nil {
-		return toStatus(err)
+		return nil, toStatus(err)
 	}
 	if resp == nil {
 		resp = &sdk.RunResponse{}
@@ -109,7 +111,7 @@ func (s *server) RunAction(req *pb.RunAction_Request, stream pb.Plugin_RunAction
 		result.Diagnostics = append(result.Diagnostics, encodeDiagnostics(sdk.Diagnostics{}.Errorf(nil,
 			"Invalid plugin outputs", fmt.Sprintf("The outputs cannot be encoded: %s. This is a bug in the plugin.", err)))...)
 	}
-	return stream.Send(&pb.RunAction_Event{Event: &pb.RunAction_Event_Result{Result: result}})
+	return result, nil
 }
 
 func decodeArgs(dv *pb.DynamicValue, sensitive []*pb.AttributePath) (args cty.Value, err error) {

@@ -731,6 +731,52 @@ func (*RunAction) Descriptor() ([]byte, []int) {
 	return file_zrunplugin_proto_rawDescGZIP(), []int{10}
 }
 
+// Run multiplexes action calls on one stream, told apart by a call id the
+// host picks. The host sends a call's Start, then perhaps Cancel and
+// Credit; the plugin answers with the call's events, the last one a
+// Result or an Error, after which the id is free.
+//
+// Flow control is per call, so a call that floods output neither stalls
+// the others nor grows the host's memory: a call may have at most 256 KiB
+// of events unacknowledged (an event counts as its encoded size plus 64
+// bytes; a single larger event may go when none is outstanding), and the
+// host acknowledges them with credit as it consumes them.
+type Run struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Run) Reset() {
+	*x = Run{}
+	mi := &file_zrunplugin_proto_msgTypes[11]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Run) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Run) ProtoMessage() {}
+
+func (x *Run) ProtoReflect() protoreflect.Message {
+	mi := &file_zrunplugin_proto_msgTypes[11]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Run.ProtoReflect.Descriptor instead.
+func (*Run) Descriptor() ([]byte, []int) {
+	return file_zrunplugin_proto_rawDescGZIP(), []int{11}
+}
+
 type Exec struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	unknownFields protoimpl.UnknownFields
@@ -739,7 +785,7 @@ type Exec struct {
 
 func (x *Exec) Reset() {
 	*x = Exec{}
-	mi := &file_zrunplugin_proto_msgTypes[11]
+	mi := &file_zrunplugin_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -751,7 +797,7 @@ func (x *Exec) String() string {
 func (*Exec) ProtoMessage() {}
 
 func (x *Exec) ProtoReflect() protoreflect.Message {
-	mi := &file_zrunplugin_proto_msgTypes[11]
+	mi := &file_zrunplugin_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -764,7 +810,7 @@ func (x *Exec) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Exec.ProtoReflect.Descriptor instead.
 func (*Exec) Descriptor() ([]byte, []int) {
-	return file_zrunplugin_proto_rawDescGZIP(), []int{11}
+	return file_zrunplugin_proto_rawDescGZIP(), []int{12}
 }
 
 type ReadFile struct {
@@ -775,7 +821,7 @@ type ReadFile struct {
 
 func (x *ReadFile) Reset() {
 	*x = ReadFile{}
-	mi := &file_zrunplugin_proto_msgTypes[12]
+	mi := &file_zrunplugin_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -787,7 +833,7 @@ func (x *ReadFile) String() string {
 func (*ReadFile) ProtoMessage() {}
 
 func (x *ReadFile) ProtoReflect() protoreflect.Message {
-	mi := &file_zrunplugin_proto_msgTypes[12]
+	mi := &file_zrunplugin_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -800,7 +846,7 @@ func (x *ReadFile) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReadFile.ProtoReflect.Descriptor instead.
 func (*ReadFile) Descriptor() ([]byte, []int) {
-	return file_zrunplugin_proto_rawDescGZIP(), []int{12}
+	return file_zrunplugin_proto_rawDescGZIP(), []int{13}
 }
 
 type WriteFile struct {
@@ -811,7 +857,7 @@ type WriteFile struct {
 
 func (x *WriteFile) Reset() {
 	*x = WriteFile{}
-	mi := &file_zrunplugin_proto_msgTypes[13]
+	mi := &file_zrunplugin_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -823,7 +869,7 @@ func (x *WriteFile) String() string {
 func (*WriteFile) ProtoMessage() {}
 
 func (x *WriteFile) ProtoReflect() protoreflect.Message {
-	mi := &file_zrunplugin_proto_msgTypes[13]
+	mi := &file_zrunplugin_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -836,7 +882,7 @@ func (x *WriteFile) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WriteFile.ProtoReflect.Descriptor instead.
 func (*WriteFile) Descriptor() ([]byte, []int) {
-	return file_zrunplugin_proto_rawDescGZIP(), []int{13}
+	return file_zrunplugin_proto_rawDescGZIP(), []int{14}
 }
 
 type Dial struct {
@@ -847,7 +893,7 @@ type Dial struct {
 
 func (x *Dial) Reset() {
 	*x = Dial{}
-	mi := &file_zrunplugin_proto_msgTypes[14]
+	mi := &file_zrunplugin_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -859,7 +905,7 @@ func (x *Dial) String() string {
 func (*Dial) ProtoMessage() {}
 
 func (x *Dial) ProtoReflect() protoreflect.Message {
-	mi := &file_zrunplugin_proto_msgTypes[14]
+	mi := &file_zrunplugin_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -872,7 +918,7 @@ func (x *Dial) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Dial.ProtoReflect.Descriptor instead.
 func (*Dial) Descriptor() ([]byte, []int) {
-	return file_zrunplugin_proto_rawDescGZIP(), []int{14}
+	return file_zrunplugin_proto_rawDescGZIP(), []int{15}
 }
 
 type AttributePath_Step struct {
@@ -889,7 +935,7 @@ type AttributePath_Step struct {
 
 func (x *AttributePath_Step) Reset() {
 	*x = AttributePath_Step{}
-	mi := &file_zrunplugin_proto_msgTypes[15]
+	mi := &file_zrunplugin_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -901,7 +947,7 @@ func (x *AttributePath_Step) String() string {
 func (*AttributePath_Step) ProtoMessage() {}
 
 func (x *AttributePath_Step) ProtoReflect() protoreflect.Message {
-	mi := &file_zrunplugin_proto_msgTypes[15]
+	mi := &file_zrunplugin_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -981,7 +1027,7 @@ type GetSchema_Request struct {
 
 func (x *GetSchema_Request) Reset() {
 	*x = GetSchema_Request{}
-	mi := &file_zrunplugin_proto_msgTypes[16]
+	mi := &file_zrunplugin_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -993,7 +1039,7 @@ func (x *GetSchema_Request) String() string {
 func (*GetSchema_Request) ProtoMessage() {}
 
 func (x *GetSchema_Request) ProtoReflect() protoreflect.Message {
-	mi := &file_zrunplugin_proto_msgTypes[16]
+	mi := &file_zrunplugin_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1021,7 +1067,7 @@ type GetSchema_Response struct {
 
 func (x *GetSchema_Response) Reset() {
 	*x = GetSchema_Response{}
-	mi := &file_zrunplugin_proto_msgTypes[17]
+	mi := &file_zrunplugin_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1033,7 +1079,7 @@ func (x *GetSchema_Response) String() string {
 func (*GetSchema_Response) ProtoMessage() {}
 
 func (x *GetSchema_Response) ProtoReflect() protoreflect.Message {
-	mi := &file_zrunplugin_proto_msgTypes[17]
+	mi := &file_zrunplugin_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1088,7 +1134,7 @@ type ValidateActions_Call struct {
 
 func (x *ValidateActions_Call) Reset() {
 	*x = ValidateActions_Call{}
-	mi := &file_zrunplugin_proto_msgTypes[18]
+	mi := &file_zrunplugin_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1100,7 +1146,7 @@ func (x *ValidateActions_Call) String() string {
 func (*ValidateActions_Call) ProtoMessage() {}
 
 func (x *ValidateActions_Call) ProtoReflect() protoreflect.Message {
-	mi := &file_zrunplugin_proto_msgTypes[18]
+	mi := &file_zrunplugin_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1146,7 +1192,7 @@ type ValidateActions_Request struct {
 
 func (x *ValidateActions_Request) Reset() {
 	*x = ValidateActions_Request{}
-	mi := &file_zrunplugin_proto_msgTypes[19]
+	mi := &file_zrunplugin_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1158,7 +1204,7 @@ func (x *ValidateActions_Request) String() string {
 func (*ValidateActions_Request) ProtoMessage() {}
 
 func (x *ValidateActions_Request) ProtoReflect() protoreflect.Message {
-	mi := &file_zrunplugin_proto_msgTypes[19]
+	mi := &file_zrunplugin_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1191,7 +1237,7 @@ type ValidateActions_Result struct {
 
 func (x *ValidateActions_Result) Reset() {
 	*x = ValidateActions_Result{}
-	mi := &file_zrunplugin_proto_msgTypes[20]
+	mi := &file_zrunplugin_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1203,7 +1249,7 @@ func (x *ValidateActions_Result) String() string {
 func (*ValidateActions_Result) ProtoMessage() {}
 
 func (x *ValidateActions_Result) ProtoReflect() protoreflect.Message {
-	mi := &file_zrunplugin_proto_msgTypes[20]
+	mi := &file_zrunplugin_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1235,7 +1281,7 @@ type ValidateActions_Response struct {
 
 func (x *ValidateActions_Response) Reset() {
 	*x = ValidateActions_Response{}
-	mi := &file_zrunplugin_proto_msgTypes[21]
+	mi := &file_zrunplugin_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1247,7 +1293,7 @@ func (x *ValidateActions_Response) String() string {
 func (*ValidateActions_Response) ProtoMessage() {}
 
 func (x *ValidateActions_Response) ProtoReflect() protoreflect.Message {
-	mi := &file_zrunplugin_proto_msgTypes[21]
+	mi := &file_zrunplugin_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1283,7 +1329,7 @@ type PlanAction_Request struct {
 
 func (x *PlanAction_Request) Reset() {
 	*x = PlanAction_Request{}
-	mi := &file_zrunplugin_proto_msgTypes[22]
+	mi := &file_zrunplugin_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1295,7 +1341,7 @@ func (x *PlanAction_Request) String() string {
 func (*PlanAction_Request) ProtoMessage() {}
 
 func (x *PlanAction_Request) ProtoReflect() protoreflect.Message {
-	mi := &file_zrunplugin_proto_msgTypes[22]
+	mi := &file_zrunplugin_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1357,7 +1403,7 @@ type PlanAction_Response struct {
 
 func (x *PlanAction_Response) Reset() {
 	*x = PlanAction_Response{}
-	mi := &file_zrunplugin_proto_msgTypes[23]
+	mi := &file_zrunplugin_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1369,7 +1415,7 @@ func (x *PlanAction_Response) String() string {
 func (*PlanAction_Response) ProtoMessage() {}
 
 func (x *PlanAction_Response) ProtoReflect() protoreflect.Message {
-	mi := &file_zrunplugin_proto_msgTypes[23]
+	mi := &file_zrunplugin_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1419,7 +1465,7 @@ type RunAction_Request struct {
 
 func (x *RunAction_Request) Reset() {
 	*x = RunAction_Request{}
-	mi := &file_zrunplugin_proto_msgTypes[24]
+	mi := &file_zrunplugin_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1431,7 +1477,7 @@ func (x *RunAction_Request) String() string {
 func (*RunAction_Request) ProtoMessage() {}
 
 func (x *RunAction_Request) ProtoReflect() protoreflect.Message {
-	mi := &file_zrunplugin_proto_msgTypes[24]
+	mi := &file_zrunplugin_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1496,7 +1542,7 @@ type RunAction_Event struct {
 
 func (x *RunAction_Event) Reset() {
 	*x = RunAction_Event{}
-	mi := &file_zrunplugin_proto_msgTypes[25]
+	mi := &file_zrunplugin_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1508,7 +1554,7 @@ func (x *RunAction_Event) String() string {
 func (*RunAction_Event) ProtoMessage() {}
 
 func (x *RunAction_Event) ProtoReflect() protoreflect.Message {
-	mi := &file_zrunplugin_proto_msgTypes[25]
+	mi := &file_zrunplugin_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1593,7 +1639,7 @@ type RunAction_Log struct {
 
 func (x *RunAction_Log) Reset() {
 	*x = RunAction_Log{}
-	mi := &file_zrunplugin_proto_msgTypes[26]
+	mi := &file_zrunplugin_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1605,7 +1651,7 @@ func (x *RunAction_Log) String() string {
 func (*RunAction_Log) ProtoMessage() {}
 
 func (x *RunAction_Log) ProtoReflect() protoreflect.Message {
-	mi := &file_zrunplugin_proto_msgTypes[26]
+	mi := &file_zrunplugin_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1646,7 +1692,7 @@ type RunAction_Progress struct {
 
 func (x *RunAction_Progress) Reset() {
 	*x = RunAction_Progress{}
-	mi := &file_zrunplugin_proto_msgTypes[27]
+	mi := &file_zrunplugin_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1658,7 +1704,7 @@ func (x *RunAction_Progress) String() string {
 func (*RunAction_Progress) ProtoMessage() {}
 
 func (x *RunAction_Progress) ProtoReflect() protoreflect.Message {
-	mi := &file_zrunplugin_proto_msgTypes[27]
+	mi := &file_zrunplugin_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1707,7 +1753,7 @@ type RunAction_Result struct {
 
 func (x *RunAction_Result) Reset() {
 	*x = RunAction_Result{}
-	mi := &file_zrunplugin_proto_msgTypes[28]
+	mi := &file_zrunplugin_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1719,7 +1765,7 @@ func (x *RunAction_Result) String() string {
 func (*RunAction_Result) ProtoMessage() {}
 
 func (x *RunAction_Result) ProtoReflect() protoreflect.Message {
-	mi := &file_zrunplugin_proto_msgTypes[28]
+	mi := &file_zrunplugin_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1756,6 +1802,260 @@ func (x *RunAction_Result) GetDiagnostics() []*Diagnostic {
 	return nil
 }
 
+type Run_Request struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Call  uint64                 `protobuf:"varint,1,opt,name=call,proto3" json:"call,omitempty"`
+	// Types that are valid to be assigned to Msg:
+	//
+	//	*Run_Request_Start
+	//	*Run_Request_Cancel
+	//	*Run_Request_Credit
+	Msg           isRun_Request_Msg `protobuf_oneof:"msg"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Run_Request) Reset() {
+	*x = Run_Request{}
+	mi := &file_zrunplugin_proto_msgTypes[30]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Run_Request) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Run_Request) ProtoMessage() {}
+
+func (x *Run_Request) ProtoReflect() protoreflect.Message {
+	mi := &file_zrunplugin_proto_msgTypes[30]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Run_Request.ProtoReflect.Descriptor instead.
+func (*Run_Request) Descriptor() ([]byte, []int) {
+	return file_zrunplugin_proto_rawDescGZIP(), []int{11, 0}
+}
+
+func (x *Run_Request) GetCall() uint64 {
+	if x != nil {
+		return x.Call
+	}
+	return 0
+}
+
+func (x *Run_Request) GetMsg() isRun_Request_Msg {
+	if x != nil {
+		return x.Msg
+	}
+	return nil
+}
+
+func (x *Run_Request) GetStart() *RunAction_Request {
+	if x != nil {
+		if x, ok := x.Msg.(*Run_Request_Start); ok {
+			return x.Start
+		}
+	}
+	return nil
+}
+
+func (x *Run_Request) GetCancel() bool {
+	if x != nil {
+		if x, ok := x.Msg.(*Run_Request_Cancel); ok {
+			return x.Cancel
+		}
+	}
+	return false
+}
+
+func (x *Run_Request) GetCredit() uint64 {
+	if x != nil {
+		if x, ok := x.Msg.(*Run_Request_Credit); ok {
+			return x.Credit
+		}
+	}
+	return 0
+}
+
+type isRun_Request_Msg interface {
+	isRun_Request_Msg()
+}
+
+type Run_Request_Start struct {
+	Start *RunAction_Request `protobuf:"bytes,2,opt,name=start,proto3,oneof"`
+}
+
+type Run_Request_Cancel struct {
+	// cancel cancels the call's ctx in the plugin. The host forgets the
+	// call: whatever the plugin still sends for it is dropped.
+	Cancel bool `protobuf:"varint,3,opt,name=cancel,proto3,oneof"`
+}
+
+type Run_Request_Credit struct {
+	// credit acknowledges this many bytes of the call's events.
+	Credit uint64 `protobuf:"varint,4,opt,name=credit,proto3,oneof"`
+}
+
+func (*Run_Request_Start) isRun_Request_Msg() {}
+
+func (*Run_Request_Cancel) isRun_Request_Msg() {}
+
+func (*Run_Request_Credit) isRun_Request_Msg() {}
+
+type Run_Response struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Call  uint64                 `protobuf:"varint,1,opt,name=call,proto3" json:"call,omitempty"`
+	// Types that are valid to be assigned to Msg:
+	//
+	//	*Run_Response_Event
+	//	*Run_Response_Error
+	Msg           isRun_Response_Msg `protobuf_oneof:"msg"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Run_Response) Reset() {
+	*x = Run_Response{}
+	mi := &file_zrunplugin_proto_msgTypes[31]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Run_Response) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Run_Response) ProtoMessage() {}
+
+func (x *Run_Response) ProtoReflect() protoreflect.Message {
+	mi := &file_zrunplugin_proto_msgTypes[31]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Run_Response.ProtoReflect.Descriptor instead.
+func (*Run_Response) Descriptor() ([]byte, []int) {
+	return file_zrunplugin_proto_rawDescGZIP(), []int{11, 1}
+}
+
+func (x *Run_Response) GetCall() uint64 {
+	if x != nil {
+		return x.Call
+	}
+	return 0
+}
+
+func (x *Run_Response) GetMsg() isRun_Response_Msg {
+	if x != nil {
+		return x.Msg
+	}
+	return nil
+}
+
+func (x *Run_Response) GetEvent() *RunAction_Event {
+	if x != nil {
+		if x, ok := x.Msg.(*Run_Response_Event); ok {
+			return x.Event
+		}
+	}
+	return nil
+}
+
+func (x *Run_Response) GetError() *Run_Status {
+	if x != nil {
+		if x, ok := x.Msg.(*Run_Response_Error); ok {
+			return x.Error
+		}
+	}
+	return nil
+}
+
+type isRun_Response_Msg interface {
+	isRun_Response_Msg()
+}
+
+type Run_Response_Event struct {
+	Event *RunAction_Event `protobuf:"bytes,2,opt,name=event,proto3,oneof"`
+}
+
+type Run_Response_Error struct {
+	// error ends the call with the action's error instead of a result.
+	Error *Run_Status `protobuf:"bytes,3,opt,name=error,proto3,oneof"`
+}
+
+func (*Run_Response_Event) isRun_Response_Msg() {}
+
+func (*Run_Response_Error) isRun_Response_Msg() {}
+
+// Status is an error as a gRPC status: its code tells cancellation,
+// not found and the like apart.
+type Run_Status struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Code          uint32                 `protobuf:"varint,1,opt,name=code,proto3" json:"code,omitempty"`
+	Message       string                 `protobuf:"bytes,2,opt,name=message,proto3" json:"message,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Run_Status) Reset() {
+	*x = Run_Status{}
+	mi := &file_zrunplugin_proto_msgTypes[32]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Run_Status) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Run_Status) ProtoMessage() {}
+
+func (x *Run_Status) ProtoReflect() protoreflect.Message {
+	mi := &file_zrunplugin_proto_msgTypes[32]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Run_Status.ProtoReflect.Descriptor instead.
+func (*Run_Status) Descriptor() ([]byte, []int) {
+	return file_zrunplugin_proto_rawDescGZIP(), []int{11, 2}
+}
+
+func (x *Run_Status) GetCode() uint32 {
+	if x != nil {
+		return x.Code
+	}
+	return 0
+}
+
+func (x *Run_Status) GetMessage() string {
+	if x != nil {
+		return x.Message
+	}
+	return ""
+}
+
 type Exec_Start struct {
 	state  protoimpl.MessageState `protogen:"open.v1"`
 	Handle uint64                 `protobuf:"varint,1,opt,name=handle,proto3" json:"handle,omitempty"`
@@ -1771,7 +2071,7 @@ type Exec_Start struct {
 
 func (x *Exec_Start) Reset() {
 	*x = Exec_Start{}
-	mi := &file_zrunplugin_proto_msgTypes[29]
+	mi := &file_zrunplugin_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1783,7 +2083,7 @@ func (x *Exec_Start) String() string {
 func (*Exec_Start) ProtoMessage() {}
 
 func (x *Exec_Start) ProtoReflect() protoreflect.Message {
-	mi := &file_zrunplugin_proto_msgTypes[29]
+	mi := &file_zrunplugin_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1796,7 +2096,7 @@ func (x *Exec_Start) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Exec_Start.ProtoReflect.Descriptor instead.
 func (*Exec_Start) Descriptor() ([]byte, []int) {
-	return file_zrunplugin_proto_rawDescGZIP(), []int{11, 0}
+	return file_zrunplugin_proto_rawDescGZIP(), []int{12, 0}
 }
 
 func (x *Exec_Start) GetHandle() uint64 {
@@ -1847,7 +2147,7 @@ type Exec_Request struct {
 
 func (x *Exec_Request) Reset() {
 	*x = Exec_Request{}
-	mi := &file_zrunplugin_proto_msgTypes[30]
+	mi := &file_zrunplugin_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1859,7 +2159,7 @@ func (x *Exec_Request) String() string {
 func (*Exec_Request) ProtoMessage() {}
 
 func (x *Exec_Request) ProtoReflect() protoreflect.Message {
-	mi := &file_zrunplugin_proto_msgTypes[30]
+	mi := &file_zrunplugin_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1872,7 +2172,7 @@ func (x *Exec_Request) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Exec_Request.ProtoReflect.Descriptor instead.
 func (*Exec_Request) Descriptor() ([]byte, []int) {
-	return file_zrunplugin_proto_rawDescGZIP(), []int{11, 1}
+	return file_zrunplugin_proto_rawDescGZIP(), []int{12, 1}
 }
 
 func (x *Exec_Request) GetMsg() isExec_Request_Msg {
@@ -1930,7 +2230,7 @@ type Exec_Response struct {
 
 func (x *Exec_Response) Reset() {
 	*x = Exec_Response{}
-	mi := &file_zrunplugin_proto_msgTypes[31]
+	mi := &file_zrunplugin_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1942,7 +2242,7 @@ func (x *Exec_Response) String() string {
 func (*Exec_Response) ProtoMessage() {}
 
 func (x *Exec_Response) ProtoReflect() protoreflect.Message {
-	mi := &file_zrunplugin_proto_msgTypes[31]
+	mi := &file_zrunplugin_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1955,7 +2255,7 @@ func (x *Exec_Response) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Exec_Response.ProtoReflect.Descriptor instead.
 func (*Exec_Response) Descriptor() ([]byte, []int) {
-	return file_zrunplugin_proto_rawDescGZIP(), []int{11, 2}
+	return file_zrunplugin_proto_rawDescGZIP(), []int{12, 2}
 }
 
 func (x *Exec_Response) GetMsg() isExec_Response_Msg {
@@ -2024,7 +2324,7 @@ type ReadFile_Request struct {
 
 func (x *ReadFile_Request) Reset() {
 	*x = ReadFile_Request{}
-	mi := &file_zrunplugin_proto_msgTypes[33]
+	mi := &file_zrunplugin_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2036,7 +2336,7 @@ func (x *ReadFile_Request) String() string {
 func (*ReadFile_Request) ProtoMessage() {}
 
 func (x *ReadFile_Request) ProtoReflect() protoreflect.Message {
-	mi := &file_zrunplugin_proto_msgTypes[33]
+	mi := &file_zrunplugin_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2049,7 +2349,7 @@ func (x *ReadFile_Request) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReadFile_Request.ProtoReflect.Descriptor instead.
 func (*ReadFile_Request) Descriptor() ([]byte, []int) {
-	return file_zrunplugin_proto_rawDescGZIP(), []int{12, 0}
+	return file_zrunplugin_proto_rawDescGZIP(), []int{13, 0}
 }
 
 func (x *ReadFile_Request) GetHandle() uint64 {
@@ -2075,7 +2375,7 @@ type ReadFile_Response struct {
 
 func (x *ReadFile_Response) Reset() {
 	*x = ReadFile_Response{}
-	mi := &file_zrunplugin_proto_msgTypes[34]
+	mi := &file_zrunplugin_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2087,7 +2387,7 @@ func (x *ReadFile_Response) String() string {
 func (*ReadFile_Response) ProtoMessage() {}
 
 func (x *ReadFile_Response) ProtoReflect() protoreflect.Message {
-	mi := &file_zrunplugin_proto_msgTypes[34]
+	mi := &file_zrunplugin_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2100,7 +2400,7 @@ func (x *ReadFile_Response) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReadFile_Response.ProtoReflect.Descriptor instead.
 func (*ReadFile_Response) Descriptor() ([]byte, []int) {
-	return file_zrunplugin_proto_rawDescGZIP(), []int{12, 1}
+	return file_zrunplugin_proto_rawDescGZIP(), []int{13, 1}
 }
 
 func (x *ReadFile_Response) GetData() []byte {
@@ -2122,7 +2422,7 @@ type WriteFile_Request struct {
 
 func (x *WriteFile_Request) Reset() {
 	*x = WriteFile_Request{}
-	mi := &file_zrunplugin_proto_msgTypes[35]
+	mi := &file_zrunplugin_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2134,7 +2434,7 @@ func (x *WriteFile_Request) String() string {
 func (*WriteFile_Request) ProtoMessage() {}
 
 func (x *WriteFile_Request) ProtoReflect() protoreflect.Message {
-	mi := &file_zrunplugin_proto_msgTypes[35]
+	mi := &file_zrunplugin_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2147,7 +2447,7 @@ func (x *WriteFile_Request) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WriteFile_Request.ProtoReflect.Descriptor instead.
 func (*WriteFile_Request) Descriptor() ([]byte, []int) {
-	return file_zrunplugin_proto_rawDescGZIP(), []int{13, 0}
+	return file_zrunplugin_proto_rawDescGZIP(), []int{14, 0}
 }
 
 func (x *WriteFile_Request) GetHandle() uint64 {
@@ -2186,7 +2486,7 @@ type WriteFile_Response struct {
 
 func (x *WriteFile_Response) Reset() {
 	*x = WriteFile_Response{}
-	mi := &file_zrunplugin_proto_msgTypes[36]
+	mi := &file_zrunplugin_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2198,7 +2498,7 @@ func (x *WriteFile_Response) String() string {
 func (*WriteFile_Response) ProtoMessage() {}
 
 func (x *WriteFile_Response) ProtoReflect() protoreflect.Message {
-	mi := &file_zrunplugin_proto_msgTypes[36]
+	mi := &file_zrunplugin_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2211,7 +2511,7 @@ func (x *WriteFile_Response) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WriteFile_Response.ProtoReflect.Descriptor instead.
 func (*WriteFile_Response) Descriptor() ([]byte, []int) {
-	return file_zrunplugin_proto_rawDescGZIP(), []int{13, 1}
+	return file_zrunplugin_proto_rawDescGZIP(), []int{14, 1}
 }
 
 type Dial_Open struct {
@@ -2225,7 +2525,7 @@ type Dial_Open struct {
 
 func (x *Dial_Open) Reset() {
 	*x = Dial_Open{}
-	mi := &file_zrunplugin_proto_msgTypes[37]
+	mi := &file_zrunplugin_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2237,7 +2537,7 @@ func (x *Dial_Open) String() string {
 func (*Dial_Open) ProtoMessage() {}
 
 func (x *Dial_Open) ProtoReflect() protoreflect.Message {
-	mi := &file_zrunplugin_proto_msgTypes[37]
+	mi := &file_zrunplugin_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2250,7 +2550,7 @@ func (x *Dial_Open) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Dial_Open.ProtoReflect.Descriptor instead.
 func (*Dial_Open) Descriptor() ([]byte, []int) {
-	return file_zrunplugin_proto_rawDescGZIP(), []int{14, 0}
+	return file_zrunplugin_proto_rawDescGZIP(), []int{15, 0}
 }
 
 func (x *Dial_Open) GetHandle() uint64 {
@@ -2287,7 +2587,7 @@ type Dial_Request struct {
 
 func (x *Dial_Request) Reset() {
 	*x = Dial_Request{}
-	mi := &file_zrunplugin_proto_msgTypes[38]
+	mi := &file_zrunplugin_proto_msgTypes[42]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2299,7 +2599,7 @@ func (x *Dial_Request) String() string {
 func (*Dial_Request) ProtoMessage() {}
 
 func (x *Dial_Request) ProtoReflect() protoreflect.Message {
-	mi := &file_zrunplugin_proto_msgTypes[38]
+	mi := &file_zrunplugin_proto_msgTypes[42]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2312,7 +2612,7 @@ func (x *Dial_Request) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Dial_Request.ProtoReflect.Descriptor instead.
 func (*Dial_Request) Descriptor() ([]byte, []int) {
-	return file_zrunplugin_proto_rawDescGZIP(), []int{14, 1}
+	return file_zrunplugin_proto_rawDescGZIP(), []int{15, 1}
 }
 
 func (x *Dial_Request) GetMsg() isDial_Request_Msg {
@@ -2369,7 +2669,7 @@ type Dial_Response struct {
 
 func (x *Dial_Response) Reset() {
 	*x = Dial_Response{}
-	mi := &file_zrunplugin_proto_msgTypes[39]
+	mi := &file_zrunplugin_proto_msgTypes[43]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2381,7 +2681,7 @@ func (x *Dial_Response) String() string {
 func (*Dial_Response) ProtoMessage() {}
 
 func (x *Dial_Response) ProtoReflect() protoreflect.Message {
-	mi := &file_zrunplugin_proto_msgTypes[39]
+	mi := &file_zrunplugin_proto_msgTypes[43]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2394,7 +2694,7 @@ func (x *Dial_Response) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Dial_Response.ProtoReflect.Descriptor instead.
 func (*Dial_Response) Descriptor() ([]byte, []int) {
-	return file_zrunplugin_proto_rawDescGZIP(), []int{14, 2}
+	return file_zrunplugin_proto_rawDescGZIP(), []int{15, 2}
 }
 
 func (x *Dial_Response) GetMsg() isDial_Response_Msg {
@@ -2544,7 +2844,22 @@ const file_zrunplugin_proto_rawDesc = "" +
 	"\x06Result\x125\n" +
 	"\aoutputs\x18\x01 \x01(\v2\x1b.zrunplugin.v1.DynamicValueR\aoutputs\x12E\n" +
 	"\x0fsensitive_paths\x18\x02 \x03(\v2\x1c.zrunplugin.v1.AttributePathR\x0esensitivePaths\x12;\n" +
-	"\vdiagnostics\x18\x03 \x03(\v2\x19.zrunplugin.v1.DiagnosticR\vdiagnostics\"\x95\x03\n" +
+	"\vdiagnostics\x18\x03 \x03(\v2\x19.zrunplugin.v1.DiagnosticR\vdiagnostics\"\xe5\x02\n" +
+	"\x03Run\x1a\x92\x01\n" +
+	"\aRequest\x12\x12\n" +
+	"\x04call\x18\x01 \x01(\x04R\x04call\x128\n" +
+	"\x05start\x18\x02 \x01(\v2 .zrunplugin.v1.RunAction.RequestH\x00R\x05start\x12\x18\n" +
+	"\x06cancel\x18\x03 \x01(\bH\x00R\x06cancel\x12\x18\n" +
+	"\x06credit\x18\x04 \x01(\x04H\x00R\x06creditB\x05\n" +
+	"\x03msg\x1a\x90\x01\n" +
+	"\bResponse\x12\x12\n" +
+	"\x04call\x18\x01 \x01(\x04R\x04call\x126\n" +
+	"\x05event\x18\x02 \x01(\v2\x1e.zrunplugin.v1.RunAction.EventH\x00R\x05event\x121\n" +
+	"\x05error\x18\x03 \x01(\v2\x19.zrunplugin.v1.Run.StatusH\x00R\x05errorB\x05\n" +
+	"\x03msg\x1a6\n" +
+	"\x06Status\x12\x12\n" +
+	"\x04code\x18\x01 \x01(\rR\x04code\x12\x18\n" +
+	"\amessage\x18\x02 \x01(\tR\amessage\"\x95\x03\n" +
 	"\x04Exec\x1a\xc9\x01\n" +
 	"\x05Start\x12\x16\n" +
 	"\x06handle\x18\x01 \x01(\x04R\x06handle\x12\x12\n" +
@@ -2590,13 +2905,13 @@ const file_zrunplugin_proto_rawDesc = "" +
 	"\bResponse\x12\x18\n" +
 	"\x06opened\x18\x01 \x01(\bH\x00R\x06opened\x12\x14\n" +
 	"\x04data\x18\x02 \x01(\fH\x00R\x04dataB\x05\n" +
-	"\x03msg2\xe4\x02\n" +
+	"\x03msg2\xd7\x02\n" +
 	"\x06Plugin\x12P\n" +
 	"\tGetSchema\x12 .zrunplugin.v1.GetSchema.Request\x1a!.zrunplugin.v1.GetSchema.Response\x12b\n" +
 	"\x0fValidateActions\x12&.zrunplugin.v1.ValidateActions.Request\x1a'.zrunplugin.v1.ValidateActions.Response\x12S\n" +
 	"\n" +
-	"PlanAction\x12!.zrunplugin.v1.PlanAction.Request\x1a\".zrunplugin.v1.PlanAction.Response\x12O\n" +
-	"\tRunAction\x12 .zrunplugin.v1.RunAction.Request\x1a\x1e.zrunplugin.v1.RunAction.Event0\x012\xb7\x02\n" +
+	"PlanAction\x12!.zrunplugin.v1.PlanAction.Request\x1a\".zrunplugin.v1.PlanAction.Response\x12B\n" +
+	"\x03Run\x12\x1a.zrunplugin.v1.Run.Request\x1a\x1b.zrunplugin.v1.Run.Response(\x010\x012\xb7\x02\n" +
 	"\x06Target\x12E\n" +
 	"\x04Exec\x12\x1b.zrunplugin.v1.Exec.Request\x1a\x1c.zrunplugin.v1.Exec.Response(\x010\x01\x12M\n" +
 	"\bReadFile\x12\x1f.zrunplugin.v1.ReadFile.Request\x1a .zrunplugin.v1.ReadFile.Response\x12P\n" +
@@ -2616,7 +2931,7 @@ func file_zrunplugin_proto_rawDescGZIP() []byte {
 }
 
 var file_zrunplugin_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_zrunplugin_proto_msgTypes = make([]protoimpl.MessageInfo, 40)
+var file_zrunplugin_proto_msgTypes = make([]protoimpl.MessageInfo, 44)
 var file_zrunplugin_proto_goTypes = []any{
 	(Diagnostic_Severity)(0),         // 0: zrunplugin.v1.Diagnostic.Severity
 	(RunAction_Log_Stream)(0),        // 1: zrunplugin.v1.RunAction.Log.Stream
@@ -2631,38 +2946,42 @@ var file_zrunplugin_proto_goTypes = []any{
 	(*ValidateActions)(nil),          // 10: zrunplugin.v1.ValidateActions
 	(*PlanAction)(nil),               // 11: zrunplugin.v1.PlanAction
 	(*RunAction)(nil),                // 12: zrunplugin.v1.RunAction
-	(*Exec)(nil),                     // 13: zrunplugin.v1.Exec
-	(*ReadFile)(nil),                 // 14: zrunplugin.v1.ReadFile
-	(*WriteFile)(nil),                // 15: zrunplugin.v1.WriteFile
-	(*Dial)(nil),                     // 16: zrunplugin.v1.Dial
-	(*AttributePath_Step)(nil),       // 17: zrunplugin.v1.AttributePath.Step
-	(*GetSchema_Request)(nil),        // 18: zrunplugin.v1.GetSchema.Request
-	(*GetSchema_Response)(nil),       // 19: zrunplugin.v1.GetSchema.Response
-	(*ValidateActions_Call)(nil),     // 20: zrunplugin.v1.ValidateActions.Call
-	(*ValidateActions_Request)(nil),  // 21: zrunplugin.v1.ValidateActions.Request
-	(*ValidateActions_Result)(nil),   // 22: zrunplugin.v1.ValidateActions.Result
-	(*ValidateActions_Response)(nil), // 23: zrunplugin.v1.ValidateActions.Response
-	(*PlanAction_Request)(nil),       // 24: zrunplugin.v1.PlanAction.Request
-	(*PlanAction_Response)(nil),      // 25: zrunplugin.v1.PlanAction.Response
-	(*RunAction_Request)(nil),        // 26: zrunplugin.v1.RunAction.Request
-	(*RunAction_Event)(nil),          // 27: zrunplugin.v1.RunAction.Event
-	(*RunAction_Log)(nil),            // 28: zrunplugin.v1.RunAction.Log
-	(*RunAction_Progress)(nil),       // 29: zrunplugin.v1.RunAction.Progress
-	(*RunAction_Result)(nil),         // 30: zrunplugin.v1.RunAction.Result
-	(*Exec_Start)(nil),               // 31: zrunplugin.v1.Exec.Start
-	(*Exec_Request)(nil),             // 32: zrunplugin.v1.Exec.Request
-	(*Exec_Response)(nil),            // 33: zrunplugin.v1.Exec.Response
-	nil,                              // 34: zrunplugin.v1.Exec.Start.EnvEntry
-	(*ReadFile_Request)(nil),         // 35: zrunplugin.v1.ReadFile.Request
-	(*ReadFile_Response)(nil),        // 36: zrunplugin.v1.ReadFile.Response
-	(*WriteFile_Request)(nil),        // 37: zrunplugin.v1.WriteFile.Request
-	(*WriteFile_Response)(nil),       // 38: zrunplugin.v1.WriteFile.Response
-	(*Dial_Open)(nil),                // 39: zrunplugin.v1.Dial.Open
-	(*Dial_Request)(nil),             // 40: zrunplugin.v1.Dial.Request
-	(*Dial_Response)(nil),            // 41: zrunplugin.v1.Dial.Response
+	(*Run)(nil),                      // 13: zrunplugin.v1.Run
+	(*Exec)(nil),                     // 14: zrunplugin.v1.Exec
+	(*ReadFile)(nil),                 // 15: zrunplugin.v1.ReadFile
+	(*WriteFile)(nil),                // 16: zrunplugin.v1.WriteFile
+	(*Dial)(nil),                     // 17: zrunplugin.v1.Dial
+	(*AttributePath_Step)(nil),       // 18: zrunplugin.v1.AttributePath.Step
+	(*GetSchema_Request)(nil),        // 19: zrunplugin.v1.GetSchema.Request
+	(*GetSchema_Response)(nil),       // 20: zrunplugin.v1.GetSchema.Response
+	(*ValidateActions_Call)(nil),     // 21: zrunplugin.v1.ValidateActions.Call
+	(*ValidateActions_Request)(nil),  // 22: zrunplugin.v1.ValidateActions.Request
+	(*ValidateActions_Result)(nil),   // 23: zrunplugin.v1.ValidateActions.Result
+	(*ValidateActions_Response)(nil), // 24: zrunplugin.v1.ValidateActions.Response
+	(*PlanAction_Request)(nil),       // 25: zrunplugin.v1.PlanAction.Request
+	(*PlanAction_Response)(nil),      // 26: zrunplugin.v1.PlanAction.Response
+	(*RunAction_Request)(nil),        // 27: zrunplugin.v1.RunAction.Request
+	(*RunAction_Event)(nil),          // 28: zrunplugin.v1.RunAction.Event
+	(*RunAction_Log)(nil),            // 29: zrunplugin.v1.RunAction.Log
+	(*RunAction_Progress)(nil),       // 30: zrunplugin.v1.RunAction.Progress
+	(*RunAction_Result)(nil),         // 31: zrunplugin.v1.RunAction.Result
+	(*Run_Request)(nil),              // 32: zrunplugin.v1.Run.Request
+	(*Run_Response)(nil),             // 33: zrunplugin.v1.Run.Response
+	(*Run_Status)(nil),               // 34: zrunplugin.v1.Run.Status
+	(*Exec_Start)(nil),               // 35: zrunplugin.v1.Exec.Start
+	(*Exec_Request)(nil),             // 36: zrunplugin.v1.Exec.Request
+	(*Exec_Response)(nil),            // 37: zrunplugin.v1.Exec.Response
+	nil,                              // 38: zrunplugin.v1.Exec.Start.EnvEntry
+	(*ReadFile_Request)(nil),         // 39: zrunplugin.v1.ReadFile.Request
+	(*ReadFile_Response)(nil),        // 40: zrunplugin.v1.ReadFile.Response
+	(*WriteFile_Request)(nil),        // 41: zrunplugin.v1.WriteFile.Request
+	(*WriteFile_Response)(nil),       // 42: zrunplugin.v1.WriteFile.Response
+	(*Dial_Open)(nil),                // 43: zrunplugin.v1.Dial.Open
+	(*Dial_Request)(nil),             // 44: zrunplugin.v1.Dial.Request
+	(*Dial_Response)(nil),            // 45: zrunplugin.v1.Dial.Response
 }
 var file_zrunplugin_proto_depIdxs = []int32{
-	17, // 0: zrunplugin.v1.AttributePath.steps:type_name -> zrunplugin.v1.AttributePath.Step
+	18, // 0: zrunplugin.v1.AttributePath.steps:type_name -> zrunplugin.v1.AttributePath.Step
 	0,  // 1: zrunplugin.v1.Diagnostic.severity:type_name -> zrunplugin.v1.Diagnostic.Severity
 	3,  // 2: zrunplugin.v1.Diagnostic.path:type_name -> zrunplugin.v1.AttributePath
 	5,  // 3: zrunplugin.v1.ActionSchema.args:type_name -> zrunplugin.v1.Attribute
@@ -2670,9 +2989,9 @@ var file_zrunplugin_proto_depIdxs = []int32{
 	6,  // 5: zrunplugin.v1.GetSchema.Response.actions:type_name -> zrunplugin.v1.ActionSchema
 	2,  // 6: zrunplugin.v1.ValidateActions.Call.args:type_name -> zrunplugin.v1.DynamicValue
 	3,  // 7: zrunplugin.v1.ValidateActions.Call.sensitive_paths:type_name -> zrunplugin.v1.AttributePath
-	20, // 8: zrunplugin.v1.ValidateActions.Request.calls:type_name -> zrunplugin.v1.ValidateActions.Call
+	21, // 8: zrunplugin.v1.ValidateActions.Request.calls:type_name -> zrunplugin.v1.ValidateActions.Call
 	4,  // 9: zrunplugin.v1.ValidateActions.Result.diagnostics:type_name -> zrunplugin.v1.Diagnostic
-	22, // 10: zrunplugin.v1.ValidateActions.Response.results:type_name -> zrunplugin.v1.ValidateActions.Result
+	23, // 10: zrunplugin.v1.ValidateActions.Response.results:type_name -> zrunplugin.v1.ValidateActions.Result
 	2,  // 11: zrunplugin.v1.PlanAction.Request.args:type_name -> zrunplugin.v1.DynamicValue
 	3,  // 12: zrunplugin.v1.PlanAction.Request.sensitive_paths:type_name -> zrunplugin.v1.AttributePath
 	7,  // 13: zrunplugin.v1.PlanAction.Request.info:type_name -> zrunplugin.v1.RunInfo
@@ -2682,37 +3001,40 @@ var file_zrunplugin_proto_depIdxs = []int32{
 	3,  // 17: zrunplugin.v1.RunAction.Request.sensitive_paths:type_name -> zrunplugin.v1.AttributePath
 	7,  // 18: zrunplugin.v1.RunAction.Request.info:type_name -> zrunplugin.v1.RunInfo
 	8,  // 19: zrunplugin.v1.RunAction.Request.target:type_name -> zrunplugin.v1.TargetRef
-	28, // 20: zrunplugin.v1.RunAction.Event.log:type_name -> zrunplugin.v1.RunAction.Log
-	29, // 21: zrunplugin.v1.RunAction.Event.progress:type_name -> zrunplugin.v1.RunAction.Progress
-	30, // 22: zrunplugin.v1.RunAction.Event.result:type_name -> zrunplugin.v1.RunAction.Result
+	29, // 20: zrunplugin.v1.RunAction.Event.log:type_name -> zrunplugin.v1.RunAction.Log
+	30, // 21: zrunplugin.v1.RunAction.Event.progress:type_name -> zrunplugin.v1.RunAction.Progress
+	31, // 22: zrunplugin.v1.RunAction.Event.result:type_name -> zrunplugin.v1.RunAction.Result
 	1,  // 23: zrunplugin.v1.RunAction.Log.stream:type_name -> zrunplugin.v1.RunAction.Log.Stream
 	2,  // 24: zrunplugin.v1.RunAction.Result.outputs:type_name -> zrunplugin.v1.DynamicValue
 	3,  // 25: zrunplugin.v1.RunAction.Result.sensitive_paths:type_name -> zrunplugin.v1.AttributePath
 	4,  // 26: zrunplugin.v1.RunAction.Result.diagnostics:type_name -> zrunplugin.v1.Diagnostic
-	34, // 27: zrunplugin.v1.Exec.Start.env:type_name -> zrunplugin.v1.Exec.Start.EnvEntry
-	31, // 28: zrunplugin.v1.Exec.Request.start:type_name -> zrunplugin.v1.Exec.Start
-	39, // 29: zrunplugin.v1.Dial.Request.open:type_name -> zrunplugin.v1.Dial.Open
-	18, // 30: zrunplugin.v1.Plugin.GetSchema:input_type -> zrunplugin.v1.GetSchema.Request
-	21, // 31: zrunplugin.v1.Plugin.ValidateActions:input_type -> zrunplugin.v1.ValidateActions.Request
-	24, // 32: zrunplugin.v1.Plugin.PlanAction:input_type -> zrunplugin.v1.PlanAction.Request
-	26, // 33: zrunplugin.v1.Plugin.RunAction:input_type -> zrunplugin.v1.RunAction.Request
-	32, // 34: zrunplugin.v1.Target.Exec:input_type -> zrunplugin.v1.Exec.Request
-	35, // 35: zrunplugin.v1.Target.ReadFile:input_type -> zrunplugin.v1.ReadFile.Request
-	37, // 36: zrunplugin.v1.Target.WriteFile:input_type -> zrunplugin.v1.WriteFile.Request
-	40, // 37: zrunplugin.v1.Target.Dial:input_type -> zrunplugin.v1.Dial.Request
-	19, // 38: zrunplugin.v1.Plugin.GetSchema:output_type -> zrunplugin.v1.GetSchema.Response
-	23, // 39: zrunplugin.v1.Plugin.ValidateActions:output_type -> zrunplugin.v1.ValidateActions.Response
-	25, // 40: zrunplugin.v1.Plugin.PlanAction:output_type -> zrunplugin.v1.PlanAction.Response
-	27, // 41: zrunplugin.v1.Plugin.RunAction:output_type -> zrunplugin.v1.RunAction.Event
-	33, // 42: zrunplugin.v1.Target.Exec:output_type -> zrunplugin.v1.Exec.Response
-	36, // 43: zrunplugin.v1.Target.ReadFile:output_type -> zrunplugin.v1.ReadFile.Response
-	38, // 44: zrunplugin.v1.Target.WriteFile:output_type -> zrunplugin.v1.WriteFile.Response
-	41, // 45: zrunplugin.v1.Target.Dial:output_type -> zrunplugin.v1.Dial.Response
-	38, // [38:46] is the sub-list for method output_type
-	30, // [30:38] is the sub-list for method input_type
-	30, // [30:30] is the sub-list for extension type_name
-	30, // [30:30] is the sub-list for extension extendee
-	0,  // [0:30] is the sub-list for field type_name
+	27, // 27: zrunplugin.v1.Run.Request.start:type_name -> zrunplugin.v1.RunAction.Request
+	28, // 28: zrunplugin.v1.Run.Response.event:type_name -> zrunplugin.v1.RunAction.Event
+	34, // 29: zrunplugin.v1.Run.Response.error:type_name -> zrunplugin.v1.Run.Status
+	38, // 30: zrunplugin.v1.Exec.Start.env:type_name -> zrunplugin.v1.Exec.Start.EnvEntry
+	35, // 31: zrunplugin.v1.Exec.Request.start:type_name -> zrunplugin.v1.Exec.Start
+	43, // 32: zrunplugin.v1.Dial.Request.open:type_name -> zrunplugin.v1.Dial.Open
+	19, // 33: zrunplugin.v1.Plugin.GetSchema:input_type -> zrunplugin.v1.GetSchema.Request
+	22, // 34: zrunplugin.v1.Plugin.ValidateActions:input_type -> zrunplugin.v1.ValidateActions.Request
+	25, // 35: zrunplugin.v1.Plugin.PlanAction:input_type -> zrunplugin.v1.PlanAction.Request
+	32, // 36: zrunplugin.v1.Plugin.Run:input_type -> zrunplugin.v1.Run.Request
+	36, // 37: zrunplugin.v1.Target.Exec:input_type -> zrunplugin.v1.Exec.Request
+	39, // 38: zrunplugin.v1.Target.ReadFile:input_type -> zrunplugin.v1.ReadFile.Request
+	41, // 39: zrunplugin.v1.Target.WriteFile:input_type -> zrunplugin.v1.WriteFile.Request
+	44, // 40: zrunplugin.v1.Target.Dial:input_type -> zrunplugin.v1.Dial.Request
+	20, // 41: zrunplugin.v1.Plugin.GetSchema:output_type -> zrunplugin.v1.GetSchema.Response
+	24, // 42: zrunplugin.v1.Plugin.ValidateActions:output_type -> zrunplugin.v1.ValidateActions.Response
+	26, // 43: zrunplugin.v1.Plugin.PlanAction:output_type -> zrunplugin.v1.PlanAction.Response
+	33, // 44: zrunplugin.v1.Plugin.Run:output_type -> zrunplugin.v1.Run.Response
+	37, // 45: zrunplugin.v1.Target.Exec:output_type -> zrunplugin.v1.Exec.Response
+	40, // 46: zrunplugin.v1.Target.ReadFile:output_type -> zrunplugin.v1.ReadFile.Response
+	42, // 47: zrunplugin.v1.Target.WriteFile:output_type -> zrunplugin.v1.WriteFile.Response
+	45, // 48: zrunplugin.v1.Target.Dial:output_type -> zrunplugin.v1.Dial.Response
+	41, // [41:49] is the sub-list for method output_type
+	33, // [33:41] is the sub-list for method input_type
+	33, // [33:33] is the sub-list for extension type_name
+	33, // [33:33] is the sub-list for extension extendee
+	0,  // [0:33] is the sub-list for field type_name
 }
 
 func init() { file_zrunplugin_proto_init() }
@@ -2720,30 +3042,39 @@ func file_zrunplugin_proto_init() {
 	if File_zrunplugin_proto != nil {
 		return
 	}
-	file_zrunplugin_proto_msgTypes[15].OneofWrappers = []any{
+	file_zrunplugin_proto_msgTypes[16].OneofWrappers = []any{
 		(*AttributePath_Step_AttributeName)(nil),
 		(*AttributePath_Step_ElementKeyString)(nil),
 		(*AttributePath_Step_ElementKeyInt)(nil),
 	}
-	file_zrunplugin_proto_msgTypes[25].OneofWrappers = []any{
+	file_zrunplugin_proto_msgTypes[26].OneofWrappers = []any{
 		(*RunAction_Event_Log)(nil),
 		(*RunAction_Event_Progress)(nil),
 		(*RunAction_Event_Result)(nil),
 	}
 	file_zrunplugin_proto_msgTypes[30].OneofWrappers = []any{
+		(*Run_Request_Start)(nil),
+		(*Run_Request_Cancel)(nil),
+		(*Run_Request_Credit)(nil),
+	}
+	file_zrunplugin_proto_msgTypes[31].OneofWrappers = []any{
+		(*Run_Response_Event)(nil),
+		(*Run_Response_Error)(nil),
+	}
+	file_zrunplugin_proto_msgTypes[34].OneofWrappers = []any{
 		(*Exec_Request_Start)(nil),
 		(*Exec_Request_Stdin)(nil),
 	}
-	file_zrunplugin_proto_msgTypes[31].OneofWrappers = []any{
+	file_zrunplugin_proto_msgTypes[35].OneofWrappers = []any{
 		(*Exec_Response_Stdout)(nil),
 		(*Exec_Response_Stderr)(nil),
 		(*Exec_Response_ExitCode)(nil),
 	}
-	file_zrunplugin_proto_msgTypes[38].OneofWrappers = []any{
+	file_zrunplugin_proto_msgTypes[42].OneofWrappers = []any{
 		(*Dial_Request_Open)(nil),
 		(*Dial_Request_Data)(nil),
 	}
-	file_zrunplugin_proto_msgTypes[39].OneofWrappers = []any{
+	file_zrunplugin_proto_msgTypes[43].OneofWrappers = []any{
 		(*Dial_Response_Opened)(nil),
 		(*Dial_Response_Data)(nil),
 	}
@@ -2753,7 +3084,7 @@ func file_zrunplugin_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_zrunplugin_proto_rawDesc), len(file_zrunplugin_proto_rawDesc)),
 			NumEnums:      2,
-			NumMessages:   40,
+			NumMessages:   44,
 			NumExtensions: 0,
 			NumServices:   2,
 		},

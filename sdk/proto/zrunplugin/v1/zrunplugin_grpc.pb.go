@@ -30,7 +30,7 @@ const (
 	Plugin_GetSchema_FullMethodName       = "/zrunplugin.v1.Plugin/GetSchema"
 	Plugin_ValidateActions_FullMethodName = "/zrunplugin.v1.Plugin/ValidateActions"
 	Plugin_PlanAction_FullMethodName      = "/zrunplugin.v1.Plugin/PlanAction"
-	Plugin_RunAction_FullMethodName       = "/zrunplugin.v1.Plugin/RunAction"
+	Plugin_Run_FullMethodName             = "/zrunplugin.v1.Plugin/Run"
 )
 
 // PluginClient is the client API for Plugin service.
@@ -44,7 +44,9 @@ type PluginClient interface {
 	// workflow's steps that use the plugin, one round trip for them all.
 	ValidateActions(ctx context.Context, in *ValidateActions_Request, opts ...grpc.CallOption) (*ValidateActions_Response, error)
 	PlanAction(ctx context.Context, in *PlanAction_Request, opts ...grpc.CallOption) (*PlanAction_Response, error)
-	RunAction(ctx context.Context, in *RunAction_Request, opts ...grpc.CallOption) (grpc.ServerStreamingClient[RunAction_Event], error)
+	// Run carries every RunAction of the host's connection on one stream
+	// opened once, so a step costs two messages and no stream setup: see Run.
+	Run(ctx context.Context, opts ...grpc.CallOption) (grpc.BidiStreamingClient[Run_Request, Run_Response], error)
 }
 
 type pluginClient struct {
@@ -85,24 +87,18 @@ func (c *pluginClient) PlanAction(ctx context.Context, in *PlanAction_Request, o
 	return out, nil
 }
 
-func (c *pluginClient) RunAction(ctx context.Context, in *RunAction_Request, opts ...grpc.CallOption) (grpc.ServerStreamingClient[RunAction_Event], error) {
+func (c *pluginClient) Run(ctx context.Context, opts ...grpc.CallOption) (grpc.BidiStreamingClient[Run_Request, Run_Response], error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
-	stream, err := c.cc.NewStream(ctx, &Plugin_ServiceDesc.Streams[0], Plugin_RunAction_FullMethodName, cOpts...)
+	stream, err := c.cc.NewStream(ctx, &Plugin_ServiceDesc.Streams[0], Plugin_Run_FullMethodName, cOpts...)
 	if err != nil {
 		return nil, err
 	}
-	x := &grpc.GenericClientStream[RunAction_Request, RunAction_Event]{ClientStream: stream}
-	if err := x.ClientStream.SendMsg(in); err != nil {
-		return nil, err
-	}
-	if err := x.ClientStream.CloseSend(); err != nil {
-		return nil, err
-	}
+	x := &grpc.GenericClientStream[Run_Request, Run_Response]{ClientStream: stream}
 	return x, nil
 }
 
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
-type Plugin_RunActionClient = grpc.ServerStreamingClient[RunAction_Event]
+type Plugin_RunClient = grpc.BidiStreamingClient[Run_Request, Run_Response]
 
 // PluginServer is the server API for Plugin service.
 // All implementations must embed UnimplementedPluginServer
@@ -115,7 +111,9 @@ type PluginServer interface {
 	// workflow's steps that use the plugin, one round trip for them all.
 	ValidateActions(context.Context, *ValidateActions_Request) (*ValidateActions_Response, error)
 	PlanAction(context.Context, *PlanAction_Request) (*PlanAction_Response, error)
-	RunAction(*RunAction_Request, grpc.ServerStreamingServer[RunAction_Event]) error
+	// Run carries every RunAction of the host's connection on one stream
+	// opened once, so a step costs two messages and no stream setup: see Run.
+	Run(grpc.BidiStreamingServer[Run_Request, Run_Response]) error
 	mustEmbedUnimplementedPluginServer()
 }
 
@@ -135,8 +133,8 @@ func (UnimplementedPluginServer) ValidateActions(context.Context, *ValidateActio
 func (UnimplementedPluginServer) PlanAction(context.Context, *PlanAction_Request) (*PlanAction_Response, error) {
 	return nil, status.Error(codes.Unimplemented, "method PlanAction not implemented")
 }
-func (UnimplementedPluginServer) RunAction(*RunAction_Request, grpc.ServerStreamingServer[RunAction_Event]) error {
-	return status.Error(codes.Unimplemented, "method RunAction not implemented")
+func (UnimplementedPluginServer) Run(grpc.BidiStreamingServer[Run_Request, Run_Response]) error {
+	return status.Error(codes.Unimplemented, "method Run not implemented")
 }
 func (UnimplementedPluginServer) mustEmbedUnimplementedPluginServer() {}
 func (UnimplementedPluginServer) testEmbeddedByValue()                {}
@@ -213,16 +211,12 @@ func _Plugin_PlanAction_Handler(srv interface{}, ctx context.Context, dec func(i
 	return interceptor(ctx, in, info, handler)
 }
 
-func _Plugin_RunAction_Handler(srv interface{}, stream grpc.ServerStream) error {
-	m := new(RunAction_Request)
-	if err := stream.RecvMsg(m); err != nil {
-		return err
-	}
-	return srv.(PluginServer).RunAction(m, &grpc.GenericServerStream[RunAction_Request, RunAction_Event]{ServerStream: stream})
+func _Plugin_Run_Handler(srv interface{}, stream grpc.ServerStream) error {
+	return srv.(PluginServer).Run(&grpc.GenericServerStream[Run_Request, Run_Response]{ServerStream: stream})
 }
 
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
-type Plugin_RunActionServer = grpc.ServerStreamingServer[RunAction_Event]
+type Plugin_RunServer = grpc.BidiStreamingServer[Run_Request, Run_Response]
 
 // Plugin_ServiceDesc is the grpc.ServiceDesc for Plugin service.
 // It's only intended for direct use with grpc.RegisterService,
@@ -246,9 +240,10 @@ var Plugin_ServiceDesc = grpc.ServiceDesc{
 	},
 	Streams: []grpc.StreamDesc{
 		{
-			StreamName:    "RunAction",
-			Handler:       _Plugin_RunAction_Handler,
+			StreamName:    "Run",
+			Handler:       _Plugin_Run_Handler,
 			ServerStreams: true,
+			ClientStreams: true,
 		},
 	},
 	Metadata: "zrunplugin.proto",
