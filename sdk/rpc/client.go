@@ -3,7 +3,6 @@ package rpc
 import (
 	"context"
 	"fmt"
-	"io"
 
 	"github.com/hashicorp/go-plugin"
 	"github.com/zclconf/go-cty/cty"
