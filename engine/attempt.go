@@ -16,7 +16,7 @@ func (x *execution) attempt(ctx context.Context, b *boundStep, args cty.Value, i
 	select {
 	case x.sem <- struct{}{}:
 	case <-ctx.Done():
-		return cty.NilVal, ctx.Err()
+		return cty.NilVal, stopError(ctx)
 	}
 	defer func() { <-x.sem }()
 	if b.Timeout != nil {
@@ -50,7 +50,8 @@ func (x *execution) attempt(ctx context.Context, b *boundStep, args cty.Value, i
 }
 
 // stopError is the error of an attempt whose ctx ended, other than by
-// the step's own timeout. It says why in an operator's words: the cause
+// the step's own timeout. Its status already says cancelled; the error
+// says why, in an operator's words: the cause
 // the run was cancelled with (zrun's "interrupted"), or the workflow's
 // timeout, never "context deadline exceeded"; and it still matches
 // errors.Is(err, ctx.Err()).
@@ -58,11 +59,11 @@ func stopError(ctx context.Context) error {
 	err := ctx.Err()
 	switch cause := context.Cause(ctx); {
 	case cause != err:
-		return &stopped{why: "cancelled: " + cause.Error(), err: err}
+		return &stopped{why: cause.Error(), err: err}
 	case errors.Is(err, context.DeadlineExceeded):
-		return &stopped{why: "cancelled: the workflow's timeout passed", err: err}
+		return &stopped{why: "the workflow's timeout passed", err: err}
 	}
-	return &stopped{why: "cancelled", err: err}
+	return &stopped{why: "the run was cancelled", err: err}
 }
 
 type stopped struct {

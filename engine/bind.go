@@ -159,11 +159,4 @@ func newPluginGroup(plugin, workflow, step, detail string) *pluginGroup {
 
 // HasPluginFailure reports whether diags include a plugin failure, which
 // the CLI reports with its own exit code.
-func HasPluginFailure(diags hcl.Diagnostics) bool {
-	for _, d := range diags {
-		if _, ok := d.Extra.(pluginFailure); ok && d.Severity == hcl.DiagError {
-			return true
-		}
-	}
-	return false
-}
+func HasPluginFailure(diags hcl.Diagnostics) bool { return hasKind[pluginFailure](diags) }

@@ -60,11 +60,4 @@ func (r *Runner) lock(ctx context.Context, x *execution, wf *dsl.Workflow, env *
 type lockFailure struct{}
 
 // HasLockFailure reports whether diags say the run could not take its lock.
-func HasLockFailure(diags hcl.Diagnostics) bool {
-	for _, d := range diags {
-		if _, ok := d.Extra.(lockFailure); ok {
-			return true
-		}
-	}
-	return false
-}
+func HasLockFailure(diags hcl.Diagnostics) bool { return hasKind[lockFailure](diags) }

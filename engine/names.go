@@ -33,3 +33,15 @@ func diagsError(diags hcl.Diagnostics) error {
 	}
 	return errors.New(strings.Join(msgs, "; "))
 }
+
+// hasKind reports whether an error among diags is of the kind its Extra
+// marks (pluginFailure, lockFailure, usageError): how callers tell
+// failures apart, never by their text.
+func hasKind[K any](diags hcl.Diagnostics) bool {
+	for _, d := range diags {
+		if _, ok := d.Extra.(K); ok && d.Severity == hcl.DiagError {
+			return true
+		}
+	}
+	return false
+}

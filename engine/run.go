@@ -244,14 +244,7 @@ type usageError struct{}
 
 // HasUsageError reports whether diags say the command line is incomplete
 // (no --env where the project has several environments).
-func HasUsageError(diags hcl.Diagnostics) bool {
-	for _, d := range diags {
-		if _, ok := d.Extra.(usageError); ok && d.Severity == hcl.DiagError {
-			return true
-		}
-	}
-	return false
-}
+func HasUsageError(diags hcl.Diagnostics) bool { return hasKind[usageError](diags) }
 
 // NewRunID returns a sortable, unique run id: UTC time plus randomness.
 func NewRunID(t time.Time) string {
