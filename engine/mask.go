@@ -26,7 +26,8 @@ const minSecretLine = 4
 // states for users:
 //
 //   - Every secret is a pattern, masked wherever it appears, whatever its
-//     length. One with line breaks is, without the white space around it,
+//     length; a single-line one also without the white space around it.
+//     One with line breaks is, without the white space around it,
 //     a pattern with "\n" and one with "\r\n" between its lines.
 //   - Every line of a secret, with the white space around it trimmed, is
 //     a pattern of its own when it has at least minSecretLine characters,
@@ -64,9 +65,9 @@ func newMasker(secrets []string) *masker {
 	for _, s := range secrets {
 		if !strings.ContainsAny(s, "\r\n") {
 			add(s)
-			if t := strings.TrimSpace(s); utf8.RuneCountInString(t) >= minSecretLine {
-				add(t)
-			}
+			// Trimmed too, whatever its length, as a short single-line
+			// secret is masked whole wherever it appears.
+			add(strings.TrimSpace(s))
 			continue
 		}
 		// Without the line breaks around it, so masking it leaves the
