@@ -70,8 +70,13 @@ type Derived struct{ Text string }
 const maxDerived = 256
 
 // markDerived adds a Derived mark to v for each string in it, when args
-// carry marks.
+// carry marks and v still does.
 func markDerived(v cty.Value, args []cty.Value) cty.Value {
+	if !v.ContainsMarked() {
+		// The function dropped the marks (nonsensitive), or its result
+		// holds nothing of the marked arguments (length, keys).
+		return v
+	}
 	marked := false
 	for _, a := range args {
 		marked = marked || a.ContainsMarked()
