@@ -1,22 +1,30 @@
 package engine
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"strings"
 	"testing"
 
+	"github.com/zclconf/go-cty/cty"
+
 	"github.com/zrun-dev/zrun/engine/events"
+	"github.com/zrun-dev/zrun/sdk"
+	"github.com/zrun-dev/zrun/sdk/schema"
 )
 
 // TestSensitiveFunctions: a value passed through sensitive() is masked
 // like a secret, in a step's log lines, its outputs and the run's events;
+// a sensitive() value inside a larger string is masked on its own too,
+// where a plugin prints just that part (mock.tail); and
 // nonsensitive() of a hash of a secret is shown as it is.
 func TestSensitiveFunctions(t *testing.T) {
 	t.Setenv("ZRUN_TEST_FUNCS_SECRET", "s3cret-pw")
 	sum := sha256.Sum256([]byte("s3cret-pw"))
 	hash := hex.EncodeToString(sum[:])
 	m := newMock()
+	m.actions["tail"] = tailAction()
 	rec := &events.Recorder{}
 	r := newRunner(t, m, rec, 1, map[string]string{
 		"zrun.hcl": `
@@ -30,7 +38,7 @@ workflow "w" {
     value  = sensitive("hidden-by-function")
   }
   step "inside" {
-    action = mock.echo
+    action = mock.tail
     value  = "token=${sensitive("hidden-in-a-string")}"
   }
   step "hash" {
@@ -90,5 +98,19 @@ workflow "w" {
 	}
 	if n := m.actions["echo"].Calls.Load(); n != 0 {
 		t.Errorf("echo ran %d times", n)
+	}
+}
+
+// tailAction is mock.tail: it logs what follows the first "=" of its
+// value, as a plugin that prints a part of an argument.
+func tailAction() *mockAction {
+	return &mockAction{
+		schema: &schema.Action{Name: "tail", Args: []*schema.Attribute{{Name: "value", Type: cty.String}}},
+		RunActionFn: func(_ context.Context, req *sdk.RunRequest) (*sdk.RunResponse, error) {
+			args, _ := req.Args.UnmarkDeep()
+			_, tail, _ := strings.Cut(args.GetAttr("value").AsString(), "=")
+			req.UI.Logf("tail %s", tail)
+			return &sdk.RunResponse{Outputs: cty.EmptyObjectVal}, nil
+		},
 	}
 }
