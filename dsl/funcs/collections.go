@@ -113,11 +113,10 @@ var SumFunc = function.New(&function.Spec{
 			if e.IsNull() {
 				return cty.NilVal, function.NewArgErrorf(0, "argument must be list, set, or tuple of number values: an element is null")
 			}
-			n, err := convert.Convert(e, cty.Number)
-			if err != nil {
-				return cty.NilVal, function.NewArgErrorf(0, "argument must be list, set, or tuple of number values: %s", err)
+			if e.Type() != cty.Number {
+				return cty.NilVal, function.NewArgErrorf(0, "argument must be list, set, or tuple of number values, not of %s", e.Type().FriendlyName())
 			}
-			sum = sum.Add(n)
+			sum = sum.Add(e)
 		}
 		return sum, nil
 	},
@@ -145,15 +144,9 @@ var IndexFunc = function.New(&function.Spec{
 		}
 		for it := list.ElementIterator(); it.Next(); {
 			i, e := it.Element()
-			v := value
-			if e.Type() != v.Type() {
-				conv, err := convert.Convert(v, e.Type())
-				if err != nil {
-					continue // a value of another type is never equal
-				}
-				v = conv
-			}
-			switch eq := e.Equals(v); {
+			// As in Terraform, a value of another type is never equal:
+			// index(["1"], 1) finds nothing.
+			switch eq := e.Equals(value); {
 			case !eq.IsKnown():
 				return cty.UnknownVal(cty.Number), nil
 			case eq.True():
