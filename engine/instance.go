@@ -51,6 +51,9 @@ func (x *execution) runInstance(ctx context.Context, data *runData, b *boundStep
 		x.finish(sr)
 		return nullOutputs(b.outputType()), err
 	}
+	// A value an argument made sensitive (sensitive(...)) is masked in
+	// every later step's output too, as a secret is.
+	x.secrets.add(args)
 	if b.call != nil {
 		return x.runCall(ctx, b, args, sr, start)
 	}

@@ -53,7 +53,7 @@ func hideSensitiveFunc(name string, f function.Function) function.Function {
 		if err != nil {
 			return v, sensitiveCallError(name, args, err)
 		}
-		return markDerived(v, args), nil
+		return markDerived(v), nil
 	}
 	return function.New(spec)
 }
@@ -69,14 +69,13 @@ type Derived struct{ Text string }
 // file secret), so masking stays cheap; a result's first strings get one.
 const maxDerived = 256
 
-// markDerived adds a Derived mark to v for each string in it, when args
-// carry marks.
-func markDerived(v cty.Value, args []cty.Value) cty.Value {
-	marked := false
-	for _, a := range args {
-		marked = marked || a.ContainsMarked()
-	}
-	if !marked {
+// markDerived adds a Derived mark to v for each string in it, when v
+// carries marks: from marked arguments, or put there by the function
+// (sensitive("x") inside a larger string is masked on its own too).
+func markDerived(v cty.Value) cty.Value {
+	if !v.ContainsMarked() {
+		// The function dropped the marks (nonsensitive), or its result
+		// holds nothing of the marked arguments (length, keys).
 		return v
 	}
 	uv, _ := v.UnmarkDeep()
