@@ -51,6 +51,13 @@ func (d *decoder) decodeEnvironment(block *hcl.Block) *rawEnv {
 		case "extends":
 			env.extendsRange = attr.Expr.Range()
 			d.diags = append(d.diags, decodeStatic(attr.Expr, nil, &env.Extends)...)
+		case "protected":
+			var p bool
+			moreDiags := decodeStatic(attr.Expr, nil, &p)
+			d.diags = append(d.diags, moreDiags...)
+			if !moreDiags.HasErrors() {
+				env.own.protected = &p
+			}
 		case HostsValue:
 			d.errorf(attr.NameRange, "Reserved environment value name",
 				"env.hosts holds the environment's host blocks; declare machines with host \"NAME\" { address = \"...\" }.")
@@ -219,10 +226,12 @@ func indexOf(list []string, s string) int {
 
 // envDecls is what one environment block declares itself.
 type envDecls struct {
-	values  map[string]cty.Value
-	ranges  map[string]hcl.Range
-	hosts   map[string]*Host
-	secrets map[string]*Secret
+	// protected is the block's `protected` argument, nil when unset.
+	protected *bool
+	values    map[string]cty.Value
+	ranges    map[string]hcl.Range
+	hosts     map[string]*Host
+	secrets   map[string]*Secret
 }
 
 // chain returns e and the environments it extends, nearest first.
@@ -232,6 +241,18 @@ func (e *Environment) chain() []*Environment {
 		out = append(out, c)
 	}
 	return out
+}
+
+// Protected reports whether runs in the environment must be confirmed
+// (`protected = true`): its own setting, or else that of the nearest
+// environment of the chain it extends that sets it.
+func (e *Environment) Protected() bool {
+	for c := e; c != nil; c = c.Parent {
+		if p := c.own.protected; p != nil {
+			return *p
+		}
+	}
+	return false
 }
 
 // Value returns the value name: the environment's own deep-merged over
