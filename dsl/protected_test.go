@@ -44,7 +44,7 @@ environment "stage" { extends = "base" }
 
 func TestEnvironmentProtectedInvalid(t *testing.T) {
 	tests := map[string]string{
-		"not a bool": `environment "prod" { protected = "maybe" }`,
+		"not a bool":  `environment "prod" { protected = "maybe" }`,
 		"a reference": `environment "prod" { protected = env.x }`,
 	}
 	for name, src := range tests {
