@@ -18,11 +18,16 @@ type ParamsFile struct {
 	// Name is the file's path as given, which its ranges name.
 	Name   string
 	Values []*ParamValue // in source order
+	// Incomplete is true when the file could not be read or parsed whole,
+	// so that it may set more than Values holds.
+	Incomplete bool
 }
 
 // ParamValue is one `name = value` line of a params file.
 type ParamValue struct {
-	Name       string
+	Name string
+	// Value is cty.NilVal when it could not be read (a reference, a
+	// function call): LoadParamsFile reported why.
 	Value      cty.Value
 	NameRange  hcl.Range
 	ValueRange hcl.Range
@@ -37,6 +42,7 @@ func LoadParamsFile(path string) (*ParamsFile, hcl.Diagnostics) {
 	pf := &ParamsFile{Name: path}
 	src, err := ReadSource(path)
 	if err != nil {
+		pf.Incomplete = true
 		return pf, hcl.Diagnostics{{
 			Severity: hcl.DiagError,
 			Summary:  "Failed to read params file",
@@ -46,10 +52,12 @@ func LoadParamsFile(path string) (*ParamsFile, hcl.Diagnostics) {
 	}
 	f, diags := NewParser().parse(path, src)
 	if diags.HasErrors() || f == nil {
+		pf.Incomplete = true
 		return pf, diags
 	}
 	attrs, moreDiags := f.Body.JustAttributes()
 	diags = append(diags, moreDiags...)
+	pf.Incomplete = moreDiags.HasErrors()
 	sorted := make([]*hcl.Attribute, 0, len(attrs))
 	for _, a := range attrs {
 		sorted = append(sorted, a)
@@ -59,7 +67,7 @@ func LoadParamsFile(path string) (*ParamsFile, hcl.Diagnostics) {
 		v, moreDiags := constantValue(a.Expr)
 		diags = append(diags, moreDiags...)
 		if moreDiags.HasErrors() {
-			continue
+			v = cty.NilVal
 		}
 		pf.Values = append(pf.Values, &ParamValue{Name: a.Name, Value: v, NameRange: a.NameRange, ValueRange: a.Expr.Range()})
 	}

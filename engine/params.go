@@ -25,7 +25,9 @@ func resolveParams(wf *dsl.Workflow, raw map[string]string, typed map[string]cty
 // under the raw strings: their values count unless --param sets the same
 // name.
 func resolveParamsFrom(wf *dsl.Workflow, files []*dsl.ParamsFile, raw map[string]string, typed map[string]cty.Value) (map[string]cty.Value, hcl.Diagnostics) {
-	out, invalid, diags := fileParams(wf, files) // invalid: reported already, not missing too
+	// invalid: reported already, not missing too; nor is any when a file
+	// could not be read whole.
+	out, invalid, incomplete, diags := fileParams(wf, files)
 	for name, s := range raw {
 		p, ok := wf.Params[name]
 		if !ok {
@@ -64,6 +66,9 @@ func resolveParamsFrom(wf *dsl.Workflow, files []*dsl.ParamsFile, raw map[string
 			continue
 		}
 		if _, ok := out[name]; !ok {
+			if p.Required() && incomplete {
+				continue
+			}
 			if p.Required() {
 				diags = append(diags, &hcl.Diagnostic{
 					Severity: hcl.DiagError,

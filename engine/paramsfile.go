@@ -25,16 +25,22 @@ func loadParamsFiles(paths []string) ([]*dsl.ParamsFile, hcl.Diagnostics) {
 // params, a later file's value replacing an earlier one's. Problems point
 // at the file's line: an unknown name (with the closest one), a value not
 // of the param's type (never quoted for a sensitive param). invalid holds
-// the names whose value was wrong, which are not missing too.
-func fileParams(wf *dsl.Workflow, files []*dsl.ParamsFile) (out map[string]cty.Value, invalid map[string]bool, diags hcl.Diagnostics) {
+// the names whose value was wrong, which are not missing too; incomplete
+// says a file could not be read whole, so no param is missing for sure.
+func fileParams(wf *dsl.Workflow, files []*dsl.ParamsFile) (out map[string]cty.Value, invalid map[string]bool, incomplete bool, diags hcl.Diagnostics) {
 	out, invalid = map[string]cty.Value{}, map[string]bool{}
 	for _, pf := range files {
+		incomplete = incomplete || pf.Incomplete
 		for _, pv := range pf.Values {
 			p, ok := wf.Params[pv.Name]
 			if !ok {
 				d := unknownParam(wf, pv.Name)
 				d.Subject = pv.NameRange.Ptr()
 				diags = append(diags, d)
+				continue
+			}
+			if pv.Value == cty.NilVal { // unreadable, reported by dsl
+				invalid[pv.Name] = true
 				continue
 			}
 			v, err := convert.Convert(pv.Value, p.Type)
@@ -52,7 +58,7 @@ func fileParams(wf *dsl.Workflow, files []*dsl.ParamsFile) (out map[string]cty.V
 			delete(invalid, pv.Name)
 		}
 	}
-	return out, invalid, diags
+	return out, invalid, incomplete, diags
 }
 
 // fileParamNames returns the names the params files set.

@@ -90,12 +90,16 @@ func TestRunParamsFileErrors(t *testing.T) {
 		summary string
 		line    int
 		detail  string
+		onlyOne bool
 	}{
 		"unknown name":           {src: "version = \"1\"\nreplica = 2\n", summary: "Unknown param", line: 2, detail: `Did you mean "replicas"?`},
 		"wrong type":             {src: "version = \"1\"\nreplicas = \"many\"\n", summary: "Invalid param value", line: 2, detail: "number"},
 		"sensitive wrong type":   {src: "version = \"1\"\ntoken = [\"hunter2-secret\"]\n", summary: "Invalid param value", line: 2, detail: "not shown"},
 		"a reference":            {src: "version = var.x\n", summary: "References not allowed", line: 1},
 		"missing required still": {src: "replicas = 2\n", summary: "Missing required param"},
+		// The file may hold the value that cannot be read: not also missing.
+		"unparsable file":  {src: "version = \"1\" 2\n", summary: "Missing newline after argument", line: 1, onlyOne: true},
+		"unreadable value": {src: "version = upper(\"a\")\n", summary: "Function calls not allowed", line: 1, onlyOne: true},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
@@ -115,6 +119,9 @@ func TestRunParamsFileErrors(t *testing.T) {
 			}
 			if !strings.Contains(d.Detail, tc.detail) {
 				t.Errorf("detail %q lacks %q", d.Detail, tc.detail)
+			}
+			if tc.onlyOne && len(diags) != 1 {
+				t.Errorf("want only %s, got %v", tc.summary, diags)
 			}
 			if strings.Contains(diags.Error(), "hunter2") {
 				t.Errorf("a sensitive value is quoted: %v", diags)

@@ -214,7 +214,7 @@ func (r *Runner) prepare(ctx context.Context, wf *dsl.Workflow, req RunRequest) 
 	}
 	env, moreDiags := r.ResolveEnv(req.Env)
 	diags = append(diags, moreDiags...)
-	if diags.HasErrors() {
+	if moreDiags.HasErrors() {
 		return nil, nil, diags
 	}
 	params, moreDiags := resolveParamsFrom(wf, files, req.Params, nil)
