@@ -9,6 +9,10 @@ workflow "deploy" {
     type    = list(string)
     default = []
   }
+  param "fail" {
+    type    = bool
+    default = false
+  }
   param "token" {
     type      = string
     sensitive = true
@@ -17,7 +21,7 @@ workflow "deploy" {
 
   step "write" {
     action = exec.run
-    script = "echo \"${param.version} ${param.replicas} ${join(",", param.zones)} ${length(param.token)}\" >> ran.txt; echo token=${param.token}"
+    script = "echo \"${param.version} ${param.replicas} ${join(",", param.zones)} ${length(param.token)}\" >> ran.txt; echo token=${param.token}; test ${param.fail} = false"
   }
 
   output "token" {
