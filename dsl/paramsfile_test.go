@@ -96,3 +96,34 @@ func TestLoadParamsFileFIFO(t *testing.T) {
 		t.Errorf("want a read error naming the file, got %v", diags)
 	}
 }
+
+// FuzzLoadParamsFile checks that no params file makes LoadParamsFile
+// panic, and that every value it returns is a known constant.
+func FuzzLoadParamsFile(f *testing.F) {
+	for _, s := range []string{
+		"version = \"1.4.2\"\nreplicas = 3\n",
+		"zones = [\"a\", \"b\"]\nlabels = { team = \"ops\", n = 1 + 2 }\n",
+		"a = var.x\nb = upper(\"x\")\nc = \"${1}\"\n",
+		"param \"x\" {}\n",
+		"a = [[[[[[]]]]]]\n",
+		"a = <<EOT\nhello\nEOT\n",
+	} {
+		f.Add([]byte(s))
+	}
+	dir := f.TempDir()
+	f.Fuzz(func(t *testing.T, src []byte) {
+		path := filepath.Join(dir, "fuzz.zrunparams")
+		if err := os.WriteFile(path, src, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		pf, _ := LoadParamsFile(path)
+		if pf == nil {
+			t.Fatal("nil params file")
+		}
+		for _, v := range pf.Values {
+			if v.Value != cty.NilVal && !v.Value.IsWhollyKnown() {
+				t.Errorf("%s is not known", v.Name)
+			}
+		}
+	})
+}
