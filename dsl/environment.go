@@ -56,7 +56,7 @@ func (d *decoder) decodeEnvironment(block *hcl.Block) *rawEnv {
 			moreDiags := decodeStatic(attr.Expr, nil, &p)
 			d.diags = append(d.diags, moreDiags...)
 			if !moreDiags.HasErrors() {
-				env.own.protected = &p
+				env.own.protected, env.own.protectedRange = &p, attr.SrcRange
 			}
 		case HostsValue:
 			d.errorf(attr.NameRange, "Reserved environment value name",
@@ -226,12 +226,14 @@ func indexOf(list []string, s string) int {
 
 // envDecls is what one environment block declares itself.
 type envDecls struct {
-	// protected is the block's `protected` argument, nil when unset.
-	protected *bool
-	values    map[string]cty.Value
-	ranges    map[string]hcl.Range
-	hosts     map[string]*Host
-	secrets   map[string]*Secret
+	// protected is the block's `protected` argument, nil when unset,
+	// written at protectedRange.
+	protected      *bool
+	protectedRange hcl.Range
+	values         map[string]cty.Value
+	ranges         map[string]hcl.Range
+	hosts          map[string]*Host
+	secrets        map[string]*Secret
 }
 
 // chain returns e and the environments it extends, nearest first.
@@ -247,12 +249,26 @@ func (e *Environment) chain() []*Environment {
 // (`protected = true`): its own setting, or else that of the nearest
 // environment of the chain it extends that sets it.
 func (e *Environment) Protected() bool {
+	p, _ := e.protection()
+	return p
+}
+
+// ProtectedRange returns where the setting Protected reports is written,
+// and whether any environment of the chain sets it.
+func (e *Environment) ProtectedRange() (hcl.Range, bool) {
+	_, r := e.protection()
+	return r, r != hcl.Range{}
+}
+
+// protection returns the nearest `protected` setting of the chain and
+// where it is written (a zero range for none).
+func (e *Environment) protection() (bool, hcl.Range) {
 	for c := e; c != nil; c = c.Parent {
 		if p := c.own.protected; p != nil {
-			return *p
+			return *p, c.own.protectedRange
 		}
 	}
-	return false
+	return false, hcl.Range{}
 }
 
 // Value returns the value name: the environment's own deep-merged over

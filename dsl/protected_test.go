@@ -37,6 +37,12 @@ environment "stage" { extends = "base" }
 			t.Errorf("%s: Protected() = %v, want %v", name, got, w)
 		}
 	}
+	if r, ok := cfg.Environments["prod-eu"].ProtectedRange(); !ok || r.Start.Line != 4 {
+		t.Errorf("prod-eu's protection is at %v, want prod's protected = true (line 4)", r)
+	}
+	if _, ok := cfg.Environments["base"].ProtectedRange(); ok {
+		t.Error("base has a protection range")
+	}
 	if _, ok := cfg.Environments["prod"].Value("protected"); ok {
 		t.Error("protected is also an environment value")
 	}

@@ -48,8 +48,9 @@ func (r *Runner) confirm(ctx context.Context, req RunRequest, wf *dsl.Workflow, 
 	if !env.Protected() {
 		return "", nil
 	}
+	at, _ := env.ProtectedRange()
 	notConfirmedDiag := func(detail string) hcl.Diagnostics {
-		return hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Run not confirmed", Detail: detail, Subject: env.DeclRange.Ptr(), Extra: notConfirmed{}}}
+		return hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Run not confirmed", Detail: detail, Subject: &at, Extra: notConfirmed{}}}
 	}
 	if req.Confirm == nil {
 		return "", notConfirmedDiag(fmt.Sprintf("Environment %q is protected: a run there must be confirmed, and nothing here can ask. Nothing ran.", env.Name))
