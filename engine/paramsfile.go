@@ -48,7 +48,7 @@ func fileParams(wf *dsl.Workflow, files []*dsl.ParamsFile) (out map[string]cty.V
 				err = checkNumbers(v)
 			}
 			if err != nil {
-				d := invalidParam(wf, p, err, p.Sensitive, "value in "+pf.Name)
+				d := invalidParam(wf, p, err, p.Sensitive, "value from "+pf.Name)
 				d.Subject = pv.ValueRange.Ptr()
 				diags = append(diags, d)
 				invalid[pv.Name] = true
