@@ -49,6 +49,9 @@ func (a *app) plan(c *cobra.Command, req engine.RunRequest, f runFlags) error {
 		return enc.Encode(p)
 	}
 	a.printPlan(p, f.runCommand(c, a.dir, r.Config().Workflows[p.Workflow], p.Env))
+	if env := r.Config().Environments[p.Env]; env != nil && env.Protected() {
+		fmt.Fprintf(a.stdout, "Environment %s is protected: the run asks for its name to be typed (or takes --yes).\n", p.Env)
+	}
 	return nil
 }
 

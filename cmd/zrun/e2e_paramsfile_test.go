@@ -152,6 +152,9 @@ func TestProtectedWithoutTerminal(t *testing.T) {
 	}
 	r := zrun(t, dir, nil, "plan", "deploy", "--env", "prod", "-p", "version=1")
 	wantCode(t, r, 0)
+	wantContains(t, "plan", r.stdout, "Environment prod is protected: the run asks for its name to be typed (or takes --yes).")
+	r = zrun(t, dir, nil, "workflow", "deploy", "--env", "prod", "-p", "version=1", "--dry-run")
+	wantCode(t, r, 0)
 	r = zrun(t, dir, nil, "workflow", "deploy", "--env", "stage", "-p", "version=1")
 	wantCode(t, r, 0)
 
