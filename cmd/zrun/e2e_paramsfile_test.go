@@ -76,6 +76,12 @@ func TestParamsFileSensitive(t *testing.T) {
 	wantCode(t, r, 3)
 	wantContains(t, "wrong type", r.stderr, "wrong.zrunparams:2:9", "not shown")
 	w.add("wrong type", r)
+	// A line that does not parse: its diagnostic shows no snippet of it.
+	writeFile(t, filepath.Join(dir, "broken.zrunparams"), "version = \"1.0\"\ntoken = \""+paramsToken+"\" x\n")
+	r = zrunIn(t, dir, nil, "workflow", "deploy", "--env", "stage", "--params-file", "broken.zrunparams")
+	wantCode(t, r, 3)
+	wantContains(t, "broken", r.stderr, "broken.zrunparams:2:")
+	w.add("broken", r)
 	w.addFiles(t, filepath.Join(dir, ".zrun"))
 	for what, text := range w {
 		if strings.Contains(text, paramsToken) {
