@@ -51,6 +51,13 @@ func (d *decoder) decodeEnvironment(block *hcl.Block) *rawEnv {
 		case "extends":
 			env.extendsRange = attr.Expr.Range()
 			d.diags = append(d.diags, decodeStatic(attr.Expr, nil, &env.Extends)...)
+		case "protected":
+			var p bool
+			moreDiags := decodeStatic(attr.Expr, nil, &p)
+			d.diags = append(d.diags, moreDiags...)
+			if !moreDiags.HasErrors() {
+				env.own.protected, env.own.protectedRange = &p, attr.SrcRange
+			}
 		case HostsValue:
 			d.errorf(attr.NameRange, "Reserved environment value name",
 				"env.hosts holds the environment's host blocks; declare machines with host \"NAME\" { address = \"...\" }.")
@@ -219,10 +226,14 @@ func indexOf(list []string, s string) int {
 
 // envDecls is what one environment block declares itself.
 type envDecls struct {
-	values  map[string]cty.Value
-	ranges  map[string]hcl.Range
-	hosts   map[string]*Host
-	secrets map[string]*Secret
+	// protected is the block's `protected` argument, nil when unset,
+	// written at protectedRange.
+	protected      *bool
+	protectedRange hcl.Range
+	values         map[string]cty.Value
+	ranges         map[string]hcl.Range
+	hosts          map[string]*Host
+	secrets        map[string]*Secret
 }
 
 // chain returns e and the environments it extends, nearest first.
@@ -232,6 +243,32 @@ func (e *Environment) chain() []*Environment {
 		out = append(out, c)
 	}
 	return out
+}
+
+// Protected reports whether runs in the environment must be confirmed
+// (`protected = true`): its own setting, or else that of the nearest
+// environment of the chain it extends that sets it.
+func (e *Environment) Protected() bool {
+	p, _ := e.protection()
+	return p
+}
+
+// ProtectedRange returns where the setting Protected reports is written,
+// and whether any environment of the chain sets it.
+func (e *Environment) ProtectedRange() (hcl.Range, bool) {
+	_, r := e.protection()
+	return r, r != hcl.Range{}
+}
+
+// protection returns the nearest `protected` setting of the chain and
+// where it is written (a zero range for none).
+func (e *Environment) protection() (bool, hcl.Range) {
+	for c := e; c != nil; c = c.Parent {
+		if p := c.own.protected; p != nil {
+			return *p, c.own.protectedRange
+		}
+	}
+	return false, hcl.Range{}
 }
 
 // Value returns the value name: the environment's own deep-merged over

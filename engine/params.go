@@ -18,9 +18,16 @@ import (
 // reported: unknown names, values that do not convert, missing required
 // params.
 func resolveParams(wf *dsl.Workflow, raw map[string]string, typed map[string]cty.Value) (map[string]cty.Value, hcl.Diagnostics) {
-	var diags hcl.Diagnostics
-	out := map[string]cty.Value{}
-	invalid := map[string]bool{} // reported already: not missing too
+	return resolveParamsFrom(wf, nil, raw, typed)
+}
+
+// resolveParamsFrom is resolveParams with params files (`--params-file`)
+// under the raw strings: their values count unless --param sets the same
+// name.
+func resolveParamsFrom(wf *dsl.Workflow, files []*dsl.ParamsFile, raw map[string]string, typed map[string]cty.Value) (map[string]cty.Value, hcl.Diagnostics) {
+	// invalid: reported already, not missing too; nor is any when a file
+	// could not be read whole.
+	out, invalid, incomplete, diags := fileParams(wf, files)
 	for name, s := range raw {
 		p, ok := wf.Params[name]
 		if !ok {
@@ -34,6 +41,7 @@ func resolveParams(wf *dsl.Workflow, raw map[string]string, typed map[string]cty
 			continue
 		}
 		out[name] = v
+		delete(invalid, name)
 	}
 	for name, v := range typed {
 		p, ok := wf.Params[name]
@@ -58,11 +66,14 @@ func resolveParams(wf *dsl.Workflow, raw map[string]string, typed map[string]cty
 			continue
 		}
 		if _, ok := out[name]; !ok {
+			if p.Required() && incomplete {
+				continue
+			}
 			if p.Required() {
 				diags = append(diags, &hcl.Diagnostic{
 					Severity: hcl.DiagError,
 					Summary:  "Missing required param",
-					Detail:   fmt.Sprintf("Workflow %q needs param %q (%s). Pass it with --param %s=VALUE, or give the param a default.", wf.Name, name, p.Type.FriendlyName(), name),
+					Detail:   fmt.Sprintf("Workflow %q needs param %q (%s). Pass it with --param %s=VALUE (or in a --params-file), or give the param a default.", wf.Name, name, p.Type.FriendlyName(), name),
 					Subject:  p.DeclRange.Ptr(),
 				})
 				continue

@@ -19,9 +19,13 @@ import (
 type ResumeRequest struct {
 	RunID string
 	// Params supply values the ledger could not keep (sensitive params)
-	// or override recorded ones.
-	Params   map[string]string
-	LockWait time.Duration
+	// or override recorded ones; so do params files (ParamsFiles), under
+	// Params, as in RunRequest.
+	Params      map[string]string
+	ParamsFiles []string
+	LockWait    time.Duration
+	// Confirm is asked when the run's environment is protected.
+	Confirm ConfirmFunc
 }
 
 // Resume runs again what a recorded run did not finish: step instances it
@@ -56,7 +60,11 @@ func (r *Runner) Resume(ctx context.Context, req ResumeRequest) (*RunResult, hcl
 	if err != nil {
 		return nil, resumeDiag(err.Error())
 	}
-	params, diags := resumeParams(old, req.Params)
+	files, diags := loadParamsFiles(req.ParamsFiles)
+	if diags.HasErrors() {
+		return nil, diags
+	}
+	params, diags := resumeParams(old, req.Params, fileParamNames(files))
 	if diags.HasErrors() {
 		return nil, diags
 	}
@@ -64,7 +72,8 @@ func (r *Runner) Resume(ctx context.Context, req ResumeRequest) (*RunResult, hcl
 	if diags.HasErrors() {
 		return nil, diags
 	}
-	return r.run(ctx, RunRequest{Workflow: old.Workflow, Env: old.Env, Params: params, LockWait: req.LockWait, ResumeOf: old.ID}, done)
+	return r.run(ctx, RunRequest{Workflow: old.Workflow, Env: old.Env, Params: params, paramsFiles: files,
+		LockWait: req.LockWait, ResumeOf: old.ID, Confirm: req.Confirm}, done)
 }
 
 func resumeDiag(detail string) hcl.Diagnostics {
@@ -72,13 +81,17 @@ func resumeDiag(detail string) hcl.Diagnostics {
 }
 
 // resumeParams recovers the old run's params; sensitive ones were never
-// recorded and must be given again.
-func resumeParams(old *state.Run, given map[string]string) (map[string]string, hcl.Diagnostics) {
+// recorded and must be given again. Those that params files set (inFiles)
+// come from the files instead.
+func resumeParams(old *state.Run, given map[string]string, inFiles map[string]bool) (map[string]string, hcl.Diagnostics) {
 	out := map[string]string{}
 	var missing []string
 	for k, v := range old.Params {
 		if g, ok := given[k]; ok {
 			out[k] = g
+			continue
+		}
+		if inFiles[k] {
 			continue
 		}
 		if v == Redacted {
@@ -91,7 +104,7 @@ func resumeParams(old *state.Run, given map[string]string) (map[string]string, h
 		out[k] = v
 	}
 	if len(missing) > 0 {
-		return nil, resumeDiag(fmt.Sprintf("Run %s had sensitive params, which the ledger never keeps: give them again with --param (%s).",
+		return nil, resumeDiag(fmt.Sprintf("Run %s had sensitive params, which the ledger never keeps: give them again with --param or --params-file (%s).",
 			old.ID, strings.Join(missing, ", ")))
 	}
 	return out, nil

@@ -25,6 +25,13 @@ type RunRequest struct {
 	Env      string
 	// Params are raw command-line values, converted to each param's type.
 	Params map[string]string
+	// ParamsFiles are the paths of params files (--params-file), read in
+	// order under Params: a later file's value replaces an earlier one's,
+	// and Params replace both.
+	ParamsFiles []string
+	// Confirm is asked before a run in a protected environment; nil
+	// refuses such a run. Plan never asks.
+	Confirm ConfirmFunc
 	// RunID names the run; empty for a fresh time-ordered id.
 	RunID string
 	// LockWait is how long to wait for the environment's lock when another
@@ -32,6 +39,8 @@ type RunRequest struct {
 	LockWait time.Duration
 	// ResumeOf is the run this one continues (set by Resume).
 	ResumeOf string
+	// paramsFiles are ParamsFiles already read (by Resume), nil to read them.
+	paramsFiles []*dsl.ParamsFile
 }
 
 // RunResult is what a run did. Step results are keyed by address
@@ -104,6 +113,10 @@ func (r *Runner) run(ctx context.Context, req RunRequest, done map[string]cty.Va
 	if diags.HasErrors() {
 		return nil, diags
 	}
+	confirmedBy, moreDiags := r.confirm(ctx, req, wf, env)
+	if moreDiags.HasErrors() {
+		return nil, append(diags, moreDiags...)
+	}
 	x := &execution{
 		done:         done,
 		secretValues: secretValues,
@@ -133,7 +146,7 @@ func (r *Runner) run(ctx context.Context, req RunRequest, done map[string]cty.Va
 		l, err := newLedger(ctx, r.opts.Ledger, &state.Run{
 			ID: x.id, Workflow: wf.Name, Env: env.Name, Params: displayParams(params),
 			User: user, Host: host, PID: os.Getpid(), ConfigHash: r.opts.Config.Hash,
-			ResumeOf: req.ResumeOf, LockKey: lockKey(wf, env), Status: state.StatusRunning, StartedAt: x.started,
+			ResumeOf: req.ResumeOf, ConfirmedBy: confirmedBy, LockKey: lockKey(wf, env), Status: state.StatusRunning, StartedAt: x.started,
 		})
 		if err != nil {
 			return nil, append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Cannot record the run",
@@ -195,11 +208,16 @@ func cancelledDiags(doing string, wf *dsl.Workflow) hcl.Diagnostics {
 // with the real params so nothing runs on a broken config. The workflow's
 // plugins are being warmed by the caller.
 func (r *Runner) prepare(ctx context.Context, wf *dsl.Workflow, req RunRequest) (*dsl.Environment, map[string]cty.Value, hcl.Diagnostics) {
-	env, diags := r.ResolveEnv(req.Env)
-	if diags.HasErrors() {
+	files, diags := req.paramsFiles, hcl.Diagnostics(nil)
+	if files == nil {
+		files, diags = loadParamsFiles(req.ParamsFiles)
+	}
+	env, moreDiags := r.ResolveEnv(req.Env)
+	diags = append(diags, moreDiags...)
+	if moreDiags.HasErrors() {
 		return nil, nil, diags
 	}
-	params, moreDiags := resolveParams(wf, req.Params, nil)
+	params, moreDiags := resolveParamsFrom(wf, files, req.Params, nil)
 	diags = append(diags, moreDiags...)
 	if diags.HasErrors() {
 		return nil, nil, diags

@@ -49,12 +49,16 @@ func (a *app) plan(c *cobra.Command, req engine.RunRequest, f runFlags) error {
 		return enc.Encode(p)
 	}
 	a.printPlan(p, f.runCommand(c, a.dir, r.Config().Workflows[p.Workflow], p.Env))
+	if env := r.Config().Environments[p.Env]; env != nil && env.Protected() {
+		fmt.Fprintf(a.stdout, "Environment %s is protected: the run asks for its name to be typed (or takes --yes).\n", p.Env)
+	}
 	return nil
 }
 
 // runCommand is the command that runs what a plan showed: the plan's
 // workflow and environment, and the flags given that change what runs
-// (-C, each --param, --parallelism, --lock-wait), every word shell-quoted.
+// (-C, each --params-file in order, each --param, --parallelism,
+// --lock-wait), every word shell-quoted.
 // A sensitive param's value is never shown: it reads name=... for the
 // reader to fill in.
 func (f *runFlags) runCommand(c *cobra.Command, dir string, wf *dsl.Workflow, env string) string {
@@ -63,6 +67,9 @@ func (f *runFlags) runCommand(c *cobra.Command, dir string, wf *dsl.Workflow, en
 		words = append(words, "-C", dir)
 	}
 	words = append(words, "workflow", wf.Name, "--env", env)
+	for _, p := range f.paramsFiles {
+		words = append(words, "--params-file", p)
+	}
 	values := map[string]string{}
 	var names []string // in the order first given; the last value wins
 	for _, p := range f.params {

@@ -231,6 +231,9 @@ func (a *app) printRun(r *state.Run, steps []*state.Step) {
 	if r.ResumeOf != "" {
 		fmt.Fprintf(w, "  resumes run %s\n", r.ResumeOf)
 	}
+	if r.ConfirmedBy != "" {
+		fmt.Fprintf(w, "  confirmed by %s\n", r.ConfirmedBy)
+	}
 	fmt.Fprintf(w, "  project files %s\n", r.ConfigHash)
 	for _, k := range sortedKeys(r.Params) {
 		fmt.Fprintf(w, "  param.%s = %s\n", k, r.Params[k])
@@ -414,10 +417,11 @@ func (a *app) resumeCmd() *cobra.Command {
 				return err
 			}
 			return a.record(c, f, func(r *engine.Runner) (*engine.RunResult, hcl.Diagnostics) {
-				return r.Resume(ctxOf(c), engine.ResumeRequest{RunID: args[0], Params: req.Params, LockWait: f.lockWait})
+				return r.Resume(ctxOf(c), engine.ResumeRequest{RunID: args[0], Params: req.Params, ParamsFiles: req.ParamsFiles,
+					LockWait: f.lockWait, Confirm: a.confirmer(f.yes)})
 			})
 		},
 	}
-	f.register(c, withLockWait)
+	f.register(c, withLockWait|withYes)
 	return c
 }

@@ -19,9 +19,11 @@ import (
 type runFlags struct {
 	env         string
 	params      []string
+	paramsFiles []string
 	parallelism int
 	output      string
 	lockWait    time.Duration
+	yes         bool
 }
 
 // runFlagUse says which of the optional run flags a command takes.
@@ -30,6 +32,7 @@ type runFlagUse int
 const (
 	withEnv      runFlagUse = 1 << iota // --env (resume runs where the run ran)
 	withLockWait                        // --lock-wait (plan takes no lock)
+	withYes                             // --yes (plan never asks)
 )
 
 func (f *runFlags) register(c *cobra.Command, use runFlagUse) {
@@ -37,16 +40,20 @@ func (f *runFlags) register(c *cobra.Command, use runFlagUse) {
 		c.Flags().StringVarP(&f.env, "env", "e", os.Getenv("ZRUN_ENV"), "environment to run in (default $ZRUN_ENV; optional when the project has at most one)")
 	}
 	c.Flags().StringArrayVarP(&f.params, "param", "p", nil, "set a param, `name=value` (repeatable; sensitive params are never recorded)")
+	c.Flags().StringArrayVar(&f.paramsFiles, "params-file", nil, "read params from a `FILE` of name = value lines (repeatable, in order; --param wins)")
 	c.Flags().IntVar(&f.parallelism, "parallelism", 0, "how many actions may run at once (default 4 x CPUs)")
 	c.Flags().StringVarP(&f.output, "output", "o", "text", "output format: text or json")
 	_ = c.RegisterFlagCompletionFunc("output", cobra.FixedCompletions([]string{"text", "json"}, cobra.ShellCompDirectiveNoFileComp))
 	if use&withLockWait != 0 {
 		c.Flags().DurationVar(&f.lockWait, "lock-wait", 0, "wait this long (e.g. 5m) for another run holding the environment's lock")
 	}
+	if use&withYes != 0 {
+		c.Flags().BoolVarP(&f.yes, "yes", "y", false, "run in a protected environment without asking for its name")
+	}
 }
 
 func (f *runFlags) request(workflow string) (engine.RunRequest, error) {
-	req := engine.RunRequest{Workflow: workflow, Env: f.env, Params: map[string]string{}, LockWait: f.lockWait}
+	req := engine.RunRequest{Workflow: workflow, Env: f.env, Params: map[string]string{}, ParamsFiles: f.paramsFiles, LockWait: f.lockWait}
 	for _, p := range f.params {
 		k, v, ok := strings.Cut(p, "=")
 		if !ok || k == "" {
@@ -78,12 +85,13 @@ func (a *app) workflowCmd() *cobra.Command {
 			if dryRun {
 				return a.plan(c, req, f)
 			}
+			req.Confirm = a.confirmer(f.yes)
 			return a.record(c, f, func(r *engine.Runner) (*engine.RunResult, hcl.Diagnostics) {
 				return r.Run(ctxOf(c), req)
 			})
 		},
 	}
-	f.register(c, withEnv|withLockWait)
+	f.register(c, withEnv|withLockWait|withYes)
 	c.Flags().BoolVar(&dryRun, "dry-run", false, "show what would run (the plan) without running anything")
 	return c
 }
@@ -122,8 +130,11 @@ func (a *app) finishRun(cfg *dsl.Config, res *engine.RunResult, diags hcl.Diagno
 // stopped it.
 func (a *app) stoppedError(cfg *dsl.Config, diags hcl.Diagnostics) error {
 	err := a.diagError(cfg, diags)
-	if a.interrupted.Load() {
+	switch {
+	case a.interrupted.Load():
 		return &exitError{code: exitInterrupted}
+	case engine.HasNotConfirmed(diags):
+		return &exitError{code: exitNotConfirmed}
 	}
 	return err
 }

@@ -25,6 +25,7 @@ const (
 	exitRunFailed     = 4  // a step failed
 	exitPluginFailure = 5  // a plugin crashed, hung or could not start
 	exitLocked        = 6  // another run holds the environment's lock
+	exitNotConfirmed  = 7  // a run in a protected environment was not confirmed
 	exitCrash         = 70 // zrun itself panicked: a bug (EX_SOFTWARE of sysexits.h)
 	exitInterrupted   = 130
 )

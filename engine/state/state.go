@@ -39,12 +39,16 @@ type Run struct {
 	// ConfigHash is the hash of the project's files the run used.
 	ConfigHash string `json:"config_hash"`
 	// ResumeOf is the run this one continues, "" for a fresh run.
-	ResumeOf  string    `json:"resume_of,omitempty"`
-	LockKey   string    `json:"lock_key"`
-	Status    Status    `json:"status"`
-	Error     string    `json:"error,omitempty"`
-	StartedAt time.Time `json:"started_at"`
-	EndedAt   time.Time `json:"ended_at"` // zero while running
+	ResumeOf string `json:"resume_of,omitempty"`
+	// ConfirmedBy says who confirmed a run in a protected environment,
+	// and how: "ada@build-1 (typed the environment's name)", "ada@ci-3
+	// (--yes)"; "" when the environment is not protected.
+	ConfirmedBy string    `json:"confirmed_by,omitempty"`
+	LockKey     string    `json:"lock_key"`
+	Status      Status    `json:"status"`
+	Error       string    `json:"error,omitempty"`
+	StartedAt   time.Time `json:"started_at"`
+	EndedAt     time.Time `json:"ended_at"` // zero while running
 	// Outputs is the JSON of the workflow's outputs, redacted.
 	Outputs []byte `json:"outputs,omitempty"`
 }

@@ -1,0 +1,4 @@
+# Params files and a protected environment, for end-to-end tests.
+zrun {
+  project = "paramsfile"
+}
