@@ -185,6 +185,16 @@ func (c *Console) Eval(ctx context.Context, src string) (cty.Value, hcl.Diagnost
 	v, moreDiags := scope.EvalExpr(expr, cty.DynamicPseudoType)
 	diags = append(diags, moreDiags...)
 	c.met.add(v)
+	if uv, _ := v.UnmarkDeep(); !diags.HasErrors() && checkNumbers(uv) != nil {
+		// Printing 1e99999999 in full takes minutes.
+		diags = append(diags, &hcl.Diagnostic{
+			Severity: hcl.DiagError,
+			Summary:  "Number out of range",
+			Detail:   fmt.Sprintf("The value holds a number beyond ±2^%d, too large or too small to print.", maxExponent),
+			Subject:  expr.Range().Ptr(),
+		})
+		v = cty.DynamicVal
+	}
 	return v, c.maskDiags(diags)
 }
 

@@ -1,0 +1,373 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math/big"
+	"os"
+	"strings"
+
+	"github.com/hashicorp/hcl/v2"
+	"github.com/mattn/go-isatty"
+	"github.com/spf13/cobra"
+	"github.com/zclconf/go-cty/cty"
+	"golang.org/x/term"
+
+	"github.com/zrun-dev/zrun/engine"
+	"github.com/zrun-dev/zrun/sdk"
+)
+
+// maxConsoleLine bounds one line of console input; a longer one is an
+// error, and the console goes on with the next.
+const maxConsoleLine = 1 << 20
+
+func (a *app) consoleCmd() *cobra.Command {
+	var env, workflow string
+	var params []string
+	c := &cobra.Command{
+		Use:   "console",
+		Short: "Evaluate expressions in a workflow's scope, to try them out",
+		Long: `console evaluates expressions, one per line, with env., param., secret., run. and
+every function, as a run of the workflow would see them; nothing runs.
+
+On a terminal it prompts with "> "; "exit", Ctrl-D or Ctrl-C ends it. Otherwise it
+reads one expression per line from standard input until "exit" or its end, and
+exits 3 if any line failed.`,
+		Example: `  zrun console --env prod --workflow deploy --param version=1.4.2
+  echo 'upper("x")' | zrun console`,
+		Args: exactArgs(0, "no argument"),
+		RunE: func(c *cobra.Command, _ []string) error {
+			req := engine.ConsoleRequest{Env: env, Workflow: workflow, Params: map[string]string{}}
+			for _, p := range params {
+				k, v, ok := strings.Cut(p, "=")
+				if !ok || k == "" {
+					return &exitError{code: exitUsage, msg: fmt.Sprintf("--param %q: want name=value", p)}
+				}
+				req.Params[k] = v
+			}
+			return a.console(ctxOf(c), req)
+		},
+	}
+	c.Flags().StringVarP(&env, "env", "e", os.Getenv("ZRUN_ENV"), "environment whose values env. reads (default $ZRUN_ENV; optional when the project has at most one)")
+	c.Flags().StringVarP(&workflow, "workflow", "w", "", "workflow whose params param. reads (default: the project's only workflow, if it has one)")
+	c.Flags().StringArrayVarP(&params, "param", "p", nil, "set a param, `name=value` (repeatable)")
+	_ = c.RegisterFlagCompletionFunc("workflow", a.completeWorkflows)
+	return c
+}
+
+func (a *app) console(ctx context.Context, req engine.ConsoleRequest) error {
+	cfg, err := a.project()
+	if err != nil {
+		return err
+	}
+	con, diags := engine.New(engine.Options{Config: cfg}).Console(ctx, req)
+	if diags.HasErrors() {
+		return a.diagError(cfg, diags)
+	}
+	a.printDiags(cfg, diags)
+	in, interactive := consoleInput(os.Stdin, a.stdout)
+	failed := false
+	for {
+		line, err := in.readLine()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if ctx.Err() != nil {
+			return &exitError{code: exitInterrupted}
+		}
+		var lineDiags hcl.Diagnostics
+		switch {
+		case errors.Is(err, errLineTooLong):
+			lineDiags = hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Line too long",
+				Detail: fmt.Sprintf("A console line holds one expression of at most %d bytes.", maxConsoleLine)}}
+		case err != nil:
+			return err
+		case strings.TrimSpace(line) == "":
+			continue
+		case strings.TrimSpace(line) == "exit":
+			return consoleExit(ctx, failed, interactive)
+		default:
+			var v cty.Value
+			v, lineDiags = con.Eval(ctx, line)
+			if !lineDiags.HasErrors() {
+				fmt.Fprintln(a.stdout, con.Mask(formatValue(v, 0)))
+			}
+		}
+		files := map[string]*hcl.File{engine.ConsoleFile: {Bytes: []byte(line)}}
+		for name, f := range cfg.Files {
+			files[name] = f
+		}
+		a.printDiagFiles(files, lineDiags)
+		failed = failed || lineDiags.HasErrors()
+	}
+	return consoleExit(ctx, failed, interactive)
+}
+
+// consoleExit is the console's exit code: 0, or 3 when a line of input
+// that is not a terminal failed, so that scripts notice.
+func consoleExit(ctx context.Context, failed, interactive bool) error {
+	switch {
+	case ctx.Err() != nil:
+		return &exitError{code: exitInterrupted}
+	case failed && !interactive:
+		return &exitError{code: exitConfig}
+	}
+	return nil
+}
+
+var errLineTooLong = errors.New("line too long")
+
+// lineReader reads console input a line at a time.
+type lineReader interface {
+	readLine() (string, error)
+}
+
+// consoleInput reads from in: with line editing and history when in and
+// out are a terminal, plain lines otherwise.
+func consoleInput(in *os.File, out io.Writer) (lineReader, bool) {
+	outFile, ok := out.(*os.File)
+	if !ok || !isatty.IsTerminal(in.Fd()) || !isatty.IsTerminal(outFile.Fd()) {
+		return &plainLines{r: bufio.NewReader(in)}, false
+	}
+	rw := struct {
+		io.Reader
+		io.Writer
+	}{in, outFile}
+	return &termLines{fd: int(in.Fd()), t: term.NewTerminal(rw, "> ")}, true
+}
+
+// termLines reads lines with x/term's editor. The terminal is raw only
+// while a line is read, so that what is printed between lines, on stdout
+// and stderr, is printed as usual and Ctrl-C between lines (reading a
+// secret) interrupts as anywhere else.
+type termLines struct {
+	fd int
+	t  *term.Terminal
+}
+
+func (l *termLines) readLine() (string, error) {
+	old, err := term.MakeRaw(l.fd)
+	if err != nil {
+		return "", err
+	}
+	line, err := l.t.ReadLine()
+	_ = term.Restore(l.fd, old)
+	if errors.Is(err, term.ErrPasteIndicator) {
+		err = nil // a pasted line is a line
+	}
+	if len(line) > maxConsoleLine {
+		return "", errLineTooLong
+	}
+	return line, err
+}
+
+// plainLines reads lines of at most maxConsoleLine bytes; a longer line
+// is skipped whole, as errLineTooLong.
+type plainLines struct{ r *bufio.Reader }
+
+func (l *plainLines) readLine() (string, error) {
+	var buf []byte
+	tooLong := false
+	for {
+		chunk, err := l.r.ReadSlice('\n')
+		if !tooLong && len(buf)+len(chunk) <= maxConsoleLine+1 {
+			buf = append(buf, chunk...)
+		} else {
+			tooLong, buf = true, nil
+		}
+		if errors.Is(err, bufio.ErrBufferFull) {
+			continue
+		}
+		if err != nil && (len(buf) == 0 && !tooLong) {
+			return "", err // io.EOF, or a read error, with nothing read
+		}
+		if tooLong {
+			return "", errLineTooLong
+		}
+		return strings.TrimRight(string(buf), "\r\n"), nil
+	}
+}
+
+// knownAtRunTime stands for an unknown value: one only a run has (run.id,
+// a required param not given).
+const knownAtRunTime = "(known at run time)"
+
+// sensitiveValue stands for a sensitive value, as Terraform's console
+// shows one.
+const sensitiveValue = "(sensitive value)"
+
+// formatValue renders v in HCL syntax as `terraform console` does:
+// strings quoted (a multi-line one as a heredoc), a list, set or map with
+// the conversion that makes it (tolist, toset, tomap), nested values on
+// lines of their own, indented by indent.
+func formatValue(v cty.Value, indent int) string {
+	if v.HasMark(sdk.Sensitive) {
+		return sensitiveValue
+	}
+	v, _ = v.Unmark()
+	if !v.IsKnown() {
+		return knownAtRunTime
+	}
+	ty := v.Type()
+	if v.IsNull() {
+		return formatNull(ty)
+	}
+	switch {
+	case ty == cty.String:
+		if s, ok := formatHeredoc(v.AsString(), indent); ok {
+			return s
+		}
+		return quoteHCL(v.AsString())
+	case ty == cty.Number:
+		return formatNumber(v.AsBigFloat())
+	case ty == cty.Bool:
+		return fmt.Sprint(v.True())
+	case ty.IsObjectType():
+		return formatMapping(v, indent)
+	case ty.IsTupleType():
+		return formatSequence(v, indent)
+	case ty.IsListType():
+		return "tolist(" + formatSequence(v, indent) + ")"
+	case ty.IsSetType():
+		return "toset(" + formatSequence(v, indent) + ")"
+	case ty.IsMapType():
+		return "tomap(" + formatMapping(v, indent) + ")"
+	}
+	return ty.FriendlyName() // capsule types: none reach the console today
+}
+
+func formatNull(ty cty.Type) string {
+	switch {
+	case ty == cty.DynamicPseudoType:
+		return "null"
+	case ty == cty.String:
+		return "tostring(null)"
+	case ty == cty.Number:
+		return "tonumber(null)"
+	case ty == cty.Bool:
+		return "tobool(null)"
+	case ty.IsListType():
+		return fmt.Sprintf("tolist(null) /* of %s */", ty.ElementType().FriendlyName())
+	case ty.IsSetType():
+		return fmt.Sprintf("toset(null) /* of %s */", ty.ElementType().FriendlyName())
+	case ty.IsMapType():
+		return fmt.Sprintf("tomap(null) /* of %s */", ty.ElementType().FriendlyName())
+	}
+	return fmt.Sprintf("null /* %s */", ty.FriendlyName())
+}
+
+// maxPrintedExponent bounds the binary exponent of a number printed:
+// the digits of 1e99999999 take minutes to compute. Console.Eval refuses
+// such numbers; this is the last guard.
+const maxPrintedExponent = 1 << 12
+
+func formatNumber(f *big.Float) string {
+	if e := f.MantExp(nil); e > maxPrintedExponent || e < -maxPrintedExponent {
+		return fmt.Sprintf("(a number beyond ±2^%d)", maxPrintedExponent)
+	}
+	return f.Text('f', -1)
+}
+
+// formatHeredoc renders a string of several lines as a heredoc whose
+// delimiter is no line of it.
+func formatHeredoc(s string, indent int) (string, bool) {
+	lines := strings.Split(s, "\n")
+	if len(lines) < 2 {
+		return "", false
+	}
+	op, delim := "<<", "EOT"
+	if indent > 0 {
+		op = "<<-"
+	}
+	for taken := true; taken; {
+		taken = false
+		for _, l := range lines {
+			if strings.TrimSpace(l) == delim {
+				delim += "_"
+				taken = true
+				break
+			}
+		}
+	}
+	pad := strings.Repeat(" ", indent)
+	var b strings.Builder
+	b.WriteString(op + delim)
+	for _, l := range lines {
+		b.WriteString("\n" + pad + l)
+	}
+	b.WriteString("\n" + pad + delim)
+	return b.String(), true
+}
+
+// quoteHCL quotes s as an HCL string literal: Go's escapes where HCL has
+// them, \u for other control characters, and $${ and %%{ so that the
+// literal is not read as a template.
+func quoteHCL(s string) string {
+	var b strings.Builder
+	b.WriteByte('"')
+	for i, r := range s {
+		switch r {
+		case '"':
+			b.WriteString(`\"`)
+		case '\\':
+			b.WriteString(`\\`)
+		case '\n':
+			b.WriteString(`\n`)
+		case '\r':
+			b.WriteString(`\r`)
+		case '\t':
+			b.WriteString(`\t`)
+		case '$', '%':
+			b.WriteRune(r)
+			if strings.HasPrefix(s[i+1:], "{") {
+				b.WriteRune(r)
+			}
+		default:
+			if r < 0x20 || r == 0x7f {
+				fmt.Fprintf(&b, `\u%04x`, r)
+			} else {
+				b.WriteRune(r)
+			}
+		}
+	}
+	b.WriteByte('"')
+	return b.String()
+}
+
+func formatMapping(v cty.Value, indent int) string {
+	return formatElements(v, indent, "{", "}", func(k, ev cty.Value) string {
+		return formatValue(k, indent+2) + " = " + formatValue(ev, indent+2)
+	})
+}
+
+func formatSequence(v cty.Value, indent int) string {
+	return formatElements(v, indent, "[", "]", func(_, ev cty.Value) string {
+		return formatValue(ev, indent+2) + ","
+	})
+}
+
+// formatElements writes each element of v on a line of its own, indented
+// two more than its brackets.
+func formatElements(v cty.Value, indent int, open, close string, element func(k, v cty.Value) string) string {
+	var b strings.Builder
+	b.WriteString(open)
+	pad := strings.Repeat(" ", indent+2)
+	n := 0
+	for it := v.ElementIterator(); it.Next(); n++ {
+		b.WriteString("\n" + pad + element(it.Element()))
+	}
+	if n > 0 {
+		b.WriteString("\n" + strings.Repeat(" ", indent))
+	}
+	b.WriteString(close)
+	return b.String()
+}
+
+// Interface guards
+var (
+	_ lineReader = (*termLines)(nil)
+	_ lineReader = (*plainLines)(nil)
+)
