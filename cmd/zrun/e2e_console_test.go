@@ -175,3 +175,33 @@ func TestConsoleSecrets(t *testing.T) {
 		t.Errorf("the api_key command ran %q times, want once (%v)", b, err)
 	}
 }
+
+// TestConsoleTerminal: on a terminal (script(1) gives zrun one) the
+// console prompts, and ends with exit code 0 at Ctrl-D, even after an
+// error.
+func TestConsoleTerminal(t *testing.T) {
+	t.Parallel()
+	script, err := exec.LookPath("script")
+	if err != nil {
+		t.Skip("script(1) is not installed (util-linux): it gives zrun a terminal")
+	}
+	dir := project(t, "console")
+	ctx, cancel := context.WithTimeout(t.Context(), runTimeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, script, "-qec", zrunBin+" -C "+dir+" console --env stage", os.DevNull)
+	cmd.Dir = dir
+	cmd.Env = zrunCommand(ctx, dir, []string{"ZRUN_E2E_CONSOLE_TOKEN=" + consoleToken}).Env
+	cmd.Stdin = strings.NewReader("upper(\"x\")\rnosuch(\rsecret.token\r\x04")
+	out, err := cmd.CombinedOutput()
+	if ctx.Err() != nil {
+		t.Fatalf("zrun console on a terminal: still running after %s\n%s", runTimeout, out)
+	}
+	if err != nil {
+		t.Fatalf("zrun console on a terminal: %v\n%s", err, out)
+	}
+	got := strings.ReplaceAll(string(out), "\r\n", "\n")
+	wantContains(t, "output", got, "> upper(\"x\")\n\"X\"\n", "Error: Missing expression\n  --> <console>:1:8\n", "> secret.token\n(sensitive value)\n")
+	if strings.Contains(got, consoleToken) {
+		t.Errorf("the secret is shown:\n%s", got)
+	}
+}
