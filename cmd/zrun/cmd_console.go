@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/hashicorp/hcl/v2"
+	"github.com/hashicorp/hcl/v2/hclsyntax"
 	"github.com/mattn/go-isatty"
 	"github.com/spf13/cobra"
 	"github.com/zclconf/go-cty/cty"
@@ -81,8 +82,7 @@ func (a *app) console(ctx context.Context, req engine.ConsoleRequest) error {
 		var lineDiags hcl.Diagnostics
 		switch {
 		case errors.Is(err, errLineTooLong):
-			lineDiags = hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Line too long",
-				Detail: fmt.Sprintf("A console line holds one expression of at most %d bytes.", maxConsoleLine)}}
+			lineDiags = tooLong()
 		case err != nil:
 			return err
 		case strings.TrimSpace(line) == "":
@@ -90,6 +90,10 @@ func (a *app) console(ctx context.Context, req engine.ConsoleRequest) error {
 		case strings.TrimSpace(line) == "exit":
 			return consoleExit(ctx, failed, interactive)
 		default:
+			if line, err = in.rest(line); errors.Is(err, errLineTooLong) {
+				lineDiags = tooLong()
+				break
+			}
 			var v cty.Value
 			v, lineDiags = con.Eval(ctx, line)
 			if !lineDiags.HasErrors() {
@@ -120,23 +124,78 @@ func consoleExit(ctx context.Context, failed, interactive bool) error {
 
 var errLineTooLong = errors.New("line too long")
 
+func tooLong() hcl.Diagnostics {
+	return hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Line too long",
+		Detail: fmt.Sprintf("A console expression is at most %d bytes.", maxConsoleLine)}}
+}
+
 // lineReader reads console input a line at a time.
 type lineReader interface {
 	readLine() (string, error)
+	// setPrompt sets the prompt of the lines to come, on a terminal.
+	setPrompt(string)
+}
+
+// consoleLines reads console input an expression at a time.
+type consoleLines struct{ lineReader }
+
+// rest returns the expression that starts with first: first, and the
+// lines after it while brackets, parentheses, an interpolation or a
+// heredoc are open (the end of input ends it too).
+func (l consoleLines) rest(first string) (string, error) {
+	src := first
+	l.setPrompt("  ")
+	defer l.setPrompt("> ")
+	for unfinished(src) {
+		line, err := l.readLine()
+		if errors.Is(err, io.EOF) {
+			return src, nil // evaluated as it is: the error says what is missing
+		}
+		if err != nil {
+			return "", err
+		}
+		if len(src)+len(line) > maxConsoleLine {
+			return "", errLineTooLong
+		}
+		src += "\n" + line
+	}
+	if src != first {
+		src += "\n" // a heredoc's closing line ends with one
+	}
+	return src, nil
+}
+
+// unfinished reports whether src ends inside brackets, parentheses, an
+// interpolation or a heredoc.
+func unfinished(src string) bool {
+	// The newline a heredoc's opening line needs to be lexed as one.
+	tokens, _ := hclsyntax.LexExpression([]byte(src+"\n"), engine.ConsoleFile, hcl.InitialPos)
+	depth := 0
+	for _, tok := range tokens {
+		switch tok.Type {
+		case hclsyntax.TokenOBrace, hclsyntax.TokenOBrack, hclsyntax.TokenOParen,
+			hclsyntax.TokenTemplateInterp, hclsyntax.TokenTemplateControl, hclsyntax.TokenOHeredoc:
+			depth++
+		case hclsyntax.TokenCBrace, hclsyntax.TokenCBrack, hclsyntax.TokenCParen,
+			hclsyntax.TokenTemplateSeqEnd, hclsyntax.TokenCHeredoc:
+			depth--
+		}
+	}
+	return depth > 0
 }
 
 // consoleInput reads from in: with line editing and history when in and
 // out are a terminal, plain lines otherwise.
-func consoleInput(in *os.File, out io.Writer) (lineReader, bool) {
+func consoleInput(in *os.File, out io.Writer) (consoleLines, bool) {
 	outFile, ok := out.(*os.File)
 	if !ok || !isatty.IsTerminal(in.Fd()) || !isatty.IsTerminal(outFile.Fd()) {
-		return &plainLines{r: bufio.NewReader(in)}, false
+		return consoleLines{&plainLines{r: bufio.NewReader(in)}}, false
 	}
 	rw := struct {
 		io.Reader
 		io.Writer
 	}{in, outFile}
-	return &termLines{fd: int(in.Fd()), t: term.NewTerminal(rw, "> ")}, true
+	return consoleLines{&termLines{fd: int(in.Fd()), t: term.NewTerminal(rw, "> ")}}, true
 }
 
 // termLines reads lines with x/term's editor. The terminal is raw only
@@ -147,6 +206,8 @@ type termLines struct {
 	fd int
 	t  *term.Terminal
 }
+
+func (l *termLines) setPrompt(p string) { l.t.SetPrompt(p) }
 
 func (l *termLines) readLine() (string, error) {
 	old, err := term.MakeRaw(l.fd)
@@ -167,6 +228,8 @@ func (l *termLines) readLine() (string, error) {
 // plainLines reads lines of at most maxConsoleLine bytes; a longer line
 // is skipped whole, as errLineTooLong.
 type plainLines struct{ r *bufio.Reader }
+
+func (*plainLines) setPrompt(string) {}
 
 func (l *plainLines) readLine() (string, error) {
 	var buf []byte

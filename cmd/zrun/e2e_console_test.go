@@ -67,6 +67,10 @@ func TestConsoleValues(t *testing.T) {
 		{`run.workflow`, `"deploy"`},
 		{`run.id`, `(known at run time)`},
 		{`jsonencode({ port = env.db_port })`, `"{\"port\":5432}"`},
+		// An expression goes on while a bracket, an interpolation or a heredoc is open.
+		{"{\n  a = [\n    1,\n  ]\n}", "{\n  \"a\" = [\n    1,\n  ]\n}"},
+		{"upper(\n  \"${env.db_host}\"\n)", `"DB-PROD"`},
+		{"<<EOT\nhost ${env.db_host}\nEOT", "<<EOT\nhost db-prod\n\nEOT"},
 	}
 	var in, want strings.Builder
 	for _, l := range lines {
@@ -191,7 +195,7 @@ func TestConsoleTerminal(t *testing.T) {
 	cmd := exec.CommandContext(ctx, script, "-qec", zrunBin+" -C "+dir+" console --env stage", os.DevNull)
 	cmd.Dir = dir
 	cmd.Env = zrunCommand(ctx, dir, []string{"ZRUN_E2E_CONSOLE_TOKEN=" + consoleToken}).Env
-	cmd.Stdin = strings.NewReader("upper(\"x\")\rnosuch(\rsecret.token\r\x04")
+	cmd.Stdin = strings.NewReader("upper(\"x\")\rnosuch(1)\rupper(\r\"y\")\rsecret.token\r\x04")
 	out, err := cmd.CombinedOutput()
 	if ctx.Err() != nil {
 		t.Fatalf("zrun console on a terminal: still running after %s\n%s", runTimeout, out)
@@ -200,7 +204,7 @@ func TestConsoleTerminal(t *testing.T) {
 		t.Fatalf("zrun console on a terminal: %v\n%s", err, out)
 	}
 	got := strings.ReplaceAll(string(out), "\r\n", "\n")
-	wantContains(t, "output", got, "> upper(\"x\")\n\"X\"\n", "Error: Missing expression\n  --> <console>:1:8\n", "> secret.token\n(sensitive value)\n")
+	wantContains(t, "output", got, "> upper(\"x\")\n\"X\"\n", "Error: Call to unknown function\n  --> <console>:1:1\n", "> upper(\n  \"y\")\n\"Y\"\n", "> secret.token\n(sensitive value)\n")
 	if strings.Contains(got, consoleToken) {
 		t.Errorf("the secret is shown:\n%s", got)
 	}
