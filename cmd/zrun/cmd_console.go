@@ -69,7 +69,7 @@ func (a *app) console(ctx context.Context, req engine.ConsoleRequest) error {
 		return a.diagError(cfg, diags)
 	}
 	a.printDiags(cfg, diags)
-	in, interactive := consoleInput(os.Stdin, a.stdout)
+	in, interactive := consoleInput(ctx, os.Stdin, a.stdout)
 	failed := false
 	for {
 		line, err := in.readLine()
@@ -186,10 +186,10 @@ func unfinished(src string) bool {
 
 // consoleInput reads from in: with line editing and history when in and
 // out are a terminal, plain lines otherwise.
-func consoleInput(in *os.File, out io.Writer) (consoleLines, bool) {
+func consoleInput(ctx context.Context, in *os.File, out io.Writer) (consoleLines, bool) {
 	outFile, ok := out.(*os.File)
 	if !ok || !isatty.IsTerminal(in.Fd()) || !isatty.IsTerminal(outFile.Fd()) {
-		return consoleLines{&plainLines{r: bufio.NewReader(in)}}, false
+		return consoleLines{newAsyncLines(ctx, &plainLines{r: bufio.NewReader(in)})}, false
 	}
 	rw := struct {
 		io.Reader
@@ -251,6 +251,53 @@ func (l *plainLines) readLine() (string, error) {
 			return "", errLineTooLong
 		}
 		return strings.TrimRight(string(buf), "\r\n"), nil
+	}
+}
+
+// asyncLines reads lines in a goroutine of its own, so that an interrupt
+// ends the console while it waits for input (a pipe a user types into).
+type asyncLines struct {
+	ctx   context.Context
+	lines chan lineOrErr
+}
+
+type lineOrErr struct {
+	line string
+	err  error
+}
+
+func newAsyncLines(ctx context.Context, r lineReader) *asyncLines {
+	l := &asyncLines{ctx: ctx, lines: make(chan lineOrErr)}
+	goSafe(func() {
+		for {
+			line, err := r.readLine()
+			select {
+			case l.lines <- lineOrErr{line, err}:
+			case <-ctx.Done():
+				return
+			}
+			if err != nil && !errors.Is(err, errLineTooLong) {
+				close(l.lines)
+				return
+			}
+		}
+	})
+	return l
+}
+
+func (l *asyncLines) setPrompt(string) {}
+
+// readLine returns the next line; after an interrupt, io.EOF, and the
+// console's exit code says it was interrupted.
+func (l *asyncLines) readLine() (string, error) {
+	select {
+	case r, ok := <-l.lines:
+		if !ok {
+			return "", io.EOF
+		}
+		return r.line, r.err
+	case <-l.ctx.Done():
+		return "", io.EOF
 	}
 }
 
@@ -433,4 +480,5 @@ func formatElements(v cty.Value, indent int, open, close string, element func(k,
 var (
 	_ lineReader = (*termLines)(nil)
 	_ lineReader = (*plainLines)(nil)
+	_ lineReader = (*asyncLines)(nil)
 )

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -207,5 +208,47 @@ func TestConsoleTerminal(t *testing.T) {
 	wantContains(t, "output", got, "> upper(\"x\")\n\"X\"\n", "Error: Call to unknown function\n  --> <console>:1:1\n", "> upper(\n  \"y\")\n\"Y\"\n", "> secret.token\n(sensitive value)\n")
 	if strings.Contains(got, consoleToken) {
 		t.Errorf("the secret is shown:\n%s", got)
+	}
+}
+
+// TestConsoleInterruptWhileReading: Ctrl-C ends a console waiting for a
+// line on a pipe, with the interrupt's exit code.
+func TestConsoleInterruptWhileReading(t *testing.T) {
+	t.Parallel()
+	dir := project(t, "console")
+	ctx, cancel := context.WithTimeout(t.Context(), runTimeout)
+	defer cancel()
+	cmd := zrunCommand(ctx, dir, nil, "-C", dir, "console", "--env", "stage")
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stdin.Close()
+	out := newLineWriter()
+	cmd.Stdout = out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := io.WriteString(stdin, "1 + 1\n"); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case line := <-out.lines:
+		if line != "2" {
+			t.Fatalf("got %q, want 2", line)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("no answer to 1 + 1")
+	}
+	start := time.Now()
+	if err := cmd.Process.Signal(os.Interrupt); err != nil {
+		t.Fatal(err)
+	}
+	_ = cmd.Wait()
+	if code := cmd.ProcessState.ExitCode(); code != exitInterrupted {
+		t.Errorf("exit code %d, want %d", code, exitInterrupted)
+	}
+	if took := time.Since(start); took > 5*time.Second {
+		t.Errorf("the console took %s to end after Ctrl-C", took)
 	}
 }
