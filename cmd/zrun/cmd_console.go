@@ -17,6 +17,7 @@ import (
 	"github.com/zclconf/go-cty/cty"
 	"golang.org/x/term"
 
+	"github.com/zrun-dev/zrun/dsl"
 	"github.com/zrun-dev/zrun/engine"
 	"github.com/zrun-dev/zrun/sdk"
 )
@@ -71,43 +72,46 @@ func (a *app) console(ctx context.Context, req engine.ConsoleRequest) error {
 	a.printDiags(cfg, diags)
 	in, interactive := consoleInput(ctx, os.Stdin, a.stdout)
 	failed := false
-	for {
+	for ctx.Err() == nil { // an interrupt while a secret's command ran ends it too
 		line, err := in.readLine()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if ctx.Err() != nil {
-			return &exitError{code: exitInterrupted}
-		}
-		var lineDiags hcl.Diagnostics
 		switch {
-		case errors.Is(err, errLineTooLong):
-			lineDiags = tooLong()
-		case err != nil:
-			return err
-		case strings.TrimSpace(line) == "":
-			continue
-		case strings.TrimSpace(line) == "exit":
+		case errors.Is(err, io.EOF) || ctx.Err() != nil:
 			return consoleExit(ctx, failed, interactive)
-		default:
-			if line, err = in.rest(line); errors.Is(err, errLineTooLong) {
-				lineDiags = tooLong()
-				break
-			}
-			var v cty.Value
-			v, lineDiags = con.Eval(ctx, line)
-			if !lineDiags.HasErrors() {
-				fmt.Fprintln(a.stdout, con.Mask(formatValue(v, 0)))
-			}
+		case err == nil && strings.TrimSpace(line) == "":
+			continue
+		case err == nil && strings.TrimSpace(line) == "exit":
+			return consoleExit(ctx, failed, interactive)
+		case err == nil:
+			line, err = in.rest(line)
 		}
-		files := map[string]*hcl.File{engine.ConsoleFile: {Bytes: []byte(line)}}
-		for name, f := range cfg.Files {
-			files[name] = f
+		if err != nil && !errors.Is(err, errLineTooLong) {
+			return err
 		}
-		a.printDiagFiles(files, lineDiags)
-		failed = failed || lineDiags.HasErrors()
+		if !a.consoleLine(ctx, con, cfg, line, err) {
+			failed = true
+		}
 	}
 	return consoleExit(ctx, failed, interactive)
+}
+
+// consoleLine evaluates one expression and prints its value, or its
+// diagnostics (those of readErr, errLineTooLong, if it is set). It
+// reports whether it succeeded.
+func (a *app) consoleLine(ctx context.Context, con *engine.Console, cfg *dsl.Config, src string, readErr error) bool {
+	diags := tooLong()
+	if readErr == nil {
+		var v cty.Value
+		v, diags = con.Eval(ctx, src)
+		if !diags.HasErrors() {
+			fmt.Fprintln(a.stdout, con.Mask(formatValue(v, 0)))
+		}
+	}
+	files := map[string]*hcl.File{engine.ConsoleFile: {Bytes: []byte(src)}}
+	for name, f := range cfg.Files {
+		files[name] = f
+	}
+	a.printDiagFiles(files, diags)
+	return !diags.HasErrors()
 }
 
 // consoleExit is the console's exit code: 0, or 3 when a line of input
