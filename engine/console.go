@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/hclsyntax"
@@ -96,36 +97,21 @@ func (r *Runner) consoleWorkflow(req ConsoleRequest) (*dsl.Workflow, hcl.Diagnos
 		}
 	}
 	if len(req.Params) > 0 {
-		return nil, hcl.Diagnostics{{
-			Severity: hcl.DiagError,
-			Summary:  "No workflow selected",
-			Detail: "A --param belongs to a workflow, and this project has " + workflowCount(len(r.opts.Config.Workflows)) +
-				": choose one with --workflow NAME" + listOf(keys(r.opts.Config.Workflows)),
-			Extra: usageError{},
-		}}
+		detail := "A --param belongs to a workflow: choose one with --workflow NAME" + listOf(keys(r.opts.Config.Workflows))
+		if len(r.opts.Config.Workflows) == 0 {
+			detail = "A --param belongs to a workflow, and this project has none."
+		}
+		return nil, hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "No workflow selected", Detail: detail, Extra: usageError{}}}
 	}
 	return nil, nil
 }
 
-func workflowCount(n int) string {
-	if n == 0 {
-		return "no workflow"
-	}
-	return "several workflows"
-}
-
+// listOf is ": a, b." or, for no names, ".".
 func listOf(names []string) string {
 	if len(names) == 0 {
 		return "."
 	}
-	s := ": "
-	for i, n := range names {
-		if i > 0 {
-			s += ", "
-		}
-		s += n
-	}
-	return s + "."
+	return ": " + strings.Join(names, ", ") + "."
 }
 
 // consoleParams resolves params as a run would, except that a required
