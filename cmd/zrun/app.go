@@ -91,6 +91,7 @@ A project is a folder with zrun.hcl, workflows/*.hcl and environments/*.hcl.`,
 		a.unlockCmd(),
 		a.resumeCmd(),
 		a.ledgerCmd(),
+		a.consoleCmd(),
 	)
 	return root
 }
