@@ -82,7 +82,7 @@ func (r *Runner) Console(ctx context.Context, req ConsoleRequest) (*Console, hcl
 	}
 	c.data = &consoleData{runData: rd, c: c}
 	c.met.add(cty.ObjectVal(params))
-	c.met.add(cty.ObjectVal(env.Values))
+	c.met.add(cty.ObjectVal(env.Values()))
 	return c, diags
 }
 
@@ -196,7 +196,7 @@ func (c *Console) readSecrets(ctx context.Context, refs []*addrs.Reference) hcl.
 		if _, read := c.data.secrets[s.Name]; read {
 			continue
 		}
-		if _, declared := c.env.Secrets[s.Name]; declared {
+		if _, declared := c.env.Secret(s.Name); declared {
 			names = append(names, s.Name)
 		}
 	}
@@ -204,7 +204,7 @@ func (c *Console) readSecrets(ctx context.Context, refs []*addrs.Reference) hcl.
 		return nil
 	}
 	slices.Sort(names)
-	values, diags := secrets.Resolve(ctx, c.r.opts.Config.Dir, c.env.Secrets, names)
+	values, diags := secrets.Resolve(ctx, c.r.opts.Config.Dir, c.env.Secrets(), names)
 	for name, v := range values {
 		c.data.secrets[name] = v
 	}
