@@ -41,11 +41,13 @@ FUZZTIME ?= 200000x
 fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzLoadFile$$' -fuzztime $(FUZZTIME) ./dsl
 	$(GO) test -run '^$$' -fuzz '^FuzzLoadNested$$' -fuzztime $(FUZZTIME) ./dsl
+	$(GO) test -run '^$$' -fuzz '^FuzzLoadParamsFile$$' -fuzztime $(FUZZTIME) ./dsl
 	$(GO) test -run '^$$' -fuzz '^FuzzParseLock$$' -fuzztime $(FUZZTIME) ./plugins
 	$(GO) test -run '^$$' -fuzz '^FuzzParseParam$$' -fuzztime $(FUZZTIME) ./engine
 	$(GO) test -run '^$$' -fuzz '^FuzzMaskStream$$' -fuzztime $(FUZZTIME) ./engine
 	$(GO) test -run '^$$' -fuzz '^FuzzValidatePartial$$' -fuzztime $(FUZZTIME) ./engine
 	$(GO) -C sdk test -run '^$$' -fuzz '^FuzzUnmarshalSchema$$' -fuzztime $(FUZZTIME) ./rpc
+	$(GO) -C sdk test -run '^$$' -fuzz '^FuzzUnmarshalDynamic$$' -fuzztime $(FUZZTIME) ./rpc
 
 ## bench: the benchmarks of README's performance section, side by side with their baselines.
 bench: build
