@@ -384,3 +384,15 @@ func TestReplace(t *testing.T) {
 		}
 	}
 }
+
+// TestTemplateStringDeep: a template string nested past the limits is an
+// argument error, not a stack overflow of HCL's template parser.
+func TestTemplateStringDeep(t *testing.T) {
+	f := Functions(t.TempDir())["templatestring"]
+	for _, src := range []string{strings.Repeat("${", 1<<18), strings.Repeat("%{if true}", 1<<16)} {
+		_, err := f.Call([]cty.Value{cty.StringVal(src), cty.EmptyObjectVal})
+		if err == nil || !strings.Contains(err.Error(), "nest") {
+			t.Errorf("templatestring(%.12q...): %v", src, err)
+		}
+	}
+}

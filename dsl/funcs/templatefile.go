@@ -39,23 +39,7 @@ func MakeTemplateFileFunc(baseDir string, funcsFn func() map[string]function.Fun
 			if err != nil {
 				return cty.DynamicVal, function.NewArgError(0, err)
 			}
-			ctx := &hcl.EvalContext{Variables: map[string]cty.Value{}, Functions: funcsFn()}
-			if !vars.IsNull() {
-				for it := vars.ElementIterator(); it.Next(); {
-					k, v := it.Element()
-					ctx.Variables[k.AsString()] = v
-				}
-			}
-			for _, tr := range expr.Variables() {
-				if _, ok := ctx.Variables[tr.RootName()]; !ok {
-					return cty.DynamicVal, function.NewArgErrorf(1, "vars has no %q, which the template uses at %s", tr.RootName(), tr.SourceRange())
-				}
-			}
-			val, diags := expr.Value(ctx)
-			if diags.HasErrors() {
-				return cty.DynamicVal, diags
-			}
-			return val, nil
+			return renderTemplate(expr, vars, funcsFn())
 		},
 	})
 }

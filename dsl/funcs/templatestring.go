@@ -5,6 +5,7 @@ import (
 	"github.com/hashicorp/hcl/v2/hclsyntax"
 	"github.com/zclconf/go-cty/cty"
 	"github.com/zclconf/go-cty/cty/function"
+	"github.com/zrun-dev/zrun/dsl/limits"
 )
 
 // MakeTemplateStringFunc returns templatestring(template, vars): the
@@ -26,7 +27,11 @@ func MakeTemplateStringFunc(funcsFn func() map[string]function.Function) functio
 			if ty := vars.Type(); !vars.IsNull() && !ty.IsObjectType() && !ty.IsMapType() {
 				return cty.DynamicVal, function.NewArgErrorf(1, "must be an object or a map of variables")
 			}
-			expr, diags := hclsyntax.ParseTemplate([]byte(args[0].AsString()), "<templatestring>", hcl.InitialPos)
+			src := []byte(args[0].AsString())
+			if diags := limits.CheckTemplate(src, "<templatestring>"); diags.HasErrors() {
+				return cty.DynamicVal, function.NewArgError(0, diags)
+			}
+			expr, diags := hclsyntax.ParseTemplate(src, "<templatestring>", hcl.InitialPos)
 			if diags.HasErrors() {
 				return cty.DynamicVal, function.NewArgError(0, diags)
 			}
