@@ -92,7 +92,8 @@ func (r *Runner) run(ctx context.Context, req RunRequest, done map[string]cty.Va
 	}
 	// The plugins' processes start now, in the background, so their cold
 	// starts overlap validation and reading the secrets.
-	waitPlugins := r.warmPlugins(ctx, r.callees(wf), true)
+	wfs := r.callees(wf)
+	waitPlugins := r.warmPlugins(ctx, wfs, true)
 	// However the run ends, its warm-up is over before Run returns: the
 	// caller may close the plugins next.
 	defer func() { _ = waitPlugins() }()
@@ -171,6 +172,7 @@ func (r *Runner) run(ctx context.Context, req RunRequest, done map[string]cty.Va
 	default:
 		res.Status, res.Error = events.StatusFailed, err.Error()
 	}
+	r.settlePluginLogs(ctx, wfs)
 	x.sink.Event(events.RunFinished{Time: time.Now(), RunID: x.id, Status: res.Status, Duration: res.Duration, Error: res.Error, Outputs: displayMap(outputs)})
 	if err := x.ledger.finish(res); err != nil {
 		res.LedgerError = err.Error()

@@ -199,3 +199,30 @@ func pluginNames(wfs []*dsl.Workflow) map[string]bool {
 	}
 	return names
 }
+
+// logSettler is a plugin client whose log lines travel apart from its
+// answers (package plugins' clients: a plugin's stderr), and which can
+// wait for the last of them.
+type logSettler interface {
+	SettleLogs(ctx context.Context)
+}
+
+// settlePluginLogs lets the run's plugins deliver the log lines their
+// steps wrote last, all at once, so that they are recorded with their
+// steps before the run ends.
+func (r *Runner) settlePluginLogs(ctx context.Context, wfs []*dsl.Workflow) {
+	var wg sync.WaitGroup
+	for name := range pluginNames(wfs) {
+		r.mu.Lock()
+		res := r.schemas[name]
+		r.mu.Unlock()
+		if res == nil {
+			continue
+		}
+		res.once.Do(func() {}) // done already: orders the read of res.client after it
+		if s, ok := res.client.(logSettler); ok {
+			wg.Go(func() { s.SettleLogs(ctx) })
+		}
+	}
+	wg.Wait()
+}

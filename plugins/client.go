@@ -293,5 +293,18 @@ type ctxEnded struct {
 func (e *ctxEnded) Error() string { return e.msg }
 func (e *ctxEnded) Unwrap() error { return e.err }
 
+// SettleLogs waits briefly (at most half a second) for log lines the
+// plugin's steps wrote just before their calls returned; see
+// pluginLog.settle. The engine calls it before a run ends.
+func (pc *pluginClient) SettleLogs(ctx context.Context) {
+	if pc.log != nil {
+		pc.log.settle(ctx, logQuiet, 500*time.Millisecond)
+	}
+}
+
+// logQuiet is how long a plugin's log must be quiet after its last step
+// for the run to end without waiting on it.
+const logQuiet = 50 * time.Millisecond
+
 // Interface guards
 var _ sdk.Client = (*pluginClient)(nil)

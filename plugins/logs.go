@@ -2,6 +2,7 @@ package plugins
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -38,6 +39,8 @@ type pluginLog struct {
 
 	mu    sync.Mutex
 	steps []*runningStep // running, then ended within logLinger
+	// last is when the last step ended or the last line arrived.
+	last time.Time
 }
 
 // runningStep is one RunAction call: from start to end (zero while it
@@ -76,6 +79,30 @@ func (l *pluginLog) track(ui sdk.UI) func() {
 		l.mu.Lock()
 		defer l.mu.Unlock()
 		s.end = time.Now()
+		l.last = s.end
+	}
+}
+
+// settle waits, at most max, until the plugin's log has been quiet for
+// quiet since its last step ended or its last line arrived, so that a
+// line a step wrote just before its call returned (it travels apart from
+// the answer) reaches the step before the run is recorded as finished.
+// It returns at once for a plugin that ran no step.
+func (l *pluginLog) settle(ctx context.Context, quiet, max time.Duration) {
+	deadline := time.Now().Add(max)
+	for {
+		l.mu.Lock()
+		last := l.last
+		l.mu.Unlock()
+		wait := quiet - time.Since(last)
+		if last.IsZero() || wait <= 0 || time.Now().After(deadline) {
+			return
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(min(wait, time.Until(deadline))):
+		}
 	}
 }
 
@@ -128,6 +155,9 @@ func (l *pluginLog) log(line []byte) {
 	if at.IsZero() {
 		at = time.Now()
 	}
+	l.mu.Lock()
+	l.last = time.Now()
+	l.mu.Unlock()
 	if ui := l.step(at); ui != nil {
 		ui.Logf("[%s] %s", strings.ToUpper(level.String()), msg)
 		return
