@@ -164,7 +164,10 @@ func (x *execution) walk(ctx context.Context, wb *workflowBinding, data *runData
 		// The status says skipped: the error says only why.
 		sr := &StepResult{Addr: prefix + b.Name(), Action: b.actionName(), Status: events.StatusSkipped}
 		switch {
-		case cause != nil:
+		// Once the walk's ctx ended (Ctrl-C, the workflow's timeout), a step
+		// that did not start did not because of that, whichever its
+		// dependency's end the walker saw first.
+		case cause != nil && ctx.Err() == nil:
 			sr.Error = prefix + dag.VertexName(cause) + " did not succeed"
 		default:
 			sr.Status, sr.Error = events.StatusCancelled, "not started: "+stopCause(ctx)
