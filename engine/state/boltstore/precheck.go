@@ -13,9 +13,9 @@ import (
 // the freelist page's header (a damaged count makes bbolt allocate without
 // bound) and the tree of pages under every bucket (a branch page pointing
 // at one of its ancestors sends bbolt round for ever, or into a fatal
-// stack overflow). It reads every branch page, the header of every leaf
-// page, and the leaves of the steps and logs buckets whole (they hold the
-// per-run buckets): far less than the file. It returns a *fileDamage, or
+// stack overflow; a leaf whose element count or offsets point past its
+// page sends bbolt's cursor reading beyond it). It reads every page of
+// every tree, and every inline bucket, once. It returns a *fileDamage, or
 // nil when these look sound (or when the file is new or unreadable: bbolt
 // then says why).
 //
@@ -134,7 +134,9 @@ func (k *skeleton) page(where string, id uint64, whole bool) ([]byte, error) {
 // elements to onLeaf, or, when onLeaf is nil, checking only that each
 // leaf is one.
 func (k *skeleton) tree(where string, id uint64, onLeaf func(string, []element) error) error {
-	p, err := k.page(where, id, onLeaf != nil)
+	// Every page is read whole: a leaf whose element count or offsets are
+	// damaged would send bbolt's cursor past the page.
+	p, err := k.page(where, id, true)
 	if err != nil {
 		return err
 	}
@@ -150,12 +152,12 @@ func (k *skeleton) tree(where string, id uint64, onLeaf func(string, []element) 
 			}
 		}
 	case leafPageFlag:
-		if onLeaf == nil {
-			return nil
-		}
 		_, els, err := elements(p)
 		if err != nil {
 			return fmt.Errorf("%s: page %d: %v", where, id, err)
+		}
+		if onLeaf == nil {
+			return nil
 		}
 		return onLeaf(where, els)
 	default:
@@ -176,8 +178,11 @@ func (k *skeleton) buckets(where string, els []element) error {
 			return fmt.Errorf("%s: bucket header is damaged", name)
 		}
 		root := binary.LittleEndian.Uint64(el.value)
-		if root == 0 {
-			continue // inline: a leaf, and holds no buckets
+		if root == 0 { // inline: a leaf page inside the value, holding no buckets
+			if _, _, err := elements(el.value[inBucketSize:]); err != nil {
+				return fmt.Errorf("%s: inline bucket: %v", name, err)
+			}
+			continue
 		}
 		var onLeaf func(string, []element) error
 		if where == "the root bucket" && (string(el.key) == string(bucketSteps) || string(el.key) == string(bucketLogs)) {
