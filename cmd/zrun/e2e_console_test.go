@@ -1,11 +1,9 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"errors"
 	"io"
 	"os"
 	"os/exec"
@@ -26,23 +24,7 @@ const (
 // standard input (not a terminal).
 func zrunConsole(t *testing.T, dir, stdin string, args ...string) result {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(t.Context(), runTimeout)
-	defer cancel()
-	cmd := zrunCommand(ctx, dir, []string{"ZRUN_E2E_CONSOLE_TOKEN=" + consoleToken}, append([]string{"-C", dir, "console"}, args...)...)
-	cmd.Stdin = strings.NewReader(stdin)
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	start := time.Now()
-	err := cmd.Run()
-	r := result{code: cmd.ProcessState.ExitCode(), stdout: stdout.String(), stderr: stderr.String(), took: time.Since(start)}
-	if ctx.Err() != nil {
-		t.Fatalf("zrun console: still running after %s\n%s", runTimeout, r)
-	}
-	var exitErr *exec.ExitError
-	if err != nil && !errors.As(err, &exitErr) {
-		t.Fatalf("zrun console: %v", err)
-	}
-	return r
+	return zrunStdin(t, dir, []string{"ZRUN_E2E_CONSOLE_TOKEN=" + consoleToken}, strings.NewReader(stdin), append([]string{"-C", dir, "console"}, args...)...)
 }
 
 // TestConsoleValues: one expression per line, each value printed as

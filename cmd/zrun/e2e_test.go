@@ -124,9 +124,16 @@ func zrun(t *testing.T, dir string, env []string, args ...string) result {
 // zrunIn runs `zrun args...` to completion in dir, without -C.
 func zrunIn(t *testing.T, dir string, env []string, args ...string) result {
 	t.Helper()
+	return zrunStdin(t, dir, env, nil, args...)
+}
+
+// zrunStdin is zrunIn with stdin (nil: none).
+func zrunStdin(t *testing.T, dir string, env []string, stdin io.Reader, args ...string) result {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(t.Context(), runTimeout)
 	defer cancel()
 	cmd := zrunCommand(ctx, dir, env, args...)
+	cmd.Stdin = stdin
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	start := time.Now()
