@@ -2,6 +2,7 @@ package engine
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"io"
 	"sync"
@@ -155,3 +156,13 @@ func cutAt(b []byte, n int) int {
 
 // Interface guards
 var _ sdk.UI = (*stepUI)(nil)
+
+// InputStream: streams between steps are not wired yet.
+func (u *stepUI) InputStream(arg string) (io.ReadCloser, error) {
+	return nil, errors.ErrUnsupported // TODO(issue 8): pipes, in progress
+}
+
+// OutputStream: no step consumes a stream until pipes are wired.
+func (u *stepUI) OutputStream(output string) (io.WriteCloser, error) {
+	return nil, nil // TODO(issue 8): pipes, in progress
+}

@@ -121,4 +121,17 @@ type UI interface {
 	Target() Target
 	// Info identifies the run and the step.
 	Info() RunInfo
+	// InputStream returns the stream an argument declared with
+	// schema.Attribute.Stream carries: the bytes another step produces
+	// while this one runs. Read returns io.EOF only once the producing
+	// step has succeeded; if it fails, is cancelled or its process dies,
+	// Read returns an error saying so (stricter than bash's pipefail). It
+	// returns nil, nil when the argument is null. Close it when done.
+	InputStream(arg string) (io.ReadCloser, error)
+	// OutputStream returns the writer of a stream output the action
+	// declares (schema.Attribute.Stream), or nil, nil when no step
+	// consumes it in this run. Writes block while the consumer is behind
+	// (backpressure); Close ends the stream, which the consumer sees end
+	// only after this step has succeeded.
+	OutputStream(output string) (io.WriteCloser, error)
 }

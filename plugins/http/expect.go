@@ -81,7 +81,9 @@ func (e expectation) statusText() string {
 // connection starts on the target.
 func newClient(target sdk.Target, insecure bool) *http.Client {
 	return &http.Client{Transport: &http.Transport{
-		DialContext:         target.Dial,
+		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+			return target.Dial(ctx, network, addr)
+		},
 		TLSClientConfig:     &tls.Config{InsecureSkipVerify: insecure}, // only when the step asks for it
 		TLSHandshakeTimeout: 10 * time.Second,
 		ForceAttemptHTTP2:   true,

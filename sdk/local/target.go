@@ -9,7 +9,6 @@ import (
 	"net"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"slices"
 	"sort"
 	"strings"
@@ -334,50 +333,32 @@ func (t *target) env(env map[string]string, id string) []string {
 	return append(merged, CommandIDEnv+"="+id)
 }
 
-func (t *target) ReadFile(ctx context.Context, path string) ([]byte, error) {
-	if err := ctx.Err(); err != nil {
-		return nil, context.Cause(ctx)
-	}
-	return os.ReadFile(path)
+func (t *target) Open(ctx context.Context, path string) (io.ReadCloser, error) {
+	return nil, errors.ErrUnsupported // TODO(issue 8): streaming file API, in progress
 }
 
-// WriteFile writes data to a temporary file beside path, syncs it, sets
-// perm (exactly, without the umask) and renames it over path, then syncs
-// the directory so the rename survives a crash.
-func (t *target) WriteFile(ctx context.Context, path string, data []byte, perm fs.FileMode) (err error) {
-	if err := ctx.Err(); err != nil {
-		return context.Cause(ctx)
-	}
-	dir, base := filepath.Split(path)
-	if dir == "" {
-		dir = "."
-	}
-	f, err := os.CreateTemp(dir, "."+base+".tmp-*")
-	if err != nil {
-		return err
-	}
-	defer func() {
-		if err != nil {
-			_ = f.Close()
-			_ = os.Remove(f.Name())
-		}
-	}()
-	if _, err = f.Write(data); err != nil {
-		return err
-	}
-	if err = f.Sync(); err != nil {
-		return err
-	}
-	if err = f.Chmod(perm); err != nil {
-		return err
-	}
-	if err = f.Close(); err != nil {
-		return err
-	}
-	if err = os.Rename(f.Name(), path); err != nil {
-		return err
-	}
-	return syncDir(dir)
+func (t *target) Create(ctx context.Context, path string, opts *sdk.CreateOptions) (sdk.FileWriter, error) {
+	return nil, errors.ErrUnsupported // TODO(issue 8): streaming file API, in progress
+}
+
+func (t *target) Stat(ctx context.Context, path string) (*sdk.FileInfo, error) {
+	return nil, errors.ErrUnsupported // TODO(issue 8): streaming file API, in progress
+}
+
+func (t *target) ReadDir(ctx context.Context, path string) ([]*sdk.FileInfo, error) {
+	return nil, errors.ErrUnsupported // TODO(issue 8): streaming file API, in progress
+}
+
+func (t *target) MkdirAll(ctx context.Context, path string, perm fs.FileMode) error {
+	return errors.ErrUnsupported // TODO(issue 8): streaming file API, in progress
+}
+
+func (t *target) Remove(ctx context.Context, path string) error {
+	return errors.ErrUnsupported // TODO(issue 8): streaming file API, in progress
+}
+
+func (t *target) Rename(ctx context.Context, oldpath, newpath string) error {
+	return errors.ErrUnsupported // TODO(issue 8): streaming file API, in progress
 }
 
 func syncDir(dir string) error {
@@ -392,9 +373,18 @@ func syncDir(dir string) error {
 	return nil
 }
 
-func (t *target) Dial(ctx context.Context, network, address string) (net.Conn, error) {
+func (t *target) Dial(ctx context.Context, network, address string) (sdk.Conn, error) {
 	var d net.Dialer
-	return d.DialContext(ctx, network, address)
+	c, err := d.DialContext(ctx, network, address)
+	if err != nil {
+		return nil, err
+	}
+	conn, ok := c.(sdk.Conn) // TCP and unix connections can half-close
+	if !ok {
+		_ = c.Close()
+		return nil, fmt.Errorf("dial %s %s: the connection cannot half-close", network, address)
+	}
+	return conn, nil
 }
 
 // Interface guards

@@ -25,17 +25,32 @@ type remoteTarget struct {
 
 func (t *remoteTarget) Name() string { return t.name }
 
-func (t *remoteTarget) ReadFile(ctx context.Context, path string) ([]byte, error) {
-	resp, err := t.client.ReadFile(ctx, &pb.ReadFile_Request{Handle: t.handle, Path: path})
-	if err != nil {
-		return nil, fromStatus(err)
-	}
-	return resp.GetData(), nil
+func (t *remoteTarget) Open(ctx context.Context, path string) (io.ReadCloser, error) {
+	return nil, errors.ErrUnsupported // TODO(issue 8): streaming file API, in progress
 }
 
-func (t *remoteTarget) WriteFile(ctx context.Context, path string, data []byte, perm fs.FileMode) error {
-	_, err := t.client.WriteFile(ctx, &pb.WriteFile_Request{Handle: t.handle, Path: path, Data: data, Perm: uint32(perm)})
-	return fromStatus(err)
+func (t *remoteTarget) Create(ctx context.Context, path string, opts *sdk.CreateOptions) (sdk.FileWriter, error) {
+	return nil, errors.ErrUnsupported // TODO(issue 8): streaming file API, in progress
+}
+
+func (t *remoteTarget) Stat(ctx context.Context, path string) (*sdk.FileInfo, error) {
+	return nil, errors.ErrUnsupported // TODO(issue 8): streaming file API, in progress
+}
+
+func (t *remoteTarget) ReadDir(ctx context.Context, path string) ([]*sdk.FileInfo, error) {
+	return nil, errors.ErrUnsupported // TODO(issue 8): streaming file API, in progress
+}
+
+func (t *remoteTarget) MkdirAll(ctx context.Context, path string, perm fs.FileMode) error {
+	return errors.ErrUnsupported // TODO(issue 8): streaming file API, in progress
+}
+
+func (t *remoteTarget) Remove(ctx context.Context, path string) error {
+	return errors.ErrUnsupported // TODO(issue 8): streaming file API, in progress
+}
+
+func (t *remoteTarget) Rename(ctx context.Context, oldpath, newpath string) error {
+	return errors.ErrUnsupported // TODO(issue 8): streaming file API, in progress
 }
 
 func (t *remoteTarget) Exec(ctx context.Context, cmd *sdk.Command) (*sdk.ExecResult, error) {
@@ -77,7 +92,7 @@ func (t *remoteTarget) Exec(ctx context.Context, cmd *sdk.Command) (*sdk.ExecRes
 	}
 }
 
-func (t *remoteTarget) Dial(ctx context.Context, network, address string) (net.Conn, error) {
+func (t *remoteTarget) Dial(ctx context.Context, network, address string) (sdk.Conn, error) {
 	// The connection outlives this call, so its stream must not end with
 	// ctx; ctx only bounds establishing it.
 	sctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
@@ -139,6 +154,11 @@ type dialedConn struct {
 
 func (c *dialedConn) RemoteAddr() net.Addr { return c.remote }
 
+// CloseWrite is not carried by the protocol yet.
+func (c *dialedConn) CloseWrite() error {
+	return errors.ErrUnsupported // TODO(issue 8): half-close on the wire, in progress
+}
+
 type addr struct{ network, address string }
 
 func (a addr) Network() string { return a.network }
@@ -181,5 +201,5 @@ func writeTo(w io.Writer, b []byte) {
 // Interface guards
 var (
 	_ sdk.Target = (*remoteTarget)(nil)
-	_ net.Conn   = (*dialedConn)(nil)
+	_ sdk.Conn   = (*dialedConn)(nil)
 )

@@ -1,10 +1,8 @@
 package rpc
 
 import (
-	"context"
 	"errors"
 	"io"
-	"io/fs"
 	"net"
 	"sync"
 
@@ -76,29 +74,6 @@ func (s *targetServer) lookup(h uint64) (sdk.Target, error) {
 		return nil, status.Error(codes.FailedPrecondition, "the target is no longer available: the step that received it has finished")
 	}
 	return t, nil
-}
-
-func (s *targetServer) ReadFile(ctx context.Context, req *pb.ReadFile_Request) (*pb.ReadFile_Response, error) {
-	t, err := s.lookup(req.GetHandle())
-	if err != nil {
-		return nil, err
-	}
-	data, err := t.ReadFile(ctx, req.GetPath())
-	if err != nil {
-		return nil, toStatus(err)
-	}
-	return &pb.ReadFile_Response{Data: data}, nil
-}
-
-func (s *targetServer) WriteFile(ctx context.Context, req *pb.WriteFile_Request) (*pb.WriteFile_Response, error) {
-	t, err := s.lookup(req.GetHandle())
-	if err != nil {
-		return nil, err
-	}
-	if err := t.WriteFile(ctx, req.GetPath(), req.GetData(), fs.FileMode(req.GetPerm())); err != nil {
-		return nil, toStatus(err)
-	}
-	return &pb.WriteFile_Response{}, nil
 }
 
 func (s *targetServer) Exec(stream pb.Target_ExecServer) error {

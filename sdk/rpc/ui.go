@@ -2,6 +2,7 @@ package rpc
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -102,3 +103,13 @@ func (w *chunkWriter) Write(p []byte) (int, error) {
 
 // Interface guards
 var _ sdk.UI = (*streamUI)(nil)
+
+// InputStream: streams between steps are not wired yet.
+func (ui *streamUI) InputStream(arg string) (io.ReadCloser, error) {
+	return nil, errors.ErrUnsupported // TODO(issue 8): pipes, in progress
+}
+
+// OutputStream: no step consumes a stream until pipes are wired.
+func (ui *streamUI) OutputStream(output string) (io.WriteCloser, error) {
+	return nil, nil // TODO(issue 8): pipes, in progress
+}

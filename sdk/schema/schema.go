@@ -36,6 +36,12 @@ type Attribute struct {
 	Required bool
 	// Sensitive values are masked wherever zrun shows or stores them.
 	Sensitive bool
+	// Stream marks a byte stream between two steps (a pipe). An output
+	// with Stream produces one, written through UI.OutputStream while the
+	// action runs; an argument with Stream accepts one, read through
+	// UI.InputStream. Type is cty.String for both: on the wire the value
+	// is the pipe's opaque address, never the bytes.
+	Stream bool
 }
 
 var nameRe = regexp.MustCompile(`^[a-z][a-z0-9_]*$`)

@@ -2,7 +2,9 @@ package sdktest
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"net"
 	"sync"
@@ -63,24 +65,32 @@ func (t *Target) Execs() [][]string {
 	return append([][]string(nil), t.execs...)
 }
 
-func (t *Target) ReadFile(_ context.Context, path string) ([]byte, error) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	data, ok := t.Files[path]
-	if !ok {
-		return nil, &fs.PathError{Op: "open", Path: path, Err: fs.ErrNotExist}
-	}
-	return append([]byte(nil), data...), nil
+func (t *Target) Open(_ context.Context, path string) (io.ReadCloser, error) {
+	return nil, errors.ErrUnsupported // TODO(issue 8): streaming file API, in progress
 }
 
-func (t *Target) WriteFile(_ context.Context, path string, data []byte, _ fs.FileMode) error {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	if t.Files == nil {
-		t.Files = map[string][]byte{}
-	}
-	t.Files[path] = append([]byte(nil), data...)
-	return nil
+func (t *Target) Create(_ context.Context, path string, _ *sdk.CreateOptions) (sdk.FileWriter, error) {
+	return nil, errors.ErrUnsupported // TODO(issue 8): streaming file API, in progress
+}
+
+func (t *Target) Stat(_ context.Context, path string) (*sdk.FileInfo, error) {
+	return nil, errors.ErrUnsupported // TODO(issue 8): streaming file API, in progress
+}
+
+func (t *Target) ReadDir(_ context.Context, path string) ([]*sdk.FileInfo, error) {
+	return nil, errors.ErrUnsupported // TODO(issue 8): streaming file API, in progress
+}
+
+func (t *Target) MkdirAll(_ context.Context, path string, _ fs.FileMode) error {
+	return errors.ErrUnsupported // TODO(issue 8): streaming file API, in progress
+}
+
+func (t *Target) Remove(_ context.Context, path string) error {
+	return errors.ErrUnsupported // TODO(issue 8): streaming file API, in progress
+}
+
+func (t *Target) Rename(_ context.Context, oldpath, newpath string) error {
+	return errors.ErrUnsupported // TODO(issue 8): streaming file API, in progress
 }
 
 // File returns a file's content and whether it exists.
@@ -91,12 +101,24 @@ func (t *Target) File(path string) ([]byte, bool) {
 	return data, ok
 }
 
-func (t *Target) Dial(ctx context.Context, network, address string) (net.Conn, error) {
+func (t *Target) Dial(ctx context.Context, network, address string) (sdk.Conn, error) {
+	var c net.Conn
+	var err error
 	if t.DialFunc != nil {
-		return t.DialFunc(ctx, network, address)
+		c, err = t.DialFunc(ctx, network, address)
+	} else {
+		var d net.Dialer
+		c, err = d.DialContext(ctx, network, address)
 	}
-	var d net.Dialer
-	return d.DialContext(ctx, network, address)
+	if err != nil {
+		return nil, err
+	}
+	conn, ok := c.(sdk.Conn)
+	if !ok {
+		_ = c.Close()
+		return nil, fmt.Errorf("sdktest.Target: the connection to %s cannot half-close", address)
+	}
+	return conn, nil
 }
 
 // Interface guards

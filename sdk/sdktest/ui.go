@@ -2,6 +2,7 @@ package sdktest
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"io"
 	"sync"
@@ -83,3 +84,13 @@ func (w *lockedWriter) Write(p []byte) (int, error) {
 
 // Interface guards
 var _ sdk.UI = (*UI)(nil)
+
+// InputStream: streams between steps are not wired yet.
+func (u *UI) InputStream(arg string) (io.ReadCloser, error) {
+	return nil, errors.ErrUnsupported // TODO(issue 8): pipes, in progress
+}
+
+// OutputStream: no step consumes a stream until pipes are wired.
+func (u *UI) OutputStream(output string) (io.WriteCloser, error) {
+	return nil, nil // TODO(issue 8): pipes, in progress
+}
