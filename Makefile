@@ -68,6 +68,8 @@ proto-check: proto
 tools:
 	@command -v $(GO) >/dev/null || { echo "Go is missing: install Go 1.26 from your package manager"; exit 1; }
 	@command -v gcc >/dev/null || { echo "installing gcc (for go test -race)"; apt-get install -y -qq gcc >/dev/null; }
+	@test -x /usr/sbin/sshd || { echo "installing openssh-server (the ssh tests start their own sshd on loopback)"; \
+		apt-get update -qq && apt-get install -y -qq --no-install-recommends openssh-server openssh-client >/dev/null; }
 
 tools-proto:
 	@command -v protoc >/dev/null || { apt-get update -qq && apt-get install -y -qq protobuf-compiler; }
