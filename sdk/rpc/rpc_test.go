@@ -500,22 +500,5 @@ func TestTargetThroughBroker(t *testing.T) {
 // echoServer serves lines back to their sender until the test ends.
 func echoServer(t *testing.T) string {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = ln.Close() })
-	go func() {
-		for {
-			conn, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				defer conn.Close()
-				_, _ = io.Copy(conn, conn)
-			}()
-		}
-	}()
-	return ln.Addr().String()
+	return listen(t, func(c *net.TCPConn) { _, _ = io.Copy(c, c) })
 }

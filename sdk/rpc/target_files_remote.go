@@ -102,13 +102,14 @@ func (t *remoteTarget) Create(ctx context.Context, path string, opts *sdk.Create
 		cancel()
 		return nil, errors.New("rpc: the host did not start the file")
 	}
-	return &remoteWriter{stream: stream, cancel: cancel, path: path}, nil
+	return &remoteWriter{stream: stream, ctx: ctx, cancel: cancel, path: path}, nil
 }
 
 // remoteWriter is a file the host is writing. mu serialises the calls:
 // a gRPC stream takes one sender at a time.
 type remoteWriter struct {
 	stream pb.Target_CreateClient
+	ctx    context.Context
 	cancel context.CancelFunc
 	path   string
 
@@ -144,6 +145,12 @@ func (w *remoteWriter) Close() error {
 		return nil
 	}
 	if w.done != nil {
+		return fmt.Errorf("close %s: %w", w.path, w.done)
+	}
+	// The stream's end may not have reached the host yet: a commit sent
+	// now could still publish the file.
+	if w.ctx.Err() != nil {
+		w.end(fmt.Errorf("the file was discarded: %w", context.Cause(w.ctx)))
 		return fmt.Errorf("close %s: %w", w.path, w.done)
 	}
 	if err := w.stream.Send(&pb.Create_Request{Msg: &pb.Create_Request_Commit{Commit: true}}); err != nil {
