@@ -209,3 +209,29 @@ func TestTargetLivesForTheRun(t *testing.T) {
 		t.Errorf("web2's target is named %q", steps[1].target.Name())
 	}
 }
+
+// sliceTarget is a target that cannot be a map key.
+type sliceTarget struct {
+	*sdktest.Target
+	tags []string
+}
+
+// TestTargetNotComparable: a target the host cannot recognise again is
+// served for each call alone, without a panic.
+func TestTargetNotComparable(t *testing.T) {
+	target := sliceTarget{Target: &sdktest.Target{TargetName: "odd", Files: map[string][]byte{"/f": []byte("x")}}, tags: []string{"a"}}
+	client := sdktest.GRPC(t, testPlugin(fnAction(func(ctx context.Context, tgt sdk.Target) {
+		if got, err := readFile(ctx, tgt, "/f"); got != "x" || err != nil {
+			t.Errorf("read %q, %v", got, err)
+		}
+	})))
+	for range 2 {
+		resp, err := client.RunAction(t.Context(), "fn", &sdk.RunRequest{Args: cty.EmptyObjectVal, Target: target, UI: sdktest.NewUI(nil, sdk.RunInfo{})})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if resp.Diagnostics.HasErrors() {
+			t.Fatal(resp.Diagnostics.Err())
+		}
+	}
+}

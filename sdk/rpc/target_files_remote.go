@@ -7,6 +7,7 @@ import (
 	"io"
 	"io/fs"
 	"sync"
+	"sync/atomic"
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -38,14 +39,19 @@ func (t *remoteTarget) Open(ctx context.Context, path string) (io.ReadCloser, er
 
 // remoteReader reads a file the host streams, one chunk at a time: the
 // host sends more as the stream's flow-control window lets it.
+// Close may come from another goroutine while a Read waits.
 type remoteReader struct {
 	stream pb.Target_OpenClient
 	cancel context.CancelFunc
+	closed atomic.Bool
 	buf    []byte
 	err    error // sticky: io.EOF at the end of the file
 }
 
 func (r *remoteReader) Read(p []byte) (int, error) {
+	if r.closed.Load() {
+		return 0, fs.ErrClosed
+	}
 	for len(r.buf) == 0 {
 		if r.err != nil {
 			return 0, r.err
@@ -65,13 +71,11 @@ func (r *remoteReader) Read(p []byte) (int, error) {
 	return n, nil
 }
 
-// Close ends the stream: the host stops reading the file.
+// Close ends the stream: the host stops reading the file, and a Read
+// waiting for it returns.
 func (r *remoteReader) Close() error {
+	r.closed.Store(true)
 	r.cancel()
-	if r.err == nil || r.err == io.EOF {
-		r.err = fs.ErrClosed
-	}
-	r.buf = nil
 	return nil
 }
 
@@ -167,9 +171,15 @@ func (w *remoteWriter) Close() error {
 }
 
 // Abort closes the stream without a commit and waits for the host to
-// discard the file, so that it is gone when Abort returns.
+// discard the file, so that it is gone when Abort returns. While a Write
+// is in flight (held back by a host that does not take the bytes), Abort
+// cancels the stream instead, which ends the Write; the host discards the
+// file as it sees the cancellation.
 func (w *remoteWriter) Abort() error {
-	w.mu.Lock()
+	if !w.mu.TryLock() {
+		w.cancel()
+		w.mu.Lock()
+	}
 	defer w.mu.Unlock()
 	if w.done != nil {
 		return nil

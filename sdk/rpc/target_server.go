@@ -64,9 +64,11 @@ func (s *targetServer) serve(t sdk.Target) (ref *pb.TargetRef, done func()) {
 	})
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	keep := reflect.TypeOf(t).Comparable()
-	if h, ok := s.handles[t]; keep && ok {
-		return &pb.TargetRef{BrokerId: s.brokerID, Handle: h, Name: t.Name()}, func() {}
+	keep := reflect.TypeOf(t).Comparable() // else indexing s.handles panics
+	if keep {
+		if h, ok := s.handles[t]; ok {
+			return &pb.TargetRef{BrokerId: s.brokerID, Handle: h, Name: t.Name()}, func() {}
+		}
 	}
 	if s.targets == nil {
 		s.targets, s.handles = map[uint64]sdk.Target{}, map[sdk.Target]uint64{}
