@@ -10,8 +10,11 @@ import (
 	pb "github.com/zrun-dev/zrun/sdk/proto/zrunplugin/v1"
 )
 
-// chunkSize is the largest piece of a stream sent in one message.
-const chunkSize = 32 << 10
+// chunkSize is the largest piece of a stream sent in one message: a
+// message of it and its framing stays within gRPC's 32 KiB pooled
+// buffers. At 32 KiB exactly each message took a larger buffer, cleared
+// on every use: half the CPU time of a file's transfer.
+const chunkSize = 32<<10 - 64
 
 // remoteTarget is the plugin side's sdk.Target: every call goes back to
 // the host's Target service.
