@@ -11,8 +11,8 @@ import (
 	"github.com/zrun-dev/zrun/sdk"
 )
 
-// attempt runs an action once, holding a parallelism slot.
-func (x *execution) attempt(ctx context.Context, b *boundStep, args cty.Value, info sdk.RunInfo, mask *masker) (cty.Value, error) {
+// attempt runs an action once on target, holding a parallelism slot.
+func (x *execution) attempt(ctx context.Context, b *boundStep, args cty.Value, info sdk.RunInfo, mask *masker, target sdk.Target) (cty.Value, error) {
 	select {
 	case x.sem <- struct{}{}:
 	case <-ctx.Done():
@@ -24,8 +24,8 @@ func (x *execution) attempt(ctx context.Context, b *boundStep, args cty.Value, i
 		ctx, cancel = context.WithTimeout(ctx, b.Timeout.Duration)
 		defer cancel()
 	}
-	ui := newStepUI(x.sink, info, x.r.opts.Local, mask)
-	resp, err := b.client.RunAction(ctx, b.Action.Name, &sdk.RunRequest{Args: args, Info: info, Target: x.r.opts.Local, UI: ui})
+	ui := newStepUI(x.sink, info, target, mask)
+	resp, err := b.client.RunAction(ctx, b.Action.Name, &sdk.RunRequest{Args: args, Info: info, Target: target, UI: ui})
 	ui.flush()
 	switch {
 	case ctx.Err() == context.DeadlineExceeded && b.Timeout != nil:

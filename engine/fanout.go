@@ -1,0 +1,110 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"sync"
+
+	"github.com/zclconf/go-cty/cty"
+
+	"github.com/zrun-dev/zrun/dsl"
+	"github.com/zrun-dev/zrun/engine/events"
+)
+
+// groupTarget returns the group a step without for_each targets, if it
+// targets one. A target that does not evaluate is left to runInstance,
+// which reports it as the step's failure.
+func (x *execution) groupTarget(data *runData, b *boundStep) (stepTarget, bool) {
+	if b.Target == nil || b.ForEach != nil {
+		return stepTarget{}, false
+	}
+	t, diags := evalTarget(x.r.scope(data, nil), b, x.env)
+	return t, !diags.HasErrors() && t.group != ""
+}
+
+// fanoutOf is a step's fan-out, its arguments' or the default.
+func fanoutOf(b *boundStep) *dsl.Fanout {
+	if b.Fanout != nil {
+		return b.Fanout
+	}
+	return dsl.DefaultFanout()
+}
+
+// runFanout runs a step on every host of the group it targets: one
+// instance per host (step.NAME["HOST"]), at most parallel at once, batch
+// by batch. Once more hosts have failed than the step tolerates, the
+// hosts of later batches are not started, each reported with why. The
+// step's value is a map of host to outputs, as for_each's; it fails when
+// more hosts failed than it tolerates.
+func (x *execution) runFanout(ctx context.Context, data *runData, b *boundStep, addr string, t stepTarget) error {
+	if len(t.hosts) == 0 {
+		x.finish(&StepResult{Addr: addr, Action: b.actionName(), Status: events.StatusSkipped,
+			Error: fmt.Sprintf("group %q has no hosts in environment %q", t.group, x.env.Name)})
+		data.setStep(b.Step.Name, cty.EmptyObjectVal)
+		return nil
+	}
+	f := fanoutOf(b)
+	tolerated := f.Tolerated(len(t.hosts))
+	outs := make(map[string]cty.Value, len(t.hosts))
+	var mu sync.Mutex
+	var errs []error
+	failed := 0
+	slots := make(chan struct{}, f.Parallel)
+	batches := f.Batches(t.hosts)
+	for i, batch := range batches {
+		if failed > tolerated {
+			x.notStarted(b, addr, batches[i:], outs,
+				fmt.Sprintf("not started: %d of %d hosts failed in earlier batches, more than %s", failed, len(t.hosts), toleranceText(f, tolerated)))
+			break
+		}
+		var wg sync.WaitGroup
+		for _, host := range batch {
+			slots <- struct{}{}
+			wg.Go(func() {
+				defer func() { <-slots }()
+				out, err := x.runInstance(ctx, data, b, instance{key: host, host: host, fanned: true}, instanceAddr(addr, host))
+				mu.Lock()
+				defer mu.Unlock()
+				outs[host] = out
+				if err != nil {
+					failed++
+					errs = append(errs, fmt.Errorf("%s: %w", host, err))
+				}
+			})
+		}
+		wg.Wait()
+	}
+	data.setStep(b.Step.Name, instancesValue(outs))
+	if failed <= tolerated {
+		return nil
+	}
+	return x.stepErr(b, fmt.Errorf("%d of %d hosts of group %q failed, more than %s: %w",
+		failed, len(t.hosts), t.group, toleranceText(f, tolerated), errors.Join(errs...)))
+}
+
+// notStarted reports the hosts of batches as not started, for why.
+func (x *execution) notStarted(b *boundStep, addr string, batches [][]string, outs map[string]cty.Value, why string) {
+	for _, batch := range batches {
+		for _, host := range batch {
+			outs[host] = nullOutputs(b.outputType())
+			x.finish(&StepResult{Addr: instanceAddr(addr, host), Action: b.actionName(), Status: events.StatusSkipped, Error: why})
+		}
+	}
+}
+
+// toleranceText says how many failed hosts a step tolerates, and which
+// argument says so.
+func toleranceText(f *dsl.Fanout, tolerated int) string {
+	switch {
+	case f.MaxFailures != nil:
+		return fmt.Sprintf("max_failures = %d allows", tolerated)
+	case f.MaxFailPercent != nil:
+		return fmt.Sprintf("the %d that max_fail_percentage = %s allows", tolerated, strconv.FormatFloat(*f.MaxFailPercent, 'f', -1, 64))
+	}
+	return "the 0 allowed by default (max_failures or max_fail_percentage allow more)"
+}
+
+// instanceAddr is the address of one instance of a step, step.NAME["KEY"].
+func instanceAddr(addr, key string) string { return fmt.Sprintf("%s[%q]", addr, key) }
