@@ -54,8 +54,12 @@ func (x *execution) runFanout(ctx context.Context, data *runData, b *boundStep, 
 	slots := make(chan struct{}, f.Parallel)
 	batches := f.Batches(t.hosts)
 	for i, batch := range batches {
+		if ctx.Err() != nil {
+			x.notStarted(b, addr, batches[i:], outs, events.StatusCancelled, "not started: "+stopCause(ctx))
+			break
+		}
 		if failed > tolerated {
-			x.notStarted(b, addr, batches[i:], outs,
+			x.notStarted(b, addr, batches[i:], outs, events.StatusSkipped,
 				fmt.Sprintf("not started: %d of %d hosts failed in earlier batches, more than %s", failed, len(t.hosts), toleranceText(f, tolerated)))
 			break
 		}
@@ -84,12 +88,12 @@ func (x *execution) runFanout(ctx context.Context, data *runData, b *boundStep, 
 		failed, len(t.hosts), t.group, toleranceText(f, tolerated), errors.Join(errs...)))
 }
 
-// notStarted reports the hosts of batches as not started, for why.
-func (x *execution) notStarted(b *boundStep, addr string, batches [][]string, outs map[string]cty.Value, why string) {
+// notStarted reports the hosts of batches as not started (status), for why.
+func (x *execution) notStarted(b *boundStep, addr string, batches [][]string, outs map[string]cty.Value, status events.Status, why string) {
 	for _, batch := range batches {
 		for _, host := range batch {
 			outs[host] = nullOutputs(b.outputType())
-			x.finish(&StepResult{Addr: instanceAddr(addr, host), Action: b.actionName(), Status: events.StatusSkipped, Error: why})
+			x.finish(&StepResult{Addr: instanceAddr(addr, host), Action: b.actionName(), Status: status, Error: why})
 		}
 	}
 }

@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 
@@ -192,7 +193,9 @@ func (x *execution) attemptOn(ctx context.Context, host string, b *boundStep, ar
 		if ctx.Err() != nil {
 			return cty.NilVal, stopError(ctx)
 		}
-		return cty.NilVal, err
+		// The host's passphrase joined the run's secrets after mask was
+		// made: mask it with them all.
+		return cty.NilVal, errors.New(x.secrets.masker(args).Mask(err.Error()))
 	}
 	return x.attempt(ctx, b, args, info, mask, target)
 }
