@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"sync"
 
@@ -47,54 +48,78 @@ func (x *execution) runFanout(ctx context.Context, data *runData, b *boundStep, 
 	}
 	f := fanoutOf(b)
 	tolerated := f.Tolerated(len(t.hosts))
-	outs := make(map[string]cty.Value, len(t.hosts))
-	var mu sync.Mutex
-	var errs []error
-	failed := 0
-	slots := make(chan struct{}, f.Parallel)
+	fo := &fanoutRun{outs: make(map[string]cty.Value, len(t.hosts)), slots: make(chan struct{}, f.Parallel)}
 	batches := f.Batches(t.hosts)
 	for i, batch := range batches {
+		later := slices.Concat(batches[i+1:]...)
 		if ctx.Err() != nil {
-			x.notStarted(b, addr, batches[i:], outs, events.StatusCancelled, "not started: "+stopCause(ctx))
+			x.notStarted(b, addr, slices.Concat(batch, later), fo.outs, events.StatusCancelled, "not started: "+stopCause(ctx))
 			break
 		}
-		if failed > tolerated {
-			x.notStarted(b, addr, batches[i:], outs, events.StatusSkipped,
-				fmt.Sprintf("not started: %d of %d hosts failed in earlier batches, more than %s", failed, len(t.hosts), toleranceText(f, tolerated)))
+		if fo.failed > tolerated {
+			x.notStarted(b, addr, slices.Concat(batch, later), fo.outs, events.StatusSkipped,
+				fmt.Sprintf("not started: %d of %d hosts failed in earlier batches, more than %s", fo.failed, len(t.hosts), toleranceText(f, tolerated)))
 			break
 		}
-		var wg sync.WaitGroup
-		for _, host := range batch {
-			slots <- struct{}{}
-			wg.Go(func() {
-				defer func() { <-slots }()
-				out, err := x.runInstance(ctx, data, b, instance{key: host, host: host, fanned: true}, instanceAddr(addr, host))
-				mu.Lock()
-				defer mu.Unlock()
-				outs[host] = out
-				if err != nil {
-					failed++
-					errs = append(errs, fmt.Errorf("%s: %w", host, err))
-				}
-			})
+		if started := x.runBatch(ctx, data, b, addr, batch, fo); started < len(batch) {
+			x.notStarted(b, addr, slices.Concat(batch[started:], later), fo.outs, events.StatusCancelled, "not started: "+stopCause(ctx))
+			break
 		}
-		wg.Wait()
 	}
-	data.setStep(b.Step.Name, instancesValue(outs))
-	if failed <= tolerated {
+	data.setStep(b.Step.Name, instancesValue(fo.outs))
+	if fo.failed <= tolerated {
 		return nil
 	}
 	return x.stepErr(b, fmt.Errorf("%d of %d hosts of group %q failed, more than %s: %w",
-		failed, len(t.hosts), t.group, toleranceText(f, tolerated), errors.Join(errs...)))
+		fo.failed, len(t.hosts), t.group, toleranceText(f, tolerated), errors.Join(fo.errs...)))
 }
 
-// notStarted reports the hosts of batches as not started (status), for why.
-func (x *execution) notStarted(b *boundStep, addr string, batches [][]string, outs map[string]cty.Value, status events.Status, why string) {
-	for _, batch := range batches {
-		for _, host := range batch {
-			outs[host] = nullOutputs(b.outputType())
-			x.finish(&StepResult{Addr: instanceAddr(addr, host), Action: b.actionName(), Status: status, Error: why})
+// fanoutRun is what the batches of one fan-out share: the hosts' values
+// and failures so far, under mu, and the slots that cap how many run.
+type fanoutRun struct {
+	slots  chan struct{}
+	mu     sync.Mutex
+	outs   map[string]cty.Value
+	failed int
+	errs   []error
+}
+
+// runBatch runs the instances of batch's hosts, each once a slot is free,
+// and waits for them. It returns how many it started: once ctx has ended
+// it starts no more.
+func (x *execution) runBatch(ctx context.Context, data *runData, b *boundStep, addr string, batch []string, fo *fanoutRun) int {
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	for i, host := range batch {
+		select {
+		case fo.slots <- struct{}{}:
+		case <-ctx.Done():
+			return i
 		}
+		if ctx.Err() != nil {
+			<-fo.slots
+			return i
+		}
+		wg.Go(func() {
+			defer func() { <-fo.slots }()
+			out, err := x.runInstance(ctx, data, b, instance{key: host, host: host, fanned: true}, instanceAddr(addr, host))
+			fo.mu.Lock()
+			defer fo.mu.Unlock()
+			fo.outs[host] = out
+			if err != nil {
+				fo.failed++
+				fo.errs = append(fo.errs, fmt.Errorf("%s: %w", host, err))
+			}
+		})
+	}
+	return len(batch)
+}
+
+// notStarted reports hosts as not started (status), for why.
+func (x *execution) notStarted(b *boundStep, addr string, hosts []string, outs map[string]cty.Value, status events.Status, why string) {
+	for _, host := range hosts {
+		outs[host] = nullOutputs(b.outputType())
+		x.finish(&StepResult{Addr: instanceAddr(addr, host), Action: b.actionName(), Status: status, Error: why})
 	}
 }
 

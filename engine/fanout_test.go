@@ -342,42 +342,48 @@ workflow "w" {
 }
 
 // TestFanoutCancel: cancelling a run stops the hosts at work and starts
-// no other.
+// no other, in batches or not.
 func TestFanoutCancel(t *testing.T) {
-	pool := newFakePool()
-	pool.delay = time.Hour
-	ctx, cancel := context.WithCancel(t.Context())
-	r := New(Options{Config: project(t, map[string]string{
-		"workflows/w.hcl": `
+	for name, args := range map[string]string{
+		"batches":    "parallel = 2\n    batch_size = 2",
+		"no batches": "parallel = 2",
+	} {
+		t.Run(name, func(t *testing.T) {
+			pool := newFakePool()
+			pool.delay = time.Hour
+			ctx, cancel := context.WithCancel(t.Context())
+			r := New(Options{Config: project(t, map[string]string{
+				"workflows/w.hcl": fmt.Sprintf(`
 workflow "w" {
   step "x" {
-    action     = mock.remote
-    target     = "web"
-    parallel   = 2
-    batch_size = 2
+    action = mock.remote
+    target = "web"
+    %s
   }
-}`,
-		"environments/prod.hcl": hostsEnv(6, ""),
-	}), Plugins: withRemote(newMock()), Targets: func() TargetPool { return pool }})
-	go func() {
-		for pool.running.Load() < 2 {
-			time.Sleep(time.Millisecond)
-		}
-		cancel()
-	}()
-	res, diags := r.Run(ctx, RunRequest{Workflow: "w", Env: "prod"})
-	if diags.HasErrors() {
-		t.Fatal(diags)
-	}
-	if res.Status != events.StatusCancelled {
-		t.Errorf("run %s, want cancelled", res.Status)
-	}
-	for _, h := range hostNames(6)[2:] {
-		if sr := res.Steps[fmt.Sprintf("step.x[%q]", h)]; sr == nil || sr.Status == events.StatusOK {
-			t.Errorf("%s: %+v", h, sr)
-		}
-	}
-	if len(pool.targets) != 2 {
-		t.Errorf("connected to %d hosts, want the 2 of the first batch", len(pool.targets))
+}`, args),
+				"environments/prod.hcl": hostsEnv(6, ""),
+			}), Plugins: withRemote(newMock()), Targets: func() TargetPool { return pool }})
+			go func() {
+				for pool.running.Load() < 2 {
+					time.Sleep(time.Millisecond)
+				}
+				cancel()
+			}()
+			res, diags := r.Run(ctx, RunRequest{Workflow: "w", Env: "prod"})
+			if diags.HasErrors() {
+				t.Fatal(diags)
+			}
+			if res.Status != events.StatusCancelled {
+				t.Errorf("run %s, want cancelled", res.Status)
+			}
+			for _, h := range hostNames(6)[2:] {
+				if sr := res.Steps[fmt.Sprintf("step.x[%q]", h)]; sr == nil || sr.Status != events.StatusCancelled || sr.Error != "not started: the run was cancelled" {
+					t.Errorf("%s: %+v", h, sr)
+				}
+			}
+			if len(pool.targets) != 2 {
+				t.Errorf("connected to %d hosts, want the 2 that started", len(pool.targets))
+			}
+		})
 	}
 }
