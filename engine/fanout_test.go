@@ -112,13 +112,18 @@ func hostsEnv(n int, more string) string {
 	return b.String()
 }
 
+// hostsRunner is a runner of workflow src in environment env whose
+// hosts are pool's.
+func hostsRunner(t *testing.T, pool *fakePool, src, env string) *Runner {
+	t.Helper()
+	return New(Options{Config: project(t, map[string]string{"workflows/w.hcl": src, "environments/prod.hcl": env}),
+		Plugins: withRemote(newMock()), Parallelism: 100, Targets: func() TargetPool { return pool }})
+}
+
 // runOnHosts runs workflow w of src in prod (n hosts) with pool.
 func runOnHosts(t *testing.T, pool *fakePool, n int, src string) *RunResult {
 	t.Helper()
-	r := New(Options{Config: project(t, map[string]string{
-		"workflows/w.hcl":       src,
-		"environments/prod.hcl": hostsEnv(n, ""),
-	}), Plugins: withRemote(newMock()), Parallelism: 100, Targets: func() TargetPool { return pool }})
+	r := hostsRunner(t, pool, src, hostsEnv(n, ""))
 	res, diags := r.Run(t.Context(), RunRequest{Workflow: "w", Env: "prod"})
 	if diags.HasErrors() {
 		t.Fatalf("run: %s", diags.Error())
@@ -268,17 +273,14 @@ workflow "w" {
 // group is refused before anything runs, naming the environment.
 func TestFanoutWithForEachIsRefused(t *testing.T) {
 	pool := newFakePool()
-	r := New(Options{Config: project(t, map[string]string{
-		"workflows/w.hcl": `
+	r := hostsRunner(t, pool, `
 workflow "w" {
   step "x" {
     action   = mock.remote
     for_each = toset(["a", "b"])
     target   = "web"
   }
-}`,
-		"environments/prod.hcl": hostsEnv(2, ""),
-	}), Plugins: withRemote(newMock()), Targets: func() TargetPool { return pool }})
+}`, hostsEnv(2, ""))
 	_, diags := r.Run(t.Context(), RunRequest{Workflow: "w", Env: "prod"})
 	if !diags.HasErrors() || diags[0].Summary != "Fan-out with for_each" || !strings.Contains(diags[0].Detail, `group of environment "prod"`) {
 		t.Fatalf("got %v, want Fan-out with for_each", diags)
@@ -321,17 +323,14 @@ workflow "w" {
 // succeeds with an empty value.
 func TestFanoutEmptyGroup(t *testing.T) {
 	pool := newFakePool()
-	r := New(Options{Config: project(t, map[string]string{
-		"workflows/w.hcl": `
+	r := hostsRunner(t, pool, `
 workflow "w" {
   step "x" {
     action = mock.remote
     target = "none"
   }
   output "n" { value = length(step.x) }
-}`,
-		"environments/prod.hcl": hostsEnv(1, `group "none" { hosts = [] }`),
-	}), Plugins: withRemote(newMock()), Targets: func() TargetPool { return pool }})
+}`, hostsEnv(1, `group "none" { hosts = [] }`))
 	res, diags := r.Run(t.Context(), RunRequest{Workflow: "w", Env: "prod"})
 	if diags.HasErrors() {
 		t.Fatal(diags)
@@ -352,17 +351,14 @@ func TestFanoutCancel(t *testing.T) {
 			pool := newFakePool()
 			pool.delay = time.Hour
 			ctx, cancel := context.WithCancel(t.Context())
-			r := New(Options{Config: project(t, map[string]string{
-				"workflows/w.hcl": fmt.Sprintf(`
+			r := hostsRunner(t, pool, fmt.Sprintf(`
 workflow "w" {
   step "x" {
     action = mock.remote
     target = "web"
     %s
   }
-}`, args),
-				"environments/prod.hcl": hostsEnv(6, ""),
-			}), Plugins: withRemote(newMock()), Targets: func() TargetPool { return pool }})
+}`, args), hostsEnv(6, ""))
 			go func() {
 				for pool.running.Load() < 2 {
 					time.Sleep(time.Millisecond)

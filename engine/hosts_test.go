@@ -181,9 +181,7 @@ workflow "w" {
 // host's target.
 func TestPlanShowsHosts(t *testing.T) {
 	pool := newFakePool()
-	r := New(Options{Config: project(t, map[string]string{
-		"environments/prod.hcl": hostsEnv(3, ""),
-		"workflows/w.hcl": `
+	r := hostsRunner(t, pool, `
 workflow "w" {
   step "x" {
     action     = mock.remote
@@ -198,8 +196,7 @@ workflow "w" {
   step "here" {
     action = mock.echo
   }
-}`,
-	}), Plugins: withRemote(newMock()), Targets: func() TargetPool { return pool }})
+}`, hostsEnv(3, ""))
 	p, diags := r.Plan(t.Context(), RunRequest{Workflow: "w", Env: "prod"})
 	if diags.HasErrors() {
 		t.Fatal(diags)
