@@ -11,14 +11,17 @@ import (
 	"github.com/zrun-dev/zrun/sdk"
 )
 
-// attempt runs an action once on target, holding a parallelism slot.
-func (x *execution) attempt(ctx context.Context, b *boundStep, args cty.Value, info sdk.RunInfo, mask *masker, target sdk.Target) (cty.Value, error) {
-	select {
-	case x.sem <- struct{}{}:
-	case <-ctx.Done():
-		return cty.NilVal, stopError(ctx)
+// attempt runs an action once on target, holding a slot of sem (the
+// run's parallelism) unless sem is nil.
+func (x *execution) attempt(ctx context.Context, b *boundStep, args cty.Value, info sdk.RunInfo, mask *masker, target sdk.Target, sem chan struct{}) (cty.Value, error) {
+	if sem != nil {
+		select {
+		case sem <- struct{}{}:
+		case <-ctx.Done():
+			return cty.NilVal, stopError(ctx)
+		}
+		defer func() { <-sem }()
 	}
-	defer func() { <-x.sem }()
 	if b.Timeout != nil {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, b.Timeout.Duration)

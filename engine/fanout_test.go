@@ -117,7 +117,7 @@ func hostsEnv(n int, more string) string {
 func hostsRunner(t *testing.T, pool *fakePool, src, env string) *Runner {
 	t.Helper()
 	return New(Options{Config: project(t, map[string]string{"workflows/w.hcl": src, "environments/prod.hcl": env}),
-		Plugins: withRemote(newMock()), Parallelism: 100, Targets: func() TargetPool { return pool }})
+		Plugins: withRemote(newMock()), Parallelism: 2, Targets: func() TargetPool { return pool }})
 }
 
 // runOnHosts runs workflow w of src in prod (n hosts) with pool.
@@ -144,8 +144,8 @@ func hostNames(n int) []string {
 }
 
 // TestFanoutParallelLimit: a step targeting a group of 20 hosts runs once
-// on each host's own target, never more than parallel at once, and its
-// value is a map by host.
+// on each host's own target, never more than parallel at once (the run's
+// parallelism, 2, caps local work only), and its value is a map by host.
 func TestFanoutParallelLimit(t *testing.T) {
 	pool := newFakePool()
 	pool.delay = 20 * time.Millisecond

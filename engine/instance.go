@@ -60,7 +60,7 @@ func (x *execution) runInstance(ctx context.Context, data *runData, b *boundStep
 	for attempt := 1; ; attempt++ {
 		sr.Attempts = attempt
 		x.stepStarted(addr, sr.Action, attempt)
-		out, err = x.attemptOn(ctx, host, b, args, info, mask)
+		out, err = x.attemptOn(ctx, host, inst.fanned, b, args, info, mask)
 		if err == nil || ctx.Err() != nil || b.Retry == nil || attempt >= b.Retry.Attempts {
 			break
 		}

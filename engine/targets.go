@@ -186,8 +186,11 @@ func (x *execution) instanceHost(scope *lang.Scope, b *boundStep, inst instance)
 }
 
 // attemptOn runs an action once on host's target, connecting to the host
-// first if no step did yet.
-func (x *execution) attemptOn(ctx context.Context, host string, b *boundStep, args cty.Value, info sdk.RunInfo, mask *masker) (cty.Value, error) {
+// first if no step did yet. The run's parallelism caps the work done on
+// this machine; the instances of a group's hosts (fanned) are capped by
+// their step's parallel instead, so that a step on 20 hosts is not cut
+// into waves by this machine's CPU count.
+func (x *execution) attemptOn(ctx context.Context, host string, fanned bool, b *boundStep, args cty.Value, info sdk.RunInfo, mask *masker) (cty.Value, error) {
 	target, err := x.targets.target(ctx, host)
 	if err != nil {
 		if ctx.Err() != nil {
@@ -197,7 +200,11 @@ func (x *execution) attemptOn(ctx context.Context, host string, b *boundStep, ar
 		// made: mask it with them all.
 		return cty.NilVal, errors.New(x.secrets.masker(args).Mask(err.Error()))
 	}
-	return x.attempt(ctx, b, args, info, mask, target)
+	sem := x.sem
+	if fanned {
+		sem = nil
+	}
+	return x.attempt(ctx, b, args, info, mask, target, sem)
 }
 
 // stepTypes is wb.stepType in env: a step whose target names a group of
