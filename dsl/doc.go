@@ -199,7 +199,7 @@
 //	env.NAME                  a value of the selected environment (env.hosts.NAME for hosts)
 //	secret.NAME               a secret of the selected environment (a sensitive string)
 //	step.NAME.OUTPUT          an output of a step; step.NAME["KEY"].OUTPUT under for_each
-//	each.key, each.value      the current for_each element
+//	each.key, each.value      the current for_each element; in a group's step, the host's name
 //	run.id, run.workflow, run.env, run.started_at
 //
 // A reference to a step makes the referring step wait for it.

@@ -11,6 +11,7 @@ import (
 	"github.com/zclconf/go-cty/cty"
 
 	"github.com/zrun-dev/zrun/dsl"
+	"github.com/zrun-dev/zrun/dsl/lang"
 	"github.com/zrun-dev/zrun/engine/events"
 )
 
@@ -102,7 +103,7 @@ func (x *execution) runBatch(ctx context.Context, data *runData, b *boundStep, a
 		}
 		wg.Go(func() {
 			defer func() { <-fo.slots }()
-			out, err := x.runInstance(ctx, data, b, instance{key: host, host: host, fanned: true}, instanceAddr(addr, host))
+			out, err := x.runInstance(ctx, data, b, hostInstance(host), instanceAddr(addr, host))
 			fo.mu.Lock()
 			defer fo.mu.Unlock()
 			fo.outs[host] = out
@@ -137,3 +138,28 @@ func toleranceText(f *dsl.Fanout, tolerated int) string {
 
 // instanceAddr is the address of one instance of a step, step.NAME["KEY"].
 func instanceAddr(addr, key string) string { return fmt.Sprintf("%s[%q]", addr, key) }
+
+// hostInstance is the instance of a group's step on host: each.key and
+// each.value are the host's name, so that its arguments can differ by host.
+func hostInstance(host string) instance {
+	name := cty.StringVal(host)
+	return instance{key: host, host: host, fanned: true, each: &lang.Each{Key: name, Value: name}}
+}
+
+// groupInstances returns the instances of a step whose target is a group
+// of env, one per host, for validation and plan; nil for any other step.
+// What is wrong with a target is reported where each instance evaluates it.
+func groupInstances(scope *lang.Scope, b *boundStep, env *dsl.Environment) []instance {
+	if b.ForEach != nil || b.Target == nil {
+		return nil
+	}
+	t, diags := evalTarget(scope, b, env)
+	if diags.HasErrors() || t.group == "" {
+		return nil
+	}
+	insts := make([]instance, len(t.hosts))
+	for i, h := range t.hosts {
+		insts[i] = hostInstance(h)
+	}
+	return insts
+}

@@ -383,3 +383,29 @@ workflow "w" {
 		})
 	}
 }
+
+// TestFanoutEachIsTheHost: in a group's step each.key and each.value are
+// the host's name, in the run, its validation and its plan.
+func TestFanoutEachIsTheHost(t *testing.T) {
+	src := `
+workflow "w" {
+  step "x" {
+    action = mock.echo
+    target = "web"
+    value  = "on ${each.key}/${each.value}"
+  }
+  output "values" { value = [for h, o in step.x : o.value] }
+}`
+	pool := newFakePool()
+	res := runOnHosts(t, pool, 2, src)
+	if got := res.Outputs["values"].GoString(); got != `cty.TupleVal([]cty.Value{cty.StringVal("on web01/web01"), cty.StringVal("on web02/web02")})` {
+		t.Errorf("values = %s", got)
+	}
+	p, diags := hostsRunner(t, pool, src, hostsEnv(2, "")).Plan(t.Context(), RunRequest{Workflow: "w", Env: "prod"})
+	if diags.HasErrors() {
+		t.Fatal(diags)
+	}
+	if got := p.Steps[1].Args["value"]; got != "on web02/web02" {
+		t.Errorf("planned value %v", got)
+	}
+}

@@ -197,23 +197,18 @@ type planGroup struct {
 }
 
 // planFanout returns the instances of a step whose target is a group, one
-// per host, and how they would run; nil for any other step. What is wrong
-// with a target is reported where each instance evaluates it.
+// per host, and how they would run; nil for any other step.
 func planFanout(scope *lang.Scope, b *boundStep, env *dsl.Environment) ([]instance, *planGroup) {
-	if b.ForEach != nil || b.Target == nil {
+	insts := groupInstances(scope, b, env)
+	if insts == nil {
 		return nil, nil
 	}
-	t, diags := evalTarget(scope, b, env)
-	if diags.HasErrors() || t.group == "" {
-		return nil, nil
-	}
+	t, _ := evalTarget(scope, b, env)
 	f := fanoutOf(b)
 	batches := f.Batches(t.hosts)
 	pg := &planGroup{name: t.group, batchOf: map[string]int{}, batches: len(batches), parallel: f.Parallel}
-	var insts []instance
 	for i, batch := range batches {
 		for _, h := range batch {
-			insts = append(insts, instance{key: h, host: h, fanned: true})
 			pg.batchOf[h] = i + 1
 		}
 	}

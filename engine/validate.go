@@ -112,6 +112,9 @@ type validateCall struct {
 // returns the calls that ask its plugin about the arguments.
 func (r *Runner) validateStep(data *runData, b *boundStep, index int) (hcl.Diagnostics, []validateCall) {
 	insts, _, diags := evalForEach(r.scope(data, nil), b)
+	if fan := groupInstances(r.scope(data, nil), b, data.env); fan != nil {
+		insts = fan
+	}
 	var calls []validateCall
 	for _, inst := range insts {
 		scope := r.scope(data, inst.each)
