@@ -52,6 +52,9 @@ func (x *execution) runInstance(ctx context.Context, data *runData, b *boundStep
 	if b.call != nil {
 		return x.runCall(ctx, b, args, sr, start)
 	}
+	// The host's passphrase is read now, so that it is masked with the
+	// run's secrets in all the instance says; an error is the attempts'.
+	x.targets.resolve(ctx, host)
 	mask := x.secrets.masker(args)
 	redact := mask.Mask
 	info := sdk.RunInfo{RunID: x.id, Workflow: data.wf.Name, Env: x.env.Name, Step: addr}

@@ -2,7 +2,6 @@ package engine
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"sync"
 
@@ -74,6 +73,14 @@ func (t *hostTargets) target(ctx context.Context, host string) (sdk.Target, erro
 		return nil, fmt.Errorf("host %q: %w", host, err)
 	}
 	return tgt, nil
+}
+
+// resolve resolves host's settings ahead of its first connection, if it
+// is a host; what goes wrong is told by target.
+func (t *hostTargets) resolve(ctx context.Context, host string) {
+	if host != "" {
+		_, _ = t.config(ctx, host)
+	}
 }
 
 // config resolves host's settings on first use; concurrent callers share
@@ -196,9 +203,7 @@ func (x *execution) attemptOn(ctx context.Context, host string, fanned bool, b *
 		if ctx.Err() != nil {
 			return cty.NilVal, stopError(ctx)
 		}
-		// The host's passphrase joined the run's secrets after mask was
-		// made: mask it with them all.
-		return cty.NilVal, errors.New(x.secrets.masker(args).Mask(err.Error()))
+		return cty.NilVal, err
 	}
 	sem := x.sem
 	if fanned {
