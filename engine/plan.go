@@ -146,7 +146,7 @@ func (r *Runner) planStep(ctx context.Context, p *Plan, hosts *hostTargets, g *d
 		target, err := hosts.target(ctx, inst.host)
 		if err != nil {
 			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Host unreachable",
-				Detail: fmt.Sprintf("Step %s could not be planned: %s", ps.Addr, newMasker(sensitiveStrings(args)).Mask(err.Error())), Subject: b.Target.Range().Ptr()})
+				Detail: fmt.Sprintf("Step %s could not be planned: %s", ps.Addr, hosts.met.masker(args).Mask(err.Error())), Subject: b.Target.Range().Ptr()})
 			continue
 		}
 		resp, pd, err := b.client.PlanAction(ctx, b.Action.Name, &sdk.PlanRequest{
