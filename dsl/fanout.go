@@ -1,6 +1,7 @@
 package dsl
 
 import (
+	"math"
 	"strconv"
 	"strings"
 
@@ -69,7 +70,8 @@ func (f *Fanout) Tolerated(total int) int {
 	case f.MaxFailures != nil:
 		return *f.MaxFailures
 	case f.MaxFailPercent != nil:
-		return int(float64(total) * *f.MaxFailPercent / 100)
+		// The epsilon keeps 10% of 30 at 3 whatever the float rounding.
+		return int(math.Floor(float64(total)**f.MaxFailPercent/100 + 1e-9))
 	}
 	return 0
 }
