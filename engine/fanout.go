@@ -49,40 +49,52 @@ func (x *execution) runFanout(ctx context.Context, data *runData, b *boundStep, 
 	}
 	f := fanoutOf(b)
 	tolerated := f.Tolerated(len(t.hosts))
-	fo := &fanoutRun{outs: make(map[string]cty.Value, len(t.hosts)), slots: make(chan struct{}, f.Parallel)}
+	fo := &fanoutRun{outs: make(map[string]cty.Value, len(t.hosts)), errs: map[string]error{}, slots: make(chan struct{}, f.Parallel)}
 	batches := f.Batches(t.hosts)
+	cancelled := false
 	for i, batch := range batches {
 		later := slices.Concat(batches[i+1:]...)
 		if ctx.Err() != nil {
 			x.notStarted(b, addr, slices.Concat(batch, later), fo.outs, events.StatusCancelled, "not started: "+stopCause(ctx))
+			cancelled = true
 			break
 		}
-		if fo.failed > tolerated {
+		if len(fo.errs) > tolerated {
 			x.notStarted(b, addr, slices.Concat(batch, later), fo.outs, events.StatusSkipped,
-				fmt.Sprintf("not started: %d of %d hosts failed in earlier batches, more than %s", fo.failed, len(t.hosts), toleranceText(f, tolerated)))
+				fmt.Sprintf("not started: %d of %d hosts failed in earlier batches, more than %s", len(fo.errs), len(t.hosts), toleranceText(f, tolerated)))
 			break
 		}
 		if started := x.runBatch(ctx, data, b, addr, batch, fo); started < len(batch) {
 			x.notStarted(b, addr, slices.Concat(batch[started:], later), fo.outs, events.StatusCancelled, "not started: "+stopCause(ctx))
+			cancelled = true
 			break
 		}
 	}
 	data.setStep(b.Step.Name, instancesValue(fo.outs))
-	if fo.failed <= tolerated {
-		return nil
+	switch {
+	case len(fo.errs) > tolerated:
+		var errs []error
+		for _, host := range t.hosts {
+			if err, ok := fo.errs[host]; ok {
+				errs = append(errs, fmt.Errorf("%s: %w", host, err))
+			}
+		}
+		return x.stepErr(b, fmt.Errorf("%d of %d hosts of group %q failed, more than %s: %w",
+			len(fo.errs), len(t.hosts), t.group, toleranceText(f, tolerated), errors.Join(errs...)))
+	case cancelled:
+		return stopError(ctx) // hosts that did not start did not succeed
 	}
-	return x.stepErr(b, fmt.Errorf("%d of %d hosts of group %q failed, more than %s: %w",
-		fo.failed, len(t.hosts), t.group, toleranceText(f, tolerated), errors.Join(fo.errs...)))
+	return nil
 }
 
 // fanoutRun is what the batches of one fan-out share: the hosts' values
-// and failures so far, under mu, and the slots that cap how many run.
+// and errors so far, under mu while a batch runs, and the slots that cap
+// how many run.
 type fanoutRun struct {
-	slots  chan struct{}
-	mu     sync.Mutex
-	outs   map[string]cty.Value
-	failed int
-	errs   []error
+	slots chan struct{}
+	mu    sync.Mutex
+	outs  map[string]cty.Value
+	errs  map[string]error // by host, for those that failed
 }
 
 // runBatch runs the instances of batch's hosts, each once a slot is free,
@@ -108,8 +120,7 @@ func (x *execution) runBatch(ctx context.Context, data *runData, b *boundStep, a
 			defer fo.mu.Unlock()
 			fo.outs[host] = out
 			if err != nil {
-				fo.failed++
-				fo.errs = append(fo.errs, fmt.Errorf("%s: %w", host, err))
+				fo.errs[host] = err
 			}
 		})
 	}

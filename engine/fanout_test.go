@@ -346,6 +346,9 @@ func TestFanoutCancel(t *testing.T) {
 	for name, args := range map[string]string{
 		"batches":    "parallel = 2\n    batch_size = 2",
 		"no batches": "parallel = 2",
+		// Failures it tolerates or not, a step cancelled mid-way did not
+		// succeed.
+		"tolerant": "parallel = 2\n    batch_size = 2\n    max_failures = 10",
 	} {
 		t.Run(name, func(t *testing.T) {
 			pool := newFakePool()
