@@ -232,3 +232,6 @@ func stepTypes(wb *workflowBinding, env *dsl.Environment) func(string) cty.Type 
 		return ty
 	}
 }
+
+// Interface guards
+var _ TargetPool = (*targets.Pool)(nil)
