@@ -112,6 +112,7 @@ type Step struct {
 	When            hcl.Expression  // nil when unset
 	ForEach         hcl.Expression  // nil when unset
 	Target          hcl.Expression  // nil when unset: the local machine
+	Fanout          *Fanout         // nil when no fan-out argument is set
 	Retry           *Retry          // nil when unset
 	Timeout         *Duration       // nil when unset
 	ContinueOnError bool
@@ -197,17 +198,6 @@ type Secret struct {
 	// Command is the program and its arguments (command), run without a
 	// shell; nil for the other sources.
 	Command   []string
-	DeclRange hcl.Range
-}
-
-// Host is a `host "NAME"` block in an environment: a machine steps may
-// target. Only the declaration lives here; connecting is the ssh issue's.
-type Host struct {
-	Name      string
-	Address   string
-	User      string
-	Port      int
-	Values    map[string]cty.Value // any further attributes
 	DeclRange hcl.Range
 }
 

@@ -45,10 +45,21 @@
 //	  secret "db_password" { env = "STAGE_DB_PASSWORD" }   # see Secrets
 //	  services    = { gateway = { url = "http://localhost:8080" } }
 //
-//	  host "web" {                      # a machine steps may target: env.hosts.web
-//	    address = "10.0.0.5"            # required
-//	    user    = "deploy"
-//	    port    = 22
+//	  host "web1" {                     # a machine steps may target: target = "web1"
+//	    address          = "10.0.0.5"   # required
+//	    user             = "deploy"     # default: the local user's name
+//	    port             = 22           # default 22
+//	    private_key_file = "~/.ssh/id_ed25519"
+//	    passphrase       = secret.key_pass   # only a secret reference
+//	    agent            = true         # default: SSH_AUTH_SOCK is set and no key file
+//	    known_hosts_file = "~/.ssh/known_hosts"   # the default
+//	    host_key         = "ssh-ed25519 AAAA..."  # or pin the one key accepted
+//	    jump             = "bastion"    # another host of the environment (ProxyJump)
+//	    sudo             = true         # the host's commands run as root
+//	    groups           = ["web"]      # groups the host belongs to
+//	  }
+//	  group "web" {                     # target = "web": one step instance per host
+//	    hosts = ["web1", "web2"]
 //	  }
 //	}
 //
@@ -56,12 +67,24 @@
 // (upper("x"), env("HOME"), file("motd.txt")) but not reference anything.
 // An environment that extends another is deep-merged over it: where both
 // set an object the two merge key by key, recursively; any other value
-// (string, number, list...) replaces the parent's whole. Hosts merge by
-// name, the child's host replacing the parent's. Chains of any length are
+// (string, number, list...) replaces the parent's whole. Hosts and group
+// blocks merge by name, the child's replacing the parent's whole (groups
+// list included). Chains of any length are
 // allowed: an environment links to its parent and is read through the
 // chain (Environment.Value), never copied, so resolution is linear. A
 // cycle is an error that names every member. The value name
-// "hosts" is reserved: the hosts are read as env.hosts.NAME.
+// "hosts" is reserved.
+//
+// A host's string arguments may call functions but reference nothing;
+// passphrase is the one exception: it must be secret.NAME, read only when
+// a step first reaches the host, so that no passphrase is written in the
+// project's files. private_key_file and known_hosts_file expand ~/ and
+// are relative to the project folder. A group's members are the hosts its
+// block lists and the hosts whose groups argument names it; a group needs
+// no block. The loader reports a jump or a group member naming no host of
+// the environment, a cycle of jumps, a group and a host of the same name,
+// the group name "local" (the local machine's target) and arguments a
+// host does not take, in each environment that has the problem.
 //
 // # Secrets
 //
@@ -111,7 +134,7 @@
 //	    depends_on        = [step.migrate]  # extra ordering; references order steps already
 //	    when              = param.attempts > 0
 //	    for_each          = env.services    # a map/object, or a set of strings
-//	    target            = env.hosts.web   # omitted: the local machine
+//	    target            = "web"           # a host or group; omitted or "local": this machine
 //	    timeout           = "30s"
 //	    continue_on_error = true
 //	    retry {
@@ -123,9 +146,18 @@
 //	    url = "${each.value.url}/health"  # everything else: the action's arguments
 //	  }
 //
+//	  step "restart" {
+//	    action              = exec.run
+//	    target              = "web"     # a group: one instance per host, step.restart["web1"]
+//	    parallel            = 5         # hosts at once; default 10
+//	    batch_size          = "25%"     # or a number; omitted: one batch of all hosts
+//	    max_fail_percentage = 10        # or max_failures = 1; default: no failure tolerated
+//	    cmd                 = ["systemctl", "restart", "app"]
+//	  }
+//
 //	  step "backup" {
 //	    workflow = "backup"             # call another workflow instead of an action
-//	    target   = "db"                 # the rest: the called workflow's params
+//	    db       = "main"               # the rest: the called workflow's params
 //	  }
 //
 //	  on_failure {                      # at most one; runs when the workflow fails
@@ -149,11 +181,15 @@
 //	}
 //
 // A step has exactly one of action and workflow. The meta-arguments are
-// action, workflow, depends_on, when, for_each, target, timeout,
+// action, workflow, depends_on, when, for_each, target, parallel,
+// batch_size, max_failures, max_fail_percentage, timeout,
 // continue_on_error and the retry block; every other argument or block
 // belongs to the action and is checked against its schema. Step names are
 // unique across a workflow's steps, on_failure and finally. depends_on
-// lists steps of the same workflow as step.NAME. A workflow may not call
+// lists steps of the same workflow as step.NAME. The fan-out arguments
+// (parallel, batch_size, max_failures, max_fail_percentage) are literal
+// values and need a target; they cannot go with for_each, and a step that
+// calls a workflow takes no target. See docs/targets.md. A workflow may not call
 // itself, directly or through others. Durations are Go durations: "300ms",
 // "30s", "5m", "1h30m".
 //
@@ -163,7 +199,7 @@
 //	env.NAME                  a value of the selected environment (env.hosts.NAME for hosts)
 //	secret.NAME               a secret of the selected environment (a sensitive string)
 //	step.NAME.OUTPUT          an output of a step; step.NAME["KEY"].OUTPUT under for_each
-//	each.key, each.value      the current for_each element
+//	each.key, each.value      the current for_each element; in a group's step, the host's name
 //	run.id, run.workflow, run.env, run.started_at
 //
 // A reference to a step makes the referring step wait for it.

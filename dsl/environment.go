@@ -32,6 +32,7 @@ func (d *decoder) decodeEnvironment(block *hcl.Block) *rawEnv {
 				values:  map[string]cty.Value{},
 				ranges:  map[string]hcl.Range{},
 				hosts:   map[string]*Host{},
+				groups:  map[string]*Group{},
 				secrets: map[string]*Secret{},
 			},
 			DeclRange: block.DefRange,
@@ -73,13 +74,17 @@ func (d *decoder) decodeEnvironment(block *hcl.Block) *rawEnv {
 			if d.oneLabel(block, `host "web" { ... }`) && claim(d, "host", block, env.own.hosts, func(h *Host) hcl.Range { return h.DeclRange }) {
 				env.own.hosts[b.Labels[0]] = d.decodeHost(b)
 			}
+		case "group":
+			if d.oneLabel(block, `group "web" { hosts = ["web1", "web2"] }`) && claim(d, "group", block, env.own.groups, func(g *Group) hcl.Range { return g.DeclRange }) {
+				env.own.groups[b.Labels[0]] = d.decodeGroup(b)
+			}
 		case "secret":
 			if d.oneLabel(block, `secret "db_password" { env = "DB_PASSWORD" }`) && claim(d, "secret", block, env.own.secrets, func(s *Secret) hcl.Range { return s.DeclRange }) {
 				env.own.secrets[b.Labels[0]] = d.decodeSecret(block)
 			}
 		default:
 			d.errorf(b.TypeRange, "Unsupported block type",
-				"Blocks of type %q are not expected in an environment; it holds values, host blocks and secret blocks only.", b.Type)
+				"Blocks of type %q are not expected in an environment; it holds values, host, group and secret blocks only.", b.Type)
 		}
 	}
 	return env
@@ -105,35 +110,6 @@ func (d *decoder) evalValue(attr *hclsyntax.Attribute) cty.Value {
 		return cty.DynamicVal
 	}
 	return val
-}
-
-// decodeHost decodes a `host "NAME"` block whose header is valid.
-func (d *decoder) decodeHost(b *hclsyntax.Block) *Host {
-	h := &Host{Name: b.Labels[0], Values: map[string]cty.Value{}, DeclRange: b.DefRange()}
-	hasAddress := false
-	for _, attr := range syntaxAttributes(b.Body) {
-		switch attr.Name {
-		case "address":
-			hasAddress = true
-			d.diags = append(d.diags, decodeStatic(attr.Expr, d.valueCtx, &h.Address)...)
-		case "user":
-			d.diags = append(d.diags, decodeStatic(attr.Expr, d.valueCtx, &h.User)...)
-		case "port":
-			d.diags = append(d.diags, decodeStatic(attr.Expr, d.valueCtx, &h.Port)...)
-			if h.Port < 0 || h.Port > 65535 {
-				d.errorf(attr.Expr.Range(), "Invalid port", "A port is a number from 1 to 65535; got %d.", h.Port)
-			}
-		default:
-			h.Values[attr.Name] = d.evalValue(attr)
-		}
-	}
-	for _, nb := range b.Body.Blocks {
-		d.errorf(nb.TypeRange, "Unsupported block type", "Blocks of type %q are not expected in a host.", nb.Type)
-	}
-	if !hasAddress {
-		d.errorf(b.DefRange(), "Missing required argument", `Host %q needs an address, like address = "10.0.0.5".`, h.Name)
-	}
-	return h
 }
 
 // syntaxAttributes returns the attributes of body in source order.
@@ -198,6 +174,29 @@ func (d *decoder) resolveEnvironments(cfg *Config) {
 			cfg.Environments[name] = env.Environment
 		}
 	}
+	d.checkAllHosts()
+}
+
+// checkAllHosts checks the hosts and groups of every environment, each
+// through its chain, reporting a problem an inherited host has in several
+// environments once. An environment that declares no host or group has
+// its parent's, whose problems are its parent's: it is not checked again,
+// so that a long chain costs linear time.
+func (d *decoder) checkAllHosts() {
+	seen := map[string]bool{}
+	for _, name := range d.envOrder {
+		env := d.envs[name].Environment
+		if len(env.own.hosts) == 0 && len(env.own.groups) == 0 {
+			continue
+		}
+		d.checkHosts(env, func(diag *hcl.Diagnostic) {
+			k := diag.Summary + "\x00" + diag.Subject.String()
+			if !seen[k] {
+				seen[k] = true
+				d.diags = append(d.diags, diag)
+			}
+		})
+	}
 }
 
 // reportCycle reports an inheritance cycle once, naming every member, at
@@ -233,6 +232,7 @@ type envDecls struct {
 	values         map[string]cty.Value
 	ranges         map[string]hcl.Range
 	hosts          map[string]*Host
+	groups         map[string]*Group
 	secrets        map[string]*Secret
 }
 

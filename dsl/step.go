@@ -19,6 +19,10 @@ var stepSchema = &hcl.BodySchema{
 		{Name: "when"},
 		{Name: "for_each"},
 		{Name: "target"},
+		{Name: "parallel"},
+		{Name: "batch_size"},
+		{Name: "max_failures"},
+		{Name: "max_fail_percentage"},
 		{Name: "timeout"},
 		{Name: "continue_on_error"},
 	},
@@ -73,6 +77,8 @@ func (d *decoder) decodeStep(block *hcl.Block, kind StepKind) *Step {
 			s.ForEach = attr.Expr
 		case "target":
 			s.Target = attr.Expr
+		case "parallel", "batch_size", "max_failures", "max_fail_percentage":
+			d.decodeFanout(s, attr)
 		case "timeout":
 			var diags hcl.Diagnostics
 			s.Timeout, diags = decodeDuration(attr, false)
@@ -80,6 +86,12 @@ func (d *decoder) decodeStep(block *hcl.Block, kind StepKind) *Step {
 		case "continue_on_error":
 			d.diags = append(d.diags, decodeStatic(attr.Expr, nil, &s.ContinueOnError)...)
 		}
+	}
+
+	d.checkFanout(s, content)
+	if hasCall && s.Target != nil {
+		d.errorf(s.Target.Range(), "Target on a workflow call",
+			"A step that calls a workflow runs no action of its own, so it has no target; set target on the called workflow's steps (a param can carry the host's name).")
 	}
 
 	for i, rb := range content.Blocks {

@@ -11,21 +11,24 @@ import (
 	"github.com/zrun-dev/zrun/sdk"
 )
 
-// attempt runs an action once, holding a parallelism slot.
-func (x *execution) attempt(ctx context.Context, b *boundStep, args cty.Value, info sdk.RunInfo, mask *masker) (cty.Value, error) {
-	select {
-	case x.sem <- struct{}{}:
-	case <-ctx.Done():
-		return cty.NilVal, stopError(ctx)
+// attempt runs an action once on target, holding a slot of sem (the
+// run's parallelism) unless sem is nil.
+func (x *execution) attempt(ctx context.Context, b *boundStep, args cty.Value, info sdk.RunInfo, mask *masker, target sdk.Target, sem chan struct{}) (cty.Value, error) {
+	if sem != nil {
+		select {
+		case sem <- struct{}{}:
+		case <-ctx.Done():
+			return cty.NilVal, stopError(ctx)
+		}
+		defer func() { <-sem }()
 	}
-	defer func() { <-x.sem }()
 	if b.Timeout != nil {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, b.Timeout.Duration)
 		defer cancel()
 	}
-	ui := newStepUI(x.sink, info, x.r.opts.Local, mask)
-	resp, err := b.client.RunAction(ctx, b.Action.Name, &sdk.RunRequest{Args: args, Info: info, Target: x.r.opts.Local, UI: ui})
+	ui := newStepUI(x.sink, info, target, mask)
+	resp, err := b.client.RunAction(ctx, b.Action.Name, &sdk.RunRequest{Args: args, Info: info, Target: target, UI: ui})
 	ui.flush()
 	switch {
 	case ctx.Err() == context.DeadlineExceeded && b.Timeout != nil:

@@ -8,7 +8,6 @@ import (
 	"github.com/hashicorp/hcl/v2/hcldec"
 	"github.com/zclconf/go-cty/cty"
 
-	"github.com/zrun-dev/zrun/dsl"
 	"github.com/zrun-dev/zrun/dsl/lang"
 	"github.com/zrun-dev/zrun/sdk"
 	"github.com/zrun-dev/zrun/sdk/schema"
@@ -42,10 +41,15 @@ func evalWhen(scope *lang.Scope, b *boundStep) (bool, hcl.Diagnostics) {
 	return v.True(), diags
 }
 
-// instance is one run of a step: the only one, or one for_each element.
+// instance is one run of a step: the only one, one for_each element, or
+// one host of the group its target names.
 type instance struct {
-	key  string // "" without for_each
+	key  string // "" without for_each or a group
 	each *lang.Each
+	// host is the host of a group's instance; fanned says it is one, so
+	// its target is not evaluated again.
+	host   string
+	fanned bool
 }
 
 // evalForEach expands a step into its instances. known is false when
@@ -128,32 +132,6 @@ func markSensitive(v cty.Value, attrs []*schema.Attribute) cty.Value {
 		m[name] = m[name].Mark(sensitiveMark)
 	}
 	return cty.ObjectVal(m).WithMarks(marks)
-}
-
-// evalTarget resolves a step's target, a host of env; "" is the local machine.
-func evalTarget(scope *lang.Scope, b *boundStep, env *dsl.Environment) (string, hcl.Diagnostics) {
-	if b.Target == nil {
-		return "", nil
-	}
-	v, diags := scope.EvalExpr(b.Target, cty.String)
-	if diags.HasErrors() || !v.IsKnown() {
-		return "", diags
-	}
-	v, _ = v.Unmark()
-	if v.IsNull() || v.AsString() == "local" {
-		return "", diags
-	}
-	name := v.AsString()
-	if _, ok := env.Host(name); !ok {
-		names := keys(env.Hosts())
-		return "", append(diags, &hcl.Diagnostic{
-			Severity: hcl.DiagError,
-			Summary:  "Unknown target",
-			Detail:   fmt.Sprintf("The environment declares no host %q. Declare it with a host block, or use \"local\". %s", name, suggest(name, names, "hosts")),
-			Subject:  b.Target.Range().Ptr(),
-		})
-	}
-	return name, diags
 }
 
 // pluginDiags converts a plugin's diagnostics to hcl ones, pointing each at

@@ -35,6 +35,8 @@ type execution struct {
 	done map[string]cty.Value
 	// secretValues are the resolved secrets the run's workflows reference.
 	secretValues map[string]cty.Value
+	// targets are the hosts the run's steps target, connected on first use.
+	targets *hostTargets
 
 	mu     sync.Mutex
 	result *RunResult
@@ -54,7 +56,7 @@ func (x *execution) runWorkflow(ctx context.Context, wf *dsl.Workflow, params ma
 	if diags.HasErrors() {
 		return nil, diagsError(diags)
 	}
-	data := newRunData(wf, x.env, params, runInfo{ID: x.id, StartedAt: x.started}, wb.stepType)
+	data := newRunData(wf, x.env, params, runInfo{ID: x.id, StartedAt: x.started}, stepTypes(wb, x.env))
 	data.secrets = x.secretValues
 
 	mainCtx := ctx
@@ -232,10 +234,14 @@ func stopCause(ctx context.Context) string {
 	return cause.Error()
 }
 
-// runStep runs one step: its instances (one, or one per for_each
-// element, concurrently), and records its value for dependents.
+// runStep runs one step: its instances (one, one per for_each element,
+// concurrently, or one per host of the group its target names, see
+// runFanout), and records its value for dependents.
 func (x *execution) runStep(ctx context.Context, data *runData, b *boundStep, prefix string) error {
 	addr := prefix + b.Name()
+	if t, ok := x.groupTarget(data, b); ok {
+		return x.runFanout(ctx, data, b, addr, t)
+	}
 	insts, _, diags := evalForEach(x.r.scope(data, nil), b)
 	if diags.HasErrors() {
 		err := x.evalError(diags)
@@ -258,7 +264,7 @@ func (x *execution) runStep(ctx context.Context, data *runData, b *boundStep, pr
 	var wg sync.WaitGroup
 	for i, inst := range insts {
 		wg.Go(func() {
-			outs[i], errs[i] = x.runInstance(ctx, data, b, inst, fmt.Sprintf("%s[%q]", addr, inst.key))
+			outs[i], errs[i] = x.runInstance(ctx, data, b, inst, instanceAddr(addr, inst.key))
 		})
 	}
 	wg.Wait()

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/hashicorp/hcl/v2"
 	"github.com/zclconf/go-cty/cty"
 
 	"github.com/zrun-dev/zrun/dsl"
@@ -15,25 +14,21 @@ import (
 )
 
 // runInstance evaluates and runs one step instance: its condition, its
-// target, its arguments, then the action with retries. Condition and
-// target may use each.key and each.value, so one host of a for_each can
-// be skipped or targeted on its own.
+// target (unless it is one host of a group's), its arguments, then the
+// action with retries on the target's host. Condition and target may use
+// each.key and each.value, so one element of a for_each can be skipped or
+// targeted on its own.
 func (x *execution) runInstance(ctx context.Context, data *runData, b *boundStep, inst instance, addr string) (cty.Value, error) {
 	start := time.Now()
 	sr := &StepResult{Addr: addr, Action: b.actionName()}
 	scope := x.r.scope(data, inst.each)
 	run, diags := evalWhen(scope, b)
-	target, moreDiags := evalTarget(scope, b, x.env)
+	host, moreDiags := x.instanceHost(scope, b, inst)
 	diags = append(diags, moreDiags...)
 	if !diags.HasErrors() && !run {
 		sr.Status, sr.Error = events.StatusSkipped, "condition is false"
 		x.finish(sr)
 		return nullOutputs(b.outputType()), nil
-	}
-	if !diags.HasErrors() && target != "" {
-		diags = diags.Append(&hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Remote targets are not available yet",
-			Detail:  fmt.Sprintf("Step %s targets host %q; running steps on remote hosts needs the ssh communicator, which this version of zrun does not have yet.", addr, target),
-			Subject: b.Target.Range().Ptr()})
 	}
 	// A resumed run reuses what its main steps recorded; finally and
 	// on_failure steps belong to each run's own ending and run again.
@@ -57,6 +52,9 @@ func (x *execution) runInstance(ctx context.Context, data *runData, b *boundStep
 	if b.call != nil {
 		return x.runCall(ctx, b, args, sr, start)
 	}
+	// The host's passphrase is read now, so that it is masked with the
+	// run's secrets in all the instance says; an error is the attempts'.
+	x.targets.resolve(ctx, host)
 	mask := x.secrets.masker(args)
 	redact := mask.Mask
 	info := sdk.RunInfo{RunID: x.id, Workflow: data.wf.Name, Env: x.env.Name, Step: addr}
@@ -65,7 +63,7 @@ func (x *execution) runInstance(ctx context.Context, data *runData, b *boundStep
 	for attempt := 1; ; attempt++ {
 		sr.Attempts = attempt
 		x.stepStarted(addr, sr.Action, attempt)
-		out, err = x.attempt(ctx, b, args, info, mask)
+		out, err = x.attemptOn(ctx, host, inst.fanned, b, args, info, mask)
 		if err == nil || ctx.Err() != nil || b.Retry == nil || attempt >= b.Retry.Attempts {
 			break
 		}

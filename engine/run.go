@@ -133,6 +133,10 @@ func (r *Runner) run(ctx context.Context, req RunRequest, done map[string]cty.Va
 		x.id = NewRunID(x.started)
 	}
 	x.result.ID = x.id
+	x.targets = r.newHostTargets(env, secretValues, &x.secrets)
+	// The run's connections close with it; failing to close one changes
+	// nothing the run did.
+	defer func() { _ = x.targets.close() }()
 	x.secrets.add(cty.ObjectVal(params))
 	x.secrets.add(cty.ObjectVal(env.Values()))
 	x.secrets.add(cty.ObjectVal(secretValues))

@@ -34,6 +34,10 @@ type Options struct {
 	// Local is the target for steps without one; nil means the machine
 	// zrun runs on.
 	Local sdk.Target
+	// Targets opens the pool a run (or a plan) reaches its hosts through,
+	// when its first step targets a host; the pool is closed when the run
+	// ends. nil means engine/targets' SSH pool.
+	Targets func() TargetPool
 	// Ledger records runs and holds their locks; nil records nothing and
 	// locks nothing.
 	Ledger state.Store
@@ -65,6 +69,9 @@ func New(opts Options) *Runner {
 	}
 	if opts.Local == nil {
 		opts.Local = local.Target()
+	}
+	if opts.Targets == nil {
+		opts.Targets = newTargetPool
 	}
 	return &Runner{opts: opts, schemas: map[string]*schemaResult{}}
 }

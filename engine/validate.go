@@ -76,7 +76,7 @@ func (r *Runner) validateWorkflow(ctx context.Context, wf *dsl.Workflow, env *ds
 	if params == nil {
 		params = unknownParams(wf)
 	}
-	data := newRunData(wf, env, params, runInfo{}, wb.stepType)
+	data := newRunData(wf, env, params, runInfo{}, stepTypes(wb, env))
 	// Each step's own problems first, then what its plugin says: the
 	// plugins check all the steps' arguments in one call each.
 	var perStep []hcl.Diagnostics
@@ -112,6 +112,9 @@ type validateCall struct {
 // returns the calls that ask its plugin about the arguments.
 func (r *Runner) validateStep(data *runData, b *boundStep, index int) (hcl.Diagnostics, []validateCall) {
 	insts, _, diags := evalForEach(r.scope(data, nil), b)
+	if fan := groupInstances(r.scope(data, nil), b, data.env); fan != nil {
+		insts = fan
+	}
 	var calls []validateCall
 	for _, inst := range insts {
 		scope := r.scope(data, inst.each)

@@ -136,7 +136,7 @@ func (a *app) printPlan(p *engine.Plan, runCommand string) {
 		case s.NoOp:
 			mark = "="
 		}
-		line := fmt.Sprintf("%s %s  %s", mark, s.Addr, s.Action)
+		line := fmt.Sprintf("%s %s  %s", mark, s.Addr, s.Action) + planHost(s)
 		if len(s.DependsOn) > 0 {
 			line += "  (after " + strings.Join(s.DependsOn, ", ") + ")"
 		}
@@ -146,4 +146,19 @@ func (a *app) printPlan(p *engine.Plan, runCommand string) {
 		}
 	}
 	fmt.Fprintf(w, "\n%d step(s). Nothing was run. Run it with: %s\n", len(p.Steps), runCommand)
+}
+
+// planHost says where a planned step runs, "" for the local machine:
+// "  on web1", and for one host of a group its batch and how many of the
+// group's hosts run at once.
+func planHost(s *engine.PlannedStep) string {
+	switch {
+	case s.Group == "" && s.Host == "":
+		return ""
+	case s.Group == "":
+		return "  on " + s.Host
+	case s.Host == "":
+		return "  on group " + s.Group
+	}
+	return fmt.Sprintf("  on %s (group %s, batch %d of %d, %d at once)", s.Host, s.Group, s.Batch, s.Batches, s.Parallel)
 }

@@ -17,5 +17,6 @@ environment "e" {
   }
   host "bad name" {} # ERROR: Invalid host name
   host {} # ERROR: Invalid host block
-  group {} # ERROR: Unsupported block type
+  group {} # ERROR: Invalid group block
+  cluster {} # ERROR: Unsupported block type
 }

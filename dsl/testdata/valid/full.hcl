@@ -24,7 +24,6 @@ environment "stage" {
     address = "10.0.0.5"
     user    = "deploy"
     port    = 22
-    role    = "frontend"
   }
 }
 
@@ -71,7 +70,6 @@ workflow "health-check" {
 
   step "backup" {
     workflow = "backup"
-    target   = "db"
   }
 
   on_failure {
