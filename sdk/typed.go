@@ -15,8 +15,9 @@ import (
 
 // NewAction builds an Action from Go structs. A and O must be structs whose
 // exported fields carry a `zrun:"name[,optional][,sensitive][,stream]"`
-// tag and optionally `help:"..."`; untagged fields are ignored. Pointer
-// fields are optional; a missing optional argument leaves the field at its
+// tag and optionally `help:"..."`; untagged fields are ignored, but the
+// fields of an embedded struct without a tag count as the outer struct's
+// own (arguments shared by several actions). Pointer fields are optional; a missing optional argument leaves the field at its
 // zero value. Field types map to HCL types as go-cty's gocty package does
 // (string, bool, ints and floats, slices, maps, and structs with `cty`
 // tags). A stream field (a pipe between steps, schema.Attribute.Stream)
@@ -221,6 +222,32 @@ func parseTag(f reflect.StructField) (fieldTag, bool) {
 	return t, true
 }
 
+// taggedField is a tagged field of a struct, found by its index path:
+// the fields of an embedded struct without a zrun tag count as the outer
+// struct's own, so that actions can share a set of arguments.
+type taggedField struct {
+	reflect.StructField
+	tag fieldTag
+}
+
+func taggedFields(rt reflect.Type) []taggedField {
+	var out []taggedField
+	for i := 0; i < rt.NumField(); i++ {
+		f := rt.Field(i)
+		if _, tagged := f.Tag.Lookup("zrun"); f.Anonymous && !tagged && f.Type.Kind() == reflect.Struct {
+			for _, inner := range taggedFields(f.Type) {
+				inner.Index = append([]int{i}, inner.Index...)
+				out = append(out, inner)
+			}
+			continue
+		}
+		if tag, ok := parseTag(f); ok {
+			out = append(out, taggedField{StructField: f, tag: tag})
+		}
+	}
+	return out
+}
+
 func mustAttributes(rt reflect.Type) []*schema.Attribute {
 	attrs, err := Attributes(rt)
 	if err != nil {
@@ -236,12 +263,8 @@ func Attributes(rt reflect.Type) ([]*schema.Attribute, error) {
 		return nil, fmt.Errorf("sdk: %v is not a struct", rt)
 	}
 	var attrs []*schema.Attribute
-	for i := 0; i < rt.NumField(); i++ {
-		f := rt.Field(i)
-		tag, ok := parseTag(f)
-		if !ok {
-			continue
-		}
+	for _, f := range taggedFields(rt) {
+		tag := f.tag
 		ft := f.Type
 		if ft.Kind() == reflect.Pointer {
 			ft = ft.Elem()
@@ -288,10 +311,8 @@ func fromValue(v cty.Value, target any, partial bool) (Known, error) {
 	v, _ = v.UnmarkDeep()
 	if partial && !v.IsKnown() {
 		known.unknown = map[string]bool{}
-		for i := 0; i < rv.Elem().NumField(); i++ {
-			if tag, ok := parseTag(rv.Elem().Type().Field(i)); ok {
-				known.unknown[tag.name] = true
-			}
+		for _, f := range taggedFields(rv.Elem().Type()) {
+			known.unknown[f.tag.name] = true
 		}
 		return known, nil
 	}
@@ -302,10 +323,9 @@ func fromValue(v cty.Value, target any, partial bool) (Known, error) {
 		return known, fmt.Errorf("sdk: want an object value, got %s", v.Type().FriendlyName())
 	}
 	rv = rv.Elem()
-	for i := 0; i < rv.NumField(); i++ {
-		f := rv.Type().Field(i)
-		tag, ok := parseTag(f)
-		if !ok || !v.Type().HasAttribute(tag.name) {
+	for _, f := range taggedFields(rv.Type()) {
+		tag := f.tag
+		if !v.Type().HasAttribute(tag.name) {
 			continue
 		}
 		av := v.GetAttr(tag.name)
@@ -319,7 +339,7 @@ func fromValue(v cty.Value, target any, partial bool) (Known, error) {
 		if av.IsNull() {
 			continue
 		}
-		fv := rv.Field(i)
+		fv := rv.FieldByIndex(f.Index)
 		if fv.Kind() == reflect.Pointer {
 			fv.Set(reflect.New(fv.Type().Elem()))
 			fv = fv.Elem()
@@ -343,13 +363,13 @@ func ToValue(src any, ty cty.Type) (cty.Value, error) {
 		return cty.NilVal, fmt.Errorf("sdk: ToValue needs a struct, not %T", src)
 	}
 	attrs := map[string]cty.Value{}
-	for i := 0; i < rv.NumField(); i++ {
-		tag, ok := parseTag(rv.Type().Field(i))
-		if !ok || !ty.HasAttribute(tag.name) || tag.stream {
+	for _, f := range taggedFields(rv.Type()) {
+		tag := f.tag
+		if !ty.HasAttribute(tag.name) || tag.stream {
 			continue
 		}
 		at := ty.AttributeType(tag.name)
-		fv := rv.Field(i)
+		fv := rv.FieldByIndex(f.Index)
 		if fv.Kind() == reflect.Pointer {
 			if fv.IsNil() {
 				attrs[tag.name] = cty.NullVal(at)

@@ -89,6 +89,42 @@ func TestNewActionSchemaTags(t *testing.T) {
 	}
 }
 
+type ownership struct {
+	Owner *string `zrun:"owner"`
+	Group string  `zrun:"group,optional"`
+}
+
+type chownArgs struct {
+	Path string `zrun:"path"`
+	ownership
+}
+
+func TestNewActionEmbeddedArgs(t *testing.T) {
+	var got chownArgs
+	a := sdk.NewAction("chown", "Chown.", func(_ context.Context, a chownArgs, _ sdk.UI) (chownArgs, error) {
+		got = a
+		return a, nil
+	})
+	var names []string
+	for _, attr := range a.Schema().Args {
+		names = append(names, attr.Name)
+	}
+	if diff := cmp.Diff([]string{"path", "owner", "group"}, names); diff != "" {
+		t.Errorf("arguments (-want +got):\n%s", diff)
+	}
+	args := cty.ObjectVal(map[string]cty.Value{"path": cty.StringVal("/x"), "owner": cty.StringVal("www"), "group": cty.StringVal("adm")})
+	resp, err := a.Run(t.Context(), &sdk.RunRequest{Args: args})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Path != "/x" || got.Owner == nil || *got.Owner != "www" || got.Group != "adm" {
+		t.Errorf("decoded %+v", got)
+	}
+	if !resp.Outputs.RawEquals(args) {
+		t.Errorf("outputs = %#v", resp.Outputs)
+	}
+}
+
 func TestNewActionStreamMustBeString(t *testing.T) {
 	type bad struct {
 		N int `zrun:"n,stream"`
