@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"net"
 	"os"
 	"os/exec"
@@ -83,6 +82,8 @@ func (t *target) Name() string { return "local" }
 // (BecomeSubreaper) stops them too once the command has ended. A command
 // killed by a signal reports exit code 128+signal, as shells do. When ctx
 // ends Exec returns its cause as the error, along with the exit code.
+// A command with Sudo runs through `sudo -n --`, or directly when this
+// process is root already.
 func (t *target) Exec(ctx context.Context, cmd *sdk.Command) (*sdk.ExecResult, error) {
 	if cmd == nil || len(cmd.Args) == 0 || cmd.Args[0] == "" {
 		return nil, errors.New("local: no command to run")
@@ -92,7 +93,12 @@ func (t *target) Exec(ctx context.Context, cmd *sdk.Command) (*sdk.ExecResult, e
 	}
 	id := newCommandID()
 	defer commandEnded(id) // on every path; a second call does nothing
-	c := exec.Command(cmd.Args[0], cmd.Args[1:]...)
+	args := cmd.Args
+	if cmd.Sudo && os.Geteuid() != 0 {
+		// -n: a password prompt would hang a step; fail instead.
+		args = append([]string{"sudo", "-n", "--"}, args...)
+	}
+	c := exec.Command(args[0], args[1:]...)
 	c.Dir = cmd.Dir
 	c.Env = t.env(cmd.Env, id)
 	c.Stdin = cmd.Stdin
@@ -113,7 +119,7 @@ func (t *target) Exec(ctx context.Context, cmd *sdk.Command) (*sdk.ExecResult, e
 	out.started()
 	if err != nil {
 		out.wait(0)
-		return nil, startError(cmd, err)
+		return nil, startError(cmd, args[0], err)
 	}
 	defer release()
 
@@ -138,9 +144,11 @@ func (t *target) Exec(ctx context.Context, cmd *sdk.Command) (*sdk.ExecResult, e
 	return res, nil
 }
 
-func startError(cmd *sdk.Command, err error) error {
+// startError explains why cmd did not start; prog is what was run
+// (sudo, for a command with Sudo).
+func startError(cmd *sdk.Command, prog string, err error) error {
 	if errors.Is(err, exec.ErrNotFound) {
-		return fmt.Errorf("command %q not found in PATH", cmd.Args[0])
+		return fmt.Errorf("command %q not found in PATH", prog)
 	}
 	if cmd.Dir != "" {
 		// A missing directory fails the chdir in the child, which
@@ -331,46 +339,6 @@ func (t *target) env(env map[string]string, id string) []string {
 		merged = append(merged, k+"="+env[k])
 	}
 	return append(merged, CommandIDEnv+"="+id)
-}
-
-func (t *target) Open(ctx context.Context, path string) (io.ReadCloser, error) {
-	return nil, errors.ErrUnsupported // TODO(issue 8): streaming file API, in progress
-}
-
-func (t *target) Create(ctx context.Context, path string, opts *sdk.CreateOptions) (sdk.FileWriter, error) {
-	return nil, errors.ErrUnsupported // TODO(issue 8): streaming file API, in progress
-}
-
-func (t *target) Stat(ctx context.Context, path string) (*sdk.FileInfo, error) {
-	return nil, errors.ErrUnsupported // TODO(issue 8): streaming file API, in progress
-}
-
-func (t *target) ReadDir(ctx context.Context, path string) ([]*sdk.FileInfo, error) {
-	return nil, errors.ErrUnsupported // TODO(issue 8): streaming file API, in progress
-}
-
-func (t *target) MkdirAll(ctx context.Context, path string, perm fs.FileMode) error {
-	return errors.ErrUnsupported // TODO(issue 8): streaming file API, in progress
-}
-
-func (t *target) Remove(ctx context.Context, path string) error {
-	return errors.ErrUnsupported // TODO(issue 8): streaming file API, in progress
-}
-
-func (t *target) Rename(ctx context.Context, oldpath, newpath string) error {
-	return errors.ErrUnsupported // TODO(issue 8): streaming file API, in progress
-}
-
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	if err := d.Sync(); err != nil {
-		return fmt.Errorf("sync %s: %w", dir, err)
-	}
-	return nil
 }
 
 func (t *target) Dial(ctx context.Context, network, address string) (sdk.Conn, error) {
