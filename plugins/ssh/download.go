@@ -81,11 +81,21 @@ func runDownload(ctx context.Context, a downloadArgs, ui sdk.UI) (downloadOutput
 		if err := os.MkdirAll(*a.Dest, 0o755); err != nil {
 			return out, err
 		}
-		return out, d.folder(ctx, a.Src, *a.Dest)
+		err = d.folder(ctx, a.Src, *a.Dest)
+	} else {
+		perm := remote.Mode.Perm()
+		d.progress.total = remote.Size
+		if remote.Mode&fs.ModeSymlink != 0 {
+			// Downloaded as the file it points to (Open follows it), whose
+			// size and mode Stat did not say.
+			perm, d.progress.total = defaultFileMode, 0
+		}
+		err = d.file(ctx, a.Src, a.Dest, perm, stream)
 	}
-	// A symbolic link is downloaded as the file it points to (Open follows it).
-	d.progress.total = remote.Size
-	return out, d.file(ctx, a.Src, a.Dest, remote.Mode.Perm(), stream)
+	if err == nil {
+		d.progress.flush()
+	}
+	return out, err
 }
 
 // downloader downloads files from one target.

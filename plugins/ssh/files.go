@@ -213,6 +213,17 @@ func (p *progress) add(n int64) {
 	}
 }
 
+// flush reports where the transfer is, however recently it last did.
+func (p *progress) flush() {
+	if p == nil {
+		return
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.last = time.Now()
+	p.ui.Progress(p.done, p.total, p.what)
+}
+
 func (p *progress) writer(w io.Writer) io.Writer {
 	if p == nil {
 		return w

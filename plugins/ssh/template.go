@@ -109,13 +109,31 @@ func (a *templateArgs) diff(old []byte, tooLarge bool, host string) string {
 		from = "/dev/null"
 	}
 	text, err := difflib.GetUnifiedDiffString(difflib.UnifiedDiff{
-		A: difflib.SplitLines(string(old)), B: difflib.SplitLines(a.Content),
+		A: splitLines(string(old)), B: splitLines(a.Content),
 		FromFile: from, ToFile: a.Dest + " (rendered)", Context: 3,
 	})
 	if err != nil {
 		return fmt.Sprintf("(no diff: %v)", err)
 	}
+	if text == "" {
+		return "(only the line end after the last line differs)"
+	}
 	return strings.TrimSuffix(text, "\n")
+}
+
+// splitLines splits text into lines that each end with "\n", as the diff
+// wants them (difflib.SplitLines adds an empty line after a final "\n").
+// A last line without one gets it: the diff does not tell them apart.
+func splitLines(s string) []string {
+	if s == "" {
+		return nil
+	}
+	lines := strings.SplitAfter(s, "\n")
+	if lines[len(lines)-1] == "" {
+		return lines[:len(lines)-1]
+	}
+	lines[len(lines)-1] += "\n"
+	return lines
 }
 
 func binary(b []byte) bool { return bytes.IndexByte(b, 0) >= 0 || !utf8.Valid(b) }

@@ -132,7 +132,7 @@ func walkSource(root string, file func(local, rel string, fi fs.FileInfo) error,
 
 func planUpload(ctx context.Context, a uploadArgs, known sdk.Known, target sdk.Target) (*sdk.PlanResponse, error) {
 	on := targetName(target)
-	if a.From != nil || !known.Has("src") {
+	if a.Src == nil || !known.Has("src") {
 		return &sdk.PlanResponse{Changes: []string{fmt.Sprintf("upload a stream to %s on %s", a.Dest, on)}}, nil
 	}
 	src, err := statSource(*a.Src)
@@ -185,6 +185,9 @@ func runUpload(ctx context.Context, a uploadArgs, ui sdk.UI) (uploadOutputs, err
 		err = u.local(ctx)
 	}
 	u.out.Changed = u.out.Files > 0
+	if err == nil {
+		u.progress.flush()
+	}
 	return u.out, err
 }
 
