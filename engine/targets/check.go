@@ -29,14 +29,12 @@ type CheckResult struct {
 // tries sudo. Its error says which of these failed and how to fix it.
 // The connection is its own, closed before it returns.
 func Check(ctx context.Context, cfg *Config) (*CheckResult, error) {
-	var through *ssh.Client
-	if cfg.Jump != nil {
-		jump, _, err := dial(ctx, cfg.Jump, nil)
-		if err != nil {
-			return nil, fmt.Errorf("host %s is reached through jump host %s: %w", cfg.label(), cfg.Jump.label(), err)
-		}
-		defer jump.Close()
-		through = jump
+	through, err := dialJump(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	if through != nil {
+		defer through.Close()
 	}
 	client, key, err := dial(ctx, cfg, through)
 	if err != nil {
@@ -63,6 +61,23 @@ func Check(ctx context.Context, cfg *Config) (*CheckResult, error) {
 	return res, nil
 }
 
+// dialJump connects to cfg's jump host, on a connection of its own; nil
+// when cfg has none.
+func dialJump(ctx context.Context, cfg *Config) (*ssh.Client, error) {
+	if cfg.Jump == nil {
+		return nil, nil
+	}
+	jump, _, err := dial(ctx, cfg.Jump, nil)
+	if err != nil {
+		return nil, jumpError(cfg, err)
+	}
+	return jump, nil
+}
+
+func jumpError(cfg *Config, err error) error {
+	return fmt.Errorf("host %s is reached through jump host %s: %w", cfg.label(), cfg.Jump.label(), err)
+}
+
 // output runs line and returns its output (stdout and stderr), trimmed.
 func output(client *ssh.Client, line string) (string, error) {
 	sess, err := client.NewSession()
@@ -71,7 +86,7 @@ func output(client *ssh.Client, line string) (string, error) {
 	}
 	defer sess.Close()
 	var out bytes.Buffer
-	sess.Stdout, sess.Stderr = &out, &out
+	sess.Stdout, sess.Stderr = outputs(&out, &out)
 	err = sess.Run(line)
 	return strings.TrimSpace(out.String()), err
 }
@@ -91,14 +106,12 @@ var errScanned = errors.New("host key recorded")
 // offers (as ssh-keyscan does). A jump host is connected to fully: its
 // own key must be trusted already.
 func Scan(ctx context.Context, cfg *Config) (*ScannedKey, error) {
-	var through *ssh.Client
-	if cfg.Jump != nil {
-		jump, _, err := dial(ctx, cfg.Jump, nil)
-		if err != nil {
-			return nil, fmt.Errorf("host %s is reached through jump host %s: %w", cfg.label(), cfg.Jump.label(), err)
-		}
-		defer jump.Close()
-		through = jump
+	through, err := dialJump(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	if through != nil {
+		defer through.Close()
 	}
 	var seen ssh.PublicKey
 	config := &ssh.ClientConfig{
@@ -109,7 +122,7 @@ func Scan(ctx context.Context, cfg *Config) (*ScannedKey, error) {
 		},
 		Timeout: cfg.timeout(),
 	}
-	_, _, _, err := handshake(ctx, cfg, through, config)
+	_, _, _, err = handshake(ctx, cfg, through, config)
 	if seen == nil {
 		return nil, fmt.Errorf("scanning the host key of %s: %w", cfg.label(), err)
 	}

@@ -29,8 +29,9 @@ func (h *host) Exec(ctx context.Context, cmd *sdk.Command) (*sdk.ExecResult, err
 		return nil, err
 	}
 	defer sess.Close()
-	pid := &pidFilter{w: cmd.Stderr}
-	sess.Stdout, sess.Stderr = cmd.Stdout, pid
+	stdout, stderr := outputs(cmd.Stdout, cmd.Stderr)
+	pid := &pidFilter{w: stderr}
+	sess.Stdout, sess.Stderr = stdout, pid
 	if cmd.Stdin != nil {
 		// Copied apart from the session, which would otherwise wait for a
 		// stdin that never ends (a terminal) after the command has exited.
@@ -206,4 +207,33 @@ func (f *pidFilter) pid() int {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return f.n
+}
+
+// outputs returns the writers for a session's stdout and stderr. The
+// session copies each in a goroutine of its own: one writer given for
+// both (as os/exec allows) is then written by one goroutine at a time.
+func outputs(stdout, stderr io.Writer) (io.Writer, io.Writer) {
+	if stdout == nil || !same(stdout, stderr) {
+		return stdout, stderr
+	}
+	w := &lockedWriter{w: stdout}
+	return w, w
+}
+
+type lockedWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
+}
+
+// same reports whether a and b are one writer; a type that cannot be
+// compared (==, which panics on it) is taken as two.
+func same(a, b io.Writer) (eq bool) {
+	defer func() { recover() }()
+	return a == b
 }

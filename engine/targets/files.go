@@ -172,6 +172,10 @@ func (w *fileWriter) Write(p []byte) (int, error) {
 
 // Close publishes the file: sync, owner, rename over name.
 func (w *fileWriter) Close() error {
+	// The ctx's end may not have reached discard yet: it wins all the same.
+	if w.ctx.Err() != nil {
+		w.discard(context.Cause(w.ctx))
+	}
 	return w.finishOnce.do(func() error {
 		w.stop()
 		w.pw.Close()

@@ -2,6 +2,7 @@ package targets_test
 
 import (
 	"context"
+	"strconv"
 	"testing"
 
 	"github.com/zrun-dev/zrun/engine/targets"
@@ -42,3 +43,11 @@ func run(ctx context.Context, t *testing.T, tg sdk.Target, cmd *sdk.Command) *sd
 	}
 	return res
 }
+
+func contextWithCancel(t *testing.T) (context.Context, context.CancelFunc) {
+	ctx, cancel := context.WithCancel(t.Context())
+	t.Cleanup(cancel)
+	return ctx, cancel
+}
+
+func itoa(n int) string { return strconv.Itoa(n) }

@@ -165,7 +165,7 @@ func (h *host) open(ctx context.Context) (*conn, error) {
 		}
 		jc, err := jump.conn(ctx)
 		if err != nil {
-			return nil, fmt.Errorf("host %s is reached through jump host %s: %w", h.cfg.label(), h.cfg.Jump.label(), err)
+			return nil, jumpError(h.cfg, err)
 		}
 		through = jc.client
 	}
