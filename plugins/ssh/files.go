@@ -38,8 +38,8 @@ func targetName(t sdk.Target) string {
 // fileOptions are the arguments that say how a file is published,
 // shared by the actions that write files (embedded in their arguments).
 type fileOptions struct {
-	Mode  *string `zrun:"mode" help:"Permission bits in octal, e.g. \"0640\"."`
-	Owner *string `zrun:"owner" help:"User name or numeric id to own the file; on a remote host this usually needs sudo = true on the host."`
+	Mode  *string `zrun:"mode" help:"Permission bits in octal, e.g. \"0640\". Default: the source file's; 0644 for a stream or a template."`
+	Owner *string `zrun:"owner" help:"User name or numeric id to own the file. Changing a file's owner needs root: on a remote host, log in as root."`
 	Group *string `zrun:"group" help:"Group name or numeric id of the file."`
 }
 

@@ -231,7 +231,7 @@ func (a *runArgs) describe() string {
 	if a.Script != nil {
 		first, _, _ := strings.Cut(strings.TrimSpace(*a.Script), "\n")
 		lines := strings.Count(strings.TrimRight(*a.Script, "\n"), "\n") + 1
-		return fmt.Sprintf("%s script (%d lines): %s", argv[0], lines, first)
+		return fmt.Sprintf("%s script (%s): %s", argv[0], count(lines, "line"), first)
 	}
 	quoted := make([]string, len(argv))
 	for i, arg := range argv {

@@ -5,6 +5,10 @@ import (
 	"testing"
 
 	"github.com/zclconf/go-cty/cty"
+
+	"github.com/zrun-dev/zrun/sdk/local"
+	"github.com/zrun-dev/zrun/sdk/plugin"
+	"github.com/zrun-dev/zrun/sdk/sdktest"
 )
 
 func TestRunLocal(t *testing.T) {
@@ -232,5 +236,26 @@ func TestSudoAdvice(t *testing.T) {
 		if want == "" && got != "" || !strings.Contains(got, want) {
 			t.Errorf("sudoAdvice(%q) = %q, want it to say %q", stderr, got, want)
 		}
+	}
+}
+
+// TestOverGRPC runs the plugin as zrun does, over the real wire: the
+// schema, validation and a run, with the local target served back over
+// go-plugin's broker.
+func TestOverGRPC(t *testing.T) {
+	if err := plugin.Check(Plugin()); err != nil {
+		t.Fatal(err)
+	}
+	res := sdktest.Run(t, Plugin(), "run", map[string]any{"script": "echo over the wire"},
+		sdktest.OverGRPC(), sdktest.WithTarget(local.Target()))
+	if err := res.Diagnostics.Err(); err != nil {
+		t.Fatal(err)
+	}
+	if got := res.Outputs.GetAttr("stdout").AsString(); got != "over the wire" {
+		t.Errorf("stdout = %q", got)
+	}
+	res = sdktest.Run(t, Plugin(), "upload", map[string]any{"src": "x", "dest": "relative"}, sdktest.OverGRPC())
+	if len(res.Diagnostics) != 1 || !res.Diagnostics[0].Path.Equals(cty.GetAttrPath("dest")) {
+		t.Errorf("diagnostics = %#v", res.Diagnostics)
 	}
 }

@@ -140,8 +140,8 @@ func planUpload(ctx context.Context, a uploadArgs, known sdk.Known, target sdk.T
 		return nil, err
 	}
 	if src.dir {
-		return &sdk.PlanResponse{Changes: []string{fmt.Sprintf("upload %d files (%s) from %s into %s on %s",
-			src.files, sizeText(src.bytes), *a.Src, a.Dest, on)}}, nil
+		return &sdk.PlanResponse{Changes: []string{fmt.Sprintf("upload %s (%s) from %s into %s on %s",
+			count(src.files, "file"), sizeText(src.bytes), *a.Src, a.Dest, on)}}, nil
 	}
 	verb := "create"
 	if target != nil {
@@ -322,6 +322,14 @@ func (u *uploader) file(ctx context.Context, local, dest string, perm fs.FileMod
 	u.out.Files++
 	u.out.Bytes += n
 	return nil
+}
+
+// count renders "1 file", "2 files".
+func count(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
 }
 
 // sizeText renders a byte count for people: "512 B", "1.5 MiB".
