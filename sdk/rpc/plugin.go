@@ -15,8 +15,12 @@ import (
 )
 
 // ProtocolVersion is the major version of the wire protocol this package
-// speaks (sdk/proto/zrunplugin/v1).
-const ProtocolVersion = 1
+// speaks (sdk/proto/zrunplugin/v1), the handshake's. Version 2 carries
+// output as bytes, every RunAction on one Run stream, and the streaming
+// Target (Open, Create, half-close); version 1 binaries are refused at the
+// handshake. Until the first release the .proto package keeps its v1 name
+// (see sdk's doc.go).
+const ProtocolVersion = 2
 
 // PluginName is the name the plugin is dispensed under in go-plugin's
 // plugin sets.

@@ -124,7 +124,12 @@ func planning() sdk.Action {
 			run:    func(context.Context, *sdk.RunRequest) (*sdk.RunResponse, error) { return nil, nil },
 		},
 		plan: func(ctx context.Context, req *sdk.PlanRequest) (*sdk.PlanResponse, error) {
-			data, err := req.Target.ReadFile(ctx, "/etc/motd")
+			r, err := req.Target.Open(ctx, "/etc/motd")
+			if err != nil {
+				return nil, err
+			}
+			defer r.Close()
+			data, err := io.ReadAll(r)
 			if err != nil {
 				return nil, err
 			}
@@ -164,7 +169,7 @@ func targetUser(echoAddr string) sdk.Action {
 			add("name=%s", t.Name())
 
 			var stdout, stderr strings.Builder
-			res, err := t.Exec(ctx, &sdk.Command{Args: []string{"cat", "-n"}, Env: map[string]string{"K": "v"}, Dir: "/work",
+			res, err := t.Exec(ctx, &sdk.Command{Args: []string{"cat", "-n"}, Env: map[string]string{"K": "v"}, Dir: "/work", Sudo: true,
 				Stdin: strings.NewReader("in put"), Stdout: &stdout, Stderr: &stderr})
 			if err != nil {
 				return nil, fmt.Errorf("exec: %w", err)
@@ -176,12 +181,24 @@ func targetUser(echoAddr string) sdk.Action {
 			_, err = t.Exec(ctx, &sdk.Command{Args: []string{"missing"}})
 			add("missing err=%v", err)
 
-			if err := t.WriteFile(ctx, "/out", []byte("written"), 0o600); err != nil {
-				return nil, fmt.Errorf("write: %w", err)
+			w, err := t.Create(ctx, "/out", &sdk.CreateOptions{Mode: 0o600})
+			if err != nil {
+				return nil, fmt.Errorf("create: %w", err)
 			}
-			data, err := t.ReadFile(ctx, "/out")
+			_, _ = io.WriteString(w, "written")
+			if err := w.Close(); err != nil {
+				return nil, fmt.Errorf("close: %w", err)
+			}
+			r, err := t.Open(ctx, "/out")
+			if err != nil {
+				return nil, fmt.Errorf("open: %w", err)
+			}
+			data, err := io.ReadAll(r)
+			_ = r.Close()
 			add("read=%q err=%v", data, err)
-			_, err = t.ReadFile(ctx, "/nope")
+			fi, err := t.Stat(ctx, "/out")
+			add("stat=%s %d %v err=%v", fi.Name, fi.Size, fi.Mode, err)
+			_, err = t.Open(ctx, "/nope")
 			add("not exist=%v", errors.Is(err, fs.ErrNotExist))
 
 			conn, err := t.Dial(ctx, "tcp", echoAddr)
@@ -446,7 +463,7 @@ func TestTargetThroughBroker(t *testing.T) {
 		Commands: map[string]func(context.Context, *sdk.Command) (int, error){
 			"cat": func(_ context.Context, cmd *sdk.Command) (int, error) {
 				in, err := io.ReadAll(cmd.Stdin)
-				fmt.Fprintf(cmd.Stdout, "%s|%v|%s|%s", in, cmd.Args, cmd.Env["K"], cmd.Dir)
+				fmt.Fprintf(cmd.Stdout, "%s|%v|%s|%s|sudo=%v", in, cmd.Args, cmd.Env["K"], cmd.Dir, cmd.Sudo)
 				fmt.Fprint(cmd.Stderr, "warn")
 				return 0, err
 			},
@@ -463,10 +480,11 @@ func TestTargetThroughBroker(t *testing.T) {
 	}
 	want := []string{
 		"name=web1",
-		`exec exit=0 stdout="in put|[cat -n]|v|/work" stderr="warn"`,
+		`exec exit=0 stdout="in put|[cat -n]|v|/work|sudo=true" stderr="warn"`,
 		"false exit=1",
 		`missing err=sdktest.Target: no command registered for ["missing"]`,
 		`read="written" err=<nil>`,
+		"stat=out 7 -rw------- err=<nil>",
 		"not exist=true",
 		fmt.Sprintf("dial remote=%s got=%q err=<nil>", addr, "ping\n"),
 		"dial refused=true",
@@ -482,22 +500,5 @@ func TestTargetThroughBroker(t *testing.T) {
 // echoServer serves lines back to their sender until the test ends.
 func echoServer(t *testing.T) string {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = ln.Close() })
-	go func() {
-		for {
-			conn, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				defer conn.Close()
-				_, _ = io.Copy(conn, conn)
-			}()
-		}
-	}()
-	return ln.Addr().String()
+	return listen(t, func(c *net.TCPConn) { _, _ = io.Copy(c, c) })
 }

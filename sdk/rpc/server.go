@@ -29,6 +29,16 @@ type server struct {
 	// once, so the connection must be shared by every later call.
 	mu    sync.Mutex
 	conns map[uint32]*grpc.ClientConn
+	// targets holds every target the host has referred to, by broker id
+	// and handle: the host keeps a target's handle for the run, so a
+	// plugin gets the same sdk.Target in every call for one host target
+	// and may key its per-target state on it.
+	targets map[targetKey]*remoteTarget
+}
+
+type targetKey struct {
+	brokerID uint32
+	handle   uint64
 }
 
 func (s *server) GetSchema(ctx context.Context, _ *pb.GetSchema_Request) (*pb.GetSchema_Response, error) {
@@ -132,16 +142,26 @@ func (s *server) target(ref *pb.TargetRef) (sdk.Target, error) {
 	if ref.GetBrokerId() == 0 {
 		return nil, nil
 	}
+	key := targetKey{ref.GetBrokerId(), ref.GetHandle()}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if t, ok := s.targets[key]; ok {
+		return t, nil
+	}
 	conn, err := s.dial(ref.GetBrokerId())
 	if err != nil {
 		return nil, status.Errorf(codes.Unavailable, "connecting to the host's target service: %s", err)
 	}
-	return &remoteTarget{client: pb.NewTargetClient(conn), handle: ref.GetHandle(), name: ref.GetName()}, nil
+	t := &remoteTarget{client: pb.NewTargetClient(conn), handle: ref.GetHandle(), name: ref.GetName()}
+	if s.targets == nil {
+		s.targets = map[targetKey]*remoteTarget{}
+	}
+	s.targets[key] = t
+	return t, nil
 }
 
+// dial returns the connection to a host broker id; s.mu is held.
 func (s *server) dial(id uint32) (*grpc.ClientConn, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
 	if conn, ok := s.conns[id]; ok {
 		return conn, nil
 	}

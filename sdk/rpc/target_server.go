@@ -1,9 +1,11 @@
 package rpc
 
 import (
+	"context"
 	"errors"
 	"io"
 	"net"
+	"reflect"
 	"sync"
 
 	"github.com/hashicorp/go-plugin"
@@ -17,9 +19,14 @@ import (
 )
 
 // targetServer is the host side of the Target service: it serves the
-// targets of the calls in flight, each under its own handle, on one broker
-// connection per plugin connection. Per-call broker servers would cost a
-// socket and a TLS handshake per step.
+// targets of a plugin connection's calls, each under its own handle, on one
+// broker connection per plugin connection. Per-call broker servers would
+// cost a socket and a TLS handshake per step.
+//
+// A target keeps its handle while the connection lives: the same
+// sdk.Target passed to many calls is served under one handle, so that the
+// plugin sees one target for the run and may keep state per target (a
+// Docker client holding a connection it dialled) from step to step.
 type targetServer struct {
 	pb.UnimplementedTargetServer
 	broker *plugin.GRPCBroker
@@ -30,11 +37,15 @@ type targetServer struct {
 	mu      sync.Mutex
 	next    uint64
 	targets map[uint64]sdk.Target
+	handles map[sdk.Target]uint64
 }
 
-// serve registers t for one call and returns the reference to send and a
-// function that withdraws it. A nil t gives an empty reference.
-func (s *targetServer) serve(t sdk.Target) (*pb.TargetRef, func()) {
+// serve registers t and returns the reference to send and a function to
+// call when the call ends. A nil t gives an empty reference. A target
+// that cannot be a map key (a struct value holding a slice) cannot be
+// recognised in a later call: it is served for the call only, and done
+// withdraws it.
+func (s *targetServer) serve(t sdk.Target) (ref *pb.TargetRef, done func()) {
 	if t == nil {
 		return nil, func() {}
 	}
@@ -53,13 +64,24 @@ func (s *targetServer) serve(t sdk.Target) (*pb.TargetRef, func()) {
 	})
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	keep := reflect.TypeOf(t).Comparable() // else indexing s.handles panics
+	if keep {
+		if h, ok := s.handles[t]; ok {
+			return &pb.TargetRef{BrokerId: s.brokerID, Handle: h, Name: t.Name()}, func() {}
+		}
+	}
 	if s.targets == nil {
-		s.targets = map[uint64]sdk.Target{}
+		s.targets, s.handles = map[uint64]sdk.Target{}, map[sdk.Target]uint64{}
 	}
 	s.next++
 	h := s.next
 	s.targets[h] = t
-	return &pb.TargetRef{BrokerId: s.brokerID, Handle: h, Name: t.Name()}, func() {
+	ref = &pb.TargetRef{BrokerId: s.brokerID, Handle: h, Name: t.Name()}
+	if keep {
+		s.handles[t] = h
+		return ref, func() {}
+	}
+	return ref, func() {
 		s.mu.Lock()
 		defer s.mu.Unlock()
 		delete(s.targets, h)
@@ -71,7 +93,7 @@ func (s *targetServer) lookup(h uint64) (sdk.Target, error) {
 	defer s.mu.Unlock()
 	t, ok := s.targets[h]
 	if !ok {
-		return nil, status.Error(codes.FailedPrecondition, "the target is no longer available: the step that received it has finished")
+		return nil, status.Errorf(codes.FailedPrecondition, "the host serves no target %d on this connection (a target used after its call ended?)", h)
 	}
 	return t, nil
 }
@@ -96,7 +118,7 @@ func (s *targetServer) Exec(stream pb.Target_ExecServer) error {
 		return stream.Send(resp)
 	}
 	cmd := &sdk.Command{
-		Args: start.GetArgs(), Env: start.GetEnv(), Dir: start.GetDir(),
+		Args: start.GetArgs(), Env: start.GetEnv(), Dir: start.GetDir(), Sudo: start.GetSudo(),
 		Stdout: sendWriter(func(b []byte) error {
 			return send(&pb.Exec_Response{Msg: &pb.Exec_Response_Stdout{Stdout: b}})
 		}),
@@ -132,6 +154,10 @@ func (s *targetServer) Exec(stream pb.Target_ExecServer) error {
 	return send(&pb.Exec_Response{Msg: &pb.Exec_Response_ExitCode{ExitCode: int32(res.ExitCode)}})
 }
 
+// Dial serves a connection dialled on the target. Either side may
+// half-close: the plugin's close_write becomes CloseWrite on conn, conn's
+// end-of-stream an eof message, and the other direction goes on. The
+// plugin ends the connection by closing its side of the stream.
 func (s *targetServer) Dial(stream pb.Target_DialServer) error {
 	req, err := stream.Recv()
 	if err != nil {
@@ -150,30 +176,54 @@ func (s *targetServer) Dial(stream pb.Target_DialServer) error {
 		return toStatus(err)
 	}
 	defer conn.Close()
+	// A write stuck on a peer that does not read ends with the stream.
+	stop := context.AfterFunc(stream.Context(), func() { _ = conn.Close() })
+	defer stop()
 	if err := stream.Send(&pb.Dial_Response{Msg: &pb.Dial_Response_Opened{Opened: true}}); err != nil {
 		return err
 	}
-	// The plugin ends a connection by cancelling the stream: Recv fails,
-	// and closing conn ends the copy below.
+	received := make(chan struct{})
 	go func() {
-		defer conn.Close()
-		for {
-			req, err := stream.Recv()
-			if err != nil {
-				return
-			}
-			if _, err := conn.Write(req.GetData()); err != nil {
-				return
-			}
-		}
+		defer close(received)
+		receiveConn(stream, conn)
 	}()
 	err = copyChunks(conn, func(b []byte) error {
 		return stream.Send(&pb.Dial_Response{Msg: &pb.Dial_Response_Data{Data: b}})
 	})
 	if errors.Is(err, net.ErrClosed) {
-		return nil
+		return nil // closed by receiveConn: the plugin ended the connection
 	}
-	return err
+	if err != nil {
+		return toStatus(err)
+	}
+	// The peer ended its side; the plugin may still write.
+	if err := stream.Send(&pb.Dial_Response{Msg: &pb.Dial_Response_Eof{Eof: true}}); err != nil {
+		return err
+	}
+	<-received
+	return nil
+}
+
+// receiveConn writes what the plugin sends to conn until the plugin ends
+// the connection (or the stream fails), then closes conn.
+func receiveConn(stream pb.Target_DialServer, conn sdk.Conn) {
+	defer conn.Close()
+	for {
+		req, err := stream.Recv()
+		if err != nil {
+			return
+		}
+		switch msg := req.GetMsg().(type) {
+		case *pb.Dial_Request_Data:
+			if _, err := conn.Write(msg.Data); err != nil {
+				return
+			}
+		case *pb.Dial_Request_CloseWrite:
+			if err := conn.CloseWrite(); err != nil {
+				return
+			}
+		}
+	}
 }
 
 // sendWriter is an io.Writer that sends each write as one message.

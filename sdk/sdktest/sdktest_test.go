@@ -2,7 +2,11 @@ package sdktest_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io"
+	"io/fs"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -35,7 +39,11 @@ func greet() *sdk.Plugin {
 			ui.Logf("greeting %s on %s", a.Name, ui.Target().Name())
 			fmt.Fprintln(ui.Stdout(), "stdout line")
 			ui.Progress(1, 1, "greeted")
-			motd, _ := ui.Target().ReadFile(ctx, "/etc/motd")
+			var motd []byte
+			if r, err := ui.Target().Open(ctx, "/etc/motd"); err == nil {
+				motd, _ = io.ReadAll(r)
+				_ = r.Close()
+			}
 			return greetOut{Message: greeting + " " + a.Name, Motd: string(motd)}, nil
 		}),
 	}}
@@ -101,5 +109,64 @@ func TestGRPCSchema(t *testing.T) {
 	}
 	if a := s.Actions["hello"].Arg("name"); a == nil || !a.Required || a.Description != "Who to greet." {
 		t.Errorf("argument name: %#v", a)
+	}
+}
+
+// TestTargetFiles: the in-memory target keeps the file contract: Create
+// publishes on Close only, missing paths match fs.ErrNotExist.
+func TestTargetFiles(t *testing.T) {
+	ctx := t.Context()
+	tgt := &sdktest.Target{Files: map[string][]byte{"/etc/motd": []byte("old")}}
+	w, err := tgt.Create(ctx, "/etc/motd", &sdk.CreateOptions{Mode: 0o600})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, _ = io.WriteString(w, "new")
+	if data, _ := tgt.File("/etc/motd"); string(data) != "old" {
+		t.Errorf("before Close: %q, want the old content", data)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if fi, err := tgt.Stat(ctx, "/etc/motd"); err != nil || fi.Size != 3 || fi.Mode != 0o600 {
+		t.Errorf("Stat = %+v, %v", fi, err)
+	}
+	w, _ = tgt.Create(ctx, "/etc/motd", nil)
+	_, _ = io.WriteString(w, "aborted")
+	_ = w.Abort()
+	if data, _ := tgt.File("/etc/motd"); string(data) != "new" {
+		t.Errorf("after Abort: %q, want the content before", data)
+	}
+
+	if err := tgt.MkdirAll(ctx, "/srv/app/conf", 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := tgt.Rename(ctx, "/etc/motd", "/srv/motd"); err != nil {
+		t.Fatal(err)
+	}
+	list, err := tgt.ReadDir(ctx, "/srv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, fi := range list {
+		names = append(names, fmt.Sprintf("%s %v", fi.Name, fi.IsDir()))
+	}
+	if got := strings.Join(names, ", "); got != "app true, motd false" {
+		t.Errorf("ReadDir = %s", got)
+	}
+	if err := tgt.Remove(ctx, "/srv/app"); err == nil {
+		t.Error("Remove of a directory that is not empty succeeded")
+	}
+	for name, err := range map[string]error{
+		"Open":    func() error { _, err := tgt.Open(ctx, "/etc/motd"); return err }(),
+		"Stat":    func() error { _, err := tgt.Stat(ctx, "/nope"); return err }(),
+		"ReadDir": func() error { _, err := tgt.ReadDir(ctx, "/nope"); return err }(),
+		"Remove":  tgt.Remove(ctx, "/nope"),
+		"Rename":  tgt.Rename(ctx, "/nope", "/x"),
+	} {
+		if !errors.Is(err, fs.ErrNotExist) {
+			t.Errorf("%s of a missing path: err = %v, want fs.ErrNotExist", name, err)
+		}
 	}
 }

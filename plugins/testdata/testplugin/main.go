@@ -5,6 +5,7 @@ package main
 
 import (
 	"context"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -104,7 +105,12 @@ func main() {
 				return pidOut{PID: os.Getpid()}, nil
 			}),
 			sdk.NewAction("read", "Read a file on the target.", func(ctx context.Context, a readArgs, ui sdk.UI) (readOut, error) {
-				data, err := ui.Target().ReadFile(ctx, a.Path)
+				r, err := ui.Target().Open(ctx, a.Path)
+				if err != nil {
+					return readOut{}, err
+				}
+				defer r.Close()
+				data, err := io.ReadAll(r)
 				ui.Logf("read %d bytes on %s", len(data), ui.Target().Name())
 				return readOut{Content: string(data)}, err
 			}),

@@ -813,26 +813,36 @@ func (*Exec) Descriptor() ([]byte, []int) {
 	return file_zrunplugin_proto_rawDescGZIP(), []int{12}
 }
 
-type ReadFile struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
+// FileInfo is sdk.FileInfo.
+type FileInfo struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Name  string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	Size  int64                  `protobuf:"varint,2,opt,name=size,proto3" json:"size,omitempty"`
+	// mode is Go's fs.FileMode: its type bits and permission bits.
+	Mode uint32 `protobuf:"varint,3,opt,name=mode,proto3" json:"mode,omitempty"`
+	// mod_time is in nanoseconds since the Unix epoch.
+	ModTimeUnixNano int64 `protobuf:"varint,4,opt,name=mod_time_unix_nano,json=modTimeUnixNano,proto3" json:"mod_time_unix_nano,omitempty"`
+	// uid and gid are the numeric owner, -1 where the target does not say.
+	Uid           int64 `protobuf:"varint,5,opt,name=uid,proto3" json:"uid,omitempty"`
+	Gid           int64 `protobuf:"varint,6,opt,name=gid,proto3" json:"gid,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
-func (x *ReadFile) Reset() {
-	*x = ReadFile{}
+func (x *FileInfo) Reset() {
+	*x = FileInfo{}
 	mi := &file_zrunplugin_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
 
-func (x *ReadFile) String() string {
+func (x *FileInfo) String() string {
 	return protoimpl.X.MessageStringOf(x)
 }
 
-func (*ReadFile) ProtoMessage() {}
+func (*FileInfo) ProtoMessage() {}
 
-func (x *ReadFile) ProtoReflect() protoreflect.Message {
+func (x *FileInfo) ProtoReflect() protoreflect.Message {
 	mi := &file_zrunplugin_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
@@ -844,31 +854,73 @@ func (x *ReadFile) ProtoReflect() protoreflect.Message {
 	return mi.MessageOf(x)
 }
 
-// Deprecated: Use ReadFile.ProtoReflect.Descriptor instead.
-func (*ReadFile) Descriptor() ([]byte, []int) {
+// Deprecated: Use FileInfo.ProtoReflect.Descriptor instead.
+func (*FileInfo) Descriptor() ([]byte, []int) {
 	return file_zrunplugin_proto_rawDescGZIP(), []int{13}
 }
 
-type WriteFile struct {
+func (x *FileInfo) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *FileInfo) GetSize() int64 {
+	if x != nil {
+		return x.Size
+	}
+	return 0
+}
+
+func (x *FileInfo) GetMode() uint32 {
+	if x != nil {
+		return x.Mode
+	}
+	return 0
+}
+
+func (x *FileInfo) GetModTimeUnixNano() int64 {
+	if x != nil {
+		return x.ModTimeUnixNano
+	}
+	return 0
+}
+
+func (x *FileInfo) GetUid() int64 {
+	if x != nil {
+		return x.Uid
+	}
+	return 0
+}
+
+func (x *FileInfo) GetGid() int64 {
+	if x != nil {
+		return x.Gid
+	}
+	return 0
+}
+
+type Open struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
-func (x *WriteFile) Reset() {
-	*x = WriteFile{}
+func (x *Open) Reset() {
+	*x = Open{}
 	mi := &file_zrunplugin_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
 
-func (x *WriteFile) String() string {
+func (x *Open) String() string {
 	return protoimpl.X.MessageStringOf(x)
 }
 
-func (*WriteFile) ProtoMessage() {}
+func (*Open) ProtoMessage() {}
 
-func (x *WriteFile) ProtoReflect() protoreflect.Message {
+func (x *Open) ProtoReflect() protoreflect.Message {
 	mi := &file_zrunplugin_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
@@ -880,9 +932,225 @@ func (x *WriteFile) ProtoReflect() protoreflect.Message {
 	return mi.MessageOf(x)
 }
 
-// Deprecated: Use WriteFile.ProtoReflect.Descriptor instead.
-func (*WriteFile) Descriptor() ([]byte, []int) {
+// Deprecated: Use Open.ProtoReflect.Descriptor instead.
+func (*Open) Descriptor() ([]byte, []int) {
 	return file_zrunplugin_proto_rawDescGZIP(), []int{14}
+}
+
+type Create struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Create) Reset() {
+	*x = Create{}
+	mi := &file_zrunplugin_proto_msgTypes[15]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Create) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Create) ProtoMessage() {}
+
+func (x *Create) ProtoReflect() protoreflect.Message {
+	mi := &file_zrunplugin_proto_msgTypes[15]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Create.ProtoReflect.Descriptor instead.
+func (*Create) Descriptor() ([]byte, []int) {
+	return file_zrunplugin_proto_rawDescGZIP(), []int{15}
+}
+
+type Stat struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Stat) Reset() {
+	*x = Stat{}
+	mi := &file_zrunplugin_proto_msgTypes[16]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Stat) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Stat) ProtoMessage() {}
+
+func (x *Stat) ProtoReflect() protoreflect.Message {
+	mi := &file_zrunplugin_proto_msgTypes[16]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Stat.ProtoReflect.Descriptor instead.
+func (*Stat) Descriptor() ([]byte, []int) {
+	return file_zrunplugin_proto_rawDescGZIP(), []int{16}
+}
+
+type ReadDir struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReadDir) Reset() {
+	*x = ReadDir{}
+	mi := &file_zrunplugin_proto_msgTypes[17]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReadDir) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReadDir) ProtoMessage() {}
+
+func (x *ReadDir) ProtoReflect() protoreflect.Message {
+	mi := &file_zrunplugin_proto_msgTypes[17]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReadDir.ProtoReflect.Descriptor instead.
+func (*ReadDir) Descriptor() ([]byte, []int) {
+	return file_zrunplugin_proto_rawDescGZIP(), []int{17}
+}
+
+type MkdirAll struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *MkdirAll) Reset() {
+	*x = MkdirAll{}
+	mi := &file_zrunplugin_proto_msgTypes[18]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *MkdirAll) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*MkdirAll) ProtoMessage() {}
+
+func (x *MkdirAll) ProtoReflect() protoreflect.Message {
+	mi := &file_zrunplugin_proto_msgTypes[18]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use MkdirAll.ProtoReflect.Descriptor instead.
+func (*MkdirAll) Descriptor() ([]byte, []int) {
+	return file_zrunplugin_proto_rawDescGZIP(), []int{18}
+}
+
+type Remove struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Remove) Reset() {
+	*x = Remove{}
+	mi := &file_zrunplugin_proto_msgTypes[19]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Remove) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Remove) ProtoMessage() {}
+
+func (x *Remove) ProtoReflect() protoreflect.Message {
+	mi := &file_zrunplugin_proto_msgTypes[19]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Remove.ProtoReflect.Descriptor instead.
+func (*Remove) Descriptor() ([]byte, []int) {
+	return file_zrunplugin_proto_rawDescGZIP(), []int{19}
+}
+
+type Rename struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Rename) Reset() {
+	*x = Rename{}
+	mi := &file_zrunplugin_proto_msgTypes[20]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Rename) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Rename) ProtoMessage() {}
+
+func (x *Rename) ProtoReflect() protoreflect.Message {
+	mi := &file_zrunplugin_proto_msgTypes[20]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Rename.ProtoReflect.Descriptor instead.
+func (*Rename) Descriptor() ([]byte, []int) {
+	return file_zrunplugin_proto_rawDescGZIP(), []int{20}
 }
 
 type Dial struct {
@@ -893,7 +1161,7 @@ type Dial struct {
 
 func (x *Dial) Reset() {
 	*x = Dial{}
-	mi := &file_zrunplugin_proto_msgTypes[15]
+	mi := &file_zrunplugin_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -905,7 +1173,7 @@ func (x *Dial) String() string {
 func (*Dial) ProtoMessage() {}
 
 func (x *Dial) ProtoReflect() protoreflect.Message {
-	mi := &file_zrunplugin_proto_msgTypes[15]
+	mi := &file_zrunplugin_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -918,7 +1186,7 @@ func (x *Dial) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Dial.ProtoReflect.Descriptor instead.
 func (*Dial) Descriptor() ([]byte, []int) {
-	return file_zrunplugin_proto_rawDescGZIP(), []int{15}
+	return file_zrunplugin_proto_rawDescGZIP(), []int{21}
 }
 
 type AttributePath_Step struct {
@@ -935,7 +1203,7 @@ type AttributePath_Step struct {
 
 func (x *AttributePath_Step) Reset() {
 	*x = AttributePath_Step{}
-	mi := &file_zrunplugin_proto_msgTypes[16]
+	mi := &file_zrunplugin_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -947,7 +1215,7 @@ func (x *AttributePath_Step) String() string {
 func (*AttributePath_Step) ProtoMessage() {}
 
 func (x *AttributePath_Step) ProtoReflect() protoreflect.Message {
-	mi := &file_zrunplugin_proto_msgTypes[16]
+	mi := &file_zrunplugin_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1027,7 +1295,7 @@ type GetSchema_Request struct {
 
 func (x *GetSchema_Request) Reset() {
 	*x = GetSchema_Request{}
-	mi := &file_zrunplugin_proto_msgTypes[17]
+	mi := &file_zrunplugin_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1039,7 +1307,7 @@ func (x *GetSchema_Request) String() string {
 func (*GetSchema_Request) ProtoMessage() {}
 
 func (x *GetSchema_Request) ProtoReflect() protoreflect.Message {
-	mi := &file_zrunplugin_proto_msgTypes[17]
+	mi := &file_zrunplugin_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1067,7 +1335,7 @@ type GetSchema_Response struct {
 
 func (x *GetSchema_Response) Reset() {
 	*x = GetSchema_Response{}
-	mi := &file_zrunplugin_proto_msgTypes[18]
+	mi := &file_zrunplugin_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1079,7 +1347,7 @@ func (x *GetSchema_Response) String() string {
 func (*GetSchema_Response) ProtoMessage() {}
 
 func (x *GetSchema_Response) ProtoReflect() protoreflect.Message {
-	mi := &file_zrunplugin_proto_msgTypes[18]
+	mi := &file_zrunplugin_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1134,7 +1402,7 @@ type ValidateActions_Call struct {
 
 func (x *ValidateActions_Call) Reset() {
 	*x = ValidateActions_Call{}
-	mi := &file_zrunplugin_proto_msgTypes[19]
+	mi := &file_zrunplugin_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1146,7 +1414,7 @@ func (x *ValidateActions_Call) String() string {
 func (*ValidateActions_Call) ProtoMessage() {}
 
 func (x *ValidateActions_Call) ProtoReflect() protoreflect.Message {
-	mi := &file_zrunplugin_proto_msgTypes[19]
+	mi := &file_zrunplugin_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1192,7 +1460,7 @@ type ValidateActions_Request struct {
 
 func (x *ValidateActions_Request) Reset() {
 	*x = ValidateActions_Request{}
-	mi := &file_zrunplugin_proto_msgTypes[20]
+	mi := &file_zrunplugin_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1204,7 +1472,7 @@ func (x *ValidateActions_Request) String() string {
 func (*ValidateActions_Request) ProtoMessage() {}
 
 func (x *ValidateActions_Request) ProtoReflect() protoreflect.Message {
-	mi := &file_zrunplugin_proto_msgTypes[20]
+	mi := &file_zrunplugin_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1237,7 +1505,7 @@ type ValidateActions_Result struct {
 
 func (x *ValidateActions_Result) Reset() {
 	*x = ValidateActions_Result{}
-	mi := &file_zrunplugin_proto_msgTypes[21]
+	mi := &file_zrunplugin_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1249,7 +1517,7 @@ func (x *ValidateActions_Result) String() string {
 func (*ValidateActions_Result) ProtoMessage() {}
 
 func (x *ValidateActions_Result) ProtoReflect() protoreflect.Message {
-	mi := &file_zrunplugin_proto_msgTypes[21]
+	mi := &file_zrunplugin_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1281,7 +1549,7 @@ type ValidateActions_Response struct {
 
 func (x *ValidateActions_Response) Reset() {
 	*x = ValidateActions_Response{}
-	mi := &file_zrunplugin_proto_msgTypes[22]
+	mi := &file_zrunplugin_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1293,7 +1561,7 @@ func (x *ValidateActions_Response) String() string {
 func (*ValidateActions_Response) ProtoMessage() {}
 
 func (x *ValidateActions_Response) ProtoReflect() protoreflect.Message {
-	mi := &file_zrunplugin_proto_msgTypes[22]
+	mi := &file_zrunplugin_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1329,7 +1597,7 @@ type PlanAction_Request struct {
 
 func (x *PlanAction_Request) Reset() {
 	*x = PlanAction_Request{}
-	mi := &file_zrunplugin_proto_msgTypes[23]
+	mi := &file_zrunplugin_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1341,7 +1609,7 @@ func (x *PlanAction_Request) String() string {
 func (*PlanAction_Request) ProtoMessage() {}
 
 func (x *PlanAction_Request) ProtoReflect() protoreflect.Message {
-	mi := &file_zrunplugin_proto_msgTypes[23]
+	mi := &file_zrunplugin_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1403,7 +1671,7 @@ type PlanAction_Response struct {
 
 func (x *PlanAction_Response) Reset() {
 	*x = PlanAction_Response{}
-	mi := &file_zrunplugin_proto_msgTypes[24]
+	mi := &file_zrunplugin_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1415,7 +1683,7 @@ func (x *PlanAction_Response) String() string {
 func (*PlanAction_Response) ProtoMessage() {}
 
 func (x *PlanAction_Response) ProtoReflect() protoreflect.Message {
-	mi := &file_zrunplugin_proto_msgTypes[24]
+	mi := &file_zrunplugin_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1465,7 +1733,7 @@ type RunAction_Request struct {
 
 func (x *RunAction_Request) Reset() {
 	*x = RunAction_Request{}
-	mi := &file_zrunplugin_proto_msgTypes[25]
+	mi := &file_zrunplugin_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1477,7 +1745,7 @@ func (x *RunAction_Request) String() string {
 func (*RunAction_Request) ProtoMessage() {}
 
 func (x *RunAction_Request) ProtoReflect() protoreflect.Message {
-	mi := &file_zrunplugin_proto_msgTypes[25]
+	mi := &file_zrunplugin_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1542,7 +1810,7 @@ type RunAction_Event struct {
 
 func (x *RunAction_Event) Reset() {
 	*x = RunAction_Event{}
-	mi := &file_zrunplugin_proto_msgTypes[26]
+	mi := &file_zrunplugin_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1554,7 +1822,7 @@ func (x *RunAction_Event) String() string {
 func (*RunAction_Event) ProtoMessage() {}
 
 func (x *RunAction_Event) ProtoReflect() protoreflect.Message {
-	mi := &file_zrunplugin_proto_msgTypes[26]
+	mi := &file_zrunplugin_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1639,7 +1907,7 @@ type RunAction_Log struct {
 
 func (x *RunAction_Log) Reset() {
 	*x = RunAction_Log{}
-	mi := &file_zrunplugin_proto_msgTypes[27]
+	mi := &file_zrunplugin_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1651,7 +1919,7 @@ func (x *RunAction_Log) String() string {
 func (*RunAction_Log) ProtoMessage() {}
 
 func (x *RunAction_Log) ProtoReflect() protoreflect.Message {
-	mi := &file_zrunplugin_proto_msgTypes[27]
+	mi := &file_zrunplugin_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1692,7 +1960,7 @@ type RunAction_Progress struct {
 
 func (x *RunAction_Progress) Reset() {
 	*x = RunAction_Progress{}
-	mi := &file_zrunplugin_proto_msgTypes[28]
+	mi := &file_zrunplugin_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1704,7 +1972,7 @@ func (x *RunAction_Progress) String() string {
 func (*RunAction_Progress) ProtoMessage() {}
 
 func (x *RunAction_Progress) ProtoReflect() protoreflect.Message {
-	mi := &file_zrunplugin_proto_msgTypes[28]
+	mi := &file_zrunplugin_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1753,7 +2021,7 @@ type RunAction_Result struct {
 
 func (x *RunAction_Result) Reset() {
 	*x = RunAction_Result{}
-	mi := &file_zrunplugin_proto_msgTypes[29]
+	mi := &file_zrunplugin_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1765,7 +2033,7 @@ func (x *RunAction_Result) String() string {
 func (*RunAction_Result) ProtoMessage() {}
 
 func (x *RunAction_Result) ProtoReflect() protoreflect.Message {
-	mi := &file_zrunplugin_proto_msgTypes[29]
+	mi := &file_zrunplugin_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1817,7 +2085,7 @@ type Run_Request struct {
 
 func (x *Run_Request) Reset() {
 	*x = Run_Request{}
-	mi := &file_zrunplugin_proto_msgTypes[30]
+	mi := &file_zrunplugin_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1829,7 +2097,7 @@ func (x *Run_Request) String() string {
 func (*Run_Request) ProtoMessage() {}
 
 func (x *Run_Request) ProtoReflect() protoreflect.Message {
-	mi := &file_zrunplugin_proto_msgTypes[30]
+	mi := &file_zrunplugin_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1925,7 +2193,7 @@ type Run_Response struct {
 
 func (x *Run_Response) Reset() {
 	*x = Run_Response{}
-	mi := &file_zrunplugin_proto_msgTypes[31]
+	mi := &file_zrunplugin_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1937,7 +2205,7 @@ func (x *Run_Response) String() string {
 func (*Run_Response) ProtoMessage() {}
 
 func (x *Run_Response) ProtoReflect() protoreflect.Message {
-	mi := &file_zrunplugin_proto_msgTypes[31]
+	mi := &file_zrunplugin_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2014,7 +2282,7 @@ type Run_Status struct {
 
 func (x *Run_Status) Reset() {
 	*x = Run_Status{}
-	mi := &file_zrunplugin_proto_msgTypes[32]
+	mi := &file_zrunplugin_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2026,7 +2294,7 @@ func (x *Run_Status) String() string {
 func (*Run_Status) ProtoMessage() {}
 
 func (x *Run_Status) ProtoReflect() protoreflect.Message {
-	mi := &file_zrunplugin_proto_msgTypes[32]
+	mi := &file_zrunplugin_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2064,14 +2332,16 @@ type Exec_Start struct {
 	Dir    string                 `protobuf:"bytes,4,opt,name=dir,proto3" json:"dir,omitempty"`
 	// stdin is true when stdin chunks follow; the command's stdin ends
 	// when the client closes its side.
-	Stdin         bool `protobuf:"varint,5,opt,name=stdin,proto3" json:"stdin,omitempty"`
+	Stdin bool `protobuf:"varint,5,opt,name=stdin,proto3" json:"stdin,omitempty"`
+	// sudo runs the command as root through the target's `sudo -n`.
+	Sudo          bool `protobuf:"varint,6,opt,name=sudo,proto3" json:"sudo,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Exec_Start) Reset() {
 	*x = Exec_Start{}
-	mi := &file_zrunplugin_proto_msgTypes[33]
+	mi := &file_zrunplugin_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2083,7 +2353,7 @@ func (x *Exec_Start) String() string {
 func (*Exec_Start) ProtoMessage() {}
 
 func (x *Exec_Start) ProtoReflect() protoreflect.Message {
-	mi := &file_zrunplugin_proto_msgTypes[33]
+	mi := &file_zrunplugin_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2134,6 +2404,13 @@ func (x *Exec_Start) GetStdin() bool {
 	return false
 }
 
+func (x *Exec_Start) GetSudo() bool {
+	if x != nil {
+		return x.Sudo
+	}
+	return false
+}
+
 type Exec_Request struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Types that are valid to be assigned to Msg:
@@ -2147,7 +2424,7 @@ type Exec_Request struct {
 
 func (x *Exec_Request) Reset() {
 	*x = Exec_Request{}
-	mi := &file_zrunplugin_proto_msgTypes[34]
+	mi := &file_zrunplugin_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2159,7 +2436,7 @@ func (x *Exec_Request) String() string {
 func (*Exec_Request) ProtoMessage() {}
 
 func (x *Exec_Request) ProtoReflect() protoreflect.Message {
-	mi := &file_zrunplugin_proto_msgTypes[34]
+	mi := &file_zrunplugin_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2230,7 +2507,7 @@ type Exec_Response struct {
 
 func (x *Exec_Response) Reset() {
 	*x = Exec_Response{}
-	mi := &file_zrunplugin_proto_msgTypes[35]
+	mi := &file_zrunplugin_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2242,7 +2519,7 @@ func (x *Exec_Response) String() string {
 func (*Exec_Response) ProtoMessage() {}
 
 func (x *Exec_Response) ProtoReflect() protoreflect.Message {
-	mi := &file_zrunplugin_proto_msgTypes[35]
+	mi := &file_zrunplugin_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2314,7 +2591,7 @@ func (*Exec_Response_Stderr) isExec_Response_Msg() {}
 
 func (*Exec_Response_ExitCode) isExec_Response_Msg() {}
 
-type ReadFile_Request struct {
+type Open_Request struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Handle        uint64                 `protobuf:"varint,1,opt,name=handle,proto3" json:"handle,omitempty"`
 	Path          string                 `protobuf:"bytes,2,opt,name=path,proto3" json:"path,omitempty"`
@@ -2322,21 +2599,21 @@ type ReadFile_Request struct {
 	sizeCache     protoimpl.SizeCache
 }
 
-func (x *ReadFile_Request) Reset() {
-	*x = ReadFile_Request{}
-	mi := &file_zrunplugin_proto_msgTypes[37]
+func (x *Open_Request) Reset() {
+	*x = Open_Request{}
+	mi := &file_zrunplugin_proto_msgTypes[43]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
 
-func (x *ReadFile_Request) String() string {
+func (x *Open_Request) String() string {
 	return protoimpl.X.MessageStringOf(x)
 }
 
-func (*ReadFile_Request) ProtoMessage() {}
+func (*Open_Request) ProtoMessage() {}
 
-func (x *ReadFile_Request) ProtoReflect() protoreflect.Message {
-	mi := &file_zrunplugin_proto_msgTypes[37]
+func (x *Open_Request) ProtoReflect() protoreflect.Message {
+	mi := &file_zrunplugin_proto_msgTypes[43]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2347,158 +2624,625 @@ func (x *ReadFile_Request) ProtoReflect() protoreflect.Message {
 	return mi.MessageOf(x)
 }
 
-// Deprecated: Use ReadFile_Request.ProtoReflect.Descriptor instead.
-func (*ReadFile_Request) Descriptor() ([]byte, []int) {
-	return file_zrunplugin_proto_rawDescGZIP(), []int{13, 0}
-}
-
-func (x *ReadFile_Request) GetHandle() uint64 {
-	if x != nil {
-		return x.Handle
-	}
-	return 0
-}
-
-func (x *ReadFile_Request) GetPath() string {
-	if x != nil {
-		return x.Path
-	}
-	return ""
-}
-
-type ReadFile_Response struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Data          []byte                 `protobuf:"bytes,1,opt,name=data,proto3" json:"data,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
-}
-
-func (x *ReadFile_Response) Reset() {
-	*x = ReadFile_Response{}
-	mi := &file_zrunplugin_proto_msgTypes[38]
-	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-	ms.StoreMessageInfo(mi)
-}
-
-func (x *ReadFile_Response) String() string {
-	return protoimpl.X.MessageStringOf(x)
-}
-
-func (*ReadFile_Response) ProtoMessage() {}
-
-func (x *ReadFile_Response) ProtoReflect() protoreflect.Message {
-	mi := &file_zrunplugin_proto_msgTypes[38]
-	if x != nil {
-		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-		if ms.LoadMessageInfo() == nil {
-			ms.StoreMessageInfo(mi)
-		}
-		return ms
-	}
-	return mi.MessageOf(x)
-}
-
-// Deprecated: Use ReadFile_Response.ProtoReflect.Descriptor instead.
-func (*ReadFile_Response) Descriptor() ([]byte, []int) {
-	return file_zrunplugin_proto_rawDescGZIP(), []int{13, 1}
-}
-
-func (x *ReadFile_Response) GetData() []byte {
-	if x != nil {
-		return x.Data
-	}
-	return nil
-}
-
-type WriteFile_Request struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Handle        uint64                 `protobuf:"varint,1,opt,name=handle,proto3" json:"handle,omitempty"`
-	Path          string                 `protobuf:"bytes,2,opt,name=path,proto3" json:"path,omitempty"`
-	Data          []byte                 `protobuf:"bytes,3,opt,name=data,proto3" json:"data,omitempty"`
-	Perm          uint32                 `protobuf:"varint,4,opt,name=perm,proto3" json:"perm,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
-}
-
-func (x *WriteFile_Request) Reset() {
-	*x = WriteFile_Request{}
-	mi := &file_zrunplugin_proto_msgTypes[39]
-	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-	ms.StoreMessageInfo(mi)
-}
-
-func (x *WriteFile_Request) String() string {
-	return protoimpl.X.MessageStringOf(x)
-}
-
-func (*WriteFile_Request) ProtoMessage() {}
-
-func (x *WriteFile_Request) ProtoReflect() protoreflect.Message {
-	mi := &file_zrunplugin_proto_msgTypes[39]
-	if x != nil {
-		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-		if ms.LoadMessageInfo() == nil {
-			ms.StoreMessageInfo(mi)
-		}
-		return ms
-	}
-	return mi.MessageOf(x)
-}
-
-// Deprecated: Use WriteFile_Request.ProtoReflect.Descriptor instead.
-func (*WriteFile_Request) Descriptor() ([]byte, []int) {
+// Deprecated: Use Open_Request.ProtoReflect.Descriptor instead.
+func (*Open_Request) Descriptor() ([]byte, []int) {
 	return file_zrunplugin_proto_rawDescGZIP(), []int{14, 0}
 }
 
-func (x *WriteFile_Request) GetHandle() uint64 {
+func (x *Open_Request) GetHandle() uint64 {
 	if x != nil {
 		return x.Handle
 	}
 	return 0
 }
 
-func (x *WriteFile_Request) GetPath() string {
+func (x *Open_Request) GetPath() string {
 	if x != nil {
 		return x.Path
 	}
 	return ""
 }
 
-func (x *WriteFile_Request) GetData() []byte {
+type Open_Response struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Types that are valid to be assigned to Msg:
+	//
+	//	*Open_Response_Opened
+	//	*Open_Response_Data
+	Msg           isOpen_Response_Msg `protobuf_oneof:"msg"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Open_Response) Reset() {
+	*x = Open_Response{}
+	mi := &file_zrunplugin_proto_msgTypes[44]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Open_Response) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Open_Response) ProtoMessage() {}
+
+func (x *Open_Response) ProtoReflect() protoreflect.Message {
+	mi := &file_zrunplugin_proto_msgTypes[44]
 	if x != nil {
-		return x.Data
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Open_Response.ProtoReflect.Descriptor instead.
+func (*Open_Response) Descriptor() ([]byte, []int) {
+	return file_zrunplugin_proto_rawDescGZIP(), []int{14, 1}
+}
+
+func (x *Open_Response) GetMsg() isOpen_Response_Msg {
+	if x != nil {
+		return x.Msg
 	}
 	return nil
 }
 
-func (x *WriteFile_Request) GetPerm() uint32 {
+func (x *Open_Response) GetOpened() bool {
+	if x != nil {
+		if x, ok := x.Msg.(*Open_Response_Opened); ok {
+			return x.Opened
+		}
+	}
+	return false
+}
+
+func (x *Open_Response) GetData() []byte {
+	if x != nil {
+		if x, ok := x.Msg.(*Open_Response_Data); ok {
+			return x.Data
+		}
+	}
+	return nil
+}
+
+type isOpen_Response_Msg interface {
+	isOpen_Response_Msg()
+}
+
+type Open_Response_Opened struct {
+	// opened is the first message, once the file is open.
+	Opened bool `protobuf:"varint,1,opt,name=opened,proto3,oneof"`
+}
+
+type Open_Response_Data struct {
+	Data []byte `protobuf:"bytes,2,opt,name=data,proto3,oneof"`
+}
+
+func (*Open_Response_Opened) isOpen_Response_Msg() {}
+
+func (*Open_Response_Data) isOpen_Response_Msg() {}
+
+type Create_Start struct {
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	Handle uint64                 `protobuf:"varint,1,opt,name=handle,proto3" json:"handle,omitempty"`
+	Path   string                 `protobuf:"bytes,2,opt,name=path,proto3" json:"path,omitempty"`
+	// mode is Go's fs.FileMode permission bits; 0 means 0644.
+	Mode          uint32 `protobuf:"varint,3,opt,name=mode,proto3" json:"mode,omitempty"`
+	Owner         string `protobuf:"bytes,4,opt,name=owner,proto3" json:"owner,omitempty"`
+	Group         string `protobuf:"bytes,5,opt,name=group,proto3" json:"group,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Create_Start) Reset() {
+	*x = Create_Start{}
+	mi := &file_zrunplugin_proto_msgTypes[45]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Create_Start) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Create_Start) ProtoMessage() {}
+
+func (x *Create_Start) ProtoReflect() protoreflect.Message {
+	mi := &file_zrunplugin_proto_msgTypes[45]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Create_Start.ProtoReflect.Descriptor instead.
+func (*Create_Start) Descriptor() ([]byte, []int) {
+	return file_zrunplugin_proto_rawDescGZIP(), []int{15, 0}
+}
+
+func (x *Create_Start) GetHandle() uint64 {
+	if x != nil {
+		return x.Handle
+	}
+	return 0
+}
+
+func (x *Create_Start) GetPath() string {
+	if x != nil {
+		return x.Path
+	}
+	return ""
+}
+
+func (x *Create_Start) GetMode() uint32 {
+	if x != nil {
+		return x.Mode
+	}
+	return 0
+}
+
+func (x *Create_Start) GetOwner() string {
+	if x != nil {
+		return x.Owner
+	}
+	return ""
+}
+
+func (x *Create_Start) GetGroup() string {
+	if x != nil {
+		return x.Group
+	}
+	return ""
+}
+
+type Create_Request struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Types that are valid to be assigned to Msg:
+	//
+	//	*Create_Request_Start
+	//	*Create_Request_Data
+	//	*Create_Request_Commit
+	Msg           isCreate_Request_Msg `protobuf_oneof:"msg"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Create_Request) Reset() {
+	*x = Create_Request{}
+	mi := &file_zrunplugin_proto_msgTypes[46]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Create_Request) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Create_Request) ProtoMessage() {}
+
+func (x *Create_Request) ProtoReflect() protoreflect.Message {
+	mi := &file_zrunplugin_proto_msgTypes[46]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Create_Request.ProtoReflect.Descriptor instead.
+func (*Create_Request) Descriptor() ([]byte, []int) {
+	return file_zrunplugin_proto_rawDescGZIP(), []int{15, 1}
+}
+
+func (x *Create_Request) GetMsg() isCreate_Request_Msg {
+	if x != nil {
+		return x.Msg
+	}
+	return nil
+}
+
+func (x *Create_Request) GetStart() *Create_Start {
+	if x != nil {
+		if x, ok := x.Msg.(*Create_Request_Start); ok {
+			return x.Start
+		}
+	}
+	return nil
+}
+
+func (x *Create_Request) GetData() []byte {
+	if x != nil {
+		if x, ok := x.Msg.(*Create_Request_Data); ok {
+			return x.Data
+		}
+	}
+	return nil
+}
+
+func (x *Create_Request) GetCommit() bool {
+	if x != nil {
+		if x, ok := x.Msg.(*Create_Request_Commit); ok {
+			return x.Commit
+		}
+	}
+	return false
+}
+
+type isCreate_Request_Msg interface {
+	isCreate_Request_Msg()
+}
+
+type Create_Request_Start struct {
+	Start *Create_Start `protobuf:"bytes,1,opt,name=start,proto3,oneof"`
+}
+
+type Create_Request_Data struct {
+	Data []byte `protobuf:"bytes,2,opt,name=data,proto3,oneof"`
+}
+
+type Create_Request_Commit struct {
+	// commit publishes the file; the client sends nothing after it.
+	Commit bool `protobuf:"varint,3,opt,name=commit,proto3,oneof"`
+}
+
+func (*Create_Request_Start) isCreate_Request_Msg() {}
+
+func (*Create_Request_Data) isCreate_Request_Msg() {}
+
+func (*Create_Request_Commit) isCreate_Request_Msg() {}
+
+type Create_Response struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Types that are valid to be assigned to Msg:
+	//
+	//	*Create_Response_Created
+	Msg           isCreate_Response_Msg `protobuf_oneof:"msg"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Create_Response) Reset() {
+	*x = Create_Response{}
+	mi := &file_zrunplugin_proto_msgTypes[47]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Create_Response) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Create_Response) ProtoMessage() {}
+
+func (x *Create_Response) ProtoReflect() protoreflect.Message {
+	mi := &file_zrunplugin_proto_msgTypes[47]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Create_Response.ProtoReflect.Descriptor instead.
+func (*Create_Response) Descriptor() ([]byte, []int) {
+	return file_zrunplugin_proto_rawDescGZIP(), []int{15, 2}
+}
+
+func (x *Create_Response) GetMsg() isCreate_Response_Msg {
+	if x != nil {
+		return x.Msg
+	}
+	return nil
+}
+
+func (x *Create_Response) GetCreated() bool {
+	if x != nil {
+		if x, ok := x.Msg.(*Create_Response_Created); ok {
+			return x.Created
+		}
+	}
+	return false
+}
+
+type isCreate_Response_Msg interface {
+	isCreate_Response_Msg()
+}
+
+type Create_Response_Created struct {
+	// created is the answer to Start, once the file is being written.
+	Created bool `protobuf:"varint,1,opt,name=created,proto3,oneof"`
+}
+
+func (*Create_Response_Created) isCreate_Response_Msg() {}
+
+type Stat_Request struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Handle        uint64                 `protobuf:"varint,1,opt,name=handle,proto3" json:"handle,omitempty"`
+	Path          string                 `protobuf:"bytes,2,opt,name=path,proto3" json:"path,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Stat_Request) Reset() {
+	*x = Stat_Request{}
+	mi := &file_zrunplugin_proto_msgTypes[48]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Stat_Request) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Stat_Request) ProtoMessage() {}
+
+func (x *Stat_Request) ProtoReflect() protoreflect.Message {
+	mi := &file_zrunplugin_proto_msgTypes[48]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Stat_Request.ProtoReflect.Descriptor instead.
+func (*Stat_Request) Descriptor() ([]byte, []int) {
+	return file_zrunplugin_proto_rawDescGZIP(), []int{16, 0}
+}
+
+func (x *Stat_Request) GetHandle() uint64 {
+	if x != nil {
+		return x.Handle
+	}
+	return 0
+}
+
+func (x *Stat_Request) GetPath() string {
+	if x != nil {
+		return x.Path
+	}
+	return ""
+}
+
+type Stat_Response struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Info          *FileInfo              `protobuf:"bytes,1,opt,name=info,proto3" json:"info,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Stat_Response) Reset() {
+	*x = Stat_Response{}
+	mi := &file_zrunplugin_proto_msgTypes[49]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Stat_Response) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Stat_Response) ProtoMessage() {}
+
+func (x *Stat_Response) ProtoReflect() protoreflect.Message {
+	mi := &file_zrunplugin_proto_msgTypes[49]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Stat_Response.ProtoReflect.Descriptor instead.
+func (*Stat_Response) Descriptor() ([]byte, []int) {
+	return file_zrunplugin_proto_rawDescGZIP(), []int{16, 1}
+}
+
+func (x *Stat_Response) GetInfo() *FileInfo {
+	if x != nil {
+		return x.Info
+	}
+	return nil
+}
+
+type ReadDir_Request struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Handle        uint64                 `protobuf:"varint,1,opt,name=handle,proto3" json:"handle,omitempty"`
+	Path          string                 `protobuf:"bytes,2,opt,name=path,proto3" json:"path,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReadDir_Request) Reset() {
+	*x = ReadDir_Request{}
+	mi := &file_zrunplugin_proto_msgTypes[50]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReadDir_Request) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReadDir_Request) ProtoMessage() {}
+
+func (x *ReadDir_Request) ProtoReflect() protoreflect.Message {
+	mi := &file_zrunplugin_proto_msgTypes[50]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReadDir_Request.ProtoReflect.Descriptor instead.
+func (*ReadDir_Request) Descriptor() ([]byte, []int) {
+	return file_zrunplugin_proto_rawDescGZIP(), []int{17, 0}
+}
+
+func (x *ReadDir_Request) GetHandle() uint64 {
+	if x != nil {
+		return x.Handle
+	}
+	return 0
+}
+
+func (x *ReadDir_Request) GetPath() string {
+	if x != nil {
+		return x.Path
+	}
+	return ""
+}
+
+type ReadDir_Response struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// entries are sorted by name.
+	Entries       []*FileInfo `protobuf:"bytes,1,rep,name=entries,proto3" json:"entries,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReadDir_Response) Reset() {
+	*x = ReadDir_Response{}
+	mi := &file_zrunplugin_proto_msgTypes[51]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReadDir_Response) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReadDir_Response) ProtoMessage() {}
+
+func (x *ReadDir_Response) ProtoReflect() protoreflect.Message {
+	mi := &file_zrunplugin_proto_msgTypes[51]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReadDir_Response.ProtoReflect.Descriptor instead.
+func (*ReadDir_Response) Descriptor() ([]byte, []int) {
+	return file_zrunplugin_proto_rawDescGZIP(), []int{17, 1}
+}
+
+func (x *ReadDir_Response) GetEntries() []*FileInfo {
+	if x != nil {
+		return x.Entries
+	}
+	return nil
+}
+
+type MkdirAll_Request struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Handle        uint64                 `protobuf:"varint,1,opt,name=handle,proto3" json:"handle,omitempty"`
+	Path          string                 `protobuf:"bytes,2,opt,name=path,proto3" json:"path,omitempty"`
+	Perm          uint32                 `protobuf:"varint,3,opt,name=perm,proto3" json:"perm,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *MkdirAll_Request) Reset() {
+	*x = MkdirAll_Request{}
+	mi := &file_zrunplugin_proto_msgTypes[52]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *MkdirAll_Request) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*MkdirAll_Request) ProtoMessage() {}
+
+func (x *MkdirAll_Request) ProtoReflect() protoreflect.Message {
+	mi := &file_zrunplugin_proto_msgTypes[52]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use MkdirAll_Request.ProtoReflect.Descriptor instead.
+func (*MkdirAll_Request) Descriptor() ([]byte, []int) {
+	return file_zrunplugin_proto_rawDescGZIP(), []int{18, 0}
+}
+
+func (x *MkdirAll_Request) GetHandle() uint64 {
+	if x != nil {
+		return x.Handle
+	}
+	return 0
+}
+
+func (x *MkdirAll_Request) GetPath() string {
+	if x != nil {
+		return x.Path
+	}
+	return ""
+}
+
+func (x *MkdirAll_Request) GetPerm() uint32 {
 	if x != nil {
 		return x.Perm
 	}
 	return 0
 }
 
-type WriteFile_Response struct {
+type MkdirAll_Response struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
-func (x *WriteFile_Response) Reset() {
-	*x = WriteFile_Response{}
-	mi := &file_zrunplugin_proto_msgTypes[40]
+func (x *MkdirAll_Response) Reset() {
+	*x = MkdirAll_Response{}
+	mi := &file_zrunplugin_proto_msgTypes[53]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
 
-func (x *WriteFile_Response) String() string {
+func (x *MkdirAll_Response) String() string {
 	return protoimpl.X.MessageStringOf(x)
 }
 
-func (*WriteFile_Response) ProtoMessage() {}
+func (*MkdirAll_Response) ProtoMessage() {}
 
-func (x *WriteFile_Response) ProtoReflect() protoreflect.Message {
-	mi := &file_zrunplugin_proto_msgTypes[40]
+func (x *MkdirAll_Response) ProtoReflect() protoreflect.Message {
+	mi := &file_zrunplugin_proto_msgTypes[53]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2509,9 +3253,193 @@ func (x *WriteFile_Response) ProtoReflect() protoreflect.Message {
 	return mi.MessageOf(x)
 }
 
-// Deprecated: Use WriteFile_Response.ProtoReflect.Descriptor instead.
-func (*WriteFile_Response) Descriptor() ([]byte, []int) {
-	return file_zrunplugin_proto_rawDescGZIP(), []int{14, 1}
+// Deprecated: Use MkdirAll_Response.ProtoReflect.Descriptor instead.
+func (*MkdirAll_Response) Descriptor() ([]byte, []int) {
+	return file_zrunplugin_proto_rawDescGZIP(), []int{18, 1}
+}
+
+type Remove_Request struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Handle        uint64                 `protobuf:"varint,1,opt,name=handle,proto3" json:"handle,omitempty"`
+	Path          string                 `protobuf:"bytes,2,opt,name=path,proto3" json:"path,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Remove_Request) Reset() {
+	*x = Remove_Request{}
+	mi := &file_zrunplugin_proto_msgTypes[54]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Remove_Request) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Remove_Request) ProtoMessage() {}
+
+func (x *Remove_Request) ProtoReflect() protoreflect.Message {
+	mi := &file_zrunplugin_proto_msgTypes[54]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Remove_Request.ProtoReflect.Descriptor instead.
+func (*Remove_Request) Descriptor() ([]byte, []int) {
+	return file_zrunplugin_proto_rawDescGZIP(), []int{19, 0}
+}
+
+func (x *Remove_Request) GetHandle() uint64 {
+	if x != nil {
+		return x.Handle
+	}
+	return 0
+}
+
+func (x *Remove_Request) GetPath() string {
+	if x != nil {
+		return x.Path
+	}
+	return ""
+}
+
+type Remove_Response struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Remove_Response) Reset() {
+	*x = Remove_Response{}
+	mi := &file_zrunplugin_proto_msgTypes[55]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Remove_Response) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Remove_Response) ProtoMessage() {}
+
+func (x *Remove_Response) ProtoReflect() protoreflect.Message {
+	mi := &file_zrunplugin_proto_msgTypes[55]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Remove_Response.ProtoReflect.Descriptor instead.
+func (*Remove_Response) Descriptor() ([]byte, []int) {
+	return file_zrunplugin_proto_rawDescGZIP(), []int{19, 1}
+}
+
+type Rename_Request struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Handle        uint64                 `protobuf:"varint,1,opt,name=handle,proto3" json:"handle,omitempty"`
+	OldPath       string                 `protobuf:"bytes,2,opt,name=old_path,json=oldPath,proto3" json:"old_path,omitempty"`
+	NewPath       string                 `protobuf:"bytes,3,opt,name=new_path,json=newPath,proto3" json:"new_path,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Rename_Request) Reset() {
+	*x = Rename_Request{}
+	mi := &file_zrunplugin_proto_msgTypes[56]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Rename_Request) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Rename_Request) ProtoMessage() {}
+
+func (x *Rename_Request) ProtoReflect() protoreflect.Message {
+	mi := &file_zrunplugin_proto_msgTypes[56]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Rename_Request.ProtoReflect.Descriptor instead.
+func (*Rename_Request) Descriptor() ([]byte, []int) {
+	return file_zrunplugin_proto_rawDescGZIP(), []int{20, 0}
+}
+
+func (x *Rename_Request) GetHandle() uint64 {
+	if x != nil {
+		return x.Handle
+	}
+	return 0
+}
+
+func (x *Rename_Request) GetOldPath() string {
+	if x != nil {
+		return x.OldPath
+	}
+	return ""
+}
+
+func (x *Rename_Request) GetNewPath() string {
+	if x != nil {
+		return x.NewPath
+	}
+	return ""
+}
+
+type Rename_Response struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Rename_Response) Reset() {
+	*x = Rename_Response{}
+	mi := &file_zrunplugin_proto_msgTypes[57]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Rename_Response) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Rename_Response) ProtoMessage() {}
+
+func (x *Rename_Response) ProtoReflect() protoreflect.Message {
+	mi := &file_zrunplugin_proto_msgTypes[57]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Rename_Response.ProtoReflect.Descriptor instead.
+func (*Rename_Response) Descriptor() ([]byte, []int) {
+	return file_zrunplugin_proto_rawDescGZIP(), []int{20, 1}
 }
 
 type Dial_Open struct {
@@ -2525,7 +3453,7 @@ type Dial_Open struct {
 
 func (x *Dial_Open) Reset() {
 	*x = Dial_Open{}
-	mi := &file_zrunplugin_proto_msgTypes[41]
+	mi := &file_zrunplugin_proto_msgTypes[58]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2537,7 +3465,7 @@ func (x *Dial_Open) String() string {
 func (*Dial_Open) ProtoMessage() {}
 
 func (x *Dial_Open) ProtoReflect() protoreflect.Message {
-	mi := &file_zrunplugin_proto_msgTypes[41]
+	mi := &file_zrunplugin_proto_msgTypes[58]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2550,7 +3478,7 @@ func (x *Dial_Open) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Dial_Open.ProtoReflect.Descriptor instead.
 func (*Dial_Open) Descriptor() ([]byte, []int) {
-	return file_zrunplugin_proto_rawDescGZIP(), []int{15, 0}
+	return file_zrunplugin_proto_rawDescGZIP(), []int{21, 0}
 }
 
 func (x *Dial_Open) GetHandle() uint64 {
@@ -2580,6 +3508,7 @@ type Dial_Request struct {
 	//
 	//	*Dial_Request_Open
 	//	*Dial_Request_Data
+	//	*Dial_Request_CloseWrite
 	Msg           isDial_Request_Msg `protobuf_oneof:"msg"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -2587,7 +3516,7 @@ type Dial_Request struct {
 
 func (x *Dial_Request) Reset() {
 	*x = Dial_Request{}
-	mi := &file_zrunplugin_proto_msgTypes[42]
+	mi := &file_zrunplugin_proto_msgTypes[59]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2599,7 +3528,7 @@ func (x *Dial_Request) String() string {
 func (*Dial_Request) ProtoMessage() {}
 
 func (x *Dial_Request) ProtoReflect() protoreflect.Message {
-	mi := &file_zrunplugin_proto_msgTypes[42]
+	mi := &file_zrunplugin_proto_msgTypes[59]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2612,7 +3541,7 @@ func (x *Dial_Request) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Dial_Request.ProtoReflect.Descriptor instead.
 func (*Dial_Request) Descriptor() ([]byte, []int) {
-	return file_zrunplugin_proto_rawDescGZIP(), []int{15, 1}
+	return file_zrunplugin_proto_rawDescGZIP(), []int{21, 1}
 }
 
 func (x *Dial_Request) GetMsg() isDial_Request_Msg {
@@ -2640,6 +3569,15 @@ func (x *Dial_Request) GetData() []byte {
 	return nil
 }
 
+func (x *Dial_Request) GetCloseWrite() bool {
+	if x != nil {
+		if x, ok := x.Msg.(*Dial_Request_CloseWrite); ok {
+			return x.CloseWrite
+		}
+	}
+	return false
+}
+
 type isDial_Request_Msg interface {
 	isDial_Request_Msg()
 }
@@ -2652,9 +3590,17 @@ type Dial_Request_Data struct {
 	Data []byte `protobuf:"bytes,2,opt,name=data,proto3,oneof"`
 }
 
+type Dial_Request_CloseWrite struct {
+	// close_write half-closes the connection: the target's peer reads
+	// end-of-stream, the client can still read.
+	CloseWrite bool `protobuf:"varint,3,opt,name=close_write,json=closeWrite,proto3,oneof"`
+}
+
 func (*Dial_Request_Open) isDial_Request_Msg() {}
 
 func (*Dial_Request_Data) isDial_Request_Msg() {}
+
+func (*Dial_Request_CloseWrite) isDial_Request_Msg() {}
 
 type Dial_Response struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -2662,6 +3608,7 @@ type Dial_Response struct {
 	//
 	//	*Dial_Response_Opened
 	//	*Dial_Response_Data
+	//	*Dial_Response_Eof
 	Msg           isDial_Response_Msg `protobuf_oneof:"msg"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -2669,7 +3616,7 @@ type Dial_Response struct {
 
 func (x *Dial_Response) Reset() {
 	*x = Dial_Response{}
-	mi := &file_zrunplugin_proto_msgTypes[43]
+	mi := &file_zrunplugin_proto_msgTypes[60]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2681,7 +3628,7 @@ func (x *Dial_Response) String() string {
 func (*Dial_Response) ProtoMessage() {}
 
 func (x *Dial_Response) ProtoReflect() protoreflect.Message {
-	mi := &file_zrunplugin_proto_msgTypes[43]
+	mi := &file_zrunplugin_proto_msgTypes[60]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2694,7 +3641,7 @@ func (x *Dial_Response) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Dial_Response.ProtoReflect.Descriptor instead.
 func (*Dial_Response) Descriptor() ([]byte, []int) {
-	return file_zrunplugin_proto_rawDescGZIP(), []int{15, 2}
+	return file_zrunplugin_proto_rawDescGZIP(), []int{21, 2}
 }
 
 func (x *Dial_Response) GetMsg() isDial_Response_Msg {
@@ -2722,6 +3669,15 @@ func (x *Dial_Response) GetData() []byte {
 	return nil
 }
 
+func (x *Dial_Response) GetEof() bool {
+	if x != nil {
+		if x, ok := x.Msg.(*Dial_Response_Eof); ok {
+			return x.Eof
+		}
+	}
+	return false
+}
+
 type isDial_Response_Msg interface {
 	isDial_Response_Msg()
 }
@@ -2735,9 +3691,17 @@ type Dial_Response_Data struct {
 	Data []byte `protobuf:"bytes,2,opt,name=data,proto3,oneof"`
 }
 
+type Dial_Response_Eof struct {
+	// eof says the target's peer ended its side: the client reads
+	// end-of-stream and can still write.
+	Eof bool `protobuf:"varint,3,opt,name=eof,proto3,oneof"`
+}
+
 func (*Dial_Response_Opened) isDial_Response_Msg() {}
 
 func (*Dial_Response_Data) isDial_Response_Msg() {}
+
+func (*Dial_Response_Eof) isDial_Response_Msg() {}
 
 var File_zrunplugin_proto protoreflect.FileDescriptor
 
@@ -2859,14 +3823,15 @@ const file_zrunplugin_proto_rawDesc = "" +
 	"\x03msg\x1a6\n" +
 	"\x06Status\x12\x12\n" +
 	"\x04code\x18\x01 \x01(\rR\x04code\x12\x18\n" +
-	"\amessage\x18\x02 \x01(\tR\amessage\"\x95\x03\n" +
-	"\x04Exec\x1a\xc9\x01\n" +
+	"\amessage\x18\x02 \x01(\tR\amessage\"\xa9\x03\n" +
+	"\x04Exec\x1a\xdd\x01\n" +
 	"\x05Start\x12\x16\n" +
 	"\x06handle\x18\x01 \x01(\x04R\x06handle\x12\x12\n" +
 	"\x04args\x18\x02 \x03(\tR\x04args\x124\n" +
 	"\x03env\x18\x03 \x03(\v2\".zrunplugin.v1.Exec.Start.EnvEntryR\x03env\x12\x10\n" +
 	"\x03dir\x18\x04 \x01(\tR\x03dir\x12\x14\n" +
-	"\x05stdin\x18\x05 \x01(\bR\x05stdin\x1a6\n" +
+	"\x05stdin\x18\x05 \x01(\bR\x05stdin\x12\x12\n" +
+	"\x04sudo\x18\x06 \x01(\bR\x04sudo\x1a6\n" +
 	"\bEnvEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\x1a[\n" +
@@ -2878,44 +3843,100 @@ const file_zrunplugin_proto_rawDesc = "" +
 	"\x06stdout\x18\x01 \x01(\fH\x00R\x06stdout\x12\x18\n" +
 	"\x06stderr\x18\x02 \x01(\fH\x00R\x06stderr\x12\x1d\n" +
 	"\texit_code\x18\x03 \x01(\x05H\x00R\bexitCodeB\x05\n" +
-	"\x03msg\"a\n" +
-	"\bReadFile\x1a5\n" +
+	"\x03msg\"\x97\x01\n" +
+	"\bFileInfo\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12\x12\n" +
+	"\x04size\x18\x02 \x01(\x03R\x04size\x12\x12\n" +
+	"\x04mode\x18\x03 \x01(\rR\x04mode\x12+\n" +
+	"\x12mod_time_unix_nano\x18\x04 \x01(\x03R\x0fmodTimeUnixNano\x12\x10\n" +
+	"\x03uid\x18\x05 \x01(\x03R\x03uid\x12\x10\n" +
+	"\x03gid\x18\x06 \x01(\x03R\x03gid\"\x80\x01\n" +
+	"\x04Open\x1a5\n" +
 	"\aRequest\x12\x16\n" +
 	"\x06handle\x18\x01 \x01(\x04R\x06handle\x12\x12\n" +
-	"\x04path\x18\x02 \x01(\tR\x04path\x1a\x1e\n" +
-	"\bResponse\x12\x12\n" +
-	"\x04data\x18\x01 \x01(\fR\x04data\"v\n" +
-	"\tWriteFile\x1a]\n" +
+	"\x04path\x18\x02 \x01(\tR\x04path\x1aA\n" +
+	"\bResponse\x12\x18\n" +
+	"\x06opened\x18\x01 \x01(\bH\x00R\x06opened\x12\x14\n" +
+	"\x04data\x18\x02 \x01(\fH\x00R\x04dataB\x05\n" +
+	"\x03msg\"\xa3\x02\n" +
+	"\x06Create\x1as\n" +
+	"\x05Start\x12\x16\n" +
+	"\x06handle\x18\x01 \x01(\x04R\x06handle\x12\x12\n" +
+	"\x04path\x18\x02 \x01(\tR\x04path\x12\x12\n" +
+	"\x04mode\x18\x03 \x01(\rR\x04mode\x12\x14\n" +
+	"\x05owner\x18\x04 \x01(\tR\x05owner\x12\x14\n" +
+	"\x05group\x18\x05 \x01(\tR\x05group\x1au\n" +
+	"\aRequest\x123\n" +
+	"\x05start\x18\x01 \x01(\v2\x1b.zrunplugin.v1.Create.StartH\x00R\x05start\x12\x14\n" +
+	"\x04data\x18\x02 \x01(\fH\x00R\x04data\x12\x18\n" +
+	"\x06commit\x18\x03 \x01(\bH\x00R\x06commitB\x05\n" +
+	"\x03msg\x1a-\n" +
+	"\bResponse\x12\x1a\n" +
+	"\acreated\x18\x01 \x01(\bH\x00R\acreatedB\x05\n" +
+	"\x03msg\"v\n" +
+	"\x04Stat\x1a5\n" +
+	"\aRequest\x12\x16\n" +
+	"\x06handle\x18\x01 \x01(\x04R\x06handle\x12\x12\n" +
+	"\x04path\x18\x02 \x01(\tR\x04path\x1a7\n" +
+	"\bResponse\x12+\n" +
+	"\x04info\x18\x01 \x01(\v2\x17.zrunplugin.v1.FileInfoR\x04info\"\x7f\n" +
+	"\aReadDir\x1a5\n" +
+	"\aRequest\x12\x16\n" +
+	"\x06handle\x18\x01 \x01(\x04R\x06handle\x12\x12\n" +
+	"\x04path\x18\x02 \x01(\tR\x04path\x1a=\n" +
+	"\bResponse\x121\n" +
+	"\aentries\x18\x01 \x03(\v2\x17.zrunplugin.v1.FileInfoR\aentries\"a\n" +
+	"\bMkdirAll\x1aI\n" +
 	"\aRequest\x12\x16\n" +
 	"\x06handle\x18\x01 \x01(\x04R\x06handle\x12\x12\n" +
 	"\x04path\x18\x02 \x01(\tR\x04path\x12\x12\n" +
-	"\x04data\x18\x03 \x01(\fR\x04data\x12\x12\n" +
-	"\x04perm\x18\x04 \x01(\rR\x04perm\x1a\n" +
+	"\x04perm\x18\x03 \x01(\rR\x04perm\x1a\n" +
 	"\n" +
-	"\bResponse\"\xf5\x01\n" +
+	"\bResponse\"K\n" +
+	"\x06Remove\x1a5\n" +
+	"\aRequest\x12\x16\n" +
+	"\x06handle\x18\x01 \x01(\x04R\x06handle\x12\x12\n" +
+	"\x04path\x18\x02 \x01(\tR\x04path\x1a\n" +
+	"\n" +
+	"\bResponse\"m\n" +
+	"\x06Rename\x1aW\n" +
+	"\aRequest\x12\x16\n" +
+	"\x06handle\x18\x01 \x01(\x04R\x06handle\x12\x19\n" +
+	"\bold_path\x18\x02 \x01(\tR\aoldPath\x12\x19\n" +
+	"\bnew_path\x18\x03 \x01(\tR\anewPath\x1a\n" +
+	"\n" +
+	"\bResponse\"\xac\x02\n" +
 	"\x04Dial\x1aR\n" +
 	"\x04Open\x12\x16\n" +
 	"\x06handle\x18\x01 \x01(\x04R\x06handle\x12\x18\n" +
 	"\anetwork\x18\x02 \x01(\tR\anetwork\x12\x18\n" +
-	"\aaddress\x18\x03 \x01(\tR\aaddress\x1aV\n" +
+	"\aaddress\x18\x03 \x01(\tR\aaddress\x1ay\n" +
 	"\aRequest\x12.\n" +
 	"\x04open\x18\x01 \x01(\v2\x18.zrunplugin.v1.Dial.OpenH\x00R\x04open\x12\x14\n" +
-	"\x04data\x18\x02 \x01(\fH\x00R\x04dataB\x05\n" +
-	"\x03msg\x1aA\n" +
+	"\x04data\x18\x02 \x01(\fH\x00R\x04data\x12!\n" +
+	"\vclose_write\x18\x03 \x01(\bH\x00R\n" +
+	"closeWriteB\x05\n" +
+	"\x03msg\x1aU\n" +
 	"\bResponse\x12\x18\n" +
 	"\x06opened\x18\x01 \x01(\bH\x00R\x06opened\x12\x14\n" +
-	"\x04data\x18\x02 \x01(\fH\x00R\x04dataB\x05\n" +
+	"\x04data\x18\x02 \x01(\fH\x00R\x04data\x12\x12\n" +
+	"\x03eof\x18\x03 \x01(\bH\x00R\x03eofB\x05\n" +
 	"\x03msg2\xd7\x02\n" +
 	"\x06Plugin\x12P\n" +
 	"\tGetSchema\x12 .zrunplugin.v1.GetSchema.Request\x1a!.zrunplugin.v1.GetSchema.Response\x12b\n" +
 	"\x0fValidateActions\x12&.zrunplugin.v1.ValidateActions.Request\x1a'.zrunplugin.v1.ValidateActions.Response\x12S\n" +
 	"\n" +
 	"PlanAction\x12!.zrunplugin.v1.PlanAction.Request\x1a\".zrunplugin.v1.PlanAction.Response\x12B\n" +
-	"\x03Run\x12\x1a.zrunplugin.v1.Run.Request\x1a\x1b.zrunplugin.v1.Run.Response(\x010\x012\xb7\x02\n" +
+	"\x03Run\x12\x1a.zrunplugin.v1.Run.Request\x1a\x1b.zrunplugin.v1.Run.Response(\x010\x012\x98\x05\n" +
 	"\x06Target\x12E\n" +
-	"\x04Exec\x12\x1b.zrunplugin.v1.Exec.Request\x1a\x1c.zrunplugin.v1.Exec.Response(\x010\x01\x12M\n" +
-	"\bReadFile\x12\x1f.zrunplugin.v1.ReadFile.Request\x1a .zrunplugin.v1.ReadFile.Response\x12P\n" +
-	"\tWriteFile\x12 .zrunplugin.v1.WriteFile.Request\x1a!.zrunplugin.v1.WriteFile.Response\x12E\n" +
+	"\x04Exec\x12\x1b.zrunplugin.v1.Exec.Request\x1a\x1c.zrunplugin.v1.Exec.Response(\x010\x01\x12C\n" +
+	"\x04Open\x12\x1b.zrunplugin.v1.Open.Request\x1a\x1c.zrunplugin.v1.Open.Response0\x01\x12K\n" +
+	"\x06Create\x12\x1d.zrunplugin.v1.Create.Request\x1a\x1e.zrunplugin.v1.Create.Response(\x010\x01\x12A\n" +
+	"\x04Stat\x12\x1b.zrunplugin.v1.Stat.Request\x1a\x1c.zrunplugin.v1.Stat.Response\x12J\n" +
+	"\aReadDir\x12\x1e.zrunplugin.v1.ReadDir.Request\x1a\x1f.zrunplugin.v1.ReadDir.Response\x12M\n" +
+	"\bMkdirAll\x12\x1f.zrunplugin.v1.MkdirAll.Request\x1a .zrunplugin.v1.MkdirAll.Response\x12G\n" +
+	"\x06Remove\x12\x1d.zrunplugin.v1.Remove.Request\x1a\x1e.zrunplugin.v1.Remove.Response\x12G\n" +
+	"\x06Rename\x12\x1d.zrunplugin.v1.Rename.Request\x1a\x1e.zrunplugin.v1.Rename.Response\x12E\n" +
 	"\x04Dial\x12\x1b.zrunplugin.v1.Dial.Request\x1a\x1c.zrunplugin.v1.Dial.Response(\x010\x01B?Z=github.com/zrun-dev/zrun/sdk/proto/zrunplugin/v1;zrunpluginv1b\x06proto3"
 
 var (
@@ -2931,7 +3952,7 @@ func file_zrunplugin_proto_rawDescGZIP() []byte {
 }
 
 var file_zrunplugin_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_zrunplugin_proto_msgTypes = make([]protoimpl.MessageInfo, 44)
+var file_zrunplugin_proto_msgTypes = make([]protoimpl.MessageInfo, 61)
 var file_zrunplugin_proto_goTypes = []any{
 	(Diagnostic_Severity)(0),         // 0: zrunplugin.v1.Diagnostic.Severity
 	(RunAction_Log_Stream)(0),        // 1: zrunplugin.v1.RunAction.Log.Stream
@@ -2948,40 +3969,57 @@ var file_zrunplugin_proto_goTypes = []any{
 	(*RunAction)(nil),                // 12: zrunplugin.v1.RunAction
 	(*Run)(nil),                      // 13: zrunplugin.v1.Run
 	(*Exec)(nil),                     // 14: zrunplugin.v1.Exec
-	(*ReadFile)(nil),                 // 15: zrunplugin.v1.ReadFile
-	(*WriteFile)(nil),                // 16: zrunplugin.v1.WriteFile
-	(*Dial)(nil),                     // 17: zrunplugin.v1.Dial
-	(*AttributePath_Step)(nil),       // 18: zrunplugin.v1.AttributePath.Step
-	(*GetSchema_Request)(nil),        // 19: zrunplugin.v1.GetSchema.Request
-	(*GetSchema_Response)(nil),       // 20: zrunplugin.v1.GetSchema.Response
-	(*ValidateActions_Call)(nil),     // 21: zrunplugin.v1.ValidateActions.Call
-	(*ValidateActions_Request)(nil),  // 22: zrunplugin.v1.ValidateActions.Request
-	(*ValidateActions_Result)(nil),   // 23: zrunplugin.v1.ValidateActions.Result
-	(*ValidateActions_Response)(nil), // 24: zrunplugin.v1.ValidateActions.Response
-	(*PlanAction_Request)(nil),       // 25: zrunplugin.v1.PlanAction.Request
-	(*PlanAction_Response)(nil),      // 26: zrunplugin.v1.PlanAction.Response
-	(*RunAction_Request)(nil),        // 27: zrunplugin.v1.RunAction.Request
-	(*RunAction_Event)(nil),          // 28: zrunplugin.v1.RunAction.Event
-	(*RunAction_Log)(nil),            // 29: zrunplugin.v1.RunAction.Log
-	(*RunAction_Progress)(nil),       // 30: zrunplugin.v1.RunAction.Progress
-	(*RunAction_Result)(nil),         // 31: zrunplugin.v1.RunAction.Result
-	(*Run_Request)(nil),              // 32: zrunplugin.v1.Run.Request
-	(*Run_Response)(nil),             // 33: zrunplugin.v1.Run.Response
-	(*Run_Status)(nil),               // 34: zrunplugin.v1.Run.Status
-	(*Exec_Start)(nil),               // 35: zrunplugin.v1.Exec.Start
-	(*Exec_Request)(nil),             // 36: zrunplugin.v1.Exec.Request
-	(*Exec_Response)(nil),            // 37: zrunplugin.v1.Exec.Response
-	nil,                              // 38: zrunplugin.v1.Exec.Start.EnvEntry
-	(*ReadFile_Request)(nil),         // 39: zrunplugin.v1.ReadFile.Request
-	(*ReadFile_Response)(nil),        // 40: zrunplugin.v1.ReadFile.Response
-	(*WriteFile_Request)(nil),        // 41: zrunplugin.v1.WriteFile.Request
-	(*WriteFile_Response)(nil),       // 42: zrunplugin.v1.WriteFile.Response
-	(*Dial_Open)(nil),                // 43: zrunplugin.v1.Dial.Open
-	(*Dial_Request)(nil),             // 44: zrunplugin.v1.Dial.Request
-	(*Dial_Response)(nil),            // 45: zrunplugin.v1.Dial.Response
+	(*FileInfo)(nil),                 // 15: zrunplugin.v1.FileInfo
+	(*Open)(nil),                     // 16: zrunplugin.v1.Open
+	(*Create)(nil),                   // 17: zrunplugin.v1.Create
+	(*Stat)(nil),                     // 18: zrunplugin.v1.Stat
+	(*ReadDir)(nil),                  // 19: zrunplugin.v1.ReadDir
+	(*MkdirAll)(nil),                 // 20: zrunplugin.v1.MkdirAll
+	(*Remove)(nil),                   // 21: zrunplugin.v1.Remove
+	(*Rename)(nil),                   // 22: zrunplugin.v1.Rename
+	(*Dial)(nil),                     // 23: zrunplugin.v1.Dial
+	(*AttributePath_Step)(nil),       // 24: zrunplugin.v1.AttributePath.Step
+	(*GetSchema_Request)(nil),        // 25: zrunplugin.v1.GetSchema.Request
+	(*GetSchema_Response)(nil),       // 26: zrunplugin.v1.GetSchema.Response
+	(*ValidateActions_Call)(nil),     // 27: zrunplugin.v1.ValidateActions.Call
+	(*ValidateActions_Request)(nil),  // 28: zrunplugin.v1.ValidateActions.Request
+	(*ValidateActions_Result)(nil),   // 29: zrunplugin.v1.ValidateActions.Result
+	(*ValidateActions_Response)(nil), // 30: zrunplugin.v1.ValidateActions.Response
+	(*PlanAction_Request)(nil),       // 31: zrunplugin.v1.PlanAction.Request
+	(*PlanAction_Response)(nil),      // 32: zrunplugin.v1.PlanAction.Response
+	(*RunAction_Request)(nil),        // 33: zrunplugin.v1.RunAction.Request
+	(*RunAction_Event)(nil),          // 34: zrunplugin.v1.RunAction.Event
+	(*RunAction_Log)(nil),            // 35: zrunplugin.v1.RunAction.Log
+	(*RunAction_Progress)(nil),       // 36: zrunplugin.v1.RunAction.Progress
+	(*RunAction_Result)(nil),         // 37: zrunplugin.v1.RunAction.Result
+	(*Run_Request)(nil),              // 38: zrunplugin.v1.Run.Request
+	(*Run_Response)(nil),             // 39: zrunplugin.v1.Run.Response
+	(*Run_Status)(nil),               // 40: zrunplugin.v1.Run.Status
+	(*Exec_Start)(nil),               // 41: zrunplugin.v1.Exec.Start
+	(*Exec_Request)(nil),             // 42: zrunplugin.v1.Exec.Request
+	(*Exec_Response)(nil),            // 43: zrunplugin.v1.Exec.Response
+	nil,                              // 44: zrunplugin.v1.Exec.Start.EnvEntry
+	(*Open_Request)(nil),             // 45: zrunplugin.v1.Open.Request
+	(*Open_Response)(nil),            // 46: zrunplugin.v1.Open.Response
+	(*Create_Start)(nil),             // 47: zrunplugin.v1.Create.Start
+	(*Create_Request)(nil),           // 48: zrunplugin.v1.Create.Request
+	(*Create_Response)(nil),          // 49: zrunplugin.v1.Create.Response
+	(*Stat_Request)(nil),             // 50: zrunplugin.v1.Stat.Request
+	(*Stat_Response)(nil),            // 51: zrunplugin.v1.Stat.Response
+	(*ReadDir_Request)(nil),          // 52: zrunplugin.v1.ReadDir.Request
+	(*ReadDir_Response)(nil),         // 53: zrunplugin.v1.ReadDir.Response
+	(*MkdirAll_Request)(nil),         // 54: zrunplugin.v1.MkdirAll.Request
+	(*MkdirAll_Response)(nil),        // 55: zrunplugin.v1.MkdirAll.Response
+	(*Remove_Request)(nil),           // 56: zrunplugin.v1.Remove.Request
+	(*Remove_Response)(nil),          // 57: zrunplugin.v1.Remove.Response
+	(*Rename_Request)(nil),           // 58: zrunplugin.v1.Rename.Request
+	(*Rename_Response)(nil),          // 59: zrunplugin.v1.Rename.Response
+	(*Dial_Open)(nil),                // 60: zrunplugin.v1.Dial.Open
+	(*Dial_Request)(nil),             // 61: zrunplugin.v1.Dial.Request
+	(*Dial_Response)(nil),            // 62: zrunplugin.v1.Dial.Response
 }
 var file_zrunplugin_proto_depIdxs = []int32{
-	18, // 0: zrunplugin.v1.AttributePath.steps:type_name -> zrunplugin.v1.AttributePath.Step
+	24, // 0: zrunplugin.v1.AttributePath.steps:type_name -> zrunplugin.v1.AttributePath.Step
 	0,  // 1: zrunplugin.v1.Diagnostic.severity:type_name -> zrunplugin.v1.Diagnostic.Severity
 	3,  // 2: zrunplugin.v1.Diagnostic.path:type_name -> zrunplugin.v1.AttributePath
 	5,  // 3: zrunplugin.v1.ActionSchema.args:type_name -> zrunplugin.v1.Attribute
@@ -2989,9 +4027,9 @@ var file_zrunplugin_proto_depIdxs = []int32{
 	6,  // 5: zrunplugin.v1.GetSchema.Response.actions:type_name -> zrunplugin.v1.ActionSchema
 	2,  // 6: zrunplugin.v1.ValidateActions.Call.args:type_name -> zrunplugin.v1.DynamicValue
 	3,  // 7: zrunplugin.v1.ValidateActions.Call.sensitive_paths:type_name -> zrunplugin.v1.AttributePath
-	21, // 8: zrunplugin.v1.ValidateActions.Request.calls:type_name -> zrunplugin.v1.ValidateActions.Call
+	27, // 8: zrunplugin.v1.ValidateActions.Request.calls:type_name -> zrunplugin.v1.ValidateActions.Call
 	4,  // 9: zrunplugin.v1.ValidateActions.Result.diagnostics:type_name -> zrunplugin.v1.Diagnostic
-	23, // 10: zrunplugin.v1.ValidateActions.Response.results:type_name -> zrunplugin.v1.ValidateActions.Result
+	29, // 10: zrunplugin.v1.ValidateActions.Response.results:type_name -> zrunplugin.v1.ValidateActions.Result
 	2,  // 11: zrunplugin.v1.PlanAction.Request.args:type_name -> zrunplugin.v1.DynamicValue
 	3,  // 12: zrunplugin.v1.PlanAction.Request.sensitive_paths:type_name -> zrunplugin.v1.AttributePath
 	7,  // 13: zrunplugin.v1.PlanAction.Request.info:type_name -> zrunplugin.v1.RunInfo
@@ -3001,40 +4039,53 @@ var file_zrunplugin_proto_depIdxs = []int32{
 	3,  // 17: zrunplugin.v1.RunAction.Request.sensitive_paths:type_name -> zrunplugin.v1.AttributePath
 	7,  // 18: zrunplugin.v1.RunAction.Request.info:type_name -> zrunplugin.v1.RunInfo
 	8,  // 19: zrunplugin.v1.RunAction.Request.target:type_name -> zrunplugin.v1.TargetRef
-	29, // 20: zrunplugin.v1.RunAction.Event.log:type_name -> zrunplugin.v1.RunAction.Log
-	30, // 21: zrunplugin.v1.RunAction.Event.progress:type_name -> zrunplugin.v1.RunAction.Progress
-	31, // 22: zrunplugin.v1.RunAction.Event.result:type_name -> zrunplugin.v1.RunAction.Result
+	35, // 20: zrunplugin.v1.RunAction.Event.log:type_name -> zrunplugin.v1.RunAction.Log
+	36, // 21: zrunplugin.v1.RunAction.Event.progress:type_name -> zrunplugin.v1.RunAction.Progress
+	37, // 22: zrunplugin.v1.RunAction.Event.result:type_name -> zrunplugin.v1.RunAction.Result
 	1,  // 23: zrunplugin.v1.RunAction.Log.stream:type_name -> zrunplugin.v1.RunAction.Log.Stream
 	2,  // 24: zrunplugin.v1.RunAction.Result.outputs:type_name -> zrunplugin.v1.DynamicValue
 	3,  // 25: zrunplugin.v1.RunAction.Result.sensitive_paths:type_name -> zrunplugin.v1.AttributePath
 	4,  // 26: zrunplugin.v1.RunAction.Result.diagnostics:type_name -> zrunplugin.v1.Diagnostic
-	27, // 27: zrunplugin.v1.Run.Request.start:type_name -> zrunplugin.v1.RunAction.Request
-	28, // 28: zrunplugin.v1.Run.Response.event:type_name -> zrunplugin.v1.RunAction.Event
-	34, // 29: zrunplugin.v1.Run.Response.error:type_name -> zrunplugin.v1.Run.Status
-	38, // 30: zrunplugin.v1.Exec.Start.env:type_name -> zrunplugin.v1.Exec.Start.EnvEntry
-	35, // 31: zrunplugin.v1.Exec.Request.start:type_name -> zrunplugin.v1.Exec.Start
-	43, // 32: zrunplugin.v1.Dial.Request.open:type_name -> zrunplugin.v1.Dial.Open
-	19, // 33: zrunplugin.v1.Plugin.GetSchema:input_type -> zrunplugin.v1.GetSchema.Request
-	22, // 34: zrunplugin.v1.Plugin.ValidateActions:input_type -> zrunplugin.v1.ValidateActions.Request
-	25, // 35: zrunplugin.v1.Plugin.PlanAction:input_type -> zrunplugin.v1.PlanAction.Request
-	32, // 36: zrunplugin.v1.Plugin.Run:input_type -> zrunplugin.v1.Run.Request
-	36, // 37: zrunplugin.v1.Target.Exec:input_type -> zrunplugin.v1.Exec.Request
-	39, // 38: zrunplugin.v1.Target.ReadFile:input_type -> zrunplugin.v1.ReadFile.Request
-	41, // 39: zrunplugin.v1.Target.WriteFile:input_type -> zrunplugin.v1.WriteFile.Request
-	44, // 40: zrunplugin.v1.Target.Dial:input_type -> zrunplugin.v1.Dial.Request
-	20, // 41: zrunplugin.v1.Plugin.GetSchema:output_type -> zrunplugin.v1.GetSchema.Response
-	24, // 42: zrunplugin.v1.Plugin.ValidateActions:output_type -> zrunplugin.v1.ValidateActions.Response
-	26, // 43: zrunplugin.v1.Plugin.PlanAction:output_type -> zrunplugin.v1.PlanAction.Response
-	33, // 44: zrunplugin.v1.Plugin.Run:output_type -> zrunplugin.v1.Run.Response
-	37, // 45: zrunplugin.v1.Target.Exec:output_type -> zrunplugin.v1.Exec.Response
-	40, // 46: zrunplugin.v1.Target.ReadFile:output_type -> zrunplugin.v1.ReadFile.Response
-	42, // 47: zrunplugin.v1.Target.WriteFile:output_type -> zrunplugin.v1.WriteFile.Response
-	45, // 48: zrunplugin.v1.Target.Dial:output_type -> zrunplugin.v1.Dial.Response
-	41, // [41:49] is the sub-list for method output_type
-	33, // [33:41] is the sub-list for method input_type
-	33, // [33:33] is the sub-list for extension type_name
-	33, // [33:33] is the sub-list for extension extendee
-	0,  // [0:33] is the sub-list for field type_name
+	33, // 27: zrunplugin.v1.Run.Request.start:type_name -> zrunplugin.v1.RunAction.Request
+	34, // 28: zrunplugin.v1.Run.Response.event:type_name -> zrunplugin.v1.RunAction.Event
+	40, // 29: zrunplugin.v1.Run.Response.error:type_name -> zrunplugin.v1.Run.Status
+	44, // 30: zrunplugin.v1.Exec.Start.env:type_name -> zrunplugin.v1.Exec.Start.EnvEntry
+	41, // 31: zrunplugin.v1.Exec.Request.start:type_name -> zrunplugin.v1.Exec.Start
+	47, // 32: zrunplugin.v1.Create.Request.start:type_name -> zrunplugin.v1.Create.Start
+	15, // 33: zrunplugin.v1.Stat.Response.info:type_name -> zrunplugin.v1.FileInfo
+	15, // 34: zrunplugin.v1.ReadDir.Response.entries:type_name -> zrunplugin.v1.FileInfo
+	60, // 35: zrunplugin.v1.Dial.Request.open:type_name -> zrunplugin.v1.Dial.Open
+	25, // 36: zrunplugin.v1.Plugin.GetSchema:input_type -> zrunplugin.v1.GetSchema.Request
+	28, // 37: zrunplugin.v1.Plugin.ValidateActions:input_type -> zrunplugin.v1.ValidateActions.Request
+	31, // 38: zrunplugin.v1.Plugin.PlanAction:input_type -> zrunplugin.v1.PlanAction.Request
+	38, // 39: zrunplugin.v1.Plugin.Run:input_type -> zrunplugin.v1.Run.Request
+	42, // 40: zrunplugin.v1.Target.Exec:input_type -> zrunplugin.v1.Exec.Request
+	45, // 41: zrunplugin.v1.Target.Open:input_type -> zrunplugin.v1.Open.Request
+	48, // 42: zrunplugin.v1.Target.Create:input_type -> zrunplugin.v1.Create.Request
+	50, // 43: zrunplugin.v1.Target.Stat:input_type -> zrunplugin.v1.Stat.Request
+	52, // 44: zrunplugin.v1.Target.ReadDir:input_type -> zrunplugin.v1.ReadDir.Request
+	54, // 45: zrunplugin.v1.Target.MkdirAll:input_type -> zrunplugin.v1.MkdirAll.Request
+	56, // 46: zrunplugin.v1.Target.Remove:input_type -> zrunplugin.v1.Remove.Request
+	58, // 47: zrunplugin.v1.Target.Rename:input_type -> zrunplugin.v1.Rename.Request
+	61, // 48: zrunplugin.v1.Target.Dial:input_type -> zrunplugin.v1.Dial.Request
+	26, // 49: zrunplugin.v1.Plugin.GetSchema:output_type -> zrunplugin.v1.GetSchema.Response
+	30, // 50: zrunplugin.v1.Plugin.ValidateActions:output_type -> zrunplugin.v1.ValidateActions.Response
+	32, // 51: zrunplugin.v1.Plugin.PlanAction:output_type -> zrunplugin.v1.PlanAction.Response
+	39, // 52: zrunplugin.v1.Plugin.Run:output_type -> zrunplugin.v1.Run.Response
+	43, // 53: zrunplugin.v1.Target.Exec:output_type -> zrunplugin.v1.Exec.Response
+	46, // 54: zrunplugin.v1.Target.Open:output_type -> zrunplugin.v1.Open.Response
+	49, // 55: zrunplugin.v1.Target.Create:output_type -> zrunplugin.v1.Create.Response
+	51, // 56: zrunplugin.v1.Target.Stat:output_type -> zrunplugin.v1.Stat.Response
+	53, // 57: zrunplugin.v1.Target.ReadDir:output_type -> zrunplugin.v1.ReadDir.Response
+	55, // 58: zrunplugin.v1.Target.MkdirAll:output_type -> zrunplugin.v1.MkdirAll.Response
+	57, // 59: zrunplugin.v1.Target.Remove:output_type -> zrunplugin.v1.Remove.Response
+	59, // 60: zrunplugin.v1.Target.Rename:output_type -> zrunplugin.v1.Rename.Response
+	62, // 61: zrunplugin.v1.Target.Dial:output_type -> zrunplugin.v1.Dial.Response
+	49, // [49:62] is the sub-list for method output_type
+	36, // [36:49] is the sub-list for method input_type
+	36, // [36:36] is the sub-list for extension type_name
+	36, // [36:36] is the sub-list for extension extendee
+	0,  // [0:36] is the sub-list for field type_name
 }
 
 func init() { file_zrunplugin_proto_init() }
@@ -3042,41 +4093,55 @@ func file_zrunplugin_proto_init() {
 	if File_zrunplugin_proto != nil {
 		return
 	}
-	file_zrunplugin_proto_msgTypes[16].OneofWrappers = []any{
+	file_zrunplugin_proto_msgTypes[22].OneofWrappers = []any{
 		(*AttributePath_Step_AttributeName)(nil),
 		(*AttributePath_Step_ElementKeyString)(nil),
 		(*AttributePath_Step_ElementKeyInt)(nil),
 	}
-	file_zrunplugin_proto_msgTypes[26].OneofWrappers = []any{
+	file_zrunplugin_proto_msgTypes[32].OneofWrappers = []any{
 		(*RunAction_Event_Log)(nil),
 		(*RunAction_Event_Progress)(nil),
 		(*RunAction_Event_Result)(nil),
 	}
-	file_zrunplugin_proto_msgTypes[30].OneofWrappers = []any{
+	file_zrunplugin_proto_msgTypes[36].OneofWrappers = []any{
 		(*Run_Request_Start)(nil),
 		(*Run_Request_Cancel)(nil),
 		(*Run_Request_Credit)(nil),
 	}
-	file_zrunplugin_proto_msgTypes[31].OneofWrappers = []any{
+	file_zrunplugin_proto_msgTypes[37].OneofWrappers = []any{
 		(*Run_Response_Event)(nil),
 		(*Run_Response_Error)(nil),
 	}
-	file_zrunplugin_proto_msgTypes[34].OneofWrappers = []any{
+	file_zrunplugin_proto_msgTypes[40].OneofWrappers = []any{
 		(*Exec_Request_Start)(nil),
 		(*Exec_Request_Stdin)(nil),
 	}
-	file_zrunplugin_proto_msgTypes[35].OneofWrappers = []any{
+	file_zrunplugin_proto_msgTypes[41].OneofWrappers = []any{
 		(*Exec_Response_Stdout)(nil),
 		(*Exec_Response_Stderr)(nil),
 		(*Exec_Response_ExitCode)(nil),
 	}
-	file_zrunplugin_proto_msgTypes[42].OneofWrappers = []any{
+	file_zrunplugin_proto_msgTypes[44].OneofWrappers = []any{
+		(*Open_Response_Opened)(nil),
+		(*Open_Response_Data)(nil),
+	}
+	file_zrunplugin_proto_msgTypes[46].OneofWrappers = []any{
+		(*Create_Request_Start)(nil),
+		(*Create_Request_Data)(nil),
+		(*Create_Request_Commit)(nil),
+	}
+	file_zrunplugin_proto_msgTypes[47].OneofWrappers = []any{
+		(*Create_Response_Created)(nil),
+	}
+	file_zrunplugin_proto_msgTypes[59].OneofWrappers = []any{
 		(*Dial_Request_Open)(nil),
 		(*Dial_Request_Data)(nil),
+		(*Dial_Request_CloseWrite)(nil),
 	}
-	file_zrunplugin_proto_msgTypes[43].OneofWrappers = []any{
+	file_zrunplugin_proto_msgTypes[60].OneofWrappers = []any{
 		(*Dial_Response_Opened)(nil),
 		(*Dial_Response_Data)(nil),
+		(*Dial_Response_Eof)(nil),
 	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
@@ -3084,7 +4149,7 @@ func file_zrunplugin_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_zrunplugin_proto_rawDesc), len(file_zrunplugin_proto_rawDesc)),
 			NumEnums:      2,
-			NumMessages:   44,
+			NumMessages:   61,
 			NumExtensions: 0,
 			NumServices:   2,
 		},

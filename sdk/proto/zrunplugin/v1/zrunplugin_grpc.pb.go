@@ -250,26 +250,53 @@ var Plugin_ServiceDesc = grpc.ServiceDesc{
 }
 
 const (
-	Target_Exec_FullMethodName      = "/zrunplugin.v1.Target/Exec"
-	Target_ReadFile_FullMethodName  = "/zrunplugin.v1.Target/ReadFile"
-	Target_WriteFile_FullMethodName = "/zrunplugin.v1.Target/WriteFile"
-	Target_Dial_FullMethodName      = "/zrunplugin.v1.Target/Dial"
+	Target_Exec_FullMethodName     = "/zrunplugin.v1.Target/Exec"
+	Target_Open_FullMethodName     = "/zrunplugin.v1.Target/Open"
+	Target_Create_FullMethodName   = "/zrunplugin.v1.Target/Create"
+	Target_Stat_FullMethodName     = "/zrunplugin.v1.Target/Stat"
+	Target_ReadDir_FullMethodName  = "/zrunplugin.v1.Target/ReadDir"
+	Target_MkdirAll_FullMethodName = "/zrunplugin.v1.Target/MkdirAll"
+	Target_Remove_FullMethodName   = "/zrunplugin.v1.Target/Remove"
+	Target_Rename_FullMethodName   = "/zrunplugin.v1.Target/Rename"
+	Target_Dial_FullMethodName     = "/zrunplugin.v1.Target/Dial"
 )
 
 // TargetClient is the client API for Target service.
 //
 // For semantics around ctx use and closing/ending streaming RPCs, please refer to https://pkg.go.dev/google.golang.org/grpc/?tab=doc#ClientConn.NewStream.
 //
-// Target is the communicator the host serves back to the plugin.
+// Target is the communicator the host serves back to the plugin. Every
+// request names its target by the handle of its TargetRef. Errors are
+// statuses whose codes keep the class of the target's error: NOT_FOUND,
+// ALREADY_EXISTS and PERMISSION_DENIED for the fs errors of those names.
+//
+// Byte streams are chunks of at most 32 KiB, held back by HTTP/2's
+// per-stream flow control: neither side holds more than a window of a
+// file, whatever its size.
 type TargetClient interface {
 	// Exec runs a command: the client sends Start, then stdin chunks, then
 	// closes its side; the server streams output chunks, then the exit code.
 	Exec(ctx context.Context, opts ...grpc.CallOption) (grpc.BidiStreamingClient[Exec_Request, Exec_Response], error)
-	ReadFile(ctx context.Context, in *ReadFile_Request, opts ...grpc.CallOption) (*ReadFile_Response, error)
-	// WriteFile replaces the file atomically.
-	WriteFile(ctx context.Context, in *WriteFile_Request, opts ...grpc.CallOption) (*WriteFile_Response, error)
+	// Open reads a file: the server answers Opened (or fails the call, so
+	// that a missing file is an error of Open itself), then the file's
+	// chunks, and ends the stream at the end of the file.
+	Open(ctx context.Context, in *Open_Request, opts ...grpc.CallOption) (grpc.ServerStreamingClient[Open_Response], error)
+	// Create writes a file atomically: the client sends Start, then data,
+	// then Commit, and closes its side; the server answers Created once the
+	// temporary file exists, and ends the call with the status of the
+	// publication. The server publishes only on Commit: a stream that ends
+	// without it (an error, a cancellation, a client that closes its side
+	// first) discards the file and leaves the path as it was.
+	Create(ctx context.Context, opts ...grpc.CallOption) (grpc.BidiStreamingClient[Create_Request, Create_Response], error)
+	Stat(ctx context.Context, in *Stat_Request, opts ...grpc.CallOption) (*Stat_Response, error)
+	ReadDir(ctx context.Context, in *ReadDir_Request, opts ...grpc.CallOption) (*ReadDir_Response, error)
+	MkdirAll(ctx context.Context, in *MkdirAll_Request, opts ...grpc.CallOption) (*MkdirAll_Response, error)
+	Remove(ctx context.Context, in *Remove_Request, opts ...grpc.CallOption) (*Remove_Response, error)
+	Rename(ctx context.Context, in *Rename_Request, opts ...grpc.CallOption) (*Rename_Response, error)
 	// Dial opens a connection from the target's point of view: the client
-	// sends Open, then data; the server answers Opened, then data.
+	// sends Open, then data; the server answers Opened, then data. Either
+	// side half-closes with close_write (client) or eof (server); the
+	// client ends the connection by closing its side of the stream.
 	Dial(ctx context.Context, opts ...grpc.CallOption) (grpc.BidiStreamingClient[Dial_Request, Dial_Response], error)
 }
 
@@ -294,20 +321,82 @@ func (c *targetClient) Exec(ctx context.Context, opts ...grpc.CallOption) (grpc.
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
 type Target_ExecClient = grpc.BidiStreamingClient[Exec_Request, Exec_Response]
 
-func (c *targetClient) ReadFile(ctx context.Context, in *ReadFile_Request, opts ...grpc.CallOption) (*ReadFile_Response, error) {
+func (c *targetClient) Open(ctx context.Context, in *Open_Request, opts ...grpc.CallOption) (grpc.ServerStreamingClient[Open_Response], error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
-	out := new(ReadFile_Response)
-	err := c.cc.Invoke(ctx, Target_ReadFile_FullMethodName, in, out, cOpts...)
+	stream, err := c.cc.NewStream(ctx, &Target_ServiceDesc.Streams[1], Target_Open_FullMethodName, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	x := &grpc.GenericClientStream[Open_Request, Open_Response]{ClientStream: stream}
+	if err := x.ClientStream.SendMsg(in); err != nil {
+		return nil, err
+	}
+	if err := x.ClientStream.CloseSend(); err != nil {
+		return nil, err
+	}
+	return x, nil
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type Target_OpenClient = grpc.ServerStreamingClient[Open_Response]
+
+func (c *targetClient) Create(ctx context.Context, opts ...grpc.CallOption) (grpc.BidiStreamingClient[Create_Request, Create_Response], error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	stream, err := c.cc.NewStream(ctx, &Target_ServiceDesc.Streams[2], Target_Create_FullMethodName, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	x := &grpc.GenericClientStream[Create_Request, Create_Response]{ClientStream: stream}
+	return x, nil
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type Target_CreateClient = grpc.BidiStreamingClient[Create_Request, Create_Response]
+
+func (c *targetClient) Stat(ctx context.Context, in *Stat_Request, opts ...grpc.CallOption) (*Stat_Response, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(Stat_Response)
+	err := c.cc.Invoke(ctx, Target_Stat_FullMethodName, in, out, cOpts...)
 	if err != nil {
 		return nil, err
 	}
 	return out, nil
 }
 
-func (c *targetClient) WriteFile(ctx context.Context, in *WriteFile_Request, opts ...grpc.CallOption) (*WriteFile_Response, error) {
+func (c *targetClient) ReadDir(ctx context.Context, in *ReadDir_Request, opts ...grpc.CallOption) (*ReadDir_Response, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
-	out := new(WriteFile_Response)
-	err := c.cc.Invoke(ctx, Target_WriteFile_FullMethodName, in, out, cOpts...)
+	out := new(ReadDir_Response)
+	err := c.cc.Invoke(ctx, Target_ReadDir_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *targetClient) MkdirAll(ctx context.Context, in *MkdirAll_Request, opts ...grpc.CallOption) (*MkdirAll_Response, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(MkdirAll_Response)
+	err := c.cc.Invoke(ctx, Target_MkdirAll_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *targetClient) Remove(ctx context.Context, in *Remove_Request, opts ...grpc.CallOption) (*Remove_Response, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(Remove_Response)
+	err := c.cc.Invoke(ctx, Target_Remove_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *targetClient) Rename(ctx context.Context, in *Rename_Request, opts ...grpc.CallOption) (*Rename_Response, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(Rename_Response)
+	err := c.cc.Invoke(ctx, Target_Rename_FullMethodName, in, out, cOpts...)
 	if err != nil {
 		return nil, err
 	}
@@ -316,7 +405,7 @@ func (c *targetClient) WriteFile(ctx context.Context, in *WriteFile_Request, opt
 
 func (c *targetClient) Dial(ctx context.Context, opts ...grpc.CallOption) (grpc.BidiStreamingClient[Dial_Request, Dial_Response], error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
-	stream, err := c.cc.NewStream(ctx, &Target_ServiceDesc.Streams[1], Target_Dial_FullMethodName, cOpts...)
+	stream, err := c.cc.NewStream(ctx, &Target_ServiceDesc.Streams[3], Target_Dial_FullMethodName, cOpts...)
 	if err != nil {
 		return nil, err
 	}
@@ -331,16 +420,38 @@ type Target_DialClient = grpc.BidiStreamingClient[Dial_Request, Dial_Response]
 // All implementations must embed UnimplementedTargetServer
 // for forward compatibility.
 //
-// Target is the communicator the host serves back to the plugin.
+// Target is the communicator the host serves back to the plugin. Every
+// request names its target by the handle of its TargetRef. Errors are
+// statuses whose codes keep the class of the target's error: NOT_FOUND,
+// ALREADY_EXISTS and PERMISSION_DENIED for the fs errors of those names.
+//
+// Byte streams are chunks of at most 32 KiB, held back by HTTP/2's
+// per-stream flow control: neither side holds more than a window of a
+// file, whatever its size.
 type TargetServer interface {
 	// Exec runs a command: the client sends Start, then stdin chunks, then
 	// closes its side; the server streams output chunks, then the exit code.
 	Exec(grpc.BidiStreamingServer[Exec_Request, Exec_Response]) error
-	ReadFile(context.Context, *ReadFile_Request) (*ReadFile_Response, error)
-	// WriteFile replaces the file atomically.
-	WriteFile(context.Context, *WriteFile_Request) (*WriteFile_Response, error)
+	// Open reads a file: the server answers Opened (or fails the call, so
+	// that a missing file is an error of Open itself), then the file's
+	// chunks, and ends the stream at the end of the file.
+	Open(*Open_Request, grpc.ServerStreamingServer[Open_Response]) error
+	// Create writes a file atomically: the client sends Start, then data,
+	// then Commit, and closes its side; the server answers Created once the
+	// temporary file exists, and ends the call with the status of the
+	// publication. The server publishes only on Commit: a stream that ends
+	// without it (an error, a cancellation, a client that closes its side
+	// first) discards the file and leaves the path as it was.
+	Create(grpc.BidiStreamingServer[Create_Request, Create_Response]) error
+	Stat(context.Context, *Stat_Request) (*Stat_Response, error)
+	ReadDir(context.Context, *ReadDir_Request) (*ReadDir_Response, error)
+	MkdirAll(context.Context, *MkdirAll_Request) (*MkdirAll_Response, error)
+	Remove(context.Context, *Remove_Request) (*Remove_Response, error)
+	Rename(context.Context, *Rename_Request) (*Rename_Response, error)
 	// Dial opens a connection from the target's point of view: the client
-	// sends Open, then data; the server answers Opened, then data.
+	// sends Open, then data; the server answers Opened, then data. Either
+	// side half-closes with close_write (client) or eof (server); the
+	// client ends the connection by closing its side of the stream.
 	Dial(grpc.BidiStreamingServer[Dial_Request, Dial_Response]) error
 	mustEmbedUnimplementedTargetServer()
 }
@@ -355,11 +466,26 @@ type UnimplementedTargetServer struct{}
 func (UnimplementedTargetServer) Exec(grpc.BidiStreamingServer[Exec_Request, Exec_Response]) error {
 	return status.Error(codes.Unimplemented, "method Exec not implemented")
 }
-func (UnimplementedTargetServer) ReadFile(context.Context, *ReadFile_Request) (*ReadFile_Response, error) {
-	return nil, status.Error(codes.Unimplemented, "method ReadFile not implemented")
+func (UnimplementedTargetServer) Open(*Open_Request, grpc.ServerStreamingServer[Open_Response]) error {
+	return status.Error(codes.Unimplemented, "method Open not implemented")
 }
-func (UnimplementedTargetServer) WriteFile(context.Context, *WriteFile_Request) (*WriteFile_Response, error) {
-	return nil, status.Error(codes.Unimplemented, "method WriteFile not implemented")
+func (UnimplementedTargetServer) Create(grpc.BidiStreamingServer[Create_Request, Create_Response]) error {
+	return status.Error(codes.Unimplemented, "method Create not implemented")
+}
+func (UnimplementedTargetServer) Stat(context.Context, *Stat_Request) (*Stat_Response, error) {
+	return nil, status.Error(codes.Unimplemented, "method Stat not implemented")
+}
+func (UnimplementedTargetServer) ReadDir(context.Context, *ReadDir_Request) (*ReadDir_Response, error) {
+	return nil, status.Error(codes.Unimplemented, "method ReadDir not implemented")
+}
+func (UnimplementedTargetServer) MkdirAll(context.Context, *MkdirAll_Request) (*MkdirAll_Response, error) {
+	return nil, status.Error(codes.Unimplemented, "method MkdirAll not implemented")
+}
+func (UnimplementedTargetServer) Remove(context.Context, *Remove_Request) (*Remove_Response, error) {
+	return nil, status.Error(codes.Unimplemented, "method Remove not implemented")
+}
+func (UnimplementedTargetServer) Rename(context.Context, *Rename_Request) (*Rename_Response, error) {
+	return nil, status.Error(codes.Unimplemented, "method Rename not implemented")
 }
 func (UnimplementedTargetServer) Dial(grpc.BidiStreamingServer[Dial_Request, Dial_Response]) error {
 	return status.Error(codes.Unimplemented, "method Dial not implemented")
@@ -392,38 +518,110 @@ func _Target_Exec_Handler(srv interface{}, stream grpc.ServerStream) error {
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
 type Target_ExecServer = grpc.BidiStreamingServer[Exec_Request, Exec_Response]
 
-func _Target_ReadFile_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
-	in := new(ReadFile_Request)
+func _Target_Open_Handler(srv interface{}, stream grpc.ServerStream) error {
+	m := new(Open_Request)
+	if err := stream.RecvMsg(m); err != nil {
+		return err
+	}
+	return srv.(TargetServer).Open(m, &grpc.GenericServerStream[Open_Request, Open_Response]{ServerStream: stream})
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type Target_OpenServer = grpc.ServerStreamingServer[Open_Response]
+
+func _Target_Create_Handler(srv interface{}, stream grpc.ServerStream) error {
+	return srv.(TargetServer).Create(&grpc.GenericServerStream[Create_Request, Create_Response]{ServerStream: stream})
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type Target_CreateServer = grpc.BidiStreamingServer[Create_Request, Create_Response]
+
+func _Target_Stat_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(Stat_Request)
 	if err := dec(in); err != nil {
 		return nil, err
 	}
 	if interceptor == nil {
-		return srv.(TargetServer).ReadFile(ctx, in)
+		return srv.(TargetServer).Stat(ctx, in)
 	}
 	info := &grpc.UnaryServerInfo{
 		Server:     srv,
-		FullMethod: Target_ReadFile_FullMethodName,
+		FullMethod: Target_Stat_FullMethodName,
 	}
 	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
-		return srv.(TargetServer).ReadFile(ctx, req.(*ReadFile_Request))
+		return srv.(TargetServer).Stat(ctx, req.(*Stat_Request))
 	}
 	return interceptor(ctx, in, info, handler)
 }
 
-func _Target_WriteFile_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
-	in := new(WriteFile_Request)
+func _Target_ReadDir_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ReadDir_Request)
 	if err := dec(in); err != nil {
 		return nil, err
 	}
 	if interceptor == nil {
-		return srv.(TargetServer).WriteFile(ctx, in)
+		return srv.(TargetServer).ReadDir(ctx, in)
 	}
 	info := &grpc.UnaryServerInfo{
 		Server:     srv,
-		FullMethod: Target_WriteFile_FullMethodName,
+		FullMethod: Target_ReadDir_FullMethodName,
 	}
 	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
-		return srv.(TargetServer).WriteFile(ctx, req.(*WriteFile_Request))
+		return srv.(TargetServer).ReadDir(ctx, req.(*ReadDir_Request))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _Target_MkdirAll_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(MkdirAll_Request)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(TargetServer).MkdirAll(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Target_MkdirAll_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(TargetServer).MkdirAll(ctx, req.(*MkdirAll_Request))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _Target_Remove_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(Remove_Request)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(TargetServer).Remove(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Target_Remove_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(TargetServer).Remove(ctx, req.(*Remove_Request))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _Target_Rename_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(Rename_Request)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(TargetServer).Rename(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Target_Rename_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(TargetServer).Rename(ctx, req.(*Rename_Request))
 	}
 	return interceptor(ctx, in, info, handler)
 }
@@ -443,18 +641,41 @@ var Target_ServiceDesc = grpc.ServiceDesc{
 	HandlerType: (*TargetServer)(nil),
 	Methods: []grpc.MethodDesc{
 		{
-			MethodName: "ReadFile",
-			Handler:    _Target_ReadFile_Handler,
+			MethodName: "Stat",
+			Handler:    _Target_Stat_Handler,
 		},
 		{
-			MethodName: "WriteFile",
-			Handler:    _Target_WriteFile_Handler,
+			MethodName: "ReadDir",
+			Handler:    _Target_ReadDir_Handler,
+		},
+		{
+			MethodName: "MkdirAll",
+			Handler:    _Target_MkdirAll_Handler,
+		},
+		{
+			MethodName: "Remove",
+			Handler:    _Target_Remove_Handler,
+		},
+		{
+			MethodName: "Rename",
+			Handler:    _Target_Rename_Handler,
 		},
 	},
 	Streams: []grpc.StreamDesc{
 		{
 			StreamName:    "Exec",
 			Handler:       _Target_Exec_Handler,
+			ServerStreams: true,
+			ClientStreams: true,
+		},
+		{
+			StreamName:    "Open",
+			Handler:       _Target_Open_Handler,
+			ServerStreams: true,
+		},
+		{
+			StreamName:    "Create",
+			Handler:       _Target_Create_Handler,
 			ServerStreams: true,
 			ClientStreams: true,
 		},
