@@ -197,13 +197,15 @@ func TestOneConnectionShared(t *testing.T) {
 func TestDroppedConnection(t *testing.T) {
 	tg, s := target(t)
 	ctx := t.Context()
+	// Killed once the command runs, not while the login shell reads its
+	// startup files (whose locks, a killed pyenv's, would outlive it).
+	started := &notify{c: make(chan struct{})}
 	go func() {
-		s.WaitLog(t, "Starting session: command")
-		time.Sleep(100 * time.Millisecond)
+		<-started.c
 		s.KillConnections()
 	}()
-	_, err := tg.Exec(ctx, &sdk.Command{Args: []string{"sleep", "30"}})
-	if err == nil || !strings.Contains(err.Error(), "connection to web") || !strings.Contains(err.Error(), "lost while running sleep 30") {
+	_, err := tg.Exec(ctx, &sdk.Command{Args: []string{"sh", "-c", "echo started; sleep 30"}, Stdout: started})
+	if err == nil || !strings.Contains(err.Error(), "connection to web") || !strings.Contains(err.Error(), "lost while running sh -c") {
 		t.Fatalf("err = %v, want the lost connection said", err)
 	}
 	var out bytes.Buffer
@@ -236,4 +238,15 @@ func waitDead(t *testing.T, tg sdk.Target) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+}
+
+// notify closes c on its first write.
+type notify struct {
+	once sync.Once
+	c    chan struct{}
+}
+
+func (n *notify) Write(p []byte) (int, error) {
+	n.once.Do(func() { close(n.c) })
+	return len(p), nil
 }
