@@ -64,9 +64,10 @@ type Server struct {
 	// Dir holds the server's files (config, keys).
 	Dir string
 
-	cmd  *exec.Cmd
-	log  *lockedBuffer
-	done chan struct{}
+	cmd      *exec.Cmd
+	stopOnce sync.Once
+	log      *lockedBuffer
+	done     chan struct{}
 }
 
 // Start starts an sshd for the test and stops it when the test ends.
@@ -78,7 +79,7 @@ func Start(t testing.TB, opts *Options) *Server {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
-		s.stop()
+		s.Stop()
 		if t.Failed() {
 			t.Logf("sshd on %s:%d logged:\n%s", s.Addr, s.Port, s.Log())
 		}
@@ -106,7 +107,7 @@ func StartMany(t testing.TB, n int) []*Server {
 	t.Cleanup(func() {
 		for _, s := range servers {
 			if s != nil {
-				s.stop()
+				s.Stop()
 			}
 		}
 	})
@@ -273,15 +274,20 @@ func (s *Server) run(config string) error {
 	case <-s.done:
 		return fmt.Errorf("sshd on %s:%d exited at start:\n%s", s.Addr, s.Port, s.Log())
 	case <-time.After(20 * time.Second):
-		s.stop()
+		s.Stop()
 		return fmt.Errorf("sshd on %s:%d did not start within 20s:\n%s", s.Addr, s.Port, s.Log())
 	}
 }
 
-func (s *Server) stop() {
+// Stop kills the server and its connections; Start's cleanup does it too.
+func (s *Server) Stop() {
 	if s.cmd == nil || s.cmd.Process == nil {
 		return
 	}
+	s.stopOnce.Do(s.kill)
+}
+
+func (s *Server) kill() {
 	// Connections' children outlive the listener: kill them first.
 	s.KillConnections()
 	s.cmd.Process.Kill()
