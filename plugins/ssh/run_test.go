@@ -1,6 +1,7 @@
 package ssh
 
 import (
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -253,6 +254,22 @@ func TestOverGRPC(t *testing.T) {
 	}
 	if got := res.Outputs.GetAttr("stdout").AsString(); got != "over the wire" {
 		t.Errorf("stdout = %q", got)
+	}
+	// Files move through the target the host serves over the broker.
+	dir := t.TempDir()
+	writeTree(t, dir, map[string]string{"src/a": "alpha", "src/b/c": "gamma"})
+	res = sdktest.Run(t, Plugin(), "upload", map[string]any{"src": filepath.Join(dir, "src"), "dest": filepath.Join(dir, "dest")},
+		sdktest.OverGRPC(), sdktest.WithTarget(local.Target()))
+	if err := res.Diagnostics.Err(); err != nil {
+		t.Fatal(err)
+	}
+	if got := readTree(t, filepath.Join(dir, "dest")); got["a"] != "alpha" || got["b/c"] != "gamma" {
+		t.Errorf("uploaded over gRPC: %q", got)
+	}
+	res = sdktest.Run(t, Plugin(), "template", map[string]any{"content": "x = 1\n", "dest": filepath.Join(dir, "dest", "a")},
+		sdktest.OverGRPC(), sdktest.WithTarget(local.Target()))
+	if err := res.Diagnostics.Err(); err != nil || !res.Outputs.GetAttr("changed").True() || readFile(t, filepath.Join(dir, "dest", "a")) != "x = 1\n" {
+		t.Errorf("template over gRPC: %v, %#v", err, res.Outputs)
 	}
 	res = sdktest.Run(t, Plugin(), "upload", map[string]any{"src": "x", "dest": "relative"}, sdktest.OverGRPC())
 	if len(res.Diagnostics) != 1 || !res.Diagnostics[0].Path.Equals(cty.GetAttrPath("dest")) {
