@@ -7,6 +7,7 @@ import (
 	"github.com/zrun-dev/zrun/plugins"
 	execplugin "github.com/zrun-dev/zrun/plugins/exec"
 	httpplugin "github.com/zrun-dev/zrun/plugins/http"
+	sshplugin "github.com/zrun-dev/zrun/plugins/ssh"
 	"github.com/zrun-dev/zrun/sdk"
 	"github.com/zrun-dev/zrun/sdk/plugin"
 )
@@ -19,6 +20,7 @@ const pluginModeArg = plugins.BuiltinArg
 var builtins = map[string]func() *sdk.Plugin{
 	"exec": execplugin.Plugin,
 	"http": httpplugin.Plugin,
+	"ssh":  sshplugin.Plugin,
 }
 
 func servePlugin(name string) {
