@@ -1,0 +1,26 @@
+// Package pipe carries the byte streams between two steps (schema
+// Attribute.Stream): the unix socket each pipe is, and the UI methods
+// InputStream and OutputStream built on it. The host (zrun's engine)
+// allocates one socket address per pipe in a private directory and hands
+// it to both steps (Ends); the side that runs each action, a plugin
+// process (sdk/rpc) or the host itself for an in-process plugin, connects
+// them here. The bytes go from one plugin process to the other through
+// the kernel: never through zrun's process, never whole in memory, with
+// the socket's buffer as the backpressure.
+//
+// The consumer listens and the producer dials. The consumer is the side
+// that must watch its producer's outcome anyway (pipefail, below), so it
+// also owns the listener's lifetime: an accept that races the producer's
+// end. The producer only retries its dial until the consumer listens, or
+// its step's ctx ends, which the host does when the consumer ends.
+//
+// pipefail, stricter than bash's: end of stream on the socket is not
+// trusted, since a producer that dies closes its socket too. At the
+// socket's end the consumer asks the host for the producer step's outcome
+// (Ends.Result), and Read returns io.EOF only once that step has
+// succeeded, or the producer's error otherwise. A producer that ends
+// before it connected ends the consumer's accept the same way.
+//
+// This package knows nothing of the wire: sdk/rpc carries Ends and the
+// Result question over the Run stream.
+package pipe
