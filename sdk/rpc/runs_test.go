@@ -155,6 +155,10 @@ func (u *stuckUI) Stderr() io.Writer             { return io.Discard }
 func (u *stuckUI) Progress(int64, int64, string) { <-u.release }
 func (u *stuckUI) Target() sdk.Target            { return nil }
 func (u *stuckUI) Info() sdk.RunInfo             { return sdk.RunInfo{} }
+func (u *stuckUI) InputStream(string) (io.ReadCloser, error) {
+	return nil, nil
+}
+func (u *stuckUI) OutputStream(string) (io.WriteCloser, error) { return nil, nil }
 func (u *stuckUI) Write(p []byte) (int, error) {
 	<-u.release
 	u.lines.Add(int64(strings.Count(string(p), "\n")))

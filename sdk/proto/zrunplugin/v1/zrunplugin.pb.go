@@ -304,10 +304,13 @@ type Attribute struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	Name  string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
 	// type is the cty type in its JSON form (ctyjson.MarshalType).
-	Type          []byte `protobuf:"bytes,2,opt,name=type,proto3" json:"type,omitempty"`
-	Description   string `protobuf:"bytes,3,opt,name=description,proto3" json:"description,omitempty"`
-	Required      bool   `protobuf:"varint,4,opt,name=required,proto3" json:"required,omitempty"`
-	Sensitive     bool   `protobuf:"varint,5,opt,name=sensitive,proto3" json:"sensitive,omitempty"`
+	Type        []byte `protobuf:"bytes,2,opt,name=type,proto3" json:"type,omitempty"`
+	Description string `protobuf:"bytes,3,opt,name=description,proto3" json:"description,omitempty"`
+	Required    bool   `protobuf:"varint,4,opt,name=required,proto3" json:"required,omitempty"`
+	Sensitive   bool   `protobuf:"varint,5,opt,name=sensitive,proto3" json:"sensitive,omitempty"`
+	// stream marks a byte stream between two steps (schema.Attribute.Stream):
+	// its value on the wire is the pipe's address, never the bytes.
+	Stream        bool `protobuf:"varint,6,opt,name=stream,proto3" json:"stream,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -373,6 +376,13 @@ func (x *Attribute) GetRequired() bool {
 func (x *Attribute) GetSensitive() bool {
 	if x != nil {
 		return x.Sensitive
+	}
+	return false
+}
+
+func (x *Attribute) GetStream() bool {
+	if x != nil {
+		return x.Stream
 	}
 	return false
 }
@@ -1459,8 +1469,14 @@ type RunAction_Request struct {
 	SensitivePaths []*AttributePath       `protobuf:"bytes,3,rep,name=sensitive_paths,json=sensitivePaths,proto3" json:"sensitive_paths,omitempty"`
 	Info           *RunInfo               `protobuf:"bytes,4,opt,name=info,proto3" json:"info,omitempty"`
 	Target         *TargetRef             `protobuf:"bytes,5,opt,name=target,proto3" json:"target,omitempty"`
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	// input_streams maps each stream argument another step's output is
+	// piped into to the pipe's address; output_streams, each stream output
+	// another step consumes. The plugin connects them itself (sdk/pipe):
+	// the bytes never pass through the host.
+	InputStreams  map[string]string `protobuf:"bytes,6,rep,name=input_streams,json=inputStreams,proto3" json:"input_streams,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	OutputStreams map[string]string `protobuf:"bytes,7,rep,name=output_streams,json=outputStreams,proto3" json:"output_streams,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *RunAction_Request) Reset() {
@@ -1524,6 +1540,20 @@ func (x *RunAction_Request) GetInfo() *RunInfo {
 func (x *RunAction_Request) GetTarget() *TargetRef {
 	if x != nil {
 		return x.Target
+	}
+	return nil
+}
+
+func (x *RunAction_Request) GetInputStreams() map[string]string {
+	if x != nil {
+		return x.InputStreams
+	}
+	return nil
+}
+
+func (x *RunAction_Request) GetOutputStreams() map[string]string {
+	if x != nil {
+		return x.OutputStreams
 	}
 	return nil
 }
@@ -1810,6 +1840,7 @@ type Run_Request struct {
 	//	*Run_Request_Start
 	//	*Run_Request_Cancel
 	//	*Run_Request_Credit
+	//	*Run_Request_StreamResult
 	Msg           isRun_Request_Msg `protobuf_oneof:"msg"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -1817,7 +1848,7 @@ type Run_Request struct {
 
 func (x *Run_Request) Reset() {
 	*x = Run_Request{}
-	mi := &file_zrunplugin_proto_msgTypes[30]
+	mi := &file_zrunplugin_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1829,7 +1860,7 @@ func (x *Run_Request) String() string {
 func (*Run_Request) ProtoMessage() {}
 
 func (x *Run_Request) ProtoReflect() protoreflect.Message {
-	mi := &file_zrunplugin_proto_msgTypes[30]
+	mi := &file_zrunplugin_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1886,6 +1917,15 @@ func (x *Run_Request) GetCredit() uint64 {
 	return 0
 }
 
+func (x *Run_Request) GetStreamResult() *Run_StreamResult {
+	if x != nil {
+		if x, ok := x.Msg.(*Run_Request_StreamResult); ok {
+			return x.StreamResult
+		}
+	}
+	return nil
+}
+
 type isRun_Request_Msg interface {
 	isRun_Request_Msg()
 }
@@ -1905,11 +1945,19 @@ type Run_Request_Credit struct {
 	Credit uint64 `protobuf:"varint,4,opt,name=credit,proto3,oneof"`
 }
 
+type Run_Request_StreamResult struct {
+	// stream_result answers the call's stream_wait for one argument,
+	// once the step producing its stream has ended.
+	StreamResult *Run_StreamResult `protobuf:"bytes,5,opt,name=stream_result,json=streamResult,proto3,oneof"`
+}
+
 func (*Run_Request_Start) isRun_Request_Msg() {}
 
 func (*Run_Request_Cancel) isRun_Request_Msg() {}
 
 func (*Run_Request_Credit) isRun_Request_Msg() {}
+
+func (*Run_Request_StreamResult) isRun_Request_Msg() {}
 
 type Run_Response struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -1918,6 +1966,7 @@ type Run_Response struct {
 	//
 	//	*Run_Response_Event
 	//	*Run_Response_Error
+	//	*Run_Response_StreamWait
 	Msg           isRun_Response_Msg `protobuf_oneof:"msg"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -1925,7 +1974,7 @@ type Run_Response struct {
 
 func (x *Run_Response) Reset() {
 	*x = Run_Response{}
-	mi := &file_zrunplugin_proto_msgTypes[31]
+	mi := &file_zrunplugin_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1937,7 +1986,7 @@ func (x *Run_Response) String() string {
 func (*Run_Response) ProtoMessage() {}
 
 func (x *Run_Response) ProtoReflect() protoreflect.Message {
-	mi := &file_zrunplugin_proto_msgTypes[31]
+	mi := &file_zrunplugin_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1985,6 +2034,15 @@ func (x *Run_Response) GetError() *Run_Status {
 	return nil
 }
 
+func (x *Run_Response) GetStreamWait() string {
+	if x != nil {
+		if x, ok := x.Msg.(*Run_Response_StreamWait); ok {
+			return x.StreamWait
+		}
+	}
+	return ""
+}
+
 type isRun_Response_Msg interface {
 	isRun_Response_Msg()
 }
@@ -1998,9 +2056,80 @@ type Run_Response_Error struct {
 	Error *Run_Status `protobuf:"bytes,3,opt,name=error,proto3,oneof"`
 }
 
+type Run_Response_StreamWait struct {
+	// stream_wait asks how the step producing the stream of this input
+	// argument ended: the host answers with stream_result once it has.
+	// It is not an event: it counts against no window.
+	StreamWait string `protobuf:"bytes,4,opt,name=stream_wait,json=streamWait,proto3,oneof"`
+}
+
 func (*Run_Response_Event) isRun_Response_Msg() {}
 
 func (*Run_Response_Error) isRun_Response_Msg() {}
+
+func (*Run_Response_StreamWait) isRun_Response_Msg() {}
+
+// StreamResult is how a stream's producer step ended: ok, or error says
+// why not (naming the step).
+type Run_StreamResult struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Arg           string                 `protobuf:"bytes,1,opt,name=arg,proto3" json:"arg,omitempty"`
+	Ok            bool                   `protobuf:"varint,2,opt,name=ok,proto3" json:"ok,omitempty"`
+	Error         string                 `protobuf:"bytes,3,opt,name=error,proto3" json:"error,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Run_StreamResult) Reset() {
+	*x = Run_StreamResult{}
+	mi := &file_zrunplugin_proto_msgTypes[34]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Run_StreamResult) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Run_StreamResult) ProtoMessage() {}
+
+func (x *Run_StreamResult) ProtoReflect() protoreflect.Message {
+	mi := &file_zrunplugin_proto_msgTypes[34]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Run_StreamResult.ProtoReflect.Descriptor instead.
+func (*Run_StreamResult) Descriptor() ([]byte, []int) {
+	return file_zrunplugin_proto_rawDescGZIP(), []int{11, 2}
+}
+
+func (x *Run_StreamResult) GetArg() string {
+	if x != nil {
+		return x.Arg
+	}
+	return ""
+}
+
+func (x *Run_StreamResult) GetOk() bool {
+	if x != nil {
+		return x.Ok
+	}
+	return false
+}
+
+func (x *Run_StreamResult) GetError() string {
+	if x != nil {
+		return x.Error
+	}
+	return ""
+}
 
 // Status is an error as a gRPC status: its code tells cancellation,
 // not found and the like apart.
@@ -2014,7 +2143,7 @@ type Run_Status struct {
 
 func (x *Run_Status) Reset() {
 	*x = Run_Status{}
-	mi := &file_zrunplugin_proto_msgTypes[32]
+	mi := &file_zrunplugin_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2026,7 +2155,7 @@ func (x *Run_Status) String() string {
 func (*Run_Status) ProtoMessage() {}
 
 func (x *Run_Status) ProtoReflect() protoreflect.Message {
-	mi := &file_zrunplugin_proto_msgTypes[32]
+	mi := &file_zrunplugin_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2039,7 +2168,7 @@ func (x *Run_Status) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Run_Status.ProtoReflect.Descriptor instead.
 func (*Run_Status) Descriptor() ([]byte, []int) {
-	return file_zrunplugin_proto_rawDescGZIP(), []int{11, 2}
+	return file_zrunplugin_proto_rawDescGZIP(), []int{11, 3}
 }
 
 func (x *Run_Status) GetCode() uint32 {
@@ -2071,7 +2200,7 @@ type Exec_Start struct {
 
 func (x *Exec_Start) Reset() {
 	*x = Exec_Start{}
-	mi := &file_zrunplugin_proto_msgTypes[33]
+	mi := &file_zrunplugin_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2083,7 +2212,7 @@ func (x *Exec_Start) String() string {
 func (*Exec_Start) ProtoMessage() {}
 
 func (x *Exec_Start) ProtoReflect() protoreflect.Message {
-	mi := &file_zrunplugin_proto_msgTypes[33]
+	mi := &file_zrunplugin_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2147,7 +2276,7 @@ type Exec_Request struct {
 
 func (x *Exec_Request) Reset() {
 	*x = Exec_Request{}
-	mi := &file_zrunplugin_proto_msgTypes[34]
+	mi := &file_zrunplugin_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2159,7 +2288,7 @@ func (x *Exec_Request) String() string {
 func (*Exec_Request) ProtoMessage() {}
 
 func (x *Exec_Request) ProtoReflect() protoreflect.Message {
-	mi := &file_zrunplugin_proto_msgTypes[34]
+	mi := &file_zrunplugin_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2230,7 +2359,7 @@ type Exec_Response struct {
 
 func (x *Exec_Response) Reset() {
 	*x = Exec_Response{}
-	mi := &file_zrunplugin_proto_msgTypes[35]
+	mi := &file_zrunplugin_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2242,7 +2371,7 @@ func (x *Exec_Response) String() string {
 func (*Exec_Response) ProtoMessage() {}
 
 func (x *Exec_Response) ProtoReflect() protoreflect.Message {
-	mi := &file_zrunplugin_proto_msgTypes[35]
+	mi := &file_zrunplugin_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2324,7 +2453,7 @@ type ReadFile_Request struct {
 
 func (x *ReadFile_Request) Reset() {
 	*x = ReadFile_Request{}
-	mi := &file_zrunplugin_proto_msgTypes[37]
+	mi := &file_zrunplugin_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2336,7 +2465,7 @@ func (x *ReadFile_Request) String() string {
 func (*ReadFile_Request) ProtoMessage() {}
 
 func (x *ReadFile_Request) ProtoReflect() protoreflect.Message {
-	mi := &file_zrunplugin_proto_msgTypes[37]
+	mi := &file_zrunplugin_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2375,7 +2504,7 @@ type ReadFile_Response struct {
 
 func (x *ReadFile_Response) Reset() {
 	*x = ReadFile_Response{}
-	mi := &file_zrunplugin_proto_msgTypes[38]
+	mi := &file_zrunplugin_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2387,7 +2516,7 @@ func (x *ReadFile_Response) String() string {
 func (*ReadFile_Response) ProtoMessage() {}
 
 func (x *ReadFile_Response) ProtoReflect() protoreflect.Message {
-	mi := &file_zrunplugin_proto_msgTypes[38]
+	mi := &file_zrunplugin_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2422,7 +2551,7 @@ type WriteFile_Request struct {
 
 func (x *WriteFile_Request) Reset() {
 	*x = WriteFile_Request{}
-	mi := &file_zrunplugin_proto_msgTypes[39]
+	mi := &file_zrunplugin_proto_msgTypes[42]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2434,7 +2563,7 @@ func (x *WriteFile_Request) String() string {
 func (*WriteFile_Request) ProtoMessage() {}
 
 func (x *WriteFile_Request) ProtoReflect() protoreflect.Message {
-	mi := &file_zrunplugin_proto_msgTypes[39]
+	mi := &file_zrunplugin_proto_msgTypes[42]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2486,7 +2615,7 @@ type WriteFile_Response struct {
 
 func (x *WriteFile_Response) Reset() {
 	*x = WriteFile_Response{}
-	mi := &file_zrunplugin_proto_msgTypes[40]
+	mi := &file_zrunplugin_proto_msgTypes[43]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2498,7 +2627,7 @@ func (x *WriteFile_Response) String() string {
 func (*WriteFile_Response) ProtoMessage() {}
 
 func (x *WriteFile_Response) ProtoReflect() protoreflect.Message {
-	mi := &file_zrunplugin_proto_msgTypes[40]
+	mi := &file_zrunplugin_proto_msgTypes[43]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2525,7 +2654,7 @@ type Dial_Open struct {
 
 func (x *Dial_Open) Reset() {
 	*x = Dial_Open{}
-	mi := &file_zrunplugin_proto_msgTypes[41]
+	mi := &file_zrunplugin_proto_msgTypes[44]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2537,7 +2666,7 @@ func (x *Dial_Open) String() string {
 func (*Dial_Open) ProtoMessage() {}
 
 func (x *Dial_Open) ProtoReflect() protoreflect.Message {
-	mi := &file_zrunplugin_proto_msgTypes[41]
+	mi := &file_zrunplugin_proto_msgTypes[44]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2587,7 +2716,7 @@ type Dial_Request struct {
 
 func (x *Dial_Request) Reset() {
 	*x = Dial_Request{}
-	mi := &file_zrunplugin_proto_msgTypes[42]
+	mi := &file_zrunplugin_proto_msgTypes[45]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2599,7 +2728,7 @@ func (x *Dial_Request) String() string {
 func (*Dial_Request) ProtoMessage() {}
 
 func (x *Dial_Request) ProtoReflect() protoreflect.Message {
-	mi := &file_zrunplugin_proto_msgTypes[42]
+	mi := &file_zrunplugin_proto_msgTypes[45]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2669,7 +2798,7 @@ type Dial_Response struct {
 
 func (x *Dial_Response) Reset() {
 	*x = Dial_Response{}
-	mi := &file_zrunplugin_proto_msgTypes[43]
+	mi := &file_zrunplugin_proto_msgTypes[46]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2681,7 +2810,7 @@ func (x *Dial_Response) String() string {
 func (*Dial_Response) ProtoMessage() {}
 
 func (x *Dial_Response) ProtoReflect() protoreflect.Message {
-	mi := &file_zrunplugin_proto_msgTypes[43]
+	mi := &file_zrunplugin_proto_msgTypes[46]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2764,13 +2893,14 @@ const file_zrunplugin_proto_rawDesc = "" +
 	"\bSeverity\x12\x18\n" +
 	"\x14SEVERITY_UNSPECIFIED\x10\x00\x12\x12\n" +
 	"\x0eSEVERITY_ERROR\x10\x01\x12\x14\n" +
-	"\x10SEVERITY_WARNING\x10\x02\"\x8f\x01\n" +
+	"\x10SEVERITY_WARNING\x10\x02\"\xa7\x01\n" +
 	"\tAttribute\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x12\n" +
 	"\x04type\x18\x02 \x01(\fR\x04type\x12 \n" +
 	"\vdescription\x18\x03 \x01(\tR\vdescription\x12\x1a\n" +
 	"\brequired\x18\x04 \x01(\bR\brequired\x12\x1c\n" +
-	"\tsensitive\x18\x05 \x01(\bR\tsensitive\"\xa6\x01\n" +
+	"\tsensitive\x18\x05 \x01(\bR\tsensitive\x12\x16\n" +
+	"\x06stream\x18\x06 \x01(\bR\x06stream\"\xa6\x01\n" +
 	"\fActionSchema\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12 \n" +
 	"\vdescription\x18\x02 \x01(\tR\vdescription\x12,\n" +
@@ -2815,14 +2945,22 @@ const file_zrunplugin_proto_rawDesc = "" +
 	"\bResponse\x12\x18\n" +
 	"\achanges\x18\x01 \x03(\tR\achanges\x12\x13\n" +
 	"\x05no_op\x18\x02 \x01(\bR\x04noOp\x12;\n" +
-	"\vdiagnostics\x18\x03 \x03(\v2\x19.zrunplugin.v1.DiagnosticR\vdiagnostics\"\x99\a\n" +
-	"\tRunAction\x1a\xf7\x01\n" +
+	"\vdiagnostics\x18\x03 \x03(\v2\x19.zrunplugin.v1.DiagnosticR\vdiagnostics\"\xd1\t\n" +
+	"\tRunAction\x1a\xaf\x04\n" +
 	"\aRequest\x12\x16\n" +
 	"\x06action\x18\x01 \x01(\tR\x06action\x12/\n" +
 	"\x04args\x18\x02 \x01(\v2\x1b.zrunplugin.v1.DynamicValueR\x04args\x12E\n" +
 	"\x0fsensitive_paths\x18\x03 \x03(\v2\x1c.zrunplugin.v1.AttributePathR\x0esensitivePaths\x12*\n" +
 	"\x04info\x18\x04 \x01(\v2\x16.zrunplugin.v1.RunInfoR\x04info\x120\n" +
-	"\x06target\x18\x05 \x01(\v2\x18.zrunplugin.v1.TargetRefR\x06target\x1a\xbe\x01\n" +
+	"\x06target\x18\x05 \x01(\v2\x18.zrunplugin.v1.TargetRefR\x06target\x12W\n" +
+	"\rinput_streams\x18\x06 \x03(\v22.zrunplugin.v1.RunAction.Request.InputStreamsEntryR\finputStreams\x12Z\n" +
+	"\x0eoutput_streams\x18\a \x03(\v23.zrunplugin.v1.RunAction.Request.OutputStreamsEntryR\routputStreams\x1a?\n" +
+	"\x11InputStreamsEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\x1a@\n" +
+	"\x12OutputStreamsEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\x1a\xbe\x01\n" +
 	"\x05Event\x120\n" +
 	"\x03log\x18\x01 \x01(\v2\x1c.zrunplugin.v1.RunAction.LogH\x00R\x03log\x12?\n" +
 	"\bprogress\x18\x02 \x01(\v2!.zrunplugin.v1.RunAction.ProgressH\x00R\bprogress\x129\n" +
@@ -2844,19 +2982,26 @@ const file_zrunplugin_proto_rawDesc = "" +
 	"\x06Result\x125\n" +
 	"\aoutputs\x18\x01 \x01(\v2\x1b.zrunplugin.v1.DynamicValueR\aoutputs\x12E\n" +
 	"\x0fsensitive_paths\x18\x02 \x03(\v2\x1c.zrunplugin.v1.AttributePathR\x0esensitivePaths\x12;\n" +
-	"\vdiagnostics\x18\x03 \x03(\v2\x19.zrunplugin.v1.DiagnosticR\vdiagnostics\"\xe5\x02\n" +
-	"\x03Run\x1a\x92\x01\n" +
+	"\vdiagnostics\x18\x03 \x03(\v2\x19.zrunplugin.v1.DiagnosticR\vdiagnostics\"\x98\x04\n" +
+	"\x03Run\x1a\xda\x01\n" +
 	"\aRequest\x12\x12\n" +
 	"\x04call\x18\x01 \x01(\x04R\x04call\x128\n" +
 	"\x05start\x18\x02 \x01(\v2 .zrunplugin.v1.RunAction.RequestH\x00R\x05start\x12\x18\n" +
 	"\x06cancel\x18\x03 \x01(\bH\x00R\x06cancel\x12\x18\n" +
-	"\x06credit\x18\x04 \x01(\x04H\x00R\x06creditB\x05\n" +
-	"\x03msg\x1a\x90\x01\n" +
+	"\x06credit\x18\x04 \x01(\x04H\x00R\x06credit\x12F\n" +
+	"\rstream_result\x18\x05 \x01(\v2\x1f.zrunplugin.v1.Run.StreamResultH\x00R\fstreamResultB\x05\n" +
+	"\x03msg\x1a\xb3\x01\n" +
 	"\bResponse\x12\x12\n" +
 	"\x04call\x18\x01 \x01(\x04R\x04call\x126\n" +
 	"\x05event\x18\x02 \x01(\v2\x1e.zrunplugin.v1.RunAction.EventH\x00R\x05event\x121\n" +
-	"\x05error\x18\x03 \x01(\v2\x19.zrunplugin.v1.Run.StatusH\x00R\x05errorB\x05\n" +
-	"\x03msg\x1a6\n" +
+	"\x05error\x18\x03 \x01(\v2\x19.zrunplugin.v1.Run.StatusH\x00R\x05error\x12!\n" +
+	"\vstream_wait\x18\x04 \x01(\tH\x00R\n" +
+	"streamWaitB\x05\n" +
+	"\x03msg\x1aF\n" +
+	"\fStreamResult\x12\x10\n" +
+	"\x03arg\x18\x01 \x01(\tR\x03arg\x12\x0e\n" +
+	"\x02ok\x18\x02 \x01(\bR\x02ok\x12\x14\n" +
+	"\x05error\x18\x03 \x01(\tR\x05error\x1a6\n" +
 	"\x06Status\x12\x12\n" +
 	"\x04code\x18\x01 \x01(\rR\x04code\x12\x18\n" +
 	"\amessage\x18\x02 \x01(\tR\amessage\"\x95\x03\n" +
@@ -2931,7 +3076,7 @@ func file_zrunplugin_proto_rawDescGZIP() []byte {
 }
 
 var file_zrunplugin_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_zrunplugin_proto_msgTypes = make([]protoimpl.MessageInfo, 44)
+var file_zrunplugin_proto_msgTypes = make([]protoimpl.MessageInfo, 47)
 var file_zrunplugin_proto_goTypes = []any{
 	(Diagnostic_Severity)(0),         // 0: zrunplugin.v1.Diagnostic.Severity
 	(RunAction_Log_Stream)(0),        // 1: zrunplugin.v1.RunAction.Log.Stream
@@ -2965,20 +3110,23 @@ var file_zrunplugin_proto_goTypes = []any{
 	(*RunAction_Log)(nil),            // 29: zrunplugin.v1.RunAction.Log
 	(*RunAction_Progress)(nil),       // 30: zrunplugin.v1.RunAction.Progress
 	(*RunAction_Result)(nil),         // 31: zrunplugin.v1.RunAction.Result
-	(*Run_Request)(nil),              // 32: zrunplugin.v1.Run.Request
-	(*Run_Response)(nil),             // 33: zrunplugin.v1.Run.Response
-	(*Run_Status)(nil),               // 34: zrunplugin.v1.Run.Status
-	(*Exec_Start)(nil),               // 35: zrunplugin.v1.Exec.Start
-	(*Exec_Request)(nil),             // 36: zrunplugin.v1.Exec.Request
-	(*Exec_Response)(nil),            // 37: zrunplugin.v1.Exec.Response
-	nil,                              // 38: zrunplugin.v1.Exec.Start.EnvEntry
-	(*ReadFile_Request)(nil),         // 39: zrunplugin.v1.ReadFile.Request
-	(*ReadFile_Response)(nil),        // 40: zrunplugin.v1.ReadFile.Response
-	(*WriteFile_Request)(nil),        // 41: zrunplugin.v1.WriteFile.Request
-	(*WriteFile_Response)(nil),       // 42: zrunplugin.v1.WriteFile.Response
-	(*Dial_Open)(nil),                // 43: zrunplugin.v1.Dial.Open
-	(*Dial_Request)(nil),             // 44: zrunplugin.v1.Dial.Request
-	(*Dial_Response)(nil),            // 45: zrunplugin.v1.Dial.Response
+	nil,                              // 32: zrunplugin.v1.RunAction.Request.InputStreamsEntry
+	nil,                              // 33: zrunplugin.v1.RunAction.Request.OutputStreamsEntry
+	(*Run_Request)(nil),              // 34: zrunplugin.v1.Run.Request
+	(*Run_Response)(nil),             // 35: zrunplugin.v1.Run.Response
+	(*Run_StreamResult)(nil),         // 36: zrunplugin.v1.Run.StreamResult
+	(*Run_Status)(nil),               // 37: zrunplugin.v1.Run.Status
+	(*Exec_Start)(nil),               // 38: zrunplugin.v1.Exec.Start
+	(*Exec_Request)(nil),             // 39: zrunplugin.v1.Exec.Request
+	(*Exec_Response)(nil),            // 40: zrunplugin.v1.Exec.Response
+	nil,                              // 41: zrunplugin.v1.Exec.Start.EnvEntry
+	(*ReadFile_Request)(nil),         // 42: zrunplugin.v1.ReadFile.Request
+	(*ReadFile_Response)(nil),        // 43: zrunplugin.v1.ReadFile.Response
+	(*WriteFile_Request)(nil),        // 44: zrunplugin.v1.WriteFile.Request
+	(*WriteFile_Response)(nil),       // 45: zrunplugin.v1.WriteFile.Response
+	(*Dial_Open)(nil),                // 46: zrunplugin.v1.Dial.Open
+	(*Dial_Request)(nil),             // 47: zrunplugin.v1.Dial.Request
+	(*Dial_Response)(nil),            // 48: zrunplugin.v1.Dial.Response
 }
 var file_zrunplugin_proto_depIdxs = []int32{
 	18, // 0: zrunplugin.v1.AttributePath.steps:type_name -> zrunplugin.v1.AttributePath.Step
@@ -3001,40 +3149,43 @@ var file_zrunplugin_proto_depIdxs = []int32{
 	3,  // 17: zrunplugin.v1.RunAction.Request.sensitive_paths:type_name -> zrunplugin.v1.AttributePath
 	7,  // 18: zrunplugin.v1.RunAction.Request.info:type_name -> zrunplugin.v1.RunInfo
 	8,  // 19: zrunplugin.v1.RunAction.Request.target:type_name -> zrunplugin.v1.TargetRef
-	29, // 20: zrunplugin.v1.RunAction.Event.log:type_name -> zrunplugin.v1.RunAction.Log
-	30, // 21: zrunplugin.v1.RunAction.Event.progress:type_name -> zrunplugin.v1.RunAction.Progress
-	31, // 22: zrunplugin.v1.RunAction.Event.result:type_name -> zrunplugin.v1.RunAction.Result
-	1,  // 23: zrunplugin.v1.RunAction.Log.stream:type_name -> zrunplugin.v1.RunAction.Log.Stream
-	2,  // 24: zrunplugin.v1.RunAction.Result.outputs:type_name -> zrunplugin.v1.DynamicValue
-	3,  // 25: zrunplugin.v1.RunAction.Result.sensitive_paths:type_name -> zrunplugin.v1.AttributePath
-	4,  // 26: zrunplugin.v1.RunAction.Result.diagnostics:type_name -> zrunplugin.v1.Diagnostic
-	27, // 27: zrunplugin.v1.Run.Request.start:type_name -> zrunplugin.v1.RunAction.Request
-	28, // 28: zrunplugin.v1.Run.Response.event:type_name -> zrunplugin.v1.RunAction.Event
-	34, // 29: zrunplugin.v1.Run.Response.error:type_name -> zrunplugin.v1.Run.Status
-	38, // 30: zrunplugin.v1.Exec.Start.env:type_name -> zrunplugin.v1.Exec.Start.EnvEntry
-	35, // 31: zrunplugin.v1.Exec.Request.start:type_name -> zrunplugin.v1.Exec.Start
-	43, // 32: zrunplugin.v1.Dial.Request.open:type_name -> zrunplugin.v1.Dial.Open
-	19, // 33: zrunplugin.v1.Plugin.GetSchema:input_type -> zrunplugin.v1.GetSchema.Request
-	22, // 34: zrunplugin.v1.Plugin.ValidateActions:input_type -> zrunplugin.v1.ValidateActions.Request
-	25, // 35: zrunplugin.v1.Plugin.PlanAction:input_type -> zrunplugin.v1.PlanAction.Request
-	32, // 36: zrunplugin.v1.Plugin.Run:input_type -> zrunplugin.v1.Run.Request
-	36, // 37: zrunplugin.v1.Target.Exec:input_type -> zrunplugin.v1.Exec.Request
-	39, // 38: zrunplugin.v1.Target.ReadFile:input_type -> zrunplugin.v1.ReadFile.Request
-	41, // 39: zrunplugin.v1.Target.WriteFile:input_type -> zrunplugin.v1.WriteFile.Request
-	44, // 40: zrunplugin.v1.Target.Dial:input_type -> zrunplugin.v1.Dial.Request
-	20, // 41: zrunplugin.v1.Plugin.GetSchema:output_type -> zrunplugin.v1.GetSchema.Response
-	24, // 42: zrunplugin.v1.Plugin.ValidateActions:output_type -> zrunplugin.v1.ValidateActions.Response
-	26, // 43: zrunplugin.v1.Plugin.PlanAction:output_type -> zrunplugin.v1.PlanAction.Response
-	33, // 44: zrunplugin.v1.Plugin.Run:output_type -> zrunplugin.v1.Run.Response
-	37, // 45: zrunplugin.v1.Target.Exec:output_type -> zrunplugin.v1.Exec.Response
-	40, // 46: zrunplugin.v1.Target.ReadFile:output_type -> zrunplugin.v1.ReadFile.Response
-	42, // 47: zrunplugin.v1.Target.WriteFile:output_type -> zrunplugin.v1.WriteFile.Response
-	45, // 48: zrunplugin.v1.Target.Dial:output_type -> zrunplugin.v1.Dial.Response
-	41, // [41:49] is the sub-list for method output_type
-	33, // [33:41] is the sub-list for method input_type
-	33, // [33:33] is the sub-list for extension type_name
-	33, // [33:33] is the sub-list for extension extendee
-	0,  // [0:33] is the sub-list for field type_name
+	32, // 20: zrunplugin.v1.RunAction.Request.input_streams:type_name -> zrunplugin.v1.RunAction.Request.InputStreamsEntry
+	33, // 21: zrunplugin.v1.RunAction.Request.output_streams:type_name -> zrunplugin.v1.RunAction.Request.OutputStreamsEntry
+	29, // 22: zrunplugin.v1.RunAction.Event.log:type_name -> zrunplugin.v1.RunAction.Log
+	30, // 23: zrunplugin.v1.RunAction.Event.progress:type_name -> zrunplugin.v1.RunAction.Progress
+	31, // 24: zrunplugin.v1.RunAction.Event.result:type_name -> zrunplugin.v1.RunAction.Result
+	1,  // 25: zrunplugin.v1.RunAction.Log.stream:type_name -> zrunplugin.v1.RunAction.Log.Stream
+	2,  // 26: zrunplugin.v1.RunAction.Result.outputs:type_name -> zrunplugin.v1.DynamicValue
+	3,  // 27: zrunplugin.v1.RunAction.Result.sensitive_paths:type_name -> zrunplugin.v1.AttributePath
+	4,  // 28: zrunplugin.v1.RunAction.Result.diagnostics:type_name -> zrunplugin.v1.Diagnostic
+	27, // 29: zrunplugin.v1.Run.Request.start:type_name -> zrunplugin.v1.RunAction.Request
+	36, // 30: zrunplugin.v1.Run.Request.stream_result:type_name -> zrunplugin.v1.Run.StreamResult
+	28, // 31: zrunplugin.v1.Run.Response.event:type_name -> zrunplugin.v1.RunAction.Event
+	37, // 32: zrunplugin.v1.Run.Response.error:type_name -> zrunplugin.v1.Run.Status
+	41, // 33: zrunplugin.v1.Exec.Start.env:type_name -> zrunplugin.v1.Exec.Start.EnvEntry
+	38, // 34: zrunplugin.v1.Exec.Request.start:type_name -> zrunplugin.v1.Exec.Start
+	46, // 35: zrunplugin.v1.Dial.Request.open:type_name -> zrunplugin.v1.Dial.Open
+	19, // 36: zrunplugin.v1.Plugin.GetSchema:input_type -> zrunplugin.v1.GetSchema.Request
+	22, // 37: zrunplugin.v1.Plugin.ValidateActions:input_type -> zrunplugin.v1.ValidateActions.Request
+	25, // 38: zrunplugin.v1.Plugin.PlanAction:input_type -> zrunplugin.v1.PlanAction.Request
+	34, // 39: zrunplugin.v1.Plugin.Run:input_type -> zrunplugin.v1.Run.Request
+	39, // 40: zrunplugin.v1.Target.Exec:input_type -> zrunplugin.v1.Exec.Request
+	42, // 41: zrunplugin.v1.Target.ReadFile:input_type -> zrunplugin.v1.ReadFile.Request
+	44, // 42: zrunplugin.v1.Target.WriteFile:input_type -> zrunplugin.v1.WriteFile.Request
+	47, // 43: zrunplugin.v1.Target.Dial:input_type -> zrunplugin.v1.Dial.Request
+	20, // 44: zrunplugin.v1.Plugin.GetSchema:output_type -> zrunplugin.v1.GetSchema.Response
+	24, // 45: zrunplugin.v1.Plugin.ValidateActions:output_type -> zrunplugin.v1.ValidateActions.Response
+	26, // 46: zrunplugin.v1.Plugin.PlanAction:output_type -> zrunplugin.v1.PlanAction.Response
+	35, // 47: zrunplugin.v1.Plugin.Run:output_type -> zrunplugin.v1.Run.Response
+	40, // 48: zrunplugin.v1.Target.Exec:output_type -> zrunplugin.v1.Exec.Response
+	43, // 49: zrunplugin.v1.Target.ReadFile:output_type -> zrunplugin.v1.ReadFile.Response
+	45, // 50: zrunplugin.v1.Target.WriteFile:output_type -> zrunplugin.v1.WriteFile.Response
+	48, // 51: zrunplugin.v1.Target.Dial:output_type -> zrunplugin.v1.Dial.Response
+	44, // [44:52] is the sub-list for method output_type
+	36, // [36:44] is the sub-list for method input_type
+	36, // [36:36] is the sub-list for extension type_name
+	36, // [36:36] is the sub-list for extension extendee
+	0,  // [0:36] is the sub-list for field type_name
 }
 
 func init() { file_zrunplugin_proto_init() }
@@ -3052,29 +3203,31 @@ func file_zrunplugin_proto_init() {
 		(*RunAction_Event_Progress)(nil),
 		(*RunAction_Event_Result)(nil),
 	}
-	file_zrunplugin_proto_msgTypes[30].OneofWrappers = []any{
+	file_zrunplugin_proto_msgTypes[32].OneofWrappers = []any{
 		(*Run_Request_Start)(nil),
 		(*Run_Request_Cancel)(nil),
 		(*Run_Request_Credit)(nil),
+		(*Run_Request_StreamResult)(nil),
 	}
-	file_zrunplugin_proto_msgTypes[31].OneofWrappers = []any{
+	file_zrunplugin_proto_msgTypes[33].OneofWrappers = []any{
 		(*Run_Response_Event)(nil),
 		(*Run_Response_Error)(nil),
+		(*Run_Response_StreamWait)(nil),
 	}
-	file_zrunplugin_proto_msgTypes[34].OneofWrappers = []any{
+	file_zrunplugin_proto_msgTypes[37].OneofWrappers = []any{
 		(*Exec_Request_Start)(nil),
 		(*Exec_Request_Stdin)(nil),
 	}
-	file_zrunplugin_proto_msgTypes[35].OneofWrappers = []any{
+	file_zrunplugin_proto_msgTypes[38].OneofWrappers = []any{
 		(*Exec_Response_Stdout)(nil),
 		(*Exec_Response_Stderr)(nil),
 		(*Exec_Response_ExitCode)(nil),
 	}
-	file_zrunplugin_proto_msgTypes[42].OneofWrappers = []any{
+	file_zrunplugin_proto_msgTypes[45].OneofWrappers = []any{
 		(*Dial_Request_Open)(nil),
 		(*Dial_Request_Data)(nil),
 	}
-	file_zrunplugin_proto_msgTypes[43].OneofWrappers = []any{
+	file_zrunplugin_proto_msgTypes[46].OneofWrappers = []any{
 		(*Dial_Response_Opened)(nil),
 		(*Dial_Response_Data)(nil),
 	}
@@ -3084,7 +3237,7 @@ func file_zrunplugin_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_zrunplugin_proto_rawDesc), len(file_zrunplugin_proto_rawDesc)),
 			NumEnums:      2,
-			NumMessages:   44,
+			NumMessages:   47,
 			NumExtensions: 0,
 			NumServices:   2,
 		},
