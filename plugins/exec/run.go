@@ -27,7 +27,7 @@ type runArgs struct {
 	Script       *string           `zrun:"script" help:"A shell script, run with sh -c. Exactly one of command and script must be set."`
 	Env          map[string]string `zrun:"env,optional" help:"Environment variables, added to (or overriding) the target's environment."`
 	Dir          string            `zrun:"dir,optional" help:"Working directory; the target's default when unset."`
-	Stdin        *string           `zrun:"stdin" help:"Text written to the command's standard input."`
+	Stdin        *string           `zrun:"stdin" help:"The command's standard input: text, or the stream another step produces (stdin = step.dump.stream), which the command reads as it is written. The step fails if that step fails, even once the command has read it all."`
 	ExpectExit   []int             `zrun:"expect_exit,optional" help:"Exit codes that count as success. Default: [0]."`
 	CaptureLimit *int64            `zrun:"capture_limit" help:"Maximum bytes of stdout and of stderr kept in the outputs; the rest is still streamed. Default: 1 MiB."`
 }
@@ -36,6 +36,7 @@ type runOutputs struct {
 	ExitCode int    `zrun:"exit_code" help:"The command's exit code; 128+N when killed by signal N."`
 	Stdout   string `zrun:"stdout" help:"Captured standard output, without one trailing newline."`
 	Stderr   string `zrun:"stderr" help:"Captured standard error, without one trailing newline."`
+	Stream   string `zrun:"stream" help:"The command's standard output as a stream, for another step's stream argument (stdin = step.this.stream). When a step consumes it, stdout goes there as it is written, and the stdout output is empty."`
 }
 
 // run is the exec.run action.
@@ -46,9 +47,12 @@ type run struct {
 func newRun() *run {
 	// NewAction derives the schema from the structs; Run is our own, since
 	// it needs the request's target.
-	return &run{schema: sdk.NewAction[runArgs, runOutputs]("run",
+	s := sdk.NewAction[runArgs, runOutputs]("run",
 		"Run a command or a shell script on the step's target, streaming its output. Fails unless the exit code is one of expect_exit.",
-		nil).Schema()}
+		nil).Schema()
+	s.Arg("stdin").Stream = true
+	s.Output("stream").Stream = true
+	return &run{schema: s}
 }
 
 func (r *run) Schema() *schema.Action { return r.schema }
@@ -184,10 +188,14 @@ func (r *run) Run(ctx context.Context, req *sdk.RunRequest) (*sdk.RunResponse, e
 		Stdout: stdout,
 		Stderr: stderr,
 	}
-	if args.Stdin != nil {
-		cmd.Stdin = strings.NewReader(*args.Stdin)
+	closeStreams, err := connectStreams(req.UI, cmd, &args)
+	if err != nil {
+		return nil, err
 	}
 	res, err := req.Target.Exec(ctx, cmd)
+	if cerr := closeStreams(); err == nil {
+		err = cerr
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -203,6 +211,46 @@ func (r *run) Run(ctx context.Context, req *sdk.RunRequest) (*sdk.RunResponse, e
 		"stdout":    cty.StringVal(strings.ToValidUTF8(stdout.String(), "\uFFFD")),
 		"stderr":    cty.StringVal(strings.ToValidUTF8(stderr.String(), "\uFFFD")),
 	})}, nil
+}
+
+// connectStreams gives cmd its stdin stream (a pipe from another step,
+// or the text of stdin) and sends its stdout to the stream output when a
+// step consumes it. The returned func closes them once the command has
+// ended, so the consumer sees the stream end without waiting for the step.
+func connectStreams(ui sdk.UI, cmd *sdk.Command, args *runArgs) (func() error, error) {
+	if ui == nil {
+		if args.Stdin != nil {
+			cmd.Stdin = strings.NewReader(*args.Stdin)
+		}
+		return func() error { return nil }, nil
+	}
+	in, err := ui.InputStream("stdin")
+	if err != nil {
+		return nil, fmt.Errorf("stdin: %w", err)
+	}
+	if in != nil {
+		cmd.Stdin = in
+	}
+	out, err := ui.OutputStream("stream")
+	if err != nil {
+		if in != nil {
+			_ = in.Close()
+		}
+		return nil, err
+	}
+	if out != nil {
+		cmd.Stdout = out
+	}
+	return func() error {
+		var err error
+		if out != nil {
+			err = out.Close()
+		}
+		if in != nil {
+			_ = in.Close()
+		}
+		return err
+	}, nil
 }
 
 func logTruncated(ui sdk.UI, name string, c *capture) {

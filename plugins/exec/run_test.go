@@ -2,6 +2,7 @@ package exec
 
 import (
 	"context"
+	"maps"
 	"strings"
 	"testing"
 	"time"
@@ -36,6 +37,9 @@ func strs(ss ...string) cty.Value {
 
 func runExec(ctx context.Context, t *testing.T, a cty.Value, ui sdk.UI) *sdk.RunResponse {
 	t.Helper()
+	if ui, ok := ui.(*sdktest.UI); ok {
+		ui.SetArgs(a)
+	}
 	resp, err := sdk.InProcess(Plugin()).RunAction(ctx, "run", &sdk.RunRequest{Args: a, Target: local.Target(), UI: ui})
 	if err != nil {
 		t.Fatalf("RunAction: %v", err)
@@ -100,7 +104,9 @@ func TestRun(t *testing.T) {
 			if err := resp.Diagnostics.Err(); err != nil {
 				t.Fatal(err)
 			}
-			if diff := cmp.Diff(cty.ObjectVal(tc.wantOut).GoString(), resp.Outputs.GoString()); diff != "" {
+			want := map[string]cty.Value{"stream": cty.NullVal(cty.String)}
+			maps.Copy(want, tc.wantOut)
+			if diff := cmp.Diff(cty.ObjectVal(want).GoString(), resp.Outputs.GoString()); diff != "" {
 				t.Errorf("outputs (-want +got):\n%s", diff)
 			}
 			rec := ui.Record()
@@ -295,12 +301,15 @@ func TestPluginSchema(t *testing.T) {
 		t.Fatal(err)
 	}
 	s := newRun().Schema()
+	if !s.Arg("stdin").Stream || !s.Output("stream").Stream {
+		t.Errorf("stdin and stream are not streams: %+v, %+v", s.Arg("stdin"), s.Output("stream"))
+	}
 	for name, required := range map[string]bool{"command": false, "script": false, "env": false, "expect_exit": false} {
 		if a := s.Arg(name); a == nil || a.Required != required || a.Description == "" {
 			t.Errorf("argument %s = %+v", name, a)
 		}
 	}
-	want := cty.Object(map[string]cty.Type{"exit_code": cty.Number, "stdout": cty.String, "stderr": cty.String})
+	want := cty.Object(map[string]cty.Type{"exit_code": cty.Number, "stdout": cty.String, "stderr": cty.String, "stream": cty.String})
 	if !s.OutputsType().Equals(want) {
 		t.Errorf("outputs type = %#v", s.OutputsType())
 	}
@@ -326,7 +335,7 @@ func TestRunOverGRPC(t *testing.T) {
 	if err := res.Diagnostics.Err(); err != nil {
 		t.Fatal(err)
 	}
-	want := cty.ObjectVal(map[string]cty.Value{"exit_code": cty.NumberIntVal(3), "stdout": cty.StringVal("out"), "stderr": cty.StringVal("err")})
+	want := cty.ObjectVal(map[string]cty.Value{"exit_code": cty.NumberIntVal(3), "stdout": cty.StringVal("out"), "stderr": cty.StringVal("err"), "stream": cty.NullVal(cty.String)})
 	if !res.Outputs.RawEquals(want) {
 		t.Errorf("outputs = %#v", res.Outputs)
 	}

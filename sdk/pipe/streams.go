@@ -57,8 +57,8 @@ func (s *Streams) InputStream(arg string) (io.ReadCloser, error) {
 
 func (s *Streams) text(arg string) (io.ReadCloser, error) {
 	v := s.args
-	if v == cty.NilVal || !v.Type().IsObjectType() || !v.Type().HasAttribute(arg) {
-		return nil, fmt.Errorf("the action has no argument %q", arg)
+	if v == cty.NilVal || !v.IsKnown() || v.IsNull() || !v.Type().IsObjectType() || !v.Type().HasAttribute(arg) {
+		return nil, nil // an argument left out is null
 	}
 	v, _ = v.GetAttr(arg).Unmark()
 	switch {
