@@ -9,24 +9,43 @@ import (
 	"github.com/zclconf/go-cty/cty"
 
 	"github.com/zrun-dev/zrun/sdk"
+	"github.com/zrun-dev/zrun/sdk/pipe"
 )
 
-// attempt runs an action once, holding a parallelism slot.
+// attempt runs an action once, holding a parallelism slot (but for a
+// stream's consumer: see walkPipes.consumes), and settles the streams it
+// produces with its outcome.
 func (x *execution) attempt(ctx context.Context, b *boundStep, args cty.Value, info sdk.RunInfo, mask *masker) (cty.Value, error) {
-	select {
-	case x.sem <- struct{}{}:
-	case <-ctx.Done():
+	pipes := pipesFrom(ctx)
+	out, err := x.attemptOnce(ctx, b, args, info, mask, pipes)
+	pipes.attemptEnded(ctx, b, err, mask)
+	if err != nil && ctx.Err() != nil {
+		// Its consumer ended first, and cancelled it.
 		return cty.NilVal, stopError(ctx)
 	}
-	defer func() { <-x.sem }()
+	return out, err
+}
+
+func (x *execution) attemptOnce(ctx context.Context, b *boundStep, args cty.Value, info sdk.RunInfo, mask *masker, pipes *walkPipes) (cty.Value, error) {
+	if !pipes.consumes(b) {
+		select {
+		case x.sem <- struct{}{}:
+		case <-ctx.Done():
+			return cty.NilVal, stopError(ctx)
+		}
+		defer func() { <-x.sem }()
+	}
 	if b.Timeout != nil {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, b.Timeout.Duration)
 		defer cancel()
 	}
 	ui := newStepUI(x.sink, info, x.r.opts.Local, mask)
+	ui.ends = pipes.ends(b)
+	ui.streams = pipe.NewStreams(ctx, ui.ends, args)
 	resp, err := b.client.RunAction(ctx, b.Action.Name, &sdk.RunRequest{Args: args, Info: info, Target: x.r.opts.Local, UI: ui})
 	ui.flush()
+	ui.streams.Close()
 	switch {
 	case ctx.Err() == context.DeadlineExceeded && b.Timeout != nil:
 		return cty.NilVal, fmt.Errorf("timed out after %s: plugin %q did not finish %s in time", b.Timeout.Duration, b.Action.Plugin, b.Action)
