@@ -18,7 +18,7 @@ import (
 func (x *execution) attempt(ctx context.Context, b *boundStep, args cty.Value, info sdk.RunInfo, mask *masker) (cty.Value, error) {
 	pipes := pipesFrom(ctx)
 	out, err := x.attemptOnce(ctx, b, args, info, mask, pipes)
-	pipes.attemptEnded(ctx, b, err, mask)
+	pipes.attemptEnded(b, err, mask)
 	if err != nil && ctx.Err() != nil {
 		// Its consumer ended first, and cancelled it.
 		return cty.NilVal, stopError(ctx)

@@ -250,7 +250,8 @@ func kindName(k dsl.StepKind) string {
 // graph`, and how to label it. Main, on_failure and finally steps are in
 // one graph: each set's own edges, and, since a set runs after the ones
 // before it, edges from the last steps of each earlier set to its first
-// steps, labelled "on failure" or "finally". A step is labelled with its
+// steps, labelled "on failure" or "finally". A pipe is an edge from its
+// producer to its consumer labelled "pipe": they run together. A step is labelled with its
 // set, its for_each collection, its action and its condition
 // (on_failure: step.check[for_each: env.services] (http.check) when: ...).
 func (r *Runner) Graph(ctx context.Context, workflow string) (*dag.Graph, dag.Labels, hcl.Diagnostics) {
@@ -260,10 +261,19 @@ func (r *Runner) Graph(ctx context.Context, workflow string) (*dag.Graph, dag.La
 	}
 	wb, diags := r.bind(ctx, wf)
 	all := dag.NewGraph()
-	var earlier [][]dag.Vertex // the last steps of each set so far
+	piped := map[[2]dag.Vertex]bool{} // consumer, producer
+	var earlier [][]dag.Vertex        // the last steps of each set so far
 	for _, kind := range []dsl.StepKind{dsl.StepMain, dsl.StepOnFailure, dsl.StepFinally} {
 		g, moreDiags := buildGraph(wb, kind)
 		diags = append(diags, moreDiags...)
+		// A pipe is drawn as an edge of its own; what its consumer
+		// inherited from its producer is then implied by it.
+		for _, p := range samePipes(pipesOf(wb, wb.set(kind))) {
+			if !reaches(g, p.producer, p.consumer) {
+				g.Connect(p.consumer, p.producer)
+				piped[[2]dag.Vertex{p.consumer, p.producer}] = true
+			}
+		}
 		g.TransitiveReduction()
 		var first, last []dag.Vertex
 		for _, v := range g.Vertices() {
@@ -289,7 +299,13 @@ func (r *Runner) Graph(ctx context.Context, workflow string) (*dag.Graph, dag.La
 			earlier = append(earlier, last)
 		}
 	}
-	return all, dag.Labels{Vertex: r.graphLabel, Edge: graphEdgeLabel}, diags
+	edge := func(from, to dag.Vertex) string {
+		if piped[[2]dag.Vertex{from, to}] {
+			return "pipe"
+		}
+		return graphEdgeLabel(from, to)
+	}
+	return all, dag.Labels{Vertex: r.graphLabel, Edge: edge}, diags
 }
 
 // graphLabel labels a step in `zrun graph`.

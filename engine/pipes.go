@@ -7,7 +7,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"sync"
-	"time"
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/zclconf/go-cty/cty"
@@ -152,6 +151,15 @@ func (p *livePipe) settle(err error) {
 	})
 }
 
+func (p *livePipe) settled() bool {
+	select {
+	case <-p.done:
+		return true
+	default:
+		return false
+	}
+}
+
 // walkPipes are the pipes of one walk (one set of one workflow call),
 // their sockets in a private directory.
 type walkPipes struct {
@@ -241,6 +249,9 @@ func (w *walkPipes) started(ctx context.Context, b *boundStep) (context.Context,
 			p.settle(fmt.Errorf("%s produced no stream: %s", b.Name(), why))
 		}
 		for _, p := range w.byConsumer[b] {
+			if p.settled() {
+				continue // the producer ended first: nothing to cancel
+			}
 			w.mu.Lock()
 			stop := w.stop[p.producer]
 			w.mu.Unlock()
@@ -291,16 +302,9 @@ func (w *walkPipes) ends(b *boundStep) *pipe.Ends {
 	return e
 }
 
-// producerGrace is how long a producer whose attempt failed waits for its
-// consumer's end before its failure is reported: a consumer that stopped
-// reading makes its producer's writes fail a moment before the consumer's
-// own step ends, and then the producer was cancelled by it, not failed.
-const producerGrace = 250 * time.Millisecond
-
 // attemptEnded settles b's streams with its attempt's outcome (masked),
-// so their consumers learn it at once; a failed producer then waits a
-// moment for its consumer's end (see producerGrace).
-func (w *walkPipes) attemptEnded(ctx context.Context, b *boundStep, err error, mask *masker) {
+// so their consumers learn it at once.
+func (w *walkPipes) attemptEnded(b *boundStep, err error, mask *masker) {
 	if w == nil || len(w.byProducer[b]) == 0 {
 		return
 	}
@@ -311,12 +315,5 @@ func (w *walkPipes) attemptEnded(ctx context.Context, b *boundStep, err error, m
 	}
 	for _, p := range ps {
 		p.settle(outcome)
-	}
-	if err == nil || ctx.Err() != nil {
-		return
-	}
-	select {
-	case <-ctx.Done():
-	case <-time.After(producerGrace):
 	}
 }
