@@ -141,6 +141,9 @@ type livePipe struct {
 	once sync.Once
 	done chan struct{} // closed when err is set
 	err  error         // nil: the producer succeeded
+	// ended says why the consumer ended before the stream did (under
+	// walkPipes.mu): a producer that starts after it is cancelled at once.
+	ended error
 }
 
 // settle records how the producer ended; the first outcome stays.
@@ -238,6 +241,11 @@ func (w *walkPipes) started(ctx context.Context, b *boundStep) (context.Context,
 		ctx, cancel = context.WithCancelCause(ctx)
 		w.mu.Lock()
 		w.stop[b] = cancel
+		for _, p := range w.byProducer[b] {
+			if p.ended != nil {
+				cancel(p.ended)
+			}
+		}
 		w.mu.Unlock()
 	}
 	return ctx, func(err error) {
@@ -252,11 +260,13 @@ func (w *walkPipes) started(ctx context.Context, b *boundStep) (context.Context,
 			if p.settled() {
 				continue // the producer ended first: nothing to cancel
 			}
+			why := fmt.Errorf("its stream's consumer %s ended before the stream did", b.Name())
 			w.mu.Lock()
+			p.ended = why
 			stop := w.stop[p.producer]
 			w.mu.Unlock()
 			if stop != nil {
-				stop(fmt.Errorf("its stream's consumer %s ended before the stream did", b.Name()))
+				stop(why)
 			}
 		}
 		if cancel != nil {
