@@ -76,9 +76,9 @@ func withStreamMocks(m *mockPlugins) *mockPlugins {
 func TestPipeRuns(t *testing.T) {
 	tests := map[string]struct {
 		producer, consumer string // extra arguments
-		want                      map[string]events.Status
-		wantErr                   map[string]string
-		wantBytes                 int64
+		want               map[string]events.Status
+		wantErr            map[string]string
+		wantBytes          int64
 	}{
 		"both succeed": {
 			want:      map[string]events.Status{"step.dump": events.StatusOK, "step.load": events.StatusOK},

@@ -37,6 +37,8 @@ type runData struct {
 	// step and output: their pipe's address, which a consumer reads while
 	// its producer runs, before the producer has a value.
 	streams map[string]map[string]cty.Value
+	// pipes are the pipes of the workflow's steps, for plans.
+	pipes []*pipeEdge
 	// missingAsNull makes steps without a value read as objects of nulls
 	// rather than unknown: on_failure and finally see real, partial results.
 	missingAsNull bool
@@ -89,6 +91,17 @@ func (d *runData) setStream(step, output string, addr cty.Value) {
 		d.streams[step] = map[string]cty.Value{}
 	}
 	d.streams[step][output] = addr
+}
+
+// pipesInto describes the pipes a step reads, for its plan.
+func (d *runData) pipesInto(b *boundStep, prefix string) []string {
+	var out []string
+	for _, p := range d.pipes {
+		if p.consumer == b {
+			out = append(out, fmt.Sprintf("pipe from %s%s into %s", prefix, p.ref.String(), p.arg))
+		}
+	}
+	return out
 }
 
 func (d *runData) stepValue(name string) (cty.Value, bool) {
