@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"math/big"
+	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -215,8 +217,17 @@ func (r *run) Run(ctx context.Context, req *sdk.RunRequest) (*sdk.RunResponse, e
 
 // connectStreams gives cmd its stdin stream (a pipe from another step,
 // or the text of stdin) and sends its stdout to the stream output when a
-// step consumes it. The returned func closes them once the command has
-// ended, so the consumer sees the stream end without waiting for the step.
+// step consumes it. The returned func runs once the command has ended: it
+// closes them, so the consumer sees the stream end without waiting for
+// the step, and returns the input's producer's failure, if any.
+//
+// A pipe that offers its descriptor (File) is handed to the command
+// itself: the command reads or writes the socket, and neither this
+// process nor zrun's touches the bytes. The command then sees an end of
+// input however its producer ended, so the step asks (Wait) once the
+// command is done: if the stream had ended, its success needs its
+// producer's; if not, the command stopped reading first, and closing the
+// stream stops the producer.
 func connectStreams(ui sdk.UI, cmd *sdk.Command, args *runArgs) (func() error, error) {
 	if ui == nil {
 		if args.Stdin != nil {
@@ -224,33 +235,63 @@ func connectStreams(ui sdk.UI, cmd *sdk.Command, args *runArgs) (func() error, e
 		}
 		return func() error { return nil }, nil
 	}
+	var closers []io.Closer
+	closeAll := func() {
+		for _, c := range closers {
+			_ = c.Close()
+		}
+	}
 	in, err := ui.InputStream("stdin")
 	if err != nil {
 		return nil, fmt.Errorf("stdin: %w", err)
 	}
+	var wait func() error
 	if in != nil {
+		closers = append(closers, in)
 		cmd.Stdin = in
+		if f, ok := descriptor(in); ok {
+			if w, ok := in.(interface{ Wait() error }); ok {
+				cmd.Stdin, wait = f, w.Wait
+				closers = append(closers, f)
+			} else {
+				_ = f.Close()
+			}
+		}
 	}
 	out, err := ui.OutputStream("stream")
 	if err != nil {
-		if in != nil {
-			_ = in.Close()
-		}
+		closeAll()
 		return nil, err
 	}
 	if out != nil {
+		closers = append(closers, out)
 		cmd.Stdout = out
+		if f, ok := descriptor(out); ok {
+			cmd.Stdout = f
+			closers = append(closers, f)
+		}
 	}
 	return func() error {
 		var err error
-		if out != nil {
-			err = out.Close()
+		if wait != nil {
+			err = wait()
 		}
-		if in != nil {
-			_ = in.Close()
+		closeAll()
+		if err != nil {
+			return fmt.Errorf("stdin: %w", err)
 		}
-		return err
+		return nil
 	}, nil
+}
+
+// descriptor returns a duplicate of a stream's descriptor when it has one.
+func descriptor(stream any) (*os.File, bool) {
+	d, ok := stream.(interface{ File() (*os.File, error) })
+	if !ok {
+		return nil, false
+	}
+	f, err := d.File()
+	return f, err == nil
 }
 
 func logTruncated(ui sdk.UI, name string, c *capture) {

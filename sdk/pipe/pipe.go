@@ -7,7 +7,6 @@ import (
 	"io"
 	"net"
 	"os"
-	"sync"
 	"syscall"
 	"time"
 )
@@ -57,9 +56,10 @@ func Listen(ctx context.Context, addr string, result func(context.Context) error
 	if err != nil {
 		return nil, fmt.Errorf("listening for the stream: %w", err)
 	}
-	rctx, cancel := context.WithCancel(ctx)
-	r := &reader{res: make(chan error, 1), cancel: cancel}
-	go func() { r.res <- result(rctx) }()
+	// The outcome's wait ends with ctx (the step's): Wait may ask for it
+	// even after Close.
+	r := &reader{res: make(chan error, 1)}
+	go func() { r.res <- result(ctx) }()
 	acc := make(chan accepted, 1)
 	go func() {
 		c, err := ln.AcceptUnix()
@@ -68,7 +68,6 @@ func Listen(ctx context.Context, addr string, result func(context.Context) error
 	// giveUp closes the listener, which ends the accept, and whatever
 	// connection it returned meanwhile.
 	giveUp := func() {
-		cancel()
 		_ = ln.Close()
 		go func() {
 			if a := <-acc; a.c != nil {
@@ -80,11 +79,9 @@ func Listen(ctx context.Context, addr string, result func(context.Context) error
 	case a := <-acc:
 		_ = ln.Close()
 		if a.err != nil {
-			cancel()
 			return nil, fmt.Errorf("accepting the stream: %w", a.err)
 		}
-		r.conn = a.c
-		return r, nil
+		return r.handOver(a.c)
 	case err := <-r.res:
 		r.res <- err // Read answers from it too
 		if err != nil {
@@ -102,13 +99,11 @@ func Listen(ctx context.Context, addr string, result func(context.Context) error
 	case a := <-acc:
 		_ = ln.Close()
 		if a.err == nil {
-			r.conn = a.c
-			return r, nil
+			return r.handOver(a.c)
 		}
 	case <-time.After(acceptGrace):
 		giveUp()
 	}
-	cancel()
 	return io.NopCloser(eofReader{}), nil
 }
 
@@ -122,27 +117,62 @@ type eofReader struct{}
 
 func (eofReader) Read([]byte) (int, error) { return 0, io.EOF }
 
-// reader is the consumer's stream: the socket's bytes, and at its end
+// pipeSize is the kernel buffer asked for each pipe (F_SETPIPE_SZ): the
+// backpressure's slack, and fewer switches between the two processes than
+// the 64 KiB default. Linux caps it at /proc/sys/fs/pipe-max-size (1 MiB
+// by default); a refusal keeps the default.
+const pipeSize = 1 << 20
+
+// handOver makes the consumer's OS pipe and sends its write end to the
+// producer over the accepted connection (SCM_RIGHTS): the bytes then go
+// through the pipe, as fast as a shell's, and a command at either end can
+// be given its end as stdin or stdout. The socket was only the meeting
+// point.
+func (r *reader) handOver(c *net.UnixConn) (io.ReadCloser, error) {
+	defer c.Close()
+	pr, pw, err := os.Pipe()
+	if err != nil {
+		return nil, fmt.Errorf("making the stream's pipe: %w", err)
+	}
+	defer pw.Close()
+	if rc, err := pr.SyscallConn(); err == nil {
+		_ = rc.Control(func(fd uintptr) { _, _ = fcntl(fd, syscall.F_SETPIPE_SZ, pipeSize) })
+	}
+	if _, _, err := c.WriteMsgUnix([]byte{0}, syscall.UnixRights(int(pw.Fd())), nil); err != nil {
+		_ = pr.Close()
+		return nil, fmt.Errorf("handing the stream's pipe to its producer: %w", err)
+	}
+	r.f = pr
+	return r, nil
+}
+
+func fcntl(fd uintptr, cmd, arg int) (int, error) {
+	n, _, errno := syscall.Syscall(syscall.SYS_FCNTL, fd, uintptr(cmd), uintptr(arg))
+	if errno != 0 {
+		return 0, errno
+	}
+	return int(n), nil
+}
+
+// reader is the consumer's stream: the pipe's bytes, and at their end
 // the producer's outcome.
 type reader struct {
-	conn   *net.UnixConn
-	res    chan error // the outcome, put back once read
-	cancel context.CancelFunc
+	f   *os.File
+	res chan error // the outcome, put back once read
 
-	once sync.Once
-	err  error // the end of the stream, once reached
+	err error // the end of the stream, once reached
 }
 
 func (r *reader) Read(p []byte) (int, error) {
 	if r.err != nil {
 		return 0, r.err
 	}
-	n, err := r.conn.Read(p)
+	n, err := r.f.Read(p)
 	if err == nil {
 		return n, nil
 	}
-	// The socket ended: EOF, or reset by a producer that died. Either
-	// way, what the stream was is the producer step's outcome.
+	// The pipe ended: every writer closed it, the producer's process
+	// dying included. What the stream was is the producer step's outcome.
 	res := <-r.res
 	r.res <- res
 	switch {
@@ -157,21 +187,70 @@ func (r *reader) Read(p []byte) (int, error) {
 	return n, r.err
 }
 
-func (r *reader) Close() error {
-	r.once.Do(r.cancel)
-	return r.conn.Close()
-}
+// Close closes the pipe; the producer's outcome is still awaited (its
+// wait ends with the step's ctx), for Wait.
+func (r *reader) Close() error { return r.f.Close() }
 
-// File returns a duplicate of the socket's descriptor, for a child
-// process to read from directly (see Result).
-func (r *reader) File() (*os.File, error) { return r.conn.File() }
+// File returns a duplicate of the pipe's read end, for a child process to
+// read from directly (see Wait); use either File or Read, not both.
+func (r *reader) File() (*os.File, error) { return dup(r.f) }
 
-// Wait returns the producer step's outcome, once it has ended: for a
-// caller that handed File to a child process and so never saw Read's end.
+// Wait is for a caller that handed File to a child process, which has
+// ended: if the stream had ended (every writer closed it), the child may
+// have read it to its end, and Wait returns the producer step's outcome
+// once that step has ended, as Read would have. If it had not, the child
+// stopped reading first: its success is its own, Wait returns nil at once,
+// and closing the reader then stops the producer. Call it before Close.
 func (r *reader) Wait() error {
+	if !r.ended() {
+		return nil
+	}
 	res := <-r.res
 	r.res <- res
 	return res
+}
+
+// ended reports whether every writer of the pipe has closed it, without
+// waiting: a read that finds it empty and closed.
+func (r *reader) ended() bool {
+	rc, err := r.f.SyscallConn()
+	if err != nil {
+		return false
+	}
+	end := false
+	_ = rc.Control(func(fd uintptr) {
+		if syscall.SetNonblock(int(fd), true) != nil {
+			return
+		}
+		var b [1]byte
+		n, err := syscall.Read(int(fd), b[:])
+		end = n == 0 && err == nil
+	})
+	return end
+}
+
+// dup duplicates f's descriptor, close-on-exec and blocking, as a child
+// process expects its stdin and stdout (one that meets EAGAIN fails).
+// The flag is the pipe end's, which f shares: f itself is only closed
+// after, never read or written.
+func dup(f *os.File) (*os.File, error) {
+	rc, err := f.SyscallConn()
+	if err != nil {
+		return nil, err
+	}
+	var nfd int
+	var derr error
+	if err := rc.Control(func(fd uintptr) { nfd, derr = fcntl(fd, syscall.F_DUPFD_CLOEXEC, 0) }); err != nil {
+		return nil, err
+	}
+	if derr != nil {
+		return nil, derr
+	}
+	if err := syscall.SetNonblock(nfd, false); err != nil {
+		_ = syscall.Close(nfd)
+		return nil, err
+	}
+	return os.NewFile(uintptr(nfd), f.Name()), nil
 }
 
 // Dial is the producer's end: it connects to the consumer's listener at
@@ -181,7 +260,7 @@ func Dial(ctx context.Context, addr string) (io.WriteCloser, error) {
 	for {
 		c, err := net.DialUnix("unix", nil, &net.UnixAddr{Name: addr, Net: "unix"})
 		if err == nil {
-			return &writer{conn: c}, nil
+			return receive(ctx, c)
 		}
 		if !errors.Is(err, syscall.ENOENT) && !errors.Is(err, syscall.ECONNREFUSED) {
 			return nil, fmt.Errorf("connecting the stream: %w", err)
@@ -195,12 +274,41 @@ func Dial(ctx context.Context, addr string) (io.WriteCloser, error) {
 	}
 }
 
+// receive takes the pipe's write end the consumer sends (see handOver).
+func receive(ctx context.Context, c *net.UnixConn) (io.WriteCloser, error) {
+	defer c.Close()
+	stop := context.AfterFunc(ctx, func() { _ = c.SetDeadline(time.Now()) })
+	defer stop()
+	oob := make([]byte, syscall.CmsgSpace(4))
+	_, oobn, _, _, err := c.ReadMsgUnix(make([]byte, 1), oob)
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, fmt.Errorf("the consuming step never read the stream: %w", context.Cause(ctx))
+		}
+		return nil, fmt.Errorf("the consuming step closed the stream before reading it: %w", err)
+	}
+	msgs, err := syscall.ParseSocketControlMessage(oob[:oobn])
+	if err != nil || len(msgs) != 1 {
+		return nil, fmt.Errorf("the consumer sent no pipe: %v", err)
+	}
+	fds, err := syscall.ParseUnixRights(&msgs[0])
+	if err != nil || len(fds) != 1 {
+		return nil, fmt.Errorf("the consumer sent no pipe: %v", err)
+	}
+	syscall.CloseOnExec(fds[0])
+	if err := syscall.SetNonblock(fds[0], true); err != nil {
+		_ = syscall.Close(fds[0])
+		return nil, err
+	}
+	return &writer{f: os.NewFile(uintptr(fds[0]), "stream")}, nil
+}
+
 // writer is the producer's stream.
-type writer struct{ conn *net.UnixConn }
+type writer struct{ f *os.File }
 
 func (w *writer) Write(p []byte) (int, error) {
-	n, err := w.conn.Write(p)
-	if err != nil && (errors.Is(err, syscall.EPIPE) || errors.Is(err, syscall.ECONNRESET)) {
+	n, err := w.f.Write(p)
+	if err != nil && errors.Is(err, syscall.EPIPE) {
 		err = fmt.Errorf("the consuming step stopped reading the stream: %w", err)
 	}
 	return n, err
@@ -208,8 +316,8 @@ func (w *writer) Write(p []byte) (int, error) {
 
 // Close ends the stream; the consumer sees its end once this step has
 // succeeded.
-func (w *writer) Close() error { return w.conn.Close() }
+func (w *writer) Close() error { return w.f.Close() }
 
-// File returns a duplicate of the socket's descriptor, for a child
-// process to write to directly.
-func (w *writer) File() (*os.File, error) { return w.conn.File() }
+// File returns a duplicate of the pipe's write end, for a child process
+// to write to directly; use either File or Write, not both.
+func (w *writer) File() (*os.File, error) { return dup(w.f) }
