@@ -147,6 +147,12 @@ func (r *run) Plan(_ context.Context, req *sdk.PlanRequest) (*sdk.PlanResponse, 
 	}
 	what := "a command (known at run time)"
 	args, _ := req.Args.UnmarkDeep()
+	if args.IsKnown() && !args.IsNull() && args.Type().HasAttribute("stdin") {
+		// A piped stdin is known only at run time; the command is not.
+		attrs := args.AsValueMap()
+		attrs["stdin"] = cty.NullVal(cty.String)
+		args = cty.ObjectVal(attrs)
+	}
 	if args.IsWhollyKnown() && !args.IsNull() {
 		var a runArgs
 		if err := sdk.FromValue(args, &a); err == nil {

@@ -2,9 +2,12 @@ package exec
 
 import (
 	"context"
+	"errors"
+	"io"
 	"maps"
 	"strings"
 	"testing"
+	"testing/iotest"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
@@ -342,4 +345,47 @@ func TestRunOverGRPC(t *testing.T) {
 	if res.Stdout != "out\n" || res.Stderr != "err\n" {
 		t.Errorf("streamed stdout %q, stderr %q", res.Stdout, res.Stderr)
 	}
+}
+
+func TestRunStreams(t *testing.T) {
+	t.Run("stdout to the stream output", func(t *testing.T) {
+		res := sdktest.Run(t, Plugin(), "run", map[string]cty.Value{"script": cty.StringVal("echo streamed; echo shown >&2")},
+			sdktest.WithTarget(local.Target()), sdktest.WithOutput("stream"))
+		if err := res.Diagnostics.Err(); err != nil {
+			t.Fatal(err)
+		}
+		if got := res.Streams["stream"]; got != "streamed\n" {
+			t.Errorf("stream = %q", got)
+		}
+		if got := res.Outputs.GetAttr("stdout").AsString(); got != "" || res.Stdout != "" {
+			t.Errorf("stdout output %q, shown %q: want both empty", got, res.Stdout)
+		}
+		if res.Stderr != "shown\n" {
+			t.Errorf("stderr %q", res.Stderr)
+		}
+	})
+	t.Run("stdin from a stream", func(t *testing.T) {
+		res := sdktest.Run(t, Plugin(), "run", map[string]cty.Value{"command": strs("tr", "a-z", "A-Z")},
+			sdktest.WithTarget(local.Target()), sdktest.WithInput("stdin", strings.NewReader("piped\n")))
+		if err := res.Diagnostics.Err(); err != nil {
+			t.Fatal(err)
+		}
+		if got := res.Outputs.GetAttr("stdout").AsString(); got != "PIPED" {
+			t.Errorf("stdout = %q", got)
+		}
+	})
+	t.Run("a failed input fails the step", func(t *testing.T) {
+		res := sdktest.Run(t, Plugin(), "run", map[string]cty.Value{"script": cty.StringVal("cat > /dev/null")},
+			sdktest.WithTarget(local.Target()), sdktest.WithInput("stdin", io.MultiReader(strings.NewReader("part"), iotest.ErrReader(errors.New("step.dump failed: boom")))))
+		if err := res.Diagnostics.Err(); err == nil || !strings.Contains(err.Error(), "step.dump failed: boom") {
+			t.Fatalf("got %v, want the producer's error", err)
+		}
+	})
+	t.Run("plan with a piped stdin", func(t *testing.T) {
+		a := args(map[string]cty.Value{"command": strs("wc", "-c"), "stdin": cty.UnknownVal(cty.String)})
+		resp, err := newRun().Plan(t.Context(), &sdk.PlanRequest{Args: a, Target: local.Target()})
+		if err != nil || len(resp.Changes) != 1 || !strings.Contains(resp.Changes[0], "run wc -c") {
+			t.Fatalf("plan = %+v, %v", resp, err)
+		}
+	})
 }
