@@ -111,3 +111,17 @@ func TestPipeValidateAndGraph(t *testing.T) {
 	wantCode(t, r, 0)
 	wantContains(t, "plan", r.stdout, "pipe from step.dump.stream")
 }
+
+// TestPipeChain: a | b | c, with one parallelism slot for the pipeline.
+func TestPipeChain(t *testing.T) {
+	dir := project(t, "pipe")
+	r := zrun(t, dir, nil, "run", "chain", "--parallelism", "1")
+	wantCode(t, r, 0)
+	data, err := os.ReadFile(filepath.Join(dir, "chained"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(data) != "A\nB\nC\n" {
+		t.Errorf("chained = %q", data)
+	}
+}

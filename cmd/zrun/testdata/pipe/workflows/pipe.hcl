@@ -41,6 +41,25 @@ workflow "refused" {
   }
 }
 
+# Three commands in a chain, the middle one both a consumer and a
+# producer.
+workflow "chain" {
+  step "dump" {
+    action = exec.run
+    script = "printf 'a\\nb\\nc\\n'"
+  }
+  step "upper" {
+    action  = exec.run
+    stdin   = step.dump.stream
+    command = ["tr", "a-z", "A-Z"]
+  }
+  step "load" {
+    action = exec.run
+    stdin  = step.upper.stream
+    script = "cat > chained"
+  }
+}
+
 workflow "invalid" {
   step "dump" {
     action = exec.run
