@@ -67,7 +67,7 @@ func (t pipeTransformer) Transform(g *dag.Graph, _ []*boundStep, _ *workflowBind
 				Summary:  "Step waits for its stream's producer",
 				Detail: fmt.Sprintf("Step %q reads %s, so it runs while %s runs, but it also waits for %s to finish (another of its outputs, depends_on, or a step between them): it would wait forever. Take what it needs from %s through another step, or drop the pipe.",
 					p.consumer.Step.Name, p.ref.String(), p.producer.Name(), p.producer.Name(), p.producer.Name()),
-				Subject: p.ref.SourceRange.Ptr(),
+				Subject: refRange(p.ref).Ptr(),
 			})
 		case reaches(g, p.producer, p.consumer):
 			diags = append(diags, &hcl.Diagnostic{
@@ -75,7 +75,7 @@ func (t pipeTransformer) Transform(g *dag.Graph, _ []*boundStep, _ *workflowBind
 				Summary:  "Stream's producer waits for its consumer",
 				Detail: fmt.Sprintf("Step %q reads %s, which runs only after %s has finished: neither could go on. Remove the reference or depends_on from %s to %s.",
 					p.consumer.Step.Name, p.ref.String(), p.consumer.Name(), p.producer.Name(), p.consumer.Name()),
-				Subject: p.ref.SourceRange.Ptr(),
+				Subject: refRange(p.ref).Ptr(),
 			})
 		default:
 			live = append(live, p)

@@ -241,6 +241,19 @@ func TestPipeValidation(t *testing.T) {
   }`,
 			want: "Stream into a for_each step",
 		},
+		"a for_each producer": {
+			steps: `
+  step "dump" {
+    action   = mock.produce
+    for_each = toset(["x"])
+    size     = 1
+  }
+  step "a" {
+    action = mock.consume
+    from   = step.dump["x"].stream
+  }`,
+			want: "Stream of a for_each step",
+		},
 		"retry on the producer": {
 			steps: `
   step "dump" {

@@ -38,8 +38,8 @@ func streamDiags(wb *workflowBinding, kind dsl.StepKind, steps []*boundStep) hcl
 				Severity: hcl.DiagError,
 				Summary:  "Stream with more than one consumer",
 				Detail: fmt.Sprintf("%s is read by step %q (%s) and by step %q. A stream has exactly one consumer: its bytes go once, as they are written. Produce it in two steps, or have one consumer save it to a file the other reads.",
-					key, f.consumer.Step.Name, f.ref.SourceRange, p.consumer.Step.Name),
-				Subject: p.ref.SourceRange.Ptr(),
+					key, f.consumer.Step.Name, refRange(f.ref), p.consumer.Step.Name),
+				Subject: refRange(p.ref).Ptr(),
 			})
 			continue
 		}
@@ -60,12 +60,21 @@ func misusedStream(wb *workflowBinding, s *boundStep, ref *addrs.Reference) hcl.
 		return nil
 	}
 	addr := p.Name() + "." + out
+	if p.ForEach != nil {
+		return hcl.Diagnostics{{
+			Severity: hcl.DiagError,
+			Summary:  "Stream of a for_each step",
+			Detail: fmt.Sprintf("Step %q reads %s of one instance of %s, which has for_each. A stream's producer cannot be a for_each step yet: remove for_each from %s, or call a workflow per element with the pipe inside it.",
+				s.Step.Name, out, p.Name(), p.Name()),
+			Subject: refRange(ref).Ptr(),
+		}}
+	}
 	return hcl.Diagnostics{{
 		Severity: hcl.DiagError,
 		Summary:  "Invalid use of a stream",
-		Detail: fmt.Sprintf("%s is a byte stream, not a value: it can only be the whole value of an argument that takes a stream (like exec.run's stdin: stdin = %s), which step %q reads while %s runs. Here it is used %s. To use the output as text, read stdout instead, or save the stream to a file in one step and read the file in the next.",
-			addr, addr, s.Step.Name, p.Name(), where(s, ref)),
-		Subject: ref.SourceRange.Ptr(),
+		Detail: fmt.Sprintf("%s is a byte stream, not a value: it can only be the whole value of an argument that takes a stream (like exec.run's stdin: stdin = %s), whose step reads it while %s runs. Here it is used %s. To use the output as text, read stdout instead, or save the stream to a file in one step and read the file in the next.",
+			addr, addr, p.Name(), where(s, ref)),
+		Subject: refRange(ref).Ptr(),
 	}}
 }
 
@@ -122,6 +131,15 @@ func where(s *boundStep, ref *addrs.Reference) string {
 	return "as a value"
 }
 
+// refRange is a reference's whole range, step.dump.stream, where
+// SourceRange is its subject's.
+func refRange(ref *addrs.Reference) hcl.Range {
+	if len(ref.Remaining) == 0 {
+		return ref.SourceRange
+	}
+	return hcl.RangeBetween(ref.SourceRange, ref.Remaining[len(ref.Remaining)-1].SourceRange())
+}
+
 func contains(outer, inner hcl.Range) bool {
 	return outer.Filename == inner.Filename && outer.Start.Byte <= inner.Start.Byte && inner.End.Byte <= outer.End.Byte
 }
@@ -130,7 +148,7 @@ func contains(outer, inner hcl.Range) bool {
 func pipeEndDiags(p *pipeEdge) hcl.Diagnostics {
 	var diags hcl.Diagnostics
 	add := func(summary, detail string) {
-		diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: summary, Detail: detail, Subject: p.ref.SourceRange.Ptr()})
+		diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: summary, Detail: detail, Subject: refRange(p.ref).Ptr()})
 	}
 	switch {
 	case p.producer == p.consumer:
@@ -167,7 +185,7 @@ func outputStreamDiags(wb *workflowBinding) hcl.Diagnostics {
 					Summary:  "Invalid use of a stream",
 					Detail: fmt.Sprintf("Output %q reads %s.%s, a byte stream, which has no value to keep. Read the step's other outputs (like stdout), or save the stream to a file in a step.",
 						name, p.Name(), out),
-					Subject: ref.SourceRange.Ptr(),
+					Subject: refRange(ref).Ptr(),
 				})
 			}
 		}
