@@ -389,3 +389,16 @@ func TestRunStreams(t *testing.T) {
 		}
 	})
 }
+
+// TestStreamFlagsOverGRPC: the schema's Stream flags cross the wire.
+func TestStreamFlagsOverGRPC(t *testing.T) {
+	s, err := sdktest.GRPC(t, Plugin()).GetSchema(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := s.Actions["run"]
+	if !a.Arg("stdin").Stream || !a.Output("stream").Stream || a.Arg("script").Stream || a.Output("stdout").Stream {
+		t.Errorf("stream flags over gRPC: stdin %v, stream %v, script %v, stdout %v",
+			a.Arg("stdin").Stream, a.Output("stream").Stream, a.Arg("script").Stream, a.Output("stdout").Stream)
+	}
+}
