@@ -41,13 +41,9 @@ const MaxAddr = 107
 // not listen yet.
 const dialBackoff = 20 * time.Millisecond
 
-// acceptGrace is how long a consumer whose producer has succeeded still
-// waits for the producer's connection: made before its success, it is in
-// the listener's backlog, and accept returns it at once.
-const acceptGrace = 100 * time.Millisecond
-
-// Listen is the consumer's end: it listens on addr and accepts the
-// producer's connection, bounded by ctx. result is the producer step's
+// Listen is the consumer's end: it listens on addr, accepts the
+// producer's connection and hands it the write end of an OS pipe whose
+// read end it returns (handOver), bounded by ctx. result is the producer step's
 // outcome (Ends.Result for this input); Listen asks it at once, so a
 // producer that fails before it connects fails Listen with its error,
 // and one that succeeds without connecting is an empty stream.
@@ -92,18 +88,9 @@ func Listen(ctx context.Context, addr string, result func(context.Context) error
 		giveUp()
 		return nil, context.Cause(ctx)
 	}
-	// The producer succeeded before its connection was seen: made before
-	// its success, it is in the backlog, unless it made none (an empty
-	// stream).
-	select {
-	case a := <-acc:
-		_ = ln.Close()
-		if a.err == nil {
-			return r.handOver(a.c)
-		}
-	case <-time.After(acceptGrace):
-		giveUp()
-	}
+	// The producer succeeded before it connected: it wrote nothing,
+	// since its writes wait for the pipe Listen hands it on accepting.
+	giveUp()
 	return io.NopCloser(eofReader{}), nil
 }
 
