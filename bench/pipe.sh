@@ -6,14 +6,15 @@
 #     until it exits) while the bytes flow: the goal is that zrun's process
 #     does not touch them, so it stays what an empty run costs;
 #   - the same zrun workflow on an empty file, for zrun's fixed cost.
-# Usage: bash bench/pipe.sh [ROUNDS]   (default 5; uses bin/zrun, or builds one)
+# Usage: bash bench/pipe.sh [ROUNDS]   (default 5; builds zrun from this
+# checkout, or uses $ZRUN)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 rounds=${1:-5}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-zrun=$PWD/bin/zrun
-if [ ! -x "$zrun" ]; then
+zrun=${ZRUN:-}
+if [ -z "$zrun" ]; then
 	zrun=$work/zrun
 	go build -o "$zrun" ./cmd/zrun
 fi
