@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 
 	"github.com/hashicorp/hcl/v2"
@@ -321,7 +322,10 @@ func (w *walkPipes) attemptEnded(b *boundStep, err error, mask *masker) {
 	ps := w.byProducer[b]
 	var outcome error
 	if err != nil {
-		outcome = fmt.Errorf("%s failed: %s", b.Name(), mask.Mask(err.Error()))
+		// The consumer's error quotes it after its own "Action failed":
+		// once is enough.
+		msg := strings.TrimPrefix(mask.Mask(err.Error()), "Action failed: ")
+		outcome = fmt.Errorf("%s failed: %s", b.Name(), msg)
 	}
 	for _, p := range ps {
 		p.settle(outcome)

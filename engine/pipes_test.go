@@ -87,7 +87,7 @@ func TestPipeRuns(t *testing.T) {
 		"the producer fails after writing": {
 			producer: "fail = true",
 			want:     map[string]events.Status{"step.dump": events.StatusFailed, "step.load": events.StatusFailed},
-			wantErr:  map[string]string{"step.load": "step.dump failed: Action failed: the dump broke"},
+			wantErr:  map[string]string{"step.load": "Action failed: step.dump failed: the dump broke"},
 		},
 		"the consumer fails": {
 			consumer: "fail = true",
