@@ -9,12 +9,26 @@ import (
 	"github.com/zclconf/go-cty/cty"
 
 	"github.com/zrun-dev/zrun/sdk"
+	"github.com/zrun-dev/zrun/sdk/pipe"
 )
 
 // attempt runs an action once on target, holding a slot of sem (the
-// run's parallelism) unless sem is nil.
+// run's parallelism) unless sem is nil or the step consumes a stream (see
+// walkPipes.consumes), and settles the streams it produces with its
+// outcome.
 func (x *execution) attempt(ctx context.Context, b *boundStep, args cty.Value, info sdk.RunInfo, mask *masker, target sdk.Target, sem chan struct{}) (cty.Value, error) {
-	if sem != nil {
+	pipes := pipesFrom(ctx)
+	out, err := x.attemptOnce(ctx, b, args, info, mask, target, sem, pipes)
+	pipes.attemptEnded(b, err, mask)
+	if err != nil && ctx.Err() != nil {
+		// Its consumer ended first, and cancelled it.
+		return cty.NilVal, stopError(ctx)
+	}
+	return out, err
+}
+
+func (x *execution) attemptOnce(ctx context.Context, b *boundStep, args cty.Value, info sdk.RunInfo, mask *masker, target sdk.Target, sem chan struct{}, pipes *walkPipes) (cty.Value, error) {
+	if sem != nil && !pipes.consumes(b) {
 		select {
 		case sem <- struct{}{}:
 		case <-ctx.Done():
@@ -28,8 +42,11 @@ func (x *execution) attempt(ctx context.Context, b *boundStep, args cty.Value, i
 		defer cancel()
 	}
 	ui := newStepUI(x.sink, info, target, mask)
+	ui.ends = pipes.ends(b)
+	ui.streams = pipe.NewStreams(ctx, ui.ends, args)
 	resp, err := b.client.RunAction(ctx, b.Action.Name, &sdk.RunRequest{Args: args, Info: info, Target: target, UI: ui})
 	ui.flush()
+	ui.streams.Close()
 	switch {
 	case ctx.Err() == context.DeadlineExceeded && b.Timeout != nil:
 		return cty.NilVal, fmt.Errorf("timed out after %s: plugin %q did not finish %s in time", b.Timeout.Duration, b.Action.Plugin, b.Action)

@@ -146,10 +146,17 @@ func (x *execution) walk(ctx context.Context, wb *workflowBinding, data *runData
 	if g.Len() == 0 {
 		return nil
 	}
+	pipes, err := openPipes(wb, kind, data)
+	if err != nil {
+		return err
+	}
+	defer pipes.close()
 	var mu sync.Mutex
 	stopped := map[dag.Vertex]bool{}
 	res := g.Walk(ctx, func(ctx context.Context, v dag.Vertex) error {
-		err := x.runStep(ctx, data, v.(*boundStep), prefix)
+		stepCtx, ended := pipes.started(ctx, v.(*boundStep))
+		err := x.runStep(stepCtx, data, v.(*boundStep), prefix)
+		ended(err)
 		if err != nil && ctx.Err() != nil {
 			mu.Lock()
 			stopped[v] = true

@@ -23,17 +23,89 @@ type graphTransformer interface {
 // finally) from the transformers, then checks it for cycles.
 func buildGraph(wb *workflowBinding, kind dsl.StepKind) (*dag.Graph, hcl.Diagnostics) {
 	steps := wb.set(kind)
+	pipes := samePipes(pipesOf(wb, steps))
 	g := dag.NewGraph()
 	var diags hcl.Diagnostics
 	for _, t := range []graphTransformer{
 		stepsTransformer{},
-		referenceTransformer{kind: kind},
+		referenceTransformer{kind: kind, pipes: pipeRefs(pipes)},
 		dependsOnTransformer{},
+		pipeTransformer{pipes: pipes},
 	} {
 		diags = append(diags, t.Transform(g, steps, wb)...)
 	}
+	diags = append(diags, streamDiags(wb, kind, steps)...)
 	diags = append(diags, cycleDiags(g)...)
 	return g, diags
+}
+
+// pipeRefs are the source ranges of the pipes' references, which add no
+// edge of their own.
+func pipeRefs(pipes []*pipeEdge) map[hcl.Range]bool {
+	refs := map[hcl.Range]bool{}
+	for _, p := range pipes {
+		refs[p.ref.SourceRange] = true
+	}
+	return refs
+}
+
+// pipeTransformer makes the two ends of each pipe run together: the
+// consumer does not wait for its producer; both wait for what either
+// waits for, so both start at once. A consumer that would wait for its producer
+// anyway (another of its outputs, depends_on), or a producer that waits
+// for its consumer, would wait forever: both are errors.
+type pipeTransformer struct{ pipes []*pipeEdge }
+
+func (t pipeTransformer) Transform(g *dag.Graph, _ []*boundStep, _ *workflowBinding) hcl.Diagnostics {
+	var diags hcl.Diagnostics
+	var live []*pipeEdge
+	for _, p := range t.pipes {
+		switch {
+		case reaches(g, p.consumer, p.producer):
+			diags = append(diags, &hcl.Diagnostic{
+				Severity: hcl.DiagError,
+				Summary:  "Step waits for its stream's producer",
+				Detail: fmt.Sprintf("Step %q reads %s, so it runs while %s runs, but it also waits for %s to finish (another of its outputs, depends_on, or a step between them): it would wait forever. Take what it needs from %s through another step, or drop the pipe.",
+					p.consumer.Step.Name, p.ref.String(), p.producer.Name(), p.producer.Name(), p.producer.Name()),
+				Subject: refRange(p.ref).Ptr(),
+			})
+		case reaches(g, p.producer, p.consumer):
+			diags = append(diags, &hcl.Diagnostic{
+				Severity: hcl.DiagError,
+				Summary:  "Stream's producer waits for its consumer",
+				Detail: fmt.Sprintf("Step %q reads %s, which runs only after %s has finished: neither could go on. Remove the reference or depends_on from %s to %s.",
+					p.consumer.Step.Name, p.ref.String(), p.consumer.Name(), p.producer.Name(), p.consumer.Name()),
+				Subject: refRange(p.ref).Ptr(),
+			})
+		default:
+			live = append(live, p)
+		}
+	}
+	// Both ends wait for what either waits for, so they start together,
+	// and are skipped together when one of those fails (an end left alone
+	// would wait for the other forever). Inherited dependencies may be
+	// inherited again (a chain a | b | c): repeat until none is new.
+	for changed := true; changed; {
+		changed = false
+		for _, p := range live {
+			changed = inherit(g, p.consumer, p.producer) || changed
+			changed = inherit(g, p.producer, p.consumer) || changed
+		}
+	}
+	return diags
+}
+
+// inherit makes v wait for what from waits for, and reports whether it
+// added an edge.
+func inherit(g *dag.Graph, v, from dag.Vertex) bool {
+	added := false
+	for _, d := range g.DependsOn(from) {
+		if d != v && !g.HasEdge(v, d) {
+			g.Connect(v, d)
+			added = true
+		}
+	}
+	return added
 }
 
 // stepsTransformer adds a vertex per step.
@@ -50,7 +122,12 @@ func (stepsTransformer) Transform(g *dag.Graph, steps []*boundStep, _ *workflowB
 // to. A reference into a set that runs later (main to on_failure or
 // finally, on_failure to finally) is an error; one into a set that ran
 // earlier reads recorded outputs and adds no edge.
-type referenceTransformer struct{ kind dsl.StepKind }
+type referenceTransformer struct {
+	kind dsl.StepKind
+	// pipes are the references that are pipes: they add no edge (see
+	// pipeTransformer).
+	pipes map[hcl.Range]bool
+}
 
 func (t referenceTransformer) Transform(g *dag.Graph, steps []*boundStep, wb *workflowBinding) hcl.Diagnostics {
 	var diags hcl.Diagnostics
@@ -59,7 +136,7 @@ func (t referenceTransformer) Transform(g *dag.Graph, steps []*boundStep, wb *wo
 		diags = append(diags, moreDiags...)
 		for _, ref := range refs {
 			sr, ok := ref.Subject.(addrs.StepRef)
-			if !ok {
+			if !ok || t.pipes[ref.SourceRange] {
 				continue
 			}
 			target, ok := wb.steps[sr.Name]
@@ -173,7 +250,8 @@ func kindName(k dsl.StepKind) string {
 // graph`, and how to label it. Main, on_failure and finally steps are in
 // one graph: each set's own edges, and, since a set runs after the ones
 // before it, edges from the last steps of each earlier set to its first
-// steps, labelled "on failure" or "finally". A step is labelled with its
+// steps, labelled "on failure" or "finally". A pipe is an edge from its
+// producer to its consumer labelled "pipe": they run together. A step is labelled with its
 // set, its for_each collection, its action and its condition
 // (on_failure: step.check[for_each: env.services] (http.check) when: ...).
 func (r *Runner) Graph(ctx context.Context, workflow string) (*dag.Graph, dag.Labels, hcl.Diagnostics) {
@@ -183,10 +261,19 @@ func (r *Runner) Graph(ctx context.Context, workflow string) (*dag.Graph, dag.La
 	}
 	wb, diags := r.bind(ctx, wf)
 	all := dag.NewGraph()
-	var earlier [][]dag.Vertex // the last steps of each set so far
+	piped := map[[2]dag.Vertex]bool{} // consumer, producer
+	var earlier [][]dag.Vertex        // the last steps of each set so far
 	for _, kind := range []dsl.StepKind{dsl.StepMain, dsl.StepOnFailure, dsl.StepFinally} {
 		g, moreDiags := buildGraph(wb, kind)
 		diags = append(diags, moreDiags...)
+		// A pipe is drawn as an edge of its own; what its consumer
+		// inherited from its producer is then implied by it.
+		for _, p := range samePipes(pipesOf(wb, wb.set(kind))) {
+			if !reaches(g, p.producer, p.consumer) {
+				g.Connect(p.consumer, p.producer)
+				piped[[2]dag.Vertex{p.consumer, p.producer}] = true
+			}
+		}
 		g.TransitiveReduction()
 		var first, last []dag.Vertex
 		for _, v := range g.Vertices() {
@@ -212,7 +299,13 @@ func (r *Runner) Graph(ctx context.Context, workflow string) (*dag.Graph, dag.La
 			earlier = append(earlier, last)
 		}
 	}
-	return all, dag.Labels{Vertex: r.graphLabel, Edge: graphEdgeLabel}, diags
+	edge := func(from, to dag.Vertex) string {
+		if piped[[2]dag.Vertex{from, to}] {
+			return "pipe"
+		}
+		return graphEdgeLabel(from, to)
+	}
+	return all, dag.Labels{Vertex: r.graphLabel, Edge: edge}, diags
 }
 
 // graphLabel labels a step in `zrun graph`.

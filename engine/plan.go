@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"fmt"
+	"slices"
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/zclconf/go-cty/cty"
@@ -30,6 +31,9 @@ type PlannedStep struct {
 	Action    string   `json:"action"`
 	Kind      string   `json:"kind"` // main, on_failure, finally
 	DependsOn []string `json:"depends_on,omitempty"`
+	// Pipes are the streams the step reads while their producers run,
+	// "pipe from step.dump.stream into stdin".
+	Pipes []string `json:"pipes,omitempty"`
 	// Skip is true when the step's condition is already known to be false.
 	Skip bool `json:"skip,omitempty"`
 	// Args are the evaluated arguments, sensitive ones redacted and
@@ -77,6 +81,7 @@ func (r *Runner) Plan(ctx context.Context, req RunRequest) (*Plan, hcl.Diagnosti
 func (r *Runner) planWorkflow(ctx context.Context, p *Plan, hosts *hostTargets, wf *dsl.Workflow, env *dsl.Environment, params map[string]cty.Value, prefix string) hcl.Diagnostics {
 	wb, diags := r.bind(ctx, wf)
 	data := newRunData(wf, env, params, runInfo{}, stepTypes(wb, env))
+	data.pipes = samePipes(pipesOf(wb, slices.Concat(wb.set(dsl.StepMain), wb.set(dsl.StepOnFailure), wb.set(dsl.StepFinally))))
 	for _, kind := range []dsl.StepKind{dsl.StepMain, dsl.StepOnFailure, dsl.StepFinally} {
 		g, moreDiags := buildGraph(wb, kind)
 		diags = append(diags, moreDiags...)
@@ -108,7 +113,8 @@ func (r *Runner) planStep(ctx context.Context, p *Plan, hosts *hostTargets, g *d
 	for _, inst := range insts {
 		run, moreDiags := evalWhen(r.scope(data, inst.each), b)
 		diags = append(diags, moreDiags...)
-		ps := &PlannedStep{Addr: prefix + b.Name(), Action: b.actionName(), Kind: kindName(b.Kind), DependsOn: deps, Skip: !run}
+		ps := &PlannedStep{Addr: prefix + b.Name(), Action: b.actionName(), Kind: kindName(b.Kind), DependsOn: deps, Skip: !run,
+			Pipes: data.pipesInto(b, prefix)}
 		switch {
 		case inst.fanned:
 			ps.Addr = instanceAddr(ps.Addr, inst.key)

@@ -33,6 +33,12 @@ type runData struct {
 
 	mu    sync.RWMutex
 	steps map[string]cty.Value
+	// streams are the values of stream outputs that pipes connect, by
+	// step and output: their pipe's address, which a consumer reads while
+	// its producer runs, before the producer has a value.
+	streams map[string]map[string]cty.Value
+	// pipes are the pipes of the workflow's steps, for plans.
+	pipes []*pipeEdge
 	// missingAsNull makes steps without a value read as objects of nulls
 	// rather than unknown: on_failure and finally see real, partial results.
 	missingAsNull bool
@@ -74,11 +80,63 @@ func (d *runData) setStep(name string, v cty.Value) {
 	d.mu.Unlock()
 }
 
+// setStream gives a step's stream output the address of its pipe.
+func (d *runData) setStream(step, output string, addr cty.Value) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.streams == nil {
+		d.streams = map[string]map[string]cty.Value{}
+	}
+	if d.streams[step] == nil {
+		d.streams[step] = map[string]cty.Value{}
+	}
+	d.streams[step][output] = addr
+}
+
+// pipesInto describes the pipes a step reads, for its plan.
+func (d *runData) pipesInto(b *boundStep, prefix string) []string {
+	var out []string
+	for _, p := range d.pipes {
+		if p.consumer == b {
+			out = append(out, fmt.Sprintf("pipe from %s%s into %s", prefix, p.ref.String(), p.arg))
+		}
+	}
+	return out
+}
+
 func (d *runData) stepValue(name string) (cty.Value, bool) {
 	d.mu.RLock()
 	defer d.mu.RUnlock()
 	v, ok := d.steps[name]
+	if streams := d.streams[name]; len(streams) > 0 {
+		if !ok {
+			v, ok = cty.UnknownVal(d.stepType(name)), true
+		}
+		v = withStreams(v, streams)
+	}
 	return v, ok
+}
+
+// withStreams is a step's value with its connected stream outputs set to
+// their pipes' addresses; its other attributes stay unknown until the
+// step has finished.
+func withStreams(v cty.Value, streams map[string]cty.Value) cty.Value {
+	ty := v.Type()
+	if !ty.IsObjectType() || v.IsNull() {
+		return v
+	}
+	attrs := map[string]cty.Value{}
+	for name, at := range ty.AttributeTypes() {
+		switch s, ok := streams[name]; {
+		case ok:
+			attrs[name] = s
+		case v.IsKnown():
+			attrs[name] = v.GetAttr(name)
+		default:
+			attrs[name] = cty.UnknownVal(at)
+		}
+	}
+	return cty.ObjectVal(attrs)
 }
 
 func (d *runData) GetParam(addr addrs.Param, rng hcl.Range) (cty.Value, hcl.Diagnostics) {

@@ -2,15 +2,18 @@ package engine
 
 import (
 	"bytes"
-	"errors"
+	"context"
 	"fmt"
 	"io"
 	"sync"
 	"time"
 	"unicode/utf8"
 
+	"github.com/zclconf/go-cty/cty"
+
 	"github.com/zrun-dev/zrun/engine/events"
 	"github.com/zrun-dev/zrun/sdk"
+	"github.com/zrun-dev/zrun/sdk/pipe"
 )
 
 // maxLine is where a line that never ends is cut, so output without
@@ -30,10 +33,13 @@ type stepUI struct {
 	mask   *masker
 
 	stdout, stderr *outputStream
+	// streams and ends are the step's pipes (attempt sets them).
+	streams *pipe.Streams
+	ends    *pipe.Ends
 }
 
 func newStepUI(sink events.Sink, info sdk.RunInfo, target sdk.Target, mask *masker) *stepUI {
-	u := &stepUI{sink: sink, addr: info.Step, info: info, target: target, mask: mask}
+	u := &stepUI{sink: sink, addr: info.Step, info: info, target: target, mask: mask, streams: pipe.NewStreams(context.Background(), nil, cty.NilVal)}
 	u.stdout = newOutputStream(mask, func(l string) { u.log("stdout", l) })
 	u.stderr = newOutputStream(mask, func(l string) { u.log("stderr", l) })
 	return u
@@ -157,12 +163,17 @@ func cutAt(b []byte, n int) int {
 // Interface guards
 var _ sdk.UI = (*stepUI)(nil)
 
-// InputStream: streams between steps are not wired yet.
-func (u *stepUI) InputStream(arg string) (io.ReadCloser, error) {
-	return nil, errors.ErrUnsupported // TODO(issue 8): pipes, in progress
+// InputStream and OutputStream serve an in-process plugin: the host's
+// own process connects its pipes. A plugin over gRPC connects them in its
+// own process, from PipeEnds.
+func (u *stepUI) InputStream(arg string) (io.ReadCloser, error) { return u.streams.InputStream(arg) }
+
+func (u *stepUI) OutputStream(output string) (io.WriteCloser, error) {
+	return u.streams.OutputStream(output)
 }
 
-// OutputStream: no step consumes a stream until pipes are wired.
-func (u *stepUI) OutputStream(output string) (io.WriteCloser, error) {
-	return nil, nil // TODO(issue 8): pipes, in progress
-}
+// PipeEnds are the step's pipes, for a transport (sdk/rpc) to carry.
+func (u *stepUI) PipeEnds() *pipe.Ends { return u.ends }
+
+// Interface guards
+var _ pipe.Host = (*stepUI)(nil)

@@ -140,6 +140,9 @@ func (a *app) printPlan(p *engine.Plan, runCommand string) {
 		if len(s.DependsOn) > 0 {
 			line += "  (after " + strings.Join(s.DependsOn, ", ") + ")"
 		}
+		for _, p := range s.Pipes {
+			line += "  (" + p + ")"
+		}
 		fmt.Fprintln(w, line)
 		for _, ch := range s.Changes {
 			fmt.Fprintf(w, "      %s\n", ch)

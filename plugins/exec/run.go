@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"math/big"
+	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -27,7 +29,7 @@ type runArgs struct {
 	Script       *string           `zrun:"script" help:"A shell script, run with sh -c. Exactly one of command and script must be set."`
 	Env          map[string]string `zrun:"env,optional" help:"Environment variables, added to (or overriding) the target's environment."`
 	Dir          string            `zrun:"dir,optional" help:"Working directory; the target's default when unset."`
-	Stdin        *string           `zrun:"stdin" help:"Text written to the command's standard input."`
+	Stdin        *string           `zrun:"stdin" help:"The command's standard input: text, or the stream another step produces (stdin = step.dump.stream), which the command reads as it is written. The step fails if that step fails, even once the command has read it all."`
 	ExpectExit   []int             `zrun:"expect_exit,optional" help:"Exit codes that count as success. Default: [0]."`
 	CaptureLimit *int64            `zrun:"capture_limit" help:"Maximum bytes of stdout and of stderr kept in the outputs; the rest is still streamed. Default: 1 MiB."`
 }
@@ -36,6 +38,7 @@ type runOutputs struct {
 	ExitCode int    `zrun:"exit_code" help:"The command's exit code; 128+N when killed by signal N."`
 	Stdout   string `zrun:"stdout" help:"Captured standard output, without one trailing newline."`
 	Stderr   string `zrun:"stderr" help:"Captured standard error, without one trailing newline."`
+	Stream   string `zrun:"stream" help:"The command's standard output as a stream, for another step's stream argument (stdin = step.this.stream). When a step consumes it, stdout goes there as it is written, and the stdout output is empty."`
 }
 
 // run is the exec.run action.
@@ -46,9 +49,12 @@ type run struct {
 func newRun() *run {
 	// NewAction derives the schema from the structs; Run is our own, since
 	// it needs the request's target.
-	return &run{schema: sdk.NewAction[runArgs, runOutputs]("run",
+	s := sdk.NewAction[runArgs, runOutputs]("run",
 		"Run a command or a shell script on the step's target, streaming its output. Fails unless the exit code is one of expect_exit.",
-		nil).Schema()}
+		nil).Schema()
+	s.Arg("stdin").Stream = true
+	s.Output("stream").Stream = true
+	return &run{schema: s}
 }
 
 func (r *run) Schema() *schema.Action { return r.schema }
@@ -141,6 +147,12 @@ func (r *run) Plan(_ context.Context, req *sdk.PlanRequest) (*sdk.PlanResponse, 
 	}
 	what := "a command (known at run time)"
 	args, _ := req.Args.UnmarkDeep()
+	if args.IsKnown() && !args.IsNull() && args.Type().HasAttribute("stdin") {
+		// A piped stdin is known only at run time; the command is not.
+		attrs := args.AsValueMap()
+		attrs["stdin"] = cty.NullVal(cty.String)
+		args = cty.ObjectVal(attrs)
+	}
 	if args.IsWhollyKnown() && !args.IsNull() {
 		var a runArgs
 		if err := sdk.FromValue(args, &a); err == nil {
@@ -184,10 +196,14 @@ func (r *run) Run(ctx context.Context, req *sdk.RunRequest) (*sdk.RunResponse, e
 		Stdout: stdout,
 		Stderr: stderr,
 	}
-	if args.Stdin != nil {
-		cmd.Stdin = strings.NewReader(*args.Stdin)
+	closeStreams, err := connectStreams(req.UI, cmd, &args)
+	if err != nil {
+		return nil, err
 	}
 	res, err := req.Target.Exec(ctx, cmd)
+	if cerr := closeStreams(); err == nil {
+		err = cerr
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -203,6 +219,85 @@ func (r *run) Run(ctx context.Context, req *sdk.RunRequest) (*sdk.RunResponse, e
 		"stdout":    cty.StringVal(strings.ToValidUTF8(stdout.String(), "\uFFFD")),
 		"stderr":    cty.StringVal(strings.ToValidUTF8(stderr.String(), "\uFFFD")),
 	})}, nil
+}
+
+// connectStreams gives cmd its stdin stream (a pipe from another step,
+// or the text of stdin) and sends its stdout to the stream output when a
+// step consumes it. The returned func runs once the command has ended: it
+// closes them, so the consumer sees the stream end without waiting for
+// the step, and returns the input's producer's failure, if any.
+//
+// A pipe that offers its descriptor (File) is handed to the command
+// itself: the command reads or writes the socket, and neither this
+// process nor zrun's touches the bytes. The command then sees an end of
+// input however its producer ended, so the step asks (Wait) once the
+// command is done: if the stream had ended, its success needs its
+// producer's; if not, the command stopped reading first, and closing the
+// stream stops the producer.
+func connectStreams(ui sdk.UI, cmd *sdk.Command, args *runArgs) (func() error, error) {
+	if ui == nil {
+		if args.Stdin != nil {
+			cmd.Stdin = strings.NewReader(*args.Stdin)
+		}
+		return func() error { return nil }, nil
+	}
+	var closers []io.Closer
+	closeAll := func() {
+		for _, c := range closers {
+			_ = c.Close()
+		}
+	}
+	in, err := ui.InputStream("stdin")
+	if err != nil {
+		return nil, fmt.Errorf("stdin: %w", err)
+	}
+	var wait func() error
+	if in != nil {
+		closers = append(closers, in)
+		cmd.Stdin = in
+		if f, ok := descriptor(in); ok {
+			if w, ok := in.(interface{ Wait() error }); ok {
+				cmd.Stdin, wait = f, w.Wait
+				closers = append(closers, f)
+			} else {
+				_ = f.Close()
+			}
+		}
+	}
+	out, err := ui.OutputStream("stream")
+	if err != nil {
+		closeAll()
+		return nil, err
+	}
+	if out != nil {
+		closers = append(closers, out)
+		cmd.Stdout = out
+		if f, ok := descriptor(out); ok {
+			cmd.Stdout = f
+			closers = append(closers, f)
+		}
+	}
+	return func() error {
+		var err error
+		if wait != nil {
+			err = wait()
+		}
+		closeAll()
+		if err != nil {
+			return fmt.Errorf("stdin: %w", err)
+		}
+		return nil
+	}, nil
+}
+
+// descriptor returns a duplicate of a stream's descriptor when it has one.
+func descriptor(stream any) (*os.File, bool) {
+	d, ok := stream.(interface{ File() (*os.File, error) })
+	if !ok {
+		return nil, false
+	}
+	f, err := d.File()
+	return f, err == nil
 }
 
 func logTruncated(ui sdk.UI, name string, c *capture) {

@@ -2,8 +2,12 @@ package exec
 
 import (
 	"context"
+	"errors"
+	"io"
+	"maps"
 	"strings"
 	"testing"
+	"testing/iotest"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
@@ -36,6 +40,9 @@ func strs(ss ...string) cty.Value {
 
 func runExec(ctx context.Context, t *testing.T, a cty.Value, ui sdk.UI) *sdk.RunResponse {
 	t.Helper()
+	if ui, ok := ui.(*sdktest.UI); ok {
+		ui.SetArgs(a)
+	}
 	resp, err := sdk.InProcess(Plugin()).RunAction(ctx, "run", &sdk.RunRequest{Args: a, Target: local.Target(), UI: ui})
 	if err != nil {
 		t.Fatalf("RunAction: %v", err)
@@ -100,7 +107,9 @@ func TestRun(t *testing.T) {
 			if err := resp.Diagnostics.Err(); err != nil {
 				t.Fatal(err)
 			}
-			if diff := cmp.Diff(cty.ObjectVal(tc.wantOut).GoString(), resp.Outputs.GoString()); diff != "" {
+			want := map[string]cty.Value{"stream": cty.NullVal(cty.String)}
+			maps.Copy(want, tc.wantOut)
+			if diff := cmp.Diff(cty.ObjectVal(want).GoString(), resp.Outputs.GoString()); diff != "" {
 				t.Errorf("outputs (-want +got):\n%s", diff)
 			}
 			rec := ui.Record()
@@ -295,12 +304,15 @@ func TestPluginSchema(t *testing.T) {
 		t.Fatal(err)
 	}
 	s := newRun().Schema()
+	if !s.Arg("stdin").Stream || !s.Output("stream").Stream {
+		t.Errorf("stdin and stream are not streams: %+v, %+v", s.Arg("stdin"), s.Output("stream"))
+	}
 	for name, required := range map[string]bool{"command": false, "script": false, "env": false, "expect_exit": false} {
 		if a := s.Arg(name); a == nil || a.Required != required || a.Description == "" {
 			t.Errorf("argument %s = %+v", name, a)
 		}
 	}
-	want := cty.Object(map[string]cty.Type{"exit_code": cty.Number, "stdout": cty.String, "stderr": cty.String})
+	want := cty.Object(map[string]cty.Type{"exit_code": cty.Number, "stdout": cty.String, "stderr": cty.String, "stream": cty.String})
 	if !s.OutputsType().Equals(want) {
 		t.Errorf("outputs type = %#v", s.OutputsType())
 	}
@@ -326,11 +338,67 @@ func TestRunOverGRPC(t *testing.T) {
 	if err := res.Diagnostics.Err(); err != nil {
 		t.Fatal(err)
 	}
-	want := cty.ObjectVal(map[string]cty.Value{"exit_code": cty.NumberIntVal(3), "stdout": cty.StringVal("out"), "stderr": cty.StringVal("err")})
+	want := cty.ObjectVal(map[string]cty.Value{"exit_code": cty.NumberIntVal(3), "stdout": cty.StringVal("out"), "stderr": cty.StringVal("err"), "stream": cty.NullVal(cty.String)})
 	if !res.Outputs.RawEquals(want) {
 		t.Errorf("outputs = %#v", res.Outputs)
 	}
 	if res.Stdout != "out\n" || res.Stderr != "err\n" {
 		t.Errorf("streamed stdout %q, stderr %q", res.Stdout, res.Stderr)
+	}
+}
+
+func TestRunStreams(t *testing.T) {
+	t.Run("stdout to the stream output", func(t *testing.T) {
+		res := sdktest.Run(t, Plugin(), "run", map[string]cty.Value{"script": cty.StringVal("echo streamed; echo shown >&2")},
+			sdktest.WithTarget(local.Target()), sdktest.WithOutput("stream"))
+		if err := res.Diagnostics.Err(); err != nil {
+			t.Fatal(err)
+		}
+		if got := res.Streams["stream"]; got != "streamed\n" {
+			t.Errorf("stream = %q", got)
+		}
+		if got := res.Outputs.GetAttr("stdout").AsString(); got != "" || res.Stdout != "" {
+			t.Errorf("stdout output %q, shown %q: want both empty", got, res.Stdout)
+		}
+		if res.Stderr != "shown\n" {
+			t.Errorf("stderr %q", res.Stderr)
+		}
+	})
+	t.Run("stdin from a stream", func(t *testing.T) {
+		res := sdktest.Run(t, Plugin(), "run", map[string]cty.Value{"command": strs("tr", "a-z", "A-Z")},
+			sdktest.WithTarget(local.Target()), sdktest.WithInput("stdin", strings.NewReader("piped\n")))
+		if err := res.Diagnostics.Err(); err != nil {
+			t.Fatal(err)
+		}
+		if got := res.Outputs.GetAttr("stdout").AsString(); got != "PIPED" {
+			t.Errorf("stdout = %q", got)
+		}
+	})
+	t.Run("a failed input fails the step", func(t *testing.T) {
+		res := sdktest.Run(t, Plugin(), "run", map[string]cty.Value{"script": cty.StringVal("cat > /dev/null")},
+			sdktest.WithTarget(local.Target()), sdktest.WithInput("stdin", io.MultiReader(strings.NewReader("part"), iotest.ErrReader(errors.New("step.dump failed: boom")))))
+		if err := res.Diagnostics.Err(); err == nil || !strings.Contains(err.Error(), "step.dump failed: boom") {
+			t.Fatalf("got %v, want the producer's error", err)
+		}
+	})
+	t.Run("plan with a piped stdin", func(t *testing.T) {
+		a := args(map[string]cty.Value{"command": strs("wc", "-c"), "stdin": cty.UnknownVal(cty.String)})
+		resp, err := newRun().Plan(t.Context(), &sdk.PlanRequest{Args: a, Target: local.Target()})
+		if err != nil || len(resp.Changes) != 1 || !strings.Contains(resp.Changes[0], "run wc -c") {
+			t.Fatalf("plan = %+v, %v", resp, err)
+		}
+	})
+}
+
+// TestStreamFlagsOverGRPC: the schema's Stream flags cross the wire.
+func TestStreamFlagsOverGRPC(t *testing.T) {
+	s, err := sdktest.GRPC(t, Plugin()).GetSchema(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := s.Actions["run"]
+	if !a.Arg("stdin").Stream || !a.Output("stream").Stream || a.Arg("script").Stream || a.Output("stdout").Stream {
+		t.Errorf("stream flags over gRPC: stdin %v, stream %v, script %v, stdout %v",
+			a.Arg("stdin").Stream, a.Output("stream").Stream, a.Arg("script").Stream, a.Output("stdout").Stream)
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/zrun-dev/zrun/sdk"
+	"github.com/zrun-dev/zrun/sdk/pipe"
 	pb "github.com/zrun-dev/zrun/sdk/proto/zrunplugin/v1"
 	"github.com/zrun-dev/zrun/sdk/schema"
 )
@@ -93,13 +94,18 @@ func (c *Client) RunAction(ctx context.Context, action string, req *sdk.RunReque
 	}
 	ref, done := c.targets.serve(req.Target)
 	defer done()
+	ends := pipeEnds(req.UI)
 	call, err := c.runs.start(ctx, &pb.RunAction_Request{
 		Action: action, Args: args, SensitivePaths: paths, Info: encodeInfo(req.Info), Target: ref,
+		InputStreams: ends.Inputs, OutputStreams: ends.Outputs,
 	})
 	if err != nil {
 		return nil, callErr(ctx, err)
 	}
 	defer call.end()
+	// The answers to the plugin's stream waits end with the call.
+	waitCtx, stopWaits := context.WithCancel(ctx)
+	defer stopWaits()
 	for {
 		resp, err := call.next(ctx)
 		if err != nil {
@@ -107,6 +113,10 @@ func (c *Client) RunAction(ctx context.Context, action string, req *sdk.RunReque
 		}
 		if st := resp.GetError(); st != nil {
 			return nil, callErr(ctx, status.Error(codes.Code(st.GetCode()), st.GetMessage()))
+		}
+		if arg, ok := resp.GetMsg().(*pb.Run_Response_StreamWait); ok {
+			go call.answerStreamWait(waitCtx, ends, arg.StreamWait)
+			continue
 		}
 		switch ev := resp.GetEvent().GetEvent().(type) {
 		case *pb.RunAction_Event_Log:
@@ -119,6 +129,16 @@ func (c *Client) RunAction(ctx context.Context, action string, req *sdk.RunReque
 			return decodeResult(ev.Result)
 		}
 	}
+}
+
+// pipeEnds returns the pipes the host's UI has for the step, if any.
+func pipeEnds(ui sdk.UI) *pipe.Ends {
+	if h, ok := ui.(pipe.Host); ok {
+		if ends := h.PipeEnds(); ends != nil {
+			return ends
+		}
+	}
+	return &pipe.Ends{}
 }
 
 func decodeResult(r *pb.RunAction_Result) (*sdk.RunResponse, error) {

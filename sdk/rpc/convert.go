@@ -174,7 +174,7 @@ func encodeAttributes(attrs []*schema.Attribute) ([]*pb.Attribute, error) {
 		if err != nil {
 			return nil, fmt.Errorf("attribute %q: %w", a.Name, err)
 		}
-		out = append(out, &pb.Attribute{Name: a.Name, Type: ty, Description: a.Description, Required: a.Required, Sensitive: a.Sensitive})
+		out = append(out, &pb.Attribute{Name: a.Name, Type: ty, Description: a.Description, Required: a.Required, Sensitive: a.Sensitive, Stream: a.Stream})
 	}
 	return out, nil
 }
@@ -207,7 +207,7 @@ func decodeAttributes(pas []*pb.Attribute) ([]*schema.Attribute, error) {
 		if err != nil {
 			return nil, fmt.Errorf("attribute %q: %w", pa.GetName(), err)
 		}
-		out = append(out, &schema.Attribute{Name: pa.GetName(), Type: ty, Description: pa.GetDescription(), Required: pa.GetRequired(), Sensitive: pa.GetSensitive()})
+		out = append(out, &schema.Attribute{Name: pa.GetName(), Type: ty, Description: pa.GetDescription(), Required: pa.GetRequired(), Sensitive: pa.GetSensitive(), Stream: pa.GetStream()})
 	}
 	return out, nil
 }

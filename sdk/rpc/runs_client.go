@@ -10,6 +10,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
+	"github.com/zrun-dev/zrun/sdk/pipe"
 	pb "github.com/zrun-dev/zrun/sdk/proto/zrunplugin/v1"
 )
 
@@ -126,7 +127,7 @@ func (s *runStream) deliver(resp *pb.Run_Response) (cancel uint64) {
 	}
 	if final(resp) {
 		delete(s.calls, c.id)
-	} else {
+	} else if resp.GetEvent() != nil {
 		cost := eventCost(resp.GetEvent())
 		if c.unacked > 0 && c.unacked+cost > runWindow {
 			delete(s.calls, c.id)
@@ -181,7 +182,7 @@ func (c *runCall) next(ctx context.Context) (*pb.Run_Response, error) {
 			resp := c.queue[0]
 			c.queue[0], c.queue = nil, c.queue[1:]
 			var credit int64
-			if !final(resp) {
+			if !final(resp) && resp.GetEvent() != nil {
 				if c.done += eventCost(resp.GetEvent()); c.done >= runWindow/2 {
 					credit, c.unacked, c.done = c.done, c.unacked-c.done, 0
 				}
@@ -218,4 +219,24 @@ func (c *runCall) end() {
 	if inFlight {
 		_ = s.send(&pb.Run_Request{Call: c.id, Msg: &pb.Run_Request_Cancel{Cancel: true}})
 	}
+}
+
+// answerStreamWait answers the plugin's question on how the producer of
+// input arg's stream ended, once it has. Nothing is sent if ctx ends (the
+// call did): the plugin forgets a call's waits when it ends.
+func (c *runCall) answerStreamWait(ctx context.Context, ends *pipe.Ends, arg string) {
+	res := &pb.Run_StreamResult{Arg: arg, Ok: true}
+	var err error
+	if _, ok := ends.Inputs[arg]; !ok || ends.Result == nil {
+		err = fmt.Errorf("argument %q carries no stream from another step", arg)
+	} else {
+		err = ends.Result(ctx, arg)
+	}
+	if ctx.Err() != nil {
+		return
+	}
+	if err != nil {
+		res.Ok, res.Error = false, err.Error()
+	}
+	_ = c.s.send(&pb.Run_Request{Call: c.id, Msg: &pb.Run_Request_StreamResult{StreamResult: res}})
 }

@@ -3,6 +3,7 @@ package rpc
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"sync"
 
@@ -36,6 +37,8 @@ type serverCall struct {
 	cancel context.CancelFunc
 	credit int64         // bytes of events it may still send
 	more   chan struct{} // signalled (capacity 1) when credit grows
+	// waits are the stream waits asked and not answered, by argument.
+	waits map[string]chan *pb.Run_StreamResult
 }
 
 // serve reads the host's requests until the stream ends, then cancels
@@ -55,7 +58,7 @@ func (r *runServer) serve() error {
 		switch msg := req.GetMsg().(type) {
 		case *pb.Run_Request_Start:
 			ctx, cancel := context.WithCancel(r.stream.Context())
-			c := &serverCall{cancel: cancel, credit: runWindow, more: make(chan struct{}, 1)}
+			c := &serverCall{cancel: cancel, credit: runWindow, more: make(chan struct{}, 1), waits: map[string]chan *pb.Run_StreamResult{}}
 			r.mu.Lock()
 			r.calls[id] = c
 			r.mu.Unlock()
@@ -77,6 +80,15 @@ func (r *runServer) serve() error {
 				}
 			}
 			r.mu.Unlock()
+		case *pb.Run_Request_StreamResult:
+			r.mu.Lock()
+			if c := r.calls[id]; c != nil {
+				if ch := c.waits[msg.StreamResult.GetArg()]; ch != nil {
+					delete(c.waits, msg.StreamResult.GetArg())
+					ch <- msg.StreamResult
+				}
+			}
+			r.mu.Unlock()
 		}
 	}
 }
@@ -92,7 +104,9 @@ func (r *runServer) cancelAll() {
 func (r *runServer) run(ctx context.Context, id uint64, c *serverCall, req *pb.RunAction_Request) {
 	defer r.wg.Done()
 	defer c.cancel()
-	result, err := r.s.runAction(ctx, req, func(ev *pb.RunAction_Event) error { return r.event(ctx, id, c, ev) })
+	result, err := r.s.runAction(ctx, req,
+		func(ev *pb.RunAction_Event) error { return r.event(ctx, id, c, ev) },
+		func(ctx context.Context, arg string) error { return r.streamWait(ctx, id, c, arg) })
 	r.mu.Lock()
 	delete(r.calls, id)
 	r.mu.Unlock()
@@ -123,6 +137,31 @@ func (r *runServer) event(ctx context.Context, id uint64, c *serverCall, ev *pb.
 	c.credit -= cost
 	r.mu.Unlock()
 	return r.send(&pb.Run_Response{Call: id, Msg: &pb.Run_Response_Event{Event: ev}})
+}
+
+// streamWait asks the host how the producer of input arg's stream ended,
+// and waits for its answer, or for ctx.
+func (r *runServer) streamWait(ctx context.Context, id uint64, c *serverCall, arg string) error {
+	ch := make(chan *pb.Run_StreamResult, 1)
+	r.mu.Lock()
+	if c.waits[arg] != nil {
+		r.mu.Unlock()
+		return fmt.Errorf("stream argument %q: its producer's outcome is already awaited", arg)
+	}
+	c.waits[arg] = ch
+	r.mu.Unlock()
+	if err := r.send(&pb.Run_Response{Call: id, Msg: &pb.Run_Response_StreamWait{StreamWait: arg}}); err != nil {
+		return fmt.Errorf("asking the host how the stream's producer ended: %w", err)
+	}
+	select {
+	case res := <-ch:
+		if !res.GetOk() {
+			return errors.New(res.GetError())
+		}
+		return nil
+	case <-ctx.Done():
+		return context.Cause(ctx)
+	}
 }
 
 func (r *runServer) send(resp *pb.Run_Response) error {

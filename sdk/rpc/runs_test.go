@@ -156,7 +156,7 @@ func (u *stuckUI) Progress(int64, int64, string) { <-u.release }
 func (u *stuckUI) Target() sdk.Target            { return nil }
 func (u *stuckUI) Info() sdk.RunInfo             { return sdk.RunInfo{} }
 func (u *stuckUI) InputStream(string) (io.ReadCloser, error) {
-	return nil, errors.ErrUnsupported
+	return nil, nil
 }
 func (u *stuckUI) OutputStream(string) (io.WriteCloser, error) { return nil, nil }
 func (u *stuckUI) Write(p []byte) (int, error) {

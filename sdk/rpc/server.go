@@ -12,6 +12,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/zrun-dev/zrun/sdk"
+	"github.com/zrun-dev/zrun/sdk/pipe"
 	pb "github.com/zrun-dev/zrun/sdk/proto/zrunplugin/v1"
 )
 
@@ -95,7 +96,9 @@ func (s *server) PlanAction(ctx context.Context, req *pb.PlanAction_Request) (*p
 
 // runAction runs one call of the Run stream, sending its logs and
 // progress through send, and returns its result.
-func (s *server) runAction(ctx context.Context, req *pb.RunAction_Request, send func(*pb.RunAction_Event) error) (*pb.RunAction_Result, error) {
+// wait asks the host how the producer of an input stream ended.
+func (s *server) runAction(ctx context.Context, req *pb.RunAction_Request, send func(*pb.RunAction_Event) error,
+	wait func(ctx context.Context, arg string) error) (*pb.RunAction_Result, error) {
 	args, err := decodeArgs(req.GetArgs(), req.GetSensitivePaths())
 	if err != nil {
 		return nil, err
@@ -104,7 +107,8 @@ func (s *server) runAction(ctx context.Context, req *pb.RunAction_Request, send 
 	if err != nil {
 		return nil, err
 	}
-	ui := newStreamUI(send, decodeInfo(req.GetInfo()), target)
+	ends := &pipe.Ends{Inputs: req.GetInputStreams(), Outputs: req.GetOutputStreams(), Result: wait}
+	ui := newStreamUI(send, decodeInfo(req.GetInfo()), target, pipe.NewStreams(ctx, ends, args))
 	resp, err := s.impl.RunAction(ctx, req.GetAction(), &sdk.RunRequest{
 		Args: args, Info: ui.info, Target: target, UI: ui,
 	})

@@ -2,13 +2,13 @@ package rpc
 
 import (
 	"bytes"
-	"errors"
 	"fmt"
 	"io"
 	"strings"
 	"sync"
 
 	"github.com/zrun-dev/zrun/sdk"
+	"github.com/zrun-dev/zrun/sdk/pipe"
 	pb "github.com/zrun-dev/zrun/sdk/proto/zrunplugin/v1"
 )
 
@@ -29,10 +29,13 @@ type streamUI struct {
 	info           sdk.RunInfo
 	target         sdk.Target
 	stdout, stderr *chunkWriter
+	// streams connects the call's pipes here, in the plugin: the bytes
+	// go from plugin to plugin, not through the host.
+	streams *pipe.Streams
 }
 
-func newStreamUI(send func(*pb.RunAction_Event) error, info sdk.RunInfo, target sdk.Target) *streamUI {
-	ui := &streamUI{send: send, info: info, target: target}
+func newStreamUI(send func(*pb.RunAction_Event) error, info sdk.RunInfo, target sdk.Target, streams *pipe.Streams) *streamUI {
+	ui := &streamUI{send: send, info: info, target: target, streams: streams}
 	ui.stdout = &chunkWriter{ui: ui, stream: pb.RunAction_Log_STREAM_STDOUT}
 	ui.stderr = &chunkWriter{ui: ui, stream: pb.RunAction_Log_STREAM_STDERR}
 	return ui
@@ -62,8 +65,9 @@ func (ui *streamUI) Progress(done, total int64, message string) {
 }
 
 // close drops whatever the action writes after it returned (from a
-// goroutine it left behind).
+// goroutine it left behind), and closes the streams it left open.
 func (ui *streamUI) close() {
+	ui.streams.Close()
 	ui.mu.Lock()
 	defer ui.mu.Unlock()
 	ui.closed = true
@@ -104,12 +108,10 @@ func (w *chunkWriter) Write(p []byte) (int, error) {
 // Interface guards
 var _ sdk.UI = (*streamUI)(nil)
 
-// InputStream: streams between steps are not wired yet.
 func (ui *streamUI) InputStream(arg string) (io.ReadCloser, error) {
-	return nil, errors.ErrUnsupported // TODO(issue 8): pipes, in progress
+	return ui.streams.InputStream(arg)
 }
 
-// OutputStream: no step consumes a stream until pipes are wired.
 func (ui *streamUI) OutputStream(output string) (io.WriteCloser, error) {
-	return nil, nil // TODO(issue 8): pipes, in progress
+	return ui.streams.OutputStream(output)
 }

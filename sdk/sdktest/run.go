@@ -29,6 +29,7 @@ type config struct {
 	target sdk.Target
 	info   sdk.RunInfo
 	ctx    context.Context
+	ui     []func(*UI) // WithInput, WithOutput
 }
 
 // OverGRPC runs the action through the real wire: gRPC, the broker serving
@@ -80,6 +81,10 @@ func Run(t testing.TB, p *sdk.Plugin, action string, args any, opts ...Option) *
 		return res
 	}
 	ui := NewUI(c.target, c.info)
+	ui.SetArgs(argv)
+	for _, f := range c.ui {
+		f(ui)
+	}
 	resp, err := client.RunAction(c.ctx, action, &sdk.RunRequest{Args: argv, Info: c.info, Target: c.target, UI: ui})
 	if err != nil {
 		t.Fatalf("RunAction(%q): %s", action, err)

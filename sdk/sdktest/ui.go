@@ -2,12 +2,15 @@ package sdktest
 
 import (
 	"bytes"
-	"errors"
+	"context"
 	"fmt"
 	"io"
 	"sync"
 
+	"github.com/zclconf/go-cty/cty"
+
 	"github.com/zrun-dev/zrun/sdk"
+	"github.com/zrun-dev/zrun/sdk/pipe"
 )
 
 // Record is what an action showed the operator.
@@ -18,6 +21,9 @@ type Record struct {
 	// for byte (over gRPC too).
 	Stdout, Stderr string
 	Progress       []Progress
+	// Streams are the bytes written to the outputs ConnectOutput
+	// connected, by output name.
+	Streams map[string]string
 }
 
 // Progress is one UI.Progress call.
@@ -36,6 +42,9 @@ type UI struct {
 	logs           []string
 	stdout, stderr bytes.Buffer
 	progress       []Progress
+	args           cty.Value
+	inputs         map[string]io.Reader
+	outputs        map[string]*bytes.Buffer
 }
 
 // NewUI returns a UI for a step running against target.
@@ -63,11 +72,19 @@ func (u *UI) Progress(done, total int64, message string) {
 func (u *UI) Record() Record {
 	u.mu.Lock()
 	defer u.mu.Unlock()
+	var streams map[string]string
+	for name, buf := range u.outputs {
+		if streams == nil {
+			streams = map[string]string{}
+		}
+		streams[name] = buf.String()
+	}
 	return Record{
 		Logs:     append([]string(nil), u.logs...),
 		Stdout:   u.stdout.String(),
 		Stderr:   u.stderr.String(),
 		Progress: append([]Progress(nil), u.progress...),
+		Streams:  streams,
 	}
 }
 
@@ -85,12 +102,69 @@ func (w *lockedWriter) Write(p []byte) (int, error) {
 // Interface guards
 var _ sdk.UI = (*UI)(nil)
 
-// InputStream: streams between steps are not wired yet.
-func (u *UI) InputStream(arg string) (io.ReadCloser, error) {
-	return nil, errors.ErrUnsupported // TODO(issue 8): pipes, in progress
+// WithInput pipes r into the action's stream argument arg (in process:
+// pipes over gRPC are zrun's own, tested in its engine).
+func WithInput(arg string, r io.Reader) Option {
+	return func(c *config) { c.ui = append(c.ui, func(u *UI) { u.SetInput(arg, r) }) }
 }
 
-// OutputStream: no step consumes a stream until pipes are wired.
-func (u *UI) OutputStream(output string) (io.WriteCloser, error) {
-	return nil, nil // TODO(issue 8): pipes, in progress
+// WithOutput connects the action's stream output name; its bytes are in
+// the result's Streams.
+func WithOutput(name string) Option {
+	return func(c *config) { c.ui = append(c.ui, func(u *UI) { u.ConnectOutput(name) }) }
 }
+
+// SetArgs gives InputStream the call's arguments: a stream argument that
+// holds a string reads as its bytes, as it does under zrun. Run calls it.
+func (u *UI) SetArgs(args cty.Value) {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	u.args = args
+}
+
+// SetInput makes InputStream(arg) read r, as a stream piped from a step
+// that succeeds at r's end.
+func (u *UI) SetInput(arg string, r io.Reader) {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	if u.inputs == nil {
+		u.inputs = map[string]io.Reader{}
+	}
+	u.inputs[arg] = r
+}
+
+// ConnectOutput makes OutputStream(name) return a writer whose bytes are
+// recorded in Record.Streams, as if another step consumed it.
+func (u *UI) ConnectOutput(name string) {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	if u.outputs == nil {
+		u.outputs = map[string]*bytes.Buffer{}
+	}
+	u.outputs[name] = &bytes.Buffer{}
+}
+
+func (u *UI) InputStream(arg string) (io.ReadCloser, error) {
+	u.mu.Lock()
+	r, ok := u.inputs[arg]
+	args := u.args
+	u.mu.Unlock()
+	if ok {
+		return io.NopCloser(r), nil
+	}
+	return pipe.NewStreams(context.Background(), nil, args).InputStream(arg)
+}
+
+func (u *UI) OutputStream(output string) (io.WriteCloser, error) {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	buf, ok := u.outputs[output]
+	if !ok {
+		return nil, nil
+	}
+	return nopCloser{&lockedWriter{mu: &u.mu, buf: buf}}, nil
+}
+
+type nopCloser struct{ io.Writer }
+
+func (nopCloser) Close() error { return nil }

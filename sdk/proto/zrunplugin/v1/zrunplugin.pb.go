@@ -304,10 +304,13 @@ type Attribute struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	Name  string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
 	// type is the cty type in its JSON form (ctyjson.MarshalType).
-	Type          []byte `protobuf:"bytes,2,opt,name=type,proto3" json:"type,omitempty"`
-	Description   string `protobuf:"bytes,3,opt,name=description,proto3" json:"description,omitempty"`
-	Required      bool   `protobuf:"varint,4,opt,name=required,proto3" json:"required,omitempty"`
-	Sensitive     bool   `protobuf:"varint,5,opt,name=sensitive,proto3" json:"sensitive,omitempty"`
+	Type        []byte `protobuf:"bytes,2,opt,name=type,proto3" json:"type,omitempty"`
+	Description string `protobuf:"bytes,3,opt,name=description,proto3" json:"description,omitempty"`
+	Required    bool   `protobuf:"varint,4,opt,name=required,proto3" json:"required,omitempty"`
+	Sensitive   bool   `protobuf:"varint,5,opt,name=sensitive,proto3" json:"sensitive,omitempty"`
+	// stream marks a byte stream between two steps (schema.Attribute.Stream):
+	// its value on the wire is the pipe's address, never the bytes.
+	Stream        bool `protobuf:"varint,6,opt,name=stream,proto3" json:"stream,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -373,6 +376,13 @@ func (x *Attribute) GetRequired() bool {
 func (x *Attribute) GetSensitive() bool {
 	if x != nil {
 		return x.Sensitive
+	}
+	return false
+}
+
+func (x *Attribute) GetStream() bool {
+	if x != nil {
+		return x.Stream
 	}
 	return false
 }
@@ -1727,8 +1737,14 @@ type RunAction_Request struct {
 	SensitivePaths []*AttributePath       `protobuf:"bytes,3,rep,name=sensitive_paths,json=sensitivePaths,proto3" json:"sensitive_paths,omitempty"`
 	Info           *RunInfo               `protobuf:"bytes,4,opt,name=info,proto3" json:"info,omitempty"`
 	Target         *TargetRef             `protobuf:"bytes,5,opt,name=target,proto3" json:"target,omitempty"`
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	// input_streams maps each stream argument another step's output is
+	// piped into to the pipe's address; output_streams, each stream output
+	// another step consumes. The plugin connects them itself (sdk/pipe):
+	// the bytes never pass through the host.
+	InputStreams  map[string]string `protobuf:"bytes,6,rep,name=input_streams,json=inputStreams,proto3" json:"input_streams,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	OutputStreams map[string]string `protobuf:"bytes,7,rep,name=output_streams,json=outputStreams,proto3" json:"output_streams,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *RunAction_Request) Reset() {
@@ -1792,6 +1808,20 @@ func (x *RunAction_Request) GetInfo() *RunInfo {
 func (x *RunAction_Request) GetTarget() *TargetRef {
 	if x != nil {
 		return x.Target
+	}
+	return nil
+}
+
+func (x *RunAction_Request) GetInputStreams() map[string]string {
+	if x != nil {
+		return x.InputStreams
+	}
+	return nil
+}
+
+func (x *RunAction_Request) GetOutputStreams() map[string]string {
+	if x != nil {
+		return x.OutputStreams
 	}
 	return nil
 }
@@ -2078,6 +2108,7 @@ type Run_Request struct {
 	//	*Run_Request_Start
 	//	*Run_Request_Cancel
 	//	*Run_Request_Credit
+	//	*Run_Request_StreamResult
 	Msg           isRun_Request_Msg `protobuf_oneof:"msg"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -2085,7 +2116,7 @@ type Run_Request struct {
 
 func (x *Run_Request) Reset() {
 	*x = Run_Request{}
-	mi := &file_zrunplugin_proto_msgTypes[36]
+	mi := &file_zrunplugin_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2097,7 +2128,7 @@ func (x *Run_Request) String() string {
 func (*Run_Request) ProtoMessage() {}
 
 func (x *Run_Request) ProtoReflect() protoreflect.Message {
-	mi := &file_zrunplugin_proto_msgTypes[36]
+	mi := &file_zrunplugin_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2154,6 +2185,15 @@ func (x *Run_Request) GetCredit() uint64 {
 	return 0
 }
 
+func (x *Run_Request) GetStreamResult() *Run_StreamResult {
+	if x != nil {
+		if x, ok := x.Msg.(*Run_Request_StreamResult); ok {
+			return x.StreamResult
+		}
+	}
+	return nil
+}
+
 type isRun_Request_Msg interface {
 	isRun_Request_Msg()
 }
@@ -2173,11 +2213,19 @@ type Run_Request_Credit struct {
 	Credit uint64 `protobuf:"varint,4,opt,name=credit,proto3,oneof"`
 }
 
+type Run_Request_StreamResult struct {
+	// stream_result answers the call's stream_wait for one argument,
+	// once the step producing its stream has ended.
+	StreamResult *Run_StreamResult `protobuf:"bytes,5,opt,name=stream_result,json=streamResult,proto3,oneof"`
+}
+
 func (*Run_Request_Start) isRun_Request_Msg() {}
 
 func (*Run_Request_Cancel) isRun_Request_Msg() {}
 
 func (*Run_Request_Credit) isRun_Request_Msg() {}
+
+func (*Run_Request_StreamResult) isRun_Request_Msg() {}
 
 type Run_Response struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -2186,6 +2234,7 @@ type Run_Response struct {
 	//
 	//	*Run_Response_Event
 	//	*Run_Response_Error
+	//	*Run_Response_StreamWait
 	Msg           isRun_Response_Msg `protobuf_oneof:"msg"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -2193,7 +2242,7 @@ type Run_Response struct {
 
 func (x *Run_Response) Reset() {
 	*x = Run_Response{}
-	mi := &file_zrunplugin_proto_msgTypes[37]
+	mi := &file_zrunplugin_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2205,7 +2254,7 @@ func (x *Run_Response) String() string {
 func (*Run_Response) ProtoMessage() {}
 
 func (x *Run_Response) ProtoReflect() protoreflect.Message {
-	mi := &file_zrunplugin_proto_msgTypes[37]
+	mi := &file_zrunplugin_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2253,6 +2302,15 @@ func (x *Run_Response) GetError() *Run_Status {
 	return nil
 }
 
+func (x *Run_Response) GetStreamWait() string {
+	if x != nil {
+		if x, ok := x.Msg.(*Run_Response_StreamWait); ok {
+			return x.StreamWait
+		}
+	}
+	return ""
+}
+
 type isRun_Response_Msg interface {
 	isRun_Response_Msg()
 }
@@ -2266,9 +2324,80 @@ type Run_Response_Error struct {
 	Error *Run_Status `protobuf:"bytes,3,opt,name=error,proto3,oneof"`
 }
 
+type Run_Response_StreamWait struct {
+	// stream_wait asks how the step producing the stream of this input
+	// argument ended: the host answers with stream_result once it has.
+	// It is not an event: it counts against no window.
+	StreamWait string `protobuf:"bytes,4,opt,name=stream_wait,json=streamWait,proto3,oneof"`
+}
+
 func (*Run_Response_Event) isRun_Response_Msg() {}
 
 func (*Run_Response_Error) isRun_Response_Msg() {}
+
+func (*Run_Response_StreamWait) isRun_Response_Msg() {}
+
+// StreamResult is how a stream's producer step ended: ok, or error says
+// why not (naming the step).
+type Run_StreamResult struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Arg           string                 `protobuf:"bytes,1,opt,name=arg,proto3" json:"arg,omitempty"`
+	Ok            bool                   `protobuf:"varint,2,opt,name=ok,proto3" json:"ok,omitempty"`
+	Error         string                 `protobuf:"bytes,3,opt,name=error,proto3" json:"error,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Run_StreamResult) Reset() {
+	*x = Run_StreamResult{}
+	mi := &file_zrunplugin_proto_msgTypes[40]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Run_StreamResult) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Run_StreamResult) ProtoMessage() {}
+
+func (x *Run_StreamResult) ProtoReflect() protoreflect.Message {
+	mi := &file_zrunplugin_proto_msgTypes[40]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Run_StreamResult.ProtoReflect.Descriptor instead.
+func (*Run_StreamResult) Descriptor() ([]byte, []int) {
+	return file_zrunplugin_proto_rawDescGZIP(), []int{11, 2}
+}
+
+func (x *Run_StreamResult) GetArg() string {
+	if x != nil {
+		return x.Arg
+	}
+	return ""
+}
+
+func (x *Run_StreamResult) GetOk() bool {
+	if x != nil {
+		return x.Ok
+	}
+	return false
+}
+
+func (x *Run_StreamResult) GetError() string {
+	if x != nil {
+		return x.Error
+	}
+	return ""
+}
 
 // Status is an error as a gRPC status: its code tells cancellation,
 // not found and the like apart.
@@ -2282,7 +2411,7 @@ type Run_Status struct {
 
 func (x *Run_Status) Reset() {
 	*x = Run_Status{}
-	mi := &file_zrunplugin_proto_msgTypes[38]
+	mi := &file_zrunplugin_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2294,7 +2423,7 @@ func (x *Run_Status) String() string {
 func (*Run_Status) ProtoMessage() {}
 
 func (x *Run_Status) ProtoReflect() protoreflect.Message {
-	mi := &file_zrunplugin_proto_msgTypes[38]
+	mi := &file_zrunplugin_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2307,7 +2436,7 @@ func (x *Run_Status) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Run_Status.ProtoReflect.Descriptor instead.
 func (*Run_Status) Descriptor() ([]byte, []int) {
-	return file_zrunplugin_proto_rawDescGZIP(), []int{11, 2}
+	return file_zrunplugin_proto_rawDescGZIP(), []int{11, 3}
 }
 
 func (x *Run_Status) GetCode() uint32 {
@@ -2341,7 +2470,7 @@ type Exec_Start struct {
 
 func (x *Exec_Start) Reset() {
 	*x = Exec_Start{}
-	mi := &file_zrunplugin_proto_msgTypes[39]
+	mi := &file_zrunplugin_proto_msgTypes[42]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2353,7 +2482,7 @@ func (x *Exec_Start) String() string {
 func (*Exec_Start) ProtoMessage() {}
 
 func (x *Exec_Start) ProtoReflect() protoreflect.Message {
-	mi := &file_zrunplugin_proto_msgTypes[39]
+	mi := &file_zrunplugin_proto_msgTypes[42]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2424,7 +2553,7 @@ type Exec_Request struct {
 
 func (x *Exec_Request) Reset() {
 	*x = Exec_Request{}
-	mi := &file_zrunplugin_proto_msgTypes[40]
+	mi := &file_zrunplugin_proto_msgTypes[43]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2436,7 +2565,7 @@ func (x *Exec_Request) String() string {
 func (*Exec_Request) ProtoMessage() {}
 
 func (x *Exec_Request) ProtoReflect() protoreflect.Message {
-	mi := &file_zrunplugin_proto_msgTypes[40]
+	mi := &file_zrunplugin_proto_msgTypes[43]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2507,7 +2636,7 @@ type Exec_Response struct {
 
 func (x *Exec_Response) Reset() {
 	*x = Exec_Response{}
-	mi := &file_zrunplugin_proto_msgTypes[41]
+	mi := &file_zrunplugin_proto_msgTypes[44]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2519,7 +2648,7 @@ func (x *Exec_Response) String() string {
 func (*Exec_Response) ProtoMessage() {}
 
 func (x *Exec_Response) ProtoReflect() protoreflect.Message {
-	mi := &file_zrunplugin_proto_msgTypes[41]
+	mi := &file_zrunplugin_proto_msgTypes[44]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2601,7 +2730,7 @@ type Open_Request struct {
 
 func (x *Open_Request) Reset() {
 	*x = Open_Request{}
-	mi := &file_zrunplugin_proto_msgTypes[43]
+	mi := &file_zrunplugin_proto_msgTypes[46]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2613,7 +2742,7 @@ func (x *Open_Request) String() string {
 func (*Open_Request) ProtoMessage() {}
 
 func (x *Open_Request) ProtoReflect() protoreflect.Message {
-	mi := &file_zrunplugin_proto_msgTypes[43]
+	mi := &file_zrunplugin_proto_msgTypes[46]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2656,7 +2785,7 @@ type Open_Response struct {
 
 func (x *Open_Response) Reset() {
 	*x = Open_Response{}
-	mi := &file_zrunplugin_proto_msgTypes[44]
+	mi := &file_zrunplugin_proto_msgTypes[47]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2668,7 +2797,7 @@ func (x *Open_Response) String() string {
 func (*Open_Response) ProtoMessage() {}
 
 func (x *Open_Response) ProtoReflect() protoreflect.Message {
-	mi := &file_zrunplugin_proto_msgTypes[44]
+	mi := &file_zrunplugin_proto_msgTypes[47]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2740,7 +2869,7 @@ type Create_Start struct {
 
 func (x *Create_Start) Reset() {
 	*x = Create_Start{}
-	mi := &file_zrunplugin_proto_msgTypes[45]
+	mi := &file_zrunplugin_proto_msgTypes[48]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2752,7 +2881,7 @@ func (x *Create_Start) String() string {
 func (*Create_Start) ProtoMessage() {}
 
 func (x *Create_Start) ProtoReflect() protoreflect.Message {
-	mi := &file_zrunplugin_proto_msgTypes[45]
+	mi := &file_zrunplugin_proto_msgTypes[48]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2817,7 +2946,7 @@ type Create_Request struct {
 
 func (x *Create_Request) Reset() {
 	*x = Create_Request{}
-	mi := &file_zrunplugin_proto_msgTypes[46]
+	mi := &file_zrunplugin_proto_msgTypes[49]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2829,7 +2958,7 @@ func (x *Create_Request) String() string {
 func (*Create_Request) ProtoMessage() {}
 
 func (x *Create_Request) ProtoReflect() protoreflect.Message {
-	mi := &file_zrunplugin_proto_msgTypes[46]
+	mi := &file_zrunplugin_proto_msgTypes[49]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2914,7 +3043,7 @@ type Create_Response struct {
 
 func (x *Create_Response) Reset() {
 	*x = Create_Response{}
-	mi := &file_zrunplugin_proto_msgTypes[47]
+	mi := &file_zrunplugin_proto_msgTypes[50]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2926,7 +3055,7 @@ func (x *Create_Response) String() string {
 func (*Create_Response) ProtoMessage() {}
 
 func (x *Create_Response) ProtoReflect() protoreflect.Message {
-	mi := &file_zrunplugin_proto_msgTypes[47]
+	mi := &file_zrunplugin_proto_msgTypes[50]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2979,7 +3108,7 @@ type Stat_Request struct {
 
 func (x *Stat_Request) Reset() {
 	*x = Stat_Request{}
-	mi := &file_zrunplugin_proto_msgTypes[48]
+	mi := &file_zrunplugin_proto_msgTypes[51]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2991,7 +3120,7 @@ func (x *Stat_Request) String() string {
 func (*Stat_Request) ProtoMessage() {}
 
 func (x *Stat_Request) ProtoReflect() protoreflect.Message {
-	mi := &file_zrunplugin_proto_msgTypes[48]
+	mi := &file_zrunplugin_proto_msgTypes[51]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3030,7 +3159,7 @@ type Stat_Response struct {
 
 func (x *Stat_Response) Reset() {
 	*x = Stat_Response{}
-	mi := &file_zrunplugin_proto_msgTypes[49]
+	mi := &file_zrunplugin_proto_msgTypes[52]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3042,7 +3171,7 @@ func (x *Stat_Response) String() string {
 func (*Stat_Response) ProtoMessage() {}
 
 func (x *Stat_Response) ProtoReflect() protoreflect.Message {
-	mi := &file_zrunplugin_proto_msgTypes[49]
+	mi := &file_zrunplugin_proto_msgTypes[52]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3075,7 +3204,7 @@ type ReadDir_Request struct {
 
 func (x *ReadDir_Request) Reset() {
 	*x = ReadDir_Request{}
-	mi := &file_zrunplugin_proto_msgTypes[50]
+	mi := &file_zrunplugin_proto_msgTypes[53]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3087,7 +3216,7 @@ func (x *ReadDir_Request) String() string {
 func (*ReadDir_Request) ProtoMessage() {}
 
 func (x *ReadDir_Request) ProtoReflect() protoreflect.Message {
-	mi := &file_zrunplugin_proto_msgTypes[50]
+	mi := &file_zrunplugin_proto_msgTypes[53]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3127,7 +3256,7 @@ type ReadDir_Response struct {
 
 func (x *ReadDir_Response) Reset() {
 	*x = ReadDir_Response{}
-	mi := &file_zrunplugin_proto_msgTypes[51]
+	mi := &file_zrunplugin_proto_msgTypes[54]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3139,7 +3268,7 @@ func (x *ReadDir_Response) String() string {
 func (*ReadDir_Response) ProtoMessage() {}
 
 func (x *ReadDir_Response) ProtoReflect() protoreflect.Message {
-	mi := &file_zrunplugin_proto_msgTypes[51]
+	mi := &file_zrunplugin_proto_msgTypes[54]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3173,7 +3302,7 @@ type MkdirAll_Request struct {
 
 func (x *MkdirAll_Request) Reset() {
 	*x = MkdirAll_Request{}
-	mi := &file_zrunplugin_proto_msgTypes[52]
+	mi := &file_zrunplugin_proto_msgTypes[55]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3185,7 +3314,7 @@ func (x *MkdirAll_Request) String() string {
 func (*MkdirAll_Request) ProtoMessage() {}
 
 func (x *MkdirAll_Request) ProtoReflect() protoreflect.Message {
-	mi := &file_zrunplugin_proto_msgTypes[52]
+	mi := &file_zrunplugin_proto_msgTypes[55]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3230,7 +3359,7 @@ type MkdirAll_Response struct {
 
 func (x *MkdirAll_Response) Reset() {
 	*x = MkdirAll_Response{}
-	mi := &file_zrunplugin_proto_msgTypes[53]
+	mi := &file_zrunplugin_proto_msgTypes[56]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3242,7 +3371,7 @@ func (x *MkdirAll_Response) String() string {
 func (*MkdirAll_Response) ProtoMessage() {}
 
 func (x *MkdirAll_Response) ProtoReflect() protoreflect.Message {
-	mi := &file_zrunplugin_proto_msgTypes[53]
+	mi := &file_zrunplugin_proto_msgTypes[56]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3268,7 +3397,7 @@ type Remove_Request struct {
 
 func (x *Remove_Request) Reset() {
 	*x = Remove_Request{}
-	mi := &file_zrunplugin_proto_msgTypes[54]
+	mi := &file_zrunplugin_proto_msgTypes[57]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3280,7 +3409,7 @@ func (x *Remove_Request) String() string {
 func (*Remove_Request) ProtoMessage() {}
 
 func (x *Remove_Request) ProtoReflect() protoreflect.Message {
-	mi := &file_zrunplugin_proto_msgTypes[54]
+	mi := &file_zrunplugin_proto_msgTypes[57]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3318,7 +3447,7 @@ type Remove_Response struct {
 
 func (x *Remove_Response) Reset() {
 	*x = Remove_Response{}
-	mi := &file_zrunplugin_proto_msgTypes[55]
+	mi := &file_zrunplugin_proto_msgTypes[58]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3330,7 +3459,7 @@ func (x *Remove_Response) String() string {
 func (*Remove_Response) ProtoMessage() {}
 
 func (x *Remove_Response) ProtoReflect() protoreflect.Message {
-	mi := &file_zrunplugin_proto_msgTypes[55]
+	mi := &file_zrunplugin_proto_msgTypes[58]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3357,7 +3486,7 @@ type Rename_Request struct {
 
 func (x *Rename_Request) Reset() {
 	*x = Rename_Request{}
-	mi := &file_zrunplugin_proto_msgTypes[56]
+	mi := &file_zrunplugin_proto_msgTypes[59]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3369,7 +3498,7 @@ func (x *Rename_Request) String() string {
 func (*Rename_Request) ProtoMessage() {}
 
 func (x *Rename_Request) ProtoReflect() protoreflect.Message {
-	mi := &file_zrunplugin_proto_msgTypes[56]
+	mi := &file_zrunplugin_proto_msgTypes[59]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3414,7 +3543,7 @@ type Rename_Response struct {
 
 func (x *Rename_Response) Reset() {
 	*x = Rename_Response{}
-	mi := &file_zrunplugin_proto_msgTypes[57]
+	mi := &file_zrunplugin_proto_msgTypes[60]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3426,7 +3555,7 @@ func (x *Rename_Response) String() string {
 func (*Rename_Response) ProtoMessage() {}
 
 func (x *Rename_Response) ProtoReflect() protoreflect.Message {
-	mi := &file_zrunplugin_proto_msgTypes[57]
+	mi := &file_zrunplugin_proto_msgTypes[60]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3453,7 +3582,7 @@ type Dial_Open struct {
 
 func (x *Dial_Open) Reset() {
 	*x = Dial_Open{}
-	mi := &file_zrunplugin_proto_msgTypes[58]
+	mi := &file_zrunplugin_proto_msgTypes[61]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3465,7 +3594,7 @@ func (x *Dial_Open) String() string {
 func (*Dial_Open) ProtoMessage() {}
 
 func (x *Dial_Open) ProtoReflect() protoreflect.Message {
-	mi := &file_zrunplugin_proto_msgTypes[58]
+	mi := &file_zrunplugin_proto_msgTypes[61]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3516,7 +3645,7 @@ type Dial_Request struct {
 
 func (x *Dial_Request) Reset() {
 	*x = Dial_Request{}
-	mi := &file_zrunplugin_proto_msgTypes[59]
+	mi := &file_zrunplugin_proto_msgTypes[62]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3528,7 +3657,7 @@ func (x *Dial_Request) String() string {
 func (*Dial_Request) ProtoMessage() {}
 
 func (x *Dial_Request) ProtoReflect() protoreflect.Message {
-	mi := &file_zrunplugin_proto_msgTypes[59]
+	mi := &file_zrunplugin_proto_msgTypes[62]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3616,7 +3745,7 @@ type Dial_Response struct {
 
 func (x *Dial_Response) Reset() {
 	*x = Dial_Response{}
-	mi := &file_zrunplugin_proto_msgTypes[60]
+	mi := &file_zrunplugin_proto_msgTypes[63]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3628,7 +3757,7 @@ func (x *Dial_Response) String() string {
 func (*Dial_Response) ProtoMessage() {}
 
 func (x *Dial_Response) ProtoReflect() protoreflect.Message {
-	mi := &file_zrunplugin_proto_msgTypes[60]
+	mi := &file_zrunplugin_proto_msgTypes[63]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3728,13 +3857,14 @@ const file_zrunplugin_proto_rawDesc = "" +
 	"\bSeverity\x12\x18\n" +
 	"\x14SEVERITY_UNSPECIFIED\x10\x00\x12\x12\n" +
 	"\x0eSEVERITY_ERROR\x10\x01\x12\x14\n" +
-	"\x10SEVERITY_WARNING\x10\x02\"\x8f\x01\n" +
+	"\x10SEVERITY_WARNING\x10\x02\"\xa7\x01\n" +
 	"\tAttribute\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x12\n" +
 	"\x04type\x18\x02 \x01(\fR\x04type\x12 \n" +
 	"\vdescription\x18\x03 \x01(\tR\vdescription\x12\x1a\n" +
 	"\brequired\x18\x04 \x01(\bR\brequired\x12\x1c\n" +
-	"\tsensitive\x18\x05 \x01(\bR\tsensitive\"\xa6\x01\n" +
+	"\tsensitive\x18\x05 \x01(\bR\tsensitive\x12\x16\n" +
+	"\x06stream\x18\x06 \x01(\bR\x06stream\"\xa6\x01\n" +
 	"\fActionSchema\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12 \n" +
 	"\vdescription\x18\x02 \x01(\tR\vdescription\x12,\n" +
@@ -3779,14 +3909,22 @@ const file_zrunplugin_proto_rawDesc = "" +
 	"\bResponse\x12\x18\n" +
 	"\achanges\x18\x01 \x03(\tR\achanges\x12\x13\n" +
 	"\x05no_op\x18\x02 \x01(\bR\x04noOp\x12;\n" +
-	"\vdiagnostics\x18\x03 \x03(\v2\x19.zrunplugin.v1.DiagnosticR\vdiagnostics\"\x99\a\n" +
-	"\tRunAction\x1a\xf7\x01\n" +
+	"\vdiagnostics\x18\x03 \x03(\v2\x19.zrunplugin.v1.DiagnosticR\vdiagnostics\"\xd1\t\n" +
+	"\tRunAction\x1a\xaf\x04\n" +
 	"\aRequest\x12\x16\n" +
 	"\x06action\x18\x01 \x01(\tR\x06action\x12/\n" +
 	"\x04args\x18\x02 \x01(\v2\x1b.zrunplugin.v1.DynamicValueR\x04args\x12E\n" +
 	"\x0fsensitive_paths\x18\x03 \x03(\v2\x1c.zrunplugin.v1.AttributePathR\x0esensitivePaths\x12*\n" +
 	"\x04info\x18\x04 \x01(\v2\x16.zrunplugin.v1.RunInfoR\x04info\x120\n" +
-	"\x06target\x18\x05 \x01(\v2\x18.zrunplugin.v1.TargetRefR\x06target\x1a\xbe\x01\n" +
+	"\x06target\x18\x05 \x01(\v2\x18.zrunplugin.v1.TargetRefR\x06target\x12W\n" +
+	"\rinput_streams\x18\x06 \x03(\v22.zrunplugin.v1.RunAction.Request.InputStreamsEntryR\finputStreams\x12Z\n" +
+	"\x0eoutput_streams\x18\a \x03(\v23.zrunplugin.v1.RunAction.Request.OutputStreamsEntryR\routputStreams\x1a?\n" +
+	"\x11InputStreamsEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\x1a@\n" +
+	"\x12OutputStreamsEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\x1a\xbe\x01\n" +
 	"\x05Event\x120\n" +
 	"\x03log\x18\x01 \x01(\v2\x1c.zrunplugin.v1.RunAction.LogH\x00R\x03log\x12?\n" +
 	"\bprogress\x18\x02 \x01(\v2!.zrunplugin.v1.RunAction.ProgressH\x00R\bprogress\x129\n" +
@@ -3808,19 +3946,26 @@ const file_zrunplugin_proto_rawDesc = "" +
 	"\x06Result\x125\n" +
 	"\aoutputs\x18\x01 \x01(\v2\x1b.zrunplugin.v1.DynamicValueR\aoutputs\x12E\n" +
 	"\x0fsensitive_paths\x18\x02 \x03(\v2\x1c.zrunplugin.v1.AttributePathR\x0esensitivePaths\x12;\n" +
-	"\vdiagnostics\x18\x03 \x03(\v2\x19.zrunplugin.v1.DiagnosticR\vdiagnostics\"\xe5\x02\n" +
-	"\x03Run\x1a\x92\x01\n" +
+	"\vdiagnostics\x18\x03 \x03(\v2\x19.zrunplugin.v1.DiagnosticR\vdiagnostics\"\x98\x04\n" +
+	"\x03Run\x1a\xda\x01\n" +
 	"\aRequest\x12\x12\n" +
 	"\x04call\x18\x01 \x01(\x04R\x04call\x128\n" +
 	"\x05start\x18\x02 \x01(\v2 .zrunplugin.v1.RunAction.RequestH\x00R\x05start\x12\x18\n" +
 	"\x06cancel\x18\x03 \x01(\bH\x00R\x06cancel\x12\x18\n" +
-	"\x06credit\x18\x04 \x01(\x04H\x00R\x06creditB\x05\n" +
-	"\x03msg\x1a\x90\x01\n" +
+	"\x06credit\x18\x04 \x01(\x04H\x00R\x06credit\x12F\n" +
+	"\rstream_result\x18\x05 \x01(\v2\x1f.zrunplugin.v1.Run.StreamResultH\x00R\fstreamResultB\x05\n" +
+	"\x03msg\x1a\xb3\x01\n" +
 	"\bResponse\x12\x12\n" +
 	"\x04call\x18\x01 \x01(\x04R\x04call\x126\n" +
 	"\x05event\x18\x02 \x01(\v2\x1e.zrunplugin.v1.RunAction.EventH\x00R\x05event\x121\n" +
-	"\x05error\x18\x03 \x01(\v2\x19.zrunplugin.v1.Run.StatusH\x00R\x05errorB\x05\n" +
-	"\x03msg\x1a6\n" +
+	"\x05error\x18\x03 \x01(\v2\x19.zrunplugin.v1.Run.StatusH\x00R\x05error\x12!\n" +
+	"\vstream_wait\x18\x04 \x01(\tH\x00R\n" +
+	"streamWaitB\x05\n" +
+	"\x03msg\x1aF\n" +
+	"\fStreamResult\x12\x10\n" +
+	"\x03arg\x18\x01 \x01(\tR\x03arg\x12\x0e\n" +
+	"\x02ok\x18\x02 \x01(\bR\x02ok\x12\x14\n" +
+	"\x05error\x18\x03 \x01(\tR\x05error\x1a6\n" +
 	"\x06Status\x12\x12\n" +
 	"\x04code\x18\x01 \x01(\rR\x04code\x12\x18\n" +
 	"\amessage\x18\x02 \x01(\tR\amessage\"\xa9\x03\n" +
@@ -3952,7 +4097,7 @@ func file_zrunplugin_proto_rawDescGZIP() []byte {
 }
 
 var file_zrunplugin_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_zrunplugin_proto_msgTypes = make([]protoimpl.MessageInfo, 61)
+var file_zrunplugin_proto_msgTypes = make([]protoimpl.MessageInfo, 64)
 var file_zrunplugin_proto_goTypes = []any{
 	(Diagnostic_Severity)(0),         // 0: zrunplugin.v1.Diagnostic.Severity
 	(RunAction_Log_Stream)(0),        // 1: zrunplugin.v1.RunAction.Log.Stream
@@ -3992,31 +4137,34 @@ var file_zrunplugin_proto_goTypes = []any{
 	(*RunAction_Log)(nil),            // 35: zrunplugin.v1.RunAction.Log
 	(*RunAction_Progress)(nil),       // 36: zrunplugin.v1.RunAction.Progress
 	(*RunAction_Result)(nil),         // 37: zrunplugin.v1.RunAction.Result
-	(*Run_Request)(nil),              // 38: zrunplugin.v1.Run.Request
-	(*Run_Response)(nil),             // 39: zrunplugin.v1.Run.Response
-	(*Run_Status)(nil),               // 40: zrunplugin.v1.Run.Status
-	(*Exec_Start)(nil),               // 41: zrunplugin.v1.Exec.Start
-	(*Exec_Request)(nil),             // 42: zrunplugin.v1.Exec.Request
-	(*Exec_Response)(nil),            // 43: zrunplugin.v1.Exec.Response
-	nil,                              // 44: zrunplugin.v1.Exec.Start.EnvEntry
-	(*Open_Request)(nil),             // 45: zrunplugin.v1.Open.Request
-	(*Open_Response)(nil),            // 46: zrunplugin.v1.Open.Response
-	(*Create_Start)(nil),             // 47: zrunplugin.v1.Create.Start
-	(*Create_Request)(nil),           // 48: zrunplugin.v1.Create.Request
-	(*Create_Response)(nil),          // 49: zrunplugin.v1.Create.Response
-	(*Stat_Request)(nil),             // 50: zrunplugin.v1.Stat.Request
-	(*Stat_Response)(nil),            // 51: zrunplugin.v1.Stat.Response
-	(*ReadDir_Request)(nil),          // 52: zrunplugin.v1.ReadDir.Request
-	(*ReadDir_Response)(nil),         // 53: zrunplugin.v1.ReadDir.Response
-	(*MkdirAll_Request)(nil),         // 54: zrunplugin.v1.MkdirAll.Request
-	(*MkdirAll_Response)(nil),        // 55: zrunplugin.v1.MkdirAll.Response
-	(*Remove_Request)(nil),           // 56: zrunplugin.v1.Remove.Request
-	(*Remove_Response)(nil),          // 57: zrunplugin.v1.Remove.Response
-	(*Rename_Request)(nil),           // 58: zrunplugin.v1.Rename.Request
-	(*Rename_Response)(nil),          // 59: zrunplugin.v1.Rename.Response
-	(*Dial_Open)(nil),                // 60: zrunplugin.v1.Dial.Open
-	(*Dial_Request)(nil),             // 61: zrunplugin.v1.Dial.Request
-	(*Dial_Response)(nil),            // 62: zrunplugin.v1.Dial.Response
+	nil,                              // 38: zrunplugin.v1.RunAction.Request.InputStreamsEntry
+	nil,                              // 39: zrunplugin.v1.RunAction.Request.OutputStreamsEntry
+	(*Run_Request)(nil),              // 40: zrunplugin.v1.Run.Request
+	(*Run_Response)(nil),             // 41: zrunplugin.v1.Run.Response
+	(*Run_StreamResult)(nil),         // 42: zrunplugin.v1.Run.StreamResult
+	(*Run_Status)(nil),               // 43: zrunplugin.v1.Run.Status
+	(*Exec_Start)(nil),               // 44: zrunplugin.v1.Exec.Start
+	(*Exec_Request)(nil),             // 45: zrunplugin.v1.Exec.Request
+	(*Exec_Response)(nil),            // 46: zrunplugin.v1.Exec.Response
+	nil,                              // 47: zrunplugin.v1.Exec.Start.EnvEntry
+	(*Open_Request)(nil),             // 48: zrunplugin.v1.Open.Request
+	(*Open_Response)(nil),            // 49: zrunplugin.v1.Open.Response
+	(*Create_Start)(nil),             // 50: zrunplugin.v1.Create.Start
+	(*Create_Request)(nil),           // 51: zrunplugin.v1.Create.Request
+	(*Create_Response)(nil),          // 52: zrunplugin.v1.Create.Response
+	(*Stat_Request)(nil),             // 53: zrunplugin.v1.Stat.Request
+	(*Stat_Response)(nil),            // 54: zrunplugin.v1.Stat.Response
+	(*ReadDir_Request)(nil),          // 55: zrunplugin.v1.ReadDir.Request
+	(*ReadDir_Response)(nil),         // 56: zrunplugin.v1.ReadDir.Response
+	(*MkdirAll_Request)(nil),         // 57: zrunplugin.v1.MkdirAll.Request
+	(*MkdirAll_Response)(nil),        // 58: zrunplugin.v1.MkdirAll.Response
+	(*Remove_Request)(nil),           // 59: zrunplugin.v1.Remove.Request
+	(*Remove_Response)(nil),          // 60: zrunplugin.v1.Remove.Response
+	(*Rename_Request)(nil),           // 61: zrunplugin.v1.Rename.Request
+	(*Rename_Response)(nil),          // 62: zrunplugin.v1.Rename.Response
+	(*Dial_Open)(nil),                // 63: zrunplugin.v1.Dial.Open
+	(*Dial_Request)(nil),             // 64: zrunplugin.v1.Dial.Request
+	(*Dial_Response)(nil),            // 65: zrunplugin.v1.Dial.Response
 }
 var file_zrunplugin_proto_depIdxs = []int32{
 	24, // 0: zrunplugin.v1.AttributePath.steps:type_name -> zrunplugin.v1.AttributePath.Step
@@ -4039,53 +4187,56 @@ var file_zrunplugin_proto_depIdxs = []int32{
 	3,  // 17: zrunplugin.v1.RunAction.Request.sensitive_paths:type_name -> zrunplugin.v1.AttributePath
 	7,  // 18: zrunplugin.v1.RunAction.Request.info:type_name -> zrunplugin.v1.RunInfo
 	8,  // 19: zrunplugin.v1.RunAction.Request.target:type_name -> zrunplugin.v1.TargetRef
-	35, // 20: zrunplugin.v1.RunAction.Event.log:type_name -> zrunplugin.v1.RunAction.Log
-	36, // 21: zrunplugin.v1.RunAction.Event.progress:type_name -> zrunplugin.v1.RunAction.Progress
-	37, // 22: zrunplugin.v1.RunAction.Event.result:type_name -> zrunplugin.v1.RunAction.Result
-	1,  // 23: zrunplugin.v1.RunAction.Log.stream:type_name -> zrunplugin.v1.RunAction.Log.Stream
-	2,  // 24: zrunplugin.v1.RunAction.Result.outputs:type_name -> zrunplugin.v1.DynamicValue
-	3,  // 25: zrunplugin.v1.RunAction.Result.sensitive_paths:type_name -> zrunplugin.v1.AttributePath
-	4,  // 26: zrunplugin.v1.RunAction.Result.diagnostics:type_name -> zrunplugin.v1.Diagnostic
-	33, // 27: zrunplugin.v1.Run.Request.start:type_name -> zrunplugin.v1.RunAction.Request
-	34, // 28: zrunplugin.v1.Run.Response.event:type_name -> zrunplugin.v1.RunAction.Event
-	40, // 29: zrunplugin.v1.Run.Response.error:type_name -> zrunplugin.v1.Run.Status
-	44, // 30: zrunplugin.v1.Exec.Start.env:type_name -> zrunplugin.v1.Exec.Start.EnvEntry
-	41, // 31: zrunplugin.v1.Exec.Request.start:type_name -> zrunplugin.v1.Exec.Start
-	47, // 32: zrunplugin.v1.Create.Request.start:type_name -> zrunplugin.v1.Create.Start
-	15, // 33: zrunplugin.v1.Stat.Response.info:type_name -> zrunplugin.v1.FileInfo
-	15, // 34: zrunplugin.v1.ReadDir.Response.entries:type_name -> zrunplugin.v1.FileInfo
-	60, // 35: zrunplugin.v1.Dial.Request.open:type_name -> zrunplugin.v1.Dial.Open
-	25, // 36: zrunplugin.v1.Plugin.GetSchema:input_type -> zrunplugin.v1.GetSchema.Request
-	28, // 37: zrunplugin.v1.Plugin.ValidateActions:input_type -> zrunplugin.v1.ValidateActions.Request
-	31, // 38: zrunplugin.v1.Plugin.PlanAction:input_type -> zrunplugin.v1.PlanAction.Request
-	38, // 39: zrunplugin.v1.Plugin.Run:input_type -> zrunplugin.v1.Run.Request
-	42, // 40: zrunplugin.v1.Target.Exec:input_type -> zrunplugin.v1.Exec.Request
-	45, // 41: zrunplugin.v1.Target.Open:input_type -> zrunplugin.v1.Open.Request
-	48, // 42: zrunplugin.v1.Target.Create:input_type -> zrunplugin.v1.Create.Request
-	50, // 43: zrunplugin.v1.Target.Stat:input_type -> zrunplugin.v1.Stat.Request
-	52, // 44: zrunplugin.v1.Target.ReadDir:input_type -> zrunplugin.v1.ReadDir.Request
-	54, // 45: zrunplugin.v1.Target.MkdirAll:input_type -> zrunplugin.v1.MkdirAll.Request
-	56, // 46: zrunplugin.v1.Target.Remove:input_type -> zrunplugin.v1.Remove.Request
-	58, // 47: zrunplugin.v1.Target.Rename:input_type -> zrunplugin.v1.Rename.Request
-	61, // 48: zrunplugin.v1.Target.Dial:input_type -> zrunplugin.v1.Dial.Request
-	26, // 49: zrunplugin.v1.Plugin.GetSchema:output_type -> zrunplugin.v1.GetSchema.Response
-	30, // 50: zrunplugin.v1.Plugin.ValidateActions:output_type -> zrunplugin.v1.ValidateActions.Response
-	32, // 51: zrunplugin.v1.Plugin.PlanAction:output_type -> zrunplugin.v1.PlanAction.Response
-	39, // 52: zrunplugin.v1.Plugin.Run:output_type -> zrunplugin.v1.Run.Response
-	43, // 53: zrunplugin.v1.Target.Exec:output_type -> zrunplugin.v1.Exec.Response
-	46, // 54: zrunplugin.v1.Target.Open:output_type -> zrunplugin.v1.Open.Response
-	49, // 55: zrunplugin.v1.Target.Create:output_type -> zrunplugin.v1.Create.Response
-	51, // 56: zrunplugin.v1.Target.Stat:output_type -> zrunplugin.v1.Stat.Response
-	53, // 57: zrunplugin.v1.Target.ReadDir:output_type -> zrunplugin.v1.ReadDir.Response
-	55, // 58: zrunplugin.v1.Target.MkdirAll:output_type -> zrunplugin.v1.MkdirAll.Response
-	57, // 59: zrunplugin.v1.Target.Remove:output_type -> zrunplugin.v1.Remove.Response
-	59, // 60: zrunplugin.v1.Target.Rename:output_type -> zrunplugin.v1.Rename.Response
-	62, // 61: zrunplugin.v1.Target.Dial:output_type -> zrunplugin.v1.Dial.Response
-	49, // [49:62] is the sub-list for method output_type
-	36, // [36:49] is the sub-list for method input_type
-	36, // [36:36] is the sub-list for extension type_name
-	36, // [36:36] is the sub-list for extension extendee
-	0,  // [0:36] is the sub-list for field type_name
+	38, // 20: zrunplugin.v1.RunAction.Request.input_streams:type_name -> zrunplugin.v1.RunAction.Request.InputStreamsEntry
+	39, // 21: zrunplugin.v1.RunAction.Request.output_streams:type_name -> zrunplugin.v1.RunAction.Request.OutputStreamsEntry
+	35, // 22: zrunplugin.v1.RunAction.Event.log:type_name -> zrunplugin.v1.RunAction.Log
+	36, // 23: zrunplugin.v1.RunAction.Event.progress:type_name -> zrunplugin.v1.RunAction.Progress
+	37, // 24: zrunplugin.v1.RunAction.Event.result:type_name -> zrunplugin.v1.RunAction.Result
+	1,  // 25: zrunplugin.v1.RunAction.Log.stream:type_name -> zrunplugin.v1.RunAction.Log.Stream
+	2,  // 26: zrunplugin.v1.RunAction.Result.outputs:type_name -> zrunplugin.v1.DynamicValue
+	3,  // 27: zrunplugin.v1.RunAction.Result.sensitive_paths:type_name -> zrunplugin.v1.AttributePath
+	4,  // 28: zrunplugin.v1.RunAction.Result.diagnostics:type_name -> zrunplugin.v1.Diagnostic
+	33, // 29: zrunplugin.v1.Run.Request.start:type_name -> zrunplugin.v1.RunAction.Request
+	42, // 30: zrunplugin.v1.Run.Request.stream_result:type_name -> zrunplugin.v1.Run.StreamResult
+	34, // 31: zrunplugin.v1.Run.Response.event:type_name -> zrunplugin.v1.RunAction.Event
+	43, // 32: zrunplugin.v1.Run.Response.error:type_name -> zrunplugin.v1.Run.Status
+	47, // 33: zrunplugin.v1.Exec.Start.env:type_name -> zrunplugin.v1.Exec.Start.EnvEntry
+	44, // 34: zrunplugin.v1.Exec.Request.start:type_name -> zrunplugin.v1.Exec.Start
+	50, // 35: zrunplugin.v1.Create.Request.start:type_name -> zrunplugin.v1.Create.Start
+	15, // 36: zrunplugin.v1.Stat.Response.info:type_name -> zrunplugin.v1.FileInfo
+	15, // 37: zrunplugin.v1.ReadDir.Response.entries:type_name -> zrunplugin.v1.FileInfo
+	63, // 38: zrunplugin.v1.Dial.Request.open:type_name -> zrunplugin.v1.Dial.Open
+	25, // 39: zrunplugin.v1.Plugin.GetSchema:input_type -> zrunplugin.v1.GetSchema.Request
+	28, // 40: zrunplugin.v1.Plugin.ValidateActions:input_type -> zrunplugin.v1.ValidateActions.Request
+	31, // 41: zrunplugin.v1.Plugin.PlanAction:input_type -> zrunplugin.v1.PlanAction.Request
+	40, // 42: zrunplugin.v1.Plugin.Run:input_type -> zrunplugin.v1.Run.Request
+	45, // 43: zrunplugin.v1.Target.Exec:input_type -> zrunplugin.v1.Exec.Request
+	48, // 44: zrunplugin.v1.Target.Open:input_type -> zrunplugin.v1.Open.Request
+	51, // 45: zrunplugin.v1.Target.Create:input_type -> zrunplugin.v1.Create.Request
+	53, // 46: zrunplugin.v1.Target.Stat:input_type -> zrunplugin.v1.Stat.Request
+	55, // 47: zrunplugin.v1.Target.ReadDir:input_type -> zrunplugin.v1.ReadDir.Request
+	57, // 48: zrunplugin.v1.Target.MkdirAll:input_type -> zrunplugin.v1.MkdirAll.Request
+	59, // 49: zrunplugin.v1.Target.Remove:input_type -> zrunplugin.v1.Remove.Request
+	61, // 50: zrunplugin.v1.Target.Rename:input_type -> zrunplugin.v1.Rename.Request
+	64, // 51: zrunplugin.v1.Target.Dial:input_type -> zrunplugin.v1.Dial.Request
+	26, // 52: zrunplugin.v1.Plugin.GetSchema:output_type -> zrunplugin.v1.GetSchema.Response
+	30, // 53: zrunplugin.v1.Plugin.ValidateActions:output_type -> zrunplugin.v1.ValidateActions.Response
+	32, // 54: zrunplugin.v1.Plugin.PlanAction:output_type -> zrunplugin.v1.PlanAction.Response
+	41, // 55: zrunplugin.v1.Plugin.Run:output_type -> zrunplugin.v1.Run.Response
+	46, // 56: zrunplugin.v1.Target.Exec:output_type -> zrunplugin.v1.Exec.Response
+	49, // 57: zrunplugin.v1.Target.Open:output_type -> zrunplugin.v1.Open.Response
+	52, // 58: zrunplugin.v1.Target.Create:output_type -> zrunplugin.v1.Create.Response
+	54, // 59: zrunplugin.v1.Target.Stat:output_type -> zrunplugin.v1.Stat.Response
+	56, // 60: zrunplugin.v1.Target.ReadDir:output_type -> zrunplugin.v1.ReadDir.Response
+	58, // 61: zrunplugin.v1.Target.MkdirAll:output_type -> zrunplugin.v1.MkdirAll.Response
+	60, // 62: zrunplugin.v1.Target.Remove:output_type -> zrunplugin.v1.Remove.Response
+	62, // 63: zrunplugin.v1.Target.Rename:output_type -> zrunplugin.v1.Rename.Response
+	65, // 64: zrunplugin.v1.Target.Dial:output_type -> zrunplugin.v1.Dial.Response
+	52, // [52:65] is the sub-list for method output_type
+	39, // [39:52] is the sub-list for method input_type
+	39, // [39:39] is the sub-list for extension type_name
+	39, // [39:39] is the sub-list for extension extendee
+	0,  // [0:39] is the sub-list for field type_name
 }
 
 func init() { file_zrunplugin_proto_init() }
@@ -4103,42 +4254,44 @@ func file_zrunplugin_proto_init() {
 		(*RunAction_Event_Progress)(nil),
 		(*RunAction_Event_Result)(nil),
 	}
-	file_zrunplugin_proto_msgTypes[36].OneofWrappers = []any{
+	file_zrunplugin_proto_msgTypes[38].OneofWrappers = []any{
 		(*Run_Request_Start)(nil),
 		(*Run_Request_Cancel)(nil),
 		(*Run_Request_Credit)(nil),
+		(*Run_Request_StreamResult)(nil),
 	}
-	file_zrunplugin_proto_msgTypes[37].OneofWrappers = []any{
+	file_zrunplugin_proto_msgTypes[39].OneofWrappers = []any{
 		(*Run_Response_Event)(nil),
 		(*Run_Response_Error)(nil),
+		(*Run_Response_StreamWait)(nil),
 	}
-	file_zrunplugin_proto_msgTypes[40].OneofWrappers = []any{
+	file_zrunplugin_proto_msgTypes[43].OneofWrappers = []any{
 		(*Exec_Request_Start)(nil),
 		(*Exec_Request_Stdin)(nil),
 	}
-	file_zrunplugin_proto_msgTypes[41].OneofWrappers = []any{
+	file_zrunplugin_proto_msgTypes[44].OneofWrappers = []any{
 		(*Exec_Response_Stdout)(nil),
 		(*Exec_Response_Stderr)(nil),
 		(*Exec_Response_ExitCode)(nil),
 	}
-	file_zrunplugin_proto_msgTypes[44].OneofWrappers = []any{
+	file_zrunplugin_proto_msgTypes[47].OneofWrappers = []any{
 		(*Open_Response_Opened)(nil),
 		(*Open_Response_Data)(nil),
 	}
-	file_zrunplugin_proto_msgTypes[46].OneofWrappers = []any{
+	file_zrunplugin_proto_msgTypes[49].OneofWrappers = []any{
 		(*Create_Request_Start)(nil),
 		(*Create_Request_Data)(nil),
 		(*Create_Request_Commit)(nil),
 	}
-	file_zrunplugin_proto_msgTypes[47].OneofWrappers = []any{
+	file_zrunplugin_proto_msgTypes[50].OneofWrappers = []any{
 		(*Create_Response_Created)(nil),
 	}
-	file_zrunplugin_proto_msgTypes[59].OneofWrappers = []any{
+	file_zrunplugin_proto_msgTypes[62].OneofWrappers = []any{
 		(*Dial_Request_Open)(nil),
 		(*Dial_Request_Data)(nil),
 		(*Dial_Request_CloseWrite)(nil),
 	}
-	file_zrunplugin_proto_msgTypes[60].OneofWrappers = []any{
+	file_zrunplugin_proto_msgTypes[63].OneofWrappers = []any{
 		(*Dial_Response_Opened)(nil),
 		(*Dial_Response_Data)(nil),
 		(*Dial_Response_Eof)(nil),
@@ -4149,7 +4302,7 @@ func file_zrunplugin_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_zrunplugin_proto_rawDesc), len(file_zrunplugin_proto_rawDesc)),
 			NumEnums:      2,
-			NumMessages:   61,
+			NumMessages:   64,
 			NumExtensions: 0,
 			NumServices:   2,
 		},
