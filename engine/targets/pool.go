@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 
 	"github.com/pkg/sftp"
@@ -29,6 +30,10 @@ func NewPool() *Pool {
 	ctx, cancel := context.WithCancel(context.Background())
 	return &Pool{ctx: ctx, cancel: cancel, hosts: map[string]*host{}}
 }
+
+// openSSHPacket is the SFTP data size used with OpenSSH: its 256 KiB
+// message limit less room for the request's header.
+const openSSHPacket = 252 << 10
 
 // errPoolClosed is what a pool's hosts answer once the run has ended.
 var errPoolClosed = errors.New("the run's connections are closed")
@@ -212,11 +217,19 @@ func (c *conn) sftpClient() (*sftp.Client, error) {
 	c.sftpMu.Lock()
 	defer c.sftpMu.Unlock()
 	if c.sftp == nil && c.sftpErr == nil {
-		c.sftp, c.sftpErr = sftp.NewClient(c.client,
+		opts := []sftp.ClientOption{
 			// Many requests in flight per file: a transfer is then bound
 			// by bandwidth, not by round trips.
 			sftp.UseConcurrentWrites(true),
-			sftp.UseConcurrentReads(true))
+			sftp.UseConcurrentReads(true),
+		}
+		if strings.HasPrefix(string(c.client.ServerVersion()), "SSH-2.0-OpenSSH_") {
+			// OpenSSH's sftp-server takes messages up to 256 KiB where the
+			// protocol promises 32 KiB: eight times fewer requests is what
+			// brings an upload level with scp. 16 in flight hold 4 MiB.
+			opts = append(opts, sftp.MaxPacketUnchecked(openSSHPacket), sftp.MaxConcurrentRequestsPerFile(16))
+		}
+		c.sftp, c.sftpErr = sftp.NewClient(c.client, opts...)
 	}
 	return c.sftp, c.sftpErr
 }
