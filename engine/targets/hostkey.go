@@ -73,7 +73,7 @@ func (e *HostKeyError) name() string {
 // knownHostsFile is where cfg's host keys are checked and trusted.
 func knownHostsFile(cfg *Config) (string, error) {
 	if cfg.KnownHostsFile != "" {
-		return cfg.KnownHostsFile, nil
+		return expandHome(cfg.KnownHostsFile), nil
 	}
 	home, err := os.UserHomeDir()
 	if err != nil {
