@@ -89,7 +89,7 @@ type host struct {
 	pool *Pool
 	cfg  *Config
 
-	// mu guards cur and dialing; no I/O happens under it.
+	// mu guards cur and dialing; nothing waits under it.
 	mu      sync.Mutex
 	cur     *conn
 	dialing *dialCall
@@ -118,6 +118,11 @@ type conn struct {
 // first use, or after the last one dropped). Concurrent callers share one
 // dial; each stops waiting when its own ctx ends.
 func (h *host) conn(ctx context.Context) (*conn, error) {
+	// A plugin may still hold the Target after the run: it gets no new
+	// connection then.
+	if h.pool.ctx.Err() != nil {
+		return nil, errPoolClosed
+	}
 	h.mu.Lock()
 	if h.cur != nil {
 		c := h.cur
@@ -145,6 +150,12 @@ func (h *host) conn(ctx context.Context) (*conn, error) {
 func (h *host) dial(call *dialCall) {
 	c, err := h.open(h.pool.ctx)
 	h.mu.Lock()
+	// Checked under h.mu, which Close's h.close takes after cancelling:
+	// either Close finds c as the host's connection, or c is closed here.
+	if c != nil && h.pool.ctx.Err() != nil {
+		c.close()
+		c, err = nil, errPoolClosed
+	}
 	call.c, call.err = c, err
 	h.dialing = nil
 	if err == nil {

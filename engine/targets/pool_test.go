@@ -250,3 +250,22 @@ func (n *notify) Write(p []byte) (int, error) {
 	n.once.Do(func() { close(n.c) })
 	return len(p), nil
 }
+
+func TestClosedPoolDialsNoMore(t *testing.T) {
+	s := sshdtest.Start(t, nil)
+	pool := targets.NewPool()
+	tg, err := pool.Target(t.Context(), config(s))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool.Close()
+	if _, err := tg.Exec(t.Context(), &sdk.Command{Args: []string{"true"}}); err == nil || !strings.Contains(err.Error(), "closed") {
+		t.Errorf("Exec after Close: %v, want the connections closed", err)
+	}
+	if _, err := pool.Target(t.Context(), config(s)); err == nil {
+		t.Error("Target after Close connected")
+	}
+	if n := s.Logins(); n != 1 {
+		t.Errorf("%d logins, want 1", n)
+	}
+}
