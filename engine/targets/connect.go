@@ -59,6 +59,12 @@ func (c *Config) label() string {
 // key to accept. Its closer releases the agent connection, if any, once
 // the handshake is over.
 func clientConfig(cfg *Config) (*ssh.ClientConfig, func(), error) {
+	if cfg.Address == "" {
+		return nil, nil, fmt.Errorf("host %q has no address: set address in its host block", cfg.Name)
+	}
+	if cfg.Port < 0 || cfg.Port > 65535 {
+		return nil, nil, fmt.Errorf("host %q: port %d is not a TCP port (1-65535)", cfg.Name, cfg.Port)
+	}
 	hostKeys, err := hostKeyCallback(cfg)
 	if err != nil {
 		return nil, nil, err

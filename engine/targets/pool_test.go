@@ -50,6 +50,12 @@ func TestAuth(t *testing.T) {
 		"agent, no key":  {edit: func(c *targets.Config) { c.PrivateKeyFile, c.Agent = "", true }, agent: noKeyAgent, want: []string{"unable to authenticate"}},
 		"agent unset":    {edit: func(c *targets.Config) { c.PrivateKeyFile, c.Agent = "", true }, want: []string{"SSH_AUTH_SOCK is not set"}},
 		"no auth at all": {edit: func(c *targets.Config) { c.PrivateKeyFile = "" }, want: []string{"no way to authenticate"}},
+		"no address":     {edit: func(c *targets.Config) { c.Address = "" }, want: []string{`host "web" has no address`}},
+		"bad port":       {edit: func(c *targets.Config) { c.Port = 70000 }, want: []string{"port 70000 is not a TCP port"}},
+		"refused": {
+			edit: func(c *targets.Config) { c.Port = closedPort(t) },
+			want: []string{"connecting to host web", "connection refused"},
+		},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
@@ -267,5 +273,45 @@ func TestClosedPoolDialsNoMore(t *testing.T) {
 	}
 	if n := s.Logins(); n != 1 {
 		t.Errorf("%d logins, want 1", n)
+	}
+}
+
+// closedPort is a loopback port nothing listens on.
+func closedPort(t *testing.T) int {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+// TestConnectTimeout connects to a server that accepts and never speaks.
+func TestConnectTimeout(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			defer c.Close()
+		}
+	}()
+	cfg := &targets.Config{Name: "mute", Address: "127.0.0.1", Port: l.Addr().(*net.TCPAddr).Port,
+		HostKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIG2MxijG5wY2dJ/+X+iN7NdLFdzGXyQN7bYUFmryrAfr",
+		Agent:   true, ConnectTimeout: 300 * time.Millisecond}
+	t.Setenv("SSH_AUTH_SOCK", serveAgent(t, nil))
+	begin := time.Now()
+	_, err = targets.NewPool().Target(t.Context(), cfg)
+	if err == nil || !strings.Contains(err.Error(), "connect timeout 300ms") {
+		t.Errorf("err = %v, want the timeout said", err)
+	}
+	if d := time.Since(begin); d > 3*time.Second {
+		t.Errorf("took %s", d)
 	}
 }
