@@ -315,3 +315,45 @@ func TestConnectTimeout(t *testing.T) {
 		t.Errorf("took %s", d)
 	}
 }
+
+// TestDroppedDuringWrite kills the connection while a file is written:
+// Write or Close fails (no hang), the destination is untouched, and the
+// next file operation reconnects.
+func TestDroppedDuringWrite(t *testing.T) {
+	tg, s := target(t)
+	dir := t.TempDir()
+	name := filepath.Join(dir, "f")
+	w, err := tg.Create(t.Context(), name, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.Write(make([]byte, 1<<20)); err != nil {
+		t.Fatal(err)
+	}
+	s.KillConnections()
+	done := make(chan error, 1)
+	go func() {
+		var err error
+		for i := 0; i < 64 && err == nil; i++ {
+			_, err = w.Write(make([]byte, 1<<20))
+		}
+		if err == nil {
+			err = w.Close()
+		}
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		if err == nil {
+			t.Fatal("the file was published over a dead connection")
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("writing over a dead connection hangs")
+	}
+	if _, err := os.Stat(name); err == nil {
+		t.Error("the destination exists")
+	}
+	if _, err := tg.Stat(t.Context(), dir); err != nil {
+		t.Errorf("Stat after reconnecting: %v", err)
+	}
+}
