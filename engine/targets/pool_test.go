@@ -357,3 +357,34 @@ func TestDroppedDuringWrite(t *testing.T) {
 		t.Errorf("Stat after reconnecting: %v", err)
 	}
 }
+
+// TestTwentyHosts runs one command on 20 hosts at once through one pool.
+func TestTwentyHosts(t *testing.T) {
+	servers := sshdtest.StartMany(t, 20)
+	pool := targets.NewPool()
+	defer pool.Close()
+	begin := time.Now()
+	var wg sync.WaitGroup
+	outs := make([]bytes.Buffer, len(servers))
+	for i, s := range servers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			tg, err := pool.Target(t.Context(), config(s))
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			if _, err := tg.Exec(t.Context(), &sdk.Command{Args: []string{"sh", "-c", "echo $SSH_CONNECTION"}, Stdout: &outs[i]}); err != nil {
+				t.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+	t.Logf("20 hosts: connected and ran a command in %s", time.Since(begin))
+	for i, s := range servers {
+		if !strings.Contains(outs[i].String(), " "+s.Addr+" ") {
+			t.Errorf("host %d ran on %q, want %s", i, outs[i].String(), s.Addr)
+		}
+	}
+}
