@@ -92,6 +92,7 @@ A project is a folder with zrun.hcl, workflows/*.hcl and environments/*.hcl.`,
 		a.resumeCmd(),
 		a.ledgerCmd(),
 		a.consoleCmd(),
+		a.hostsCmd(),
 	)
 	return root
 }

@@ -97,6 +97,9 @@ type ScannedKey struct {
 	Line string
 	// Fingerprint is its SHA256 fingerprint.
 	Fingerprint string
+	// Refused is what connecting would say of the key: nil when it is
+	// trusted already, a *HostKeyError when it is unknown or changed.
+	Refused error
 }
 
 // errScanned ends a scan's handshake once the key is known.
@@ -126,10 +129,16 @@ func Scan(ctx context.Context, cfg *Config) (*ScannedKey, error) {
 	if seen == nil {
 		return nil, fmt.Errorf("scanning the host key of %s: %w", cfg.label(), err)
 	}
-	return &ScannedKey{
+	key := &ScannedKey{
 		Line:        strings.TrimSpace(string(ssh.MarshalAuthorizedKey(seen))),
 		Fingerprint: ssh.FingerprintSHA256(seen),
-	}, nil
+	}
+	check, err := hostKeyCallback(cfg)
+	if err != nil {
+		return nil, err
+	}
+	key.Refused = check(cfg.addr(), &net.TCPAddr{IP: net.IPv4zero}, seen)
+	return key, nil
 }
 
 // Trust adds key for cfg's address and port to cfg's known_hosts file

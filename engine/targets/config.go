@@ -12,6 +12,8 @@ type Config struct {
 	Port    int
 	// User is the login user; "" means the local user's name.
 	User string
+	// Groups names the groups the host belongs to (for listing only).
+	Groups []string
 
 	// PrivateKeyFile is a private key to authenticate with ("" for none);
 	// Passphrase decrypts it (the value of a secret, never logged).

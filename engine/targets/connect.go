@@ -8,7 +8,9 @@ import (
 	"net"
 	"os"
 	"os/user"
+	"path/filepath"
 	"strconv"
+	"strings"
 	"time"
 
 	"golang.org/x/crypto/ssh"
@@ -57,6 +59,12 @@ func (c *Config) label() string {
 // key to accept. Its closer releases the agent connection, if any, once
 // the handshake is over.
 func clientConfig(cfg *Config) (*ssh.ClientConfig, func(), error) {
+	if cfg.Address == "" {
+		return nil, nil, fmt.Errorf("host %q has no address: set address in its host block", cfg.Name)
+	}
+	if cfg.Port < 0 || cfg.Port > 65535 {
+		return nil, nil, fmt.Errorf("host %q: port %d is not a TCP port (1-65535)", cfg.Name, cfg.Port)
+	}
 	hostKeys, err := hostKeyCallback(cfg)
 	if err != nil {
 		return nil, nil, err
@@ -111,7 +119,7 @@ func authMethods(cfg *Config) ([]ssh.AuthMethod, func(), error) {
 // loadKey reads and decrypts the host's private key file. Its errors name
 // the file, never the passphrase.
 func loadKey(cfg *Config) (ssh.Signer, error) {
-	pemBytes, err := os.ReadFile(cfg.PrivateKeyFile)
+	pemBytes, err := os.ReadFile(expandHome(cfg.PrivateKeyFile))
 	if err != nil {
 		return nil, fmt.Errorf("host %s: reading private_key_file: %w", cfg.label(), err)
 	}
@@ -208,4 +216,18 @@ func handshakeError(ctx context.Context, cfg *Config, err error) error {
 		return connectError(ctx, cfg, err)
 	}
 	return fmt.Errorf("host %s: %w", cfg.label(), err)
+}
+
+// expandHome reads a leading "~/" as the user's home directory, as ssh
+// does for its files.
+func expandHome(path string) string {
+	rest, ok := strings.CutPrefix(path, "~/")
+	if !ok {
+		return path
+	}
+	home, err := os.UserHomeDir()
+	if err != nil {
+		return path
+	}
+	return filepath.Join(home, rest)
 }

@@ -62,24 +62,37 @@ func (h *host) Open(ctx context.Context, name string) (io.ReadCloser, error) {
 		return nil, err
 	}
 	pr, pw := io.Pipe()
-	r := &fileReader{pr: pr, done: make(chan struct{})}
+	r := &fileReader{ctx: ctx, pr: pr, done: make(chan struct{})}
 	go func() {
 		defer close(r.done)
 		_, err := f.WriteTo(pw)
 		pw.CloseWithError(err)
 		f.Close()
 	}()
+	// Ends the fetching ahead (WriteTo's writes fail) once the ctx ends.
 	r.stop = context.AfterFunc(ctx, func() { pr.CloseWithError(context.Cause(ctx)) })
 	return r, nil
 }
 
 type fileReader struct {
+	ctx  context.Context
 	pr   *io.PipeReader
 	done chan struct{}
 	stop func() bool
 }
 
-func (r *fileReader) Read(p []byte) (int, error) { return r.pr.Read(p) }
+// Read fails once the ctx has ended, with its cause: the bytes already
+// fetched ahead are not handed out after it.
+func (r *fileReader) Read(p []byte) (int, error) {
+	if r.ctx.Err() != nil {
+		return 0, context.Cause(r.ctx)
+	}
+	n, err := r.pr.Read(p)
+	if err != nil && r.ctx.Err() != nil {
+		return n, context.Cause(r.ctx)
+	}
+	return n, err
+}
 
 func (r *fileReader) Close() error {
 	r.stop()

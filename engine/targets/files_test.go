@@ -1,6 +1,7 @@
 package targets_test
 
 import (
+	"context"
 	"errors"
 	"io"
 	"io/fs"
@@ -192,5 +193,26 @@ func assertOnly(t *testing.T, dir string, names ...string) {
 	}
 	if diff := cmp.Diff(names, got); diff != "" {
 		t.Errorf("%s holds (-want +got):\n%s", dir, diff)
+	}
+}
+
+func TestOpenEndsWithItsContext(t *testing.T) {
+	tg, _ := target(t)
+	name := filepath.Join(t.TempDir(), "f")
+	if err := os.WriteFile(name, make([]byte, 64<<20), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := contextWithCancel(t)
+	r, err := tg.Open(ctx, name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	if _, err := io.ReadFull(r, make([]byte, 1<<20)); err != nil {
+		t.Fatal(err)
+	}
+	cancel()
+	if _, err := io.Copy(io.Discard, r); !errors.Is(err, context.Canceled) {
+		t.Errorf("read after the ctx ended: %v, want context.Canceled", err)
 	}
 }

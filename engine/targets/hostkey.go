@@ -20,8 +20,9 @@ import (
 type HostKeyError struct {
 	// Host names the host (its name, user, address).
 	Host string
-	// Name is the host's name in the environment, for the trust command.
-	Name string
+	// Name is the host's name in the environment, and Env the
+	// environment's ("" says ENV), for the trust command.
+	Name, Env string
 	// Key is the key the host offered, Fingerprint its SHA256 form.
 	Key         string
 	Fingerprint string
@@ -44,15 +45,22 @@ func (e *HostKeyError) Error() string {
 			e.Host, e.Fingerprint, strings.Join(e.Known, " and "), e.fix())
 	}
 	where := "is not in " + e.KnownHostsFile
-	return fmt.Sprintf("host %s offers host key %s, which %s: if that is the host's key, trust it with `zrun hosts trust %s --env ENV`, or pin it in the host block with host_key = %q",
-		e.Host, e.Fingerprint, where, e.name(), e.Key)
+	return fmt.Sprintf("host %s offers host key %s, which %s: if that is the host's key, trust it with `zrun hosts trust %s --env %s`, or pin it in the host block with host_key = %q",
+		e.Host, e.Fingerprint, where, e.name(), e.env(), e.Key)
 }
 
 func (e *HostKeyError) fix() string {
 	if e.KnownHostsFile == "" {
 		return fmt.Sprintf("set host_key = %q", e.Key)
 	}
-	return fmt.Sprintf("remove the old line from %s and run `zrun hosts trust %s --env ENV`", e.KnownHostsFile, e.name())
+	return fmt.Sprintf("remove the old line from %s and run `zrun hosts trust %s --env %s`", e.KnownHostsFile, e.name(), e.env())
+}
+
+func (e *HostKeyError) env() string {
+	if e.Env == "" {
+		return "ENV"
+	}
+	return e.Env
 }
 
 func (e *HostKeyError) name() string {
@@ -65,7 +73,7 @@ func (e *HostKeyError) name() string {
 // knownHostsFile is where cfg's host keys are checked and trusted.
 func knownHostsFile(cfg *Config) (string, error) {
 	if cfg.KnownHostsFile != "" {
-		return cfg.KnownHostsFile, nil
+		return expandHome(cfg.KnownHostsFile), nil
 	}
 	home, err := os.UserHomeDir()
 	if err != nil {

@@ -101,12 +101,19 @@ func TestScanTrust(t *testing.T) {
 	if key.Fingerprint != s.HostKeyFingerprint || key.Line != s.HostKey {
 		t.Errorf("scanned %+v, want %s", key, s.HostKeyFingerprint)
 	}
+	var hk *targets.HostKeyError
+	if !errors.As(key.Refused, &hk) || hk.Changed {
+		t.Errorf("an unknown key scanned: Refused = %v, want an unknown-key error", key.Refused)
+	}
 	if err := targets.Trust(cfg, key); err != nil {
 		t.Fatal(err)
 	}
 	fi, err := os.Stat(cfg.KnownHostsFile)
 	if err != nil || fi.Mode().Perm() != 0o600 {
 		t.Errorf("known_hosts: %v %v, want mode 0600", fi.Mode(), err)
+	}
+	if again, err := targets.Scan(t.Context(), cfg); err != nil || again.Refused != nil {
+		t.Errorf("scanned after Trust: %+v, %v; want it trusted", again, err)
 	}
 	res, err := targets.Check(t.Context(), cfg)
 	if err != nil {

@@ -50,6 +50,12 @@ func TestAuth(t *testing.T) {
 		"agent, no key":  {edit: func(c *targets.Config) { c.PrivateKeyFile, c.Agent = "", true }, agent: noKeyAgent, want: []string{"unable to authenticate"}},
 		"agent unset":    {edit: func(c *targets.Config) { c.PrivateKeyFile, c.Agent = "", true }, want: []string{"SSH_AUTH_SOCK is not set"}},
 		"no auth at all": {edit: func(c *targets.Config) { c.PrivateKeyFile = "" }, want: []string{"no way to authenticate"}},
+		"no address":     {edit: func(c *targets.Config) { c.Address = "" }, want: []string{`host "web" has no address`}},
+		"bad port":       {edit: func(c *targets.Config) { c.Port = 70000 }, want: []string{"port 70000 is not a TCP port"}},
+		"refused": {
+			edit: func(c *targets.Config) { c.Port = closedPort(t) },
+			want: []string{"connecting to host web", "connection refused"},
+		},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
@@ -249,4 +255,136 @@ type notify struct {
 func (n *notify) Write(p []byte) (int, error) {
 	n.once.Do(func() { close(n.c) })
 	return len(p), nil
+}
+
+func TestClosedPoolDialsNoMore(t *testing.T) {
+	s := sshdtest.Start(t, nil)
+	pool := targets.NewPool()
+	tg, err := pool.Target(t.Context(), config(s))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool.Close()
+	if _, err := tg.Exec(t.Context(), &sdk.Command{Args: []string{"true"}}); err == nil || !strings.Contains(err.Error(), "closed") {
+		t.Errorf("Exec after Close: %v, want the connections closed", err)
+	}
+	if _, err := pool.Target(t.Context(), config(s)); err == nil {
+		t.Error("Target after Close connected")
+	}
+	if n := s.Logins(); n != 1 {
+		t.Errorf("%d logins, want 1", n)
+	}
+}
+
+// closedPort is a loopback port nothing listens on.
+func closedPort(t *testing.T) int {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+// TestConnectTimeout connects to a server that accepts and never speaks.
+func TestConnectTimeout(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			defer c.Close()
+		}
+	}()
+	cfg := &targets.Config{Name: "mute", Address: "127.0.0.1", Port: l.Addr().(*net.TCPAddr).Port,
+		HostKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIG2MxijG5wY2dJ/+X+iN7NdLFdzGXyQN7bYUFmryrAfr",
+		Agent:   true, ConnectTimeout: 300 * time.Millisecond}
+	t.Setenv("SSH_AUTH_SOCK", serveAgent(t, nil))
+	begin := time.Now()
+	_, err = targets.NewPool().Target(t.Context(), cfg)
+	if err == nil || !strings.Contains(err.Error(), "connect timeout 300ms") {
+		t.Errorf("err = %v, want the timeout said", err)
+	}
+	if d := time.Since(begin); d > 3*time.Second {
+		t.Errorf("took %s", d)
+	}
+}
+
+// TestDroppedDuringWrite kills the connection while a file is written:
+// Write or Close fails (no hang), the destination is untouched, and the
+// next file operation reconnects.
+func TestDroppedDuringWrite(t *testing.T) {
+	tg, s := target(t)
+	dir := t.TempDir()
+	name := filepath.Join(dir, "f")
+	w, err := tg.Create(t.Context(), name, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.Write(make([]byte, 1<<20)); err != nil {
+		t.Fatal(err)
+	}
+	s.KillConnections()
+	done := make(chan error, 1)
+	go func() {
+		var err error
+		for i := 0; i < 64 && err == nil; i++ {
+			_, err = w.Write(make([]byte, 1<<20))
+		}
+		if err == nil {
+			err = w.Close()
+		}
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		if err == nil {
+			t.Fatal("the file was published over a dead connection")
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("writing over a dead connection hangs")
+	}
+	if _, err := os.Stat(name); err == nil {
+		t.Error("the destination exists")
+	}
+	if _, err := tg.Stat(t.Context(), dir); err != nil {
+		t.Errorf("Stat after reconnecting: %v", err)
+	}
+}
+
+// TestTwentyHosts runs one command on 20 hosts at once through one pool.
+func TestTwentyHosts(t *testing.T) {
+	servers := sshdtest.StartMany(t, 20)
+	pool := targets.NewPool()
+	defer pool.Close()
+	begin := time.Now()
+	var wg sync.WaitGroup
+	outs := make([]bytes.Buffer, len(servers))
+	for i, s := range servers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			tg, err := pool.Target(t.Context(), config(s))
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			if _, err := tg.Exec(t.Context(), &sdk.Command{Args: []string{"sh", "-c", "echo $SSH_CONNECTION"}, Stdout: &outs[i]}); err != nil {
+				t.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+	t.Logf("20 hosts: connected and ran a command in %s", time.Since(begin))
+	for i, s := range servers {
+		if !strings.Contains(outs[i].String(), " "+s.Addr+" ") {
+			t.Errorf("host %d ran on %q, want %s", i, outs[i].String(), s.Addr)
+		}
+	}
 }
