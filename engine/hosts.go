@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/hashicorp/hcl/v2"
@@ -26,11 +27,19 @@ func (r *Runner) HostConfigs(ctx context.Context, env *dsl.Environment) ([]*targ
 	if diags.HasErrors() {
 		return nil, diags
 	}
+	memberOf := map[string][]string{}
+	for group, members := range env.Groups() {
+		for _, m := range members {
+			memberOf[m] = append(memberOf[m], group)
+		}
+	}
 	out := make([]*targets.Config, 0, len(names))
 	for _, name := range names {
 		cfg, moreDiags := r.hostConfig(hosts, name, values)
 		diags = append(diags, moreDiags...)
 		if cfg != nil {
+			cfg.Groups = memberOf[name]
+			slices.Sort(cfg.Groups)
 			out = append(out, cfg)
 		}
 	}

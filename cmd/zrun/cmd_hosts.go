@@ -45,7 +45,7 @@ with one obtained from the host itself (ssh-keygen -lf /etc/ssh/ssh_host_ed25519
 			Use:   "list",
 			Short: "List the environment's hosts: address, user, groups, authentication",
 			Args:  exactArgs(0, "no arguments"),
-			RunE:  func(c *cobra.Command, _ []string) error { return a.hostsList(env) },
+			RunE:  func(c *cobra.Command, _ []string) error { return a.hostsList(ctxOf(c), env) },
 		}),
 		envFlag(&cobra.Command{
 			Use:   "check [NAME...]",
@@ -59,7 +59,7 @@ with one obtained from the host itself (ssh-keygen -lf /etc/ssh/ssh_host_ed25519
 
 // hostConfigs resolves the environment's hosts, those named (all when
 // none is), sorted by name.
-func (a *app) hostConfigs(env string, names []string) (string, []*targets.Config, error) {
+func (a *app) hostConfigs(ctx context.Context, env string, names []string) (string, []*targets.Config, error) {
 	r, err := a.runner(nil, 0)
 	if err != nil {
 		return "", nil, err
@@ -68,7 +68,7 @@ func (a *app) hostConfigs(env string, names []string) (string, []*targets.Config
 	if diags.HasErrors() {
 		return "", nil, a.diagError(r.Config(), diags)
 	}
-	hosts, diags := r.HostConfigs(e)
+	hosts, diags := r.HostConfigs(ctx, e)
 	if diags.HasErrors() {
 		return "", nil, a.diagError(r.Config(), diags)
 	}
@@ -98,8 +98,8 @@ func orNone(names []string) string {
 	return strings.Join(names, ", ")
 }
 
-func (a *app) hostsList(env string) error {
-	envName, hosts, err := a.hostConfigs(env, nil)
+func (a *app) hostsList(ctx context.Context, env string) error {
+	envName, hosts, err := a.hostConfigs(ctx, env, nil)
 	if err != nil {
 		return err
 	}
@@ -146,7 +146,7 @@ func authOf(h *targets.Config) string {
 }
 
 func (a *app) hostsCheck(ctx context.Context, env string, names []string) error {
-	envName, hosts, err := a.hostConfigs(env, names)
+	envName, hosts, err := a.hostConfigs(ctx, env, names)
 	if err != nil {
 		return err
 	}
@@ -205,7 +205,7 @@ func firstLine(s string) string {
 }
 
 func (a *app) hostsTrust(ctx context.Context, env, name string, yes bool) error {
-	envName, hosts, err := a.hostConfigs(env, []string{name})
+	envName, hosts, err := a.hostConfigs(ctx, env, []string{name})
 	if err != nil {
 		return err
 	}
