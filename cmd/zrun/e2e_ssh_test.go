@@ -311,3 +311,61 @@ func parentPID(pid int) int {
 	ppid, _ := strconv.Atoi(f[1])
 	return ppid
 }
+
+// TestSSHPipe streams a command's output into an upload to a real sshd:
+// 1 GiB arrives whole with zrun's and its plugins' memory bounded; a
+// producer killed halfway fails both steps and leaves no file, nor any
+// temporary one, on the host.
+func TestSSHPipe(t *testing.T) {
+	t.Parallel()
+	srv := sshdtest.Start(t, nil)
+	remote := t.TempDir()
+	dir := sshProject(t, []*sshdtest.Server{srv}, "", fmt.Sprintf(`
+workflow "ship" {
+  param "script" { type = string }
+  step "dump" {
+    action = exec.run
+    script = param.script
+  }
+  step "up" {
+    action = ssh.upload
+    target = "h0"
+    from   = step.dump.stream
+    dest   = "%s/dump"
+  }
+}
+`, remote))
+	t.Run("GiB", func(t *testing.T) {
+		if testing.Short() {
+			t.Skip("moves 1 GiB")
+		}
+		r, maxRSS := zrunUsage(t, dir, "workflow", "ship", "--env", "fleet", "--param", "script=head -c 1G /dev/zero")
+		wantCode(t, r, 0)
+		fi, err := os.Stat(filepath.Join(remote, "dump"))
+		if err != nil || fi.Size() != 1<<30 {
+			t.Fatalf("uploaded: %v, %v; want 1 GiB", fi, err)
+		}
+		if maxRSS > 150<<10 {
+			t.Errorf("peak RSS of zrun or a plugin: %d MiB, want under 150 MiB", maxRSS>>10)
+		}
+		t.Logf("1 GiB through a pipe into SFTP in %s, peak RSS %d MiB", r.took.Round(time.Millisecond), maxRSS>>10)
+		if err := os.Remove(filepath.Join(remote, "dump")); err != nil {
+			t.Fatal(err)
+		}
+	})
+	t.Run("producer killed", func(t *testing.T) {
+		r := zrun(t, dir, nil, "workflow", "ship", "--env", "fleet", "--output", "json",
+			"--param", "script=head -c 50M /dev/zero; kill -9 $$")
+		wantCode(t, r, 4)
+		evs := parseEvents(t, r.stdout)
+		dump, _ := stepEvent(evs, "step_finished", "step.dump")
+		up, _ := stepEvent(evs, "step_finished", "step.up")
+		if dump.Status != "failed" || up.Status != "failed" {
+			t.Fatalf("dump %s, up %s: want both failed\n%s", dump.Status, up.Status, r)
+		}
+		wantContains(t, "the upload's error", up.Error, "step.dump failed")
+		if left, _ := os.ReadDir(remote); len(left) != 0 {
+			t.Errorf("the host keeps %v after a failed upload", left)
+		}
+	})
+}
