@@ -89,6 +89,7 @@ func (r *Runner) validateWorkflow(ctx context.Context, wf *dsl.Workflow, env *ds
 		}
 	}
 	r.validateCalls(ctx, wf, calls, perStep)
+	diags = append(diags, fannedPipeDiags(r.scope(data, nil), wb, data.env)...)
 	for _, d := range perStep {
 		diags = append(diags, dedupe(d)...)
 	}

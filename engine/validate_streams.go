@@ -2,6 +2,7 @@ package engine
 
 import (
 	"fmt"
+	"slices"
 
 	"github.com/hashicorp/hcl/v2"
 
@@ -188,6 +189,26 @@ func outputStreamDiags(wb *workflowBinding) hcl.Diagnostics {
 					Subject: refRange(ref).Ptr(),
 				})
 			}
+		}
+	}
+	return diags
+}
+
+// fannedPipeDiags refuses a pipe whose producer or consumer targets a
+// group in env: a group makes one instance per host, and a
+// stream has exactly one producer and one consumer.
+func fannedPipeDiags(scope *lang.Scope, wb *workflowBinding, env *dsl.Environment) hcl.Diagnostics {
+	var diags hcl.Diagnostics
+	for _, p := range samePipes(pipesOf(wb, slices.Concat(wb.set(dsl.StepMain), wb.set(dsl.StepOnFailure), wb.set(dsl.StepFinally)))) {
+		for _, b := range []*boundStep{p.producer, p.consumer} {
+			t, moreDiags := evalTarget(scope, b, env)
+			if moreDiags.HasErrors() || t.group == "" {
+				continue
+			}
+			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Stream to or from a group target",
+				Detail: fmt.Sprintf("Step %q targets group %q in environment %q, which makes one instance per host, but it is one end of the stream %s, which has exactly one producer and one consumer. Target one host, or give each host its own pipeline in a called workflow.",
+					b.Step.Name, t.group, env.Name, p.ref.String()),
+				Subject: b.Target.Range().Ptr()})
 		}
 	}
 	return diags

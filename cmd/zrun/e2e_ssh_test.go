@@ -369,3 +369,27 @@ workflow "ship" {
 		}
 	})
 }
+
+// TestPipeGroupRefused: a stream into a step that fans out over a group
+// is refused before anything runs (no host is contacted).
+func TestPipeGroupRefused(t *testing.T) {
+	t.Parallel()
+	hosts := []*sshdtest.Server{{Addr: "127.0.0.2", Port: 1, User: "u"}, {Addr: "127.0.0.3", Port: 1, User: "u"}}
+	dir := sshProject(t, hosts, "", `
+workflow "w" {
+  step "dump" {
+    action = exec.run
+    script = "echo data"
+  }
+  step "up" {
+    action = ssh.upload
+    target = "all"
+    from   = step.dump.stream
+    dest   = "/tmp/x"
+  }
+}
+`)
+	r := zrun(t, dir, nil, "validate")
+	wantCode(t, r, 3)
+	wantContains(t, "validate", oneLine(r.stdout+r.stderr), "Stream to or from a group target", `group "all"`, "w.hcl:9")
+}
