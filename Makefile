@@ -46,6 +46,7 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzParseParam$$' -fuzztime $(FUZZTIME) ./engine
 	$(GO) test -run '^$$' -fuzz '^FuzzMaskStream$$' -fuzztime $(FUZZTIME) ./engine
 	$(GO) test -run '^$$' -fuzz '^FuzzValidatePartial$$' -fuzztime $(FUZZTIME) ./engine
+	$(GO) test -run '^$$' -fuzz '^FuzzPidFilter$$' -fuzztime $(FUZZTIME) ./engine/targets
 	$(GO) -C sdk test -run '^$$' -fuzz '^FuzzUnmarshalSchema$$' -fuzztime $(FUZZTIME) ./rpc
 	$(GO) -C sdk test -run '^$$' -fuzz '^FuzzUnmarshalDynamic$$' -fuzztime $(FUZZTIME) ./rpc
 

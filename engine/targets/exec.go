@@ -184,7 +184,11 @@ func (f *pidFilter) Write(p []byte) (int, error) {
 	f.decided = true
 	rest := f.head
 	if i >= 0 && bytes.HasPrefix(f.head, []byte(pidPrefix)) {
-		f.n, _ = strconv.Atoi(string(f.head[len(pidPrefix):i]))
+		// kill -- -1 would reach every process of the user: only a
+		// real process group's pid is kept.
+		if n, err := strconv.Atoi(string(f.head[len(pidPrefix):i])); err == nil && n > 1 {
+			f.n = n
+		}
 		rest = f.head[i+1:]
 	}
 	f.head = nil
