@@ -22,6 +22,10 @@ test: tools vet
 	ZRUN_TEST_POSTGRES="$${ZRUN_TEST_POSTGRES:-$$(timeout 600 bash testdata/postgres.sh)}" \
 		CGO_ENABLED=1 $(GO) test -race -count=1 -timeout 20m ./... ./testdata/plugins/...
 	CGO_ENABLED=1 $(GO) -C sdk test -race -count=1 -timeout 10m ./...
+	@# The bounds on memory at full size (2 GiB through the wire and through
+	@# SFTP): the race detector's run above moves less, slowed down too much.
+	$(GO) test -count=1 -timeout 10m -run '^TestTwoGiBStreamsInBoundedHeap$$' ./engine/targets
+	$(GO) -C sdk test -count=1 -timeout 10m -run '^TestRemoteFileMemoryBounded$$' ./rpc
 	$(MAKE) fuzz FUZZTIME=30000x
 
 test-short:
