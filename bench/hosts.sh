@@ -92,7 +92,7 @@ echo "| the same command on $n hosts | wall (ms) | CPU (ms) | vs zrun |"
 echo "|---|---|---|---|"
 "$zrun" -C "$proj" workflow fanout --env bench --output json >/dev/null # the plugin answer cache, as a team's second run
 interleave zrun "\"$zrun\" -C \"$proj\" workflow fanout --env bench --output json" \
-	ansible "ansible all -i \"$work/inventory\" -f $n -u \"$(id -un)\" --private-key \"$key\" --ssh-common-args \"$ansible_ssh_args\" -m shell -a 'uname -n'" \
+	ansible "ansible all -i \"$work/inventory\" -f $n -u \"$(id -un)\" --private-key \"$key\" --ssh-common-args=\"$ansible_ssh_args\" -m shell -a 'uname -n'" \
 	loop "loop"
 echo "| zrun (ssh.run, parallel = $n) | ${med[zrun]} | ${cpu[zrun]} | 1.00 |"
 echo "| Ansible $(ansible --version | head -1 | grep -o '[0-9][0-9.]*' | head -1) (shell, forks=$n) | ${med[ansible]} | ${cpu[ansible]} | $(ratio "${med[ansible]}" "${med[zrun]}") |"

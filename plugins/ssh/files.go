@@ -174,7 +174,17 @@ func syncDir(dir string) error {
 // any error (a read, a write, ctx ending) the file is discarded and what
 // was there before stays. It returns the bytes copied.
 func copyFile(w sdk.FileWriter, r io.Reader, progress *progress) (int64, error) {
-	n, err := io.Copy(progress.writer(w), r)
+	var n int64
+	var err error
+	if cr, ok := r.(contextReader); ok && isFile(cr.r) {
+		// A local file goes straight to the writer: a remote target's
+		// host then copies it itself, and its bytes cross no stream
+		// between this plugin and zrun (w is bound to the step's ctx).
+		n, err = io.Copy(w, cr.r)
+		progress.add(n)
+	} else {
+		n, err = io.Copy(progress.writer(w), r)
+	}
 	if err != nil {
 		_ = w.Abort()
 		return n, err
@@ -240,6 +250,12 @@ func (pw *progressWriter) Write(b []byte) (int, error) {
 	n, err := pw.w.Write(b)
 	pw.p.add(int64(n))
 	return n, err
+}
+
+// isFile reports whether r is an open local file.
+func isFile(r io.Reader) bool {
+	_, ok := r.(*os.File)
+	return ok
 }
 
 // contextReader fails reads once ctx ends, so that copying from a local

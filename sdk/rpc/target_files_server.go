@@ -85,6 +85,10 @@ func (s *targetServer) Create(stream pb.Target_CreateServer) error {
 			if _, err := w.Write(msg.Data); err != nil {
 				return toStatus(err)
 			}
+		case *pb.Create_Request_LocalFile:
+			if err := copyLocal(stream, w, msg.LocalFile); err != nil {
+				return err
+			}
 		case *pb.Create_Request_Commit:
 			committed = true
 			if err := w.Close(); err != nil {

@@ -2932,6 +2932,80 @@ func (x *Create_Start) GetGroup() string {
 	return ""
 }
 
+// LocalFile asks the host to copy the rest of a regular file of the
+// machine both run on itself, from offset to its end, instead of the
+// plugin sending its bytes: a file uploaded to a remote host then
+// crosses no gRPC stream. dev and ino identify the file the plugin
+// holds open; the host refuses (local_file_refused) a path that names
+// another file, and the plugin sends the bytes instead.
+type Create_LocalFile struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Path          string                 `protobuf:"bytes,1,opt,name=path,proto3" json:"path,omitempty"`
+	Dev           uint64                 `protobuf:"varint,2,opt,name=dev,proto3" json:"dev,omitempty"`
+	Ino           uint64                 `protobuf:"varint,3,opt,name=ino,proto3" json:"ino,omitempty"`
+	Offset        int64                  `protobuf:"varint,4,opt,name=offset,proto3" json:"offset,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Create_LocalFile) Reset() {
+	*x = Create_LocalFile{}
+	mi := &file_zrunplugin_proto_msgTypes[49]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Create_LocalFile) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Create_LocalFile) ProtoMessage() {}
+
+func (x *Create_LocalFile) ProtoReflect() protoreflect.Message {
+	mi := &file_zrunplugin_proto_msgTypes[49]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Create_LocalFile.ProtoReflect.Descriptor instead.
+func (*Create_LocalFile) Descriptor() ([]byte, []int) {
+	return file_zrunplugin_proto_rawDescGZIP(), []int{15, 1}
+}
+
+func (x *Create_LocalFile) GetPath() string {
+	if x != nil {
+		return x.Path
+	}
+	return ""
+}
+
+func (x *Create_LocalFile) GetDev() uint64 {
+	if x != nil {
+		return x.Dev
+	}
+	return 0
+}
+
+func (x *Create_LocalFile) GetIno() uint64 {
+	if x != nil {
+		return x.Ino
+	}
+	return 0
+}
+
+func (x *Create_LocalFile) GetOffset() int64 {
+	if x != nil {
+		return x.Offset
+	}
+	return 0
+}
+
 type Create_Request struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Types that are valid to be assigned to Msg:
@@ -2939,6 +3013,7 @@ type Create_Request struct {
 	//	*Create_Request_Start
 	//	*Create_Request_Data
 	//	*Create_Request_Commit
+	//	*Create_Request_LocalFile
 	Msg           isCreate_Request_Msg `protobuf_oneof:"msg"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -2946,7 +3021,7 @@ type Create_Request struct {
 
 func (x *Create_Request) Reset() {
 	*x = Create_Request{}
-	mi := &file_zrunplugin_proto_msgTypes[49]
+	mi := &file_zrunplugin_proto_msgTypes[50]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2958,7 +3033,7 @@ func (x *Create_Request) String() string {
 func (*Create_Request) ProtoMessage() {}
 
 func (x *Create_Request) ProtoReflect() protoreflect.Message {
-	mi := &file_zrunplugin_proto_msgTypes[49]
+	mi := &file_zrunplugin_proto_msgTypes[50]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2971,7 +3046,7 @@ func (x *Create_Request) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Create_Request.ProtoReflect.Descriptor instead.
 func (*Create_Request) Descriptor() ([]byte, []int) {
-	return file_zrunplugin_proto_rawDescGZIP(), []int{15, 1}
+	return file_zrunplugin_proto_rawDescGZIP(), []int{15, 2}
 }
 
 func (x *Create_Request) GetMsg() isCreate_Request_Msg {
@@ -3008,6 +3083,15 @@ func (x *Create_Request) GetCommit() bool {
 	return false
 }
 
+func (x *Create_Request) GetLocalFile() *Create_LocalFile {
+	if x != nil {
+		if x, ok := x.Msg.(*Create_Request_LocalFile); ok {
+			return x.LocalFile
+		}
+	}
+	return nil
+}
+
 type isCreate_Request_Msg interface {
 	isCreate_Request_Msg()
 }
@@ -3025,17 +3109,25 @@ type Create_Request_Commit struct {
 	Commit bool `protobuf:"varint,3,opt,name=commit,proto3,oneof"`
 }
 
+type Create_Request_LocalFile struct {
+	LocalFile *Create_LocalFile `protobuf:"bytes,4,opt,name=local_file,json=localFile,proto3,oneof"`
+}
+
 func (*Create_Request_Start) isCreate_Request_Msg() {}
 
 func (*Create_Request_Data) isCreate_Request_Msg() {}
 
 func (*Create_Request_Commit) isCreate_Request_Msg() {}
 
+func (*Create_Request_LocalFile) isCreate_Request_Msg() {}
+
 type Create_Response struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Types that are valid to be assigned to Msg:
 	//
 	//	*Create_Response_Created
+	//	*Create_Response_Copied
+	//	*Create_Response_LocalFileRefused
 	Msg           isCreate_Response_Msg `protobuf_oneof:"msg"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -3043,7 +3135,7 @@ type Create_Response struct {
 
 func (x *Create_Response) Reset() {
 	*x = Create_Response{}
-	mi := &file_zrunplugin_proto_msgTypes[50]
+	mi := &file_zrunplugin_proto_msgTypes[51]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3055,7 +3147,7 @@ func (x *Create_Response) String() string {
 func (*Create_Response) ProtoMessage() {}
 
 func (x *Create_Response) ProtoReflect() protoreflect.Message {
-	mi := &file_zrunplugin_proto_msgTypes[50]
+	mi := &file_zrunplugin_proto_msgTypes[51]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3068,7 +3160,7 @@ func (x *Create_Response) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Create_Response.ProtoReflect.Descriptor instead.
 func (*Create_Response) Descriptor() ([]byte, []int) {
-	return file_zrunplugin_proto_rawDescGZIP(), []int{15, 2}
+	return file_zrunplugin_proto_rawDescGZIP(), []int{15, 3}
 }
 
 func (x *Create_Response) GetMsg() isCreate_Response_Msg {
@@ -3087,6 +3179,24 @@ func (x *Create_Response) GetCreated() bool {
 	return false
 }
 
+func (x *Create_Response) GetCopied() int64 {
+	if x != nil {
+		if x, ok := x.Msg.(*Create_Response_Copied); ok {
+			return x.Copied
+		}
+	}
+	return 0
+}
+
+func (x *Create_Response) GetLocalFileRefused() bool {
+	if x != nil {
+		if x, ok := x.Msg.(*Create_Response_LocalFileRefused); ok {
+			return x.LocalFileRefused
+		}
+	}
+	return false
+}
+
 type isCreate_Response_Msg interface {
 	isCreate_Response_Msg()
 }
@@ -3096,7 +3206,20 @@ type Create_Response_Created struct {
 	Created bool `protobuf:"varint,1,opt,name=created,proto3,oneof"`
 }
 
+type Create_Response_Copied struct {
+	// copied answers local_file: the bytes the host copied.
+	Copied int64 `protobuf:"varint,2,opt,name=copied,proto3,oneof"`
+}
+
+type Create_Response_LocalFileRefused struct {
+	LocalFileRefused bool `protobuf:"varint,3,opt,name=local_file_refused,json=localFileRefused,proto3,oneof"`
+}
+
 func (*Create_Response_Created) isCreate_Response_Msg() {}
+
+func (*Create_Response_Copied) isCreate_Response_Msg() {}
+
+func (*Create_Response_LocalFileRefused) isCreate_Response_Msg() {}
 
 type Stat_Request struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -3108,7 +3231,7 @@ type Stat_Request struct {
 
 func (x *Stat_Request) Reset() {
 	*x = Stat_Request{}
-	mi := &file_zrunplugin_proto_msgTypes[51]
+	mi := &file_zrunplugin_proto_msgTypes[52]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3120,7 +3243,7 @@ func (x *Stat_Request) String() string {
 func (*Stat_Request) ProtoMessage() {}
 
 func (x *Stat_Request) ProtoReflect() protoreflect.Message {
-	mi := &file_zrunplugin_proto_msgTypes[51]
+	mi := &file_zrunplugin_proto_msgTypes[52]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3159,7 +3282,7 @@ type Stat_Response struct {
 
 func (x *Stat_Response) Reset() {
 	*x = Stat_Response{}
-	mi := &file_zrunplugin_proto_msgTypes[52]
+	mi := &file_zrunplugin_proto_msgTypes[53]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3171,7 +3294,7 @@ func (x *Stat_Response) String() string {
 func (*Stat_Response) ProtoMessage() {}
 
 func (x *Stat_Response) ProtoReflect() protoreflect.Message {
-	mi := &file_zrunplugin_proto_msgTypes[52]
+	mi := &file_zrunplugin_proto_msgTypes[53]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3204,7 +3327,7 @@ type ReadDir_Request struct {
 
 func (x *ReadDir_Request) Reset() {
 	*x = ReadDir_Request{}
-	mi := &file_zrunplugin_proto_msgTypes[53]
+	mi := &file_zrunplugin_proto_msgTypes[54]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3216,7 +3339,7 @@ func (x *ReadDir_Request) String() string {
 func (*ReadDir_Request) ProtoMessage() {}
 
 func (x *ReadDir_Request) ProtoReflect() protoreflect.Message {
-	mi := &file_zrunplugin_proto_msgTypes[53]
+	mi := &file_zrunplugin_proto_msgTypes[54]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3256,7 +3379,7 @@ type ReadDir_Response struct {
 
 func (x *ReadDir_Response) Reset() {
 	*x = ReadDir_Response{}
-	mi := &file_zrunplugin_proto_msgTypes[54]
+	mi := &file_zrunplugin_proto_msgTypes[55]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3268,7 +3391,7 @@ func (x *ReadDir_Response) String() string {
 func (*ReadDir_Response) ProtoMessage() {}
 
 func (x *ReadDir_Response) ProtoReflect() protoreflect.Message {
-	mi := &file_zrunplugin_proto_msgTypes[54]
+	mi := &file_zrunplugin_proto_msgTypes[55]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3302,7 +3425,7 @@ type MkdirAll_Request struct {
 
 func (x *MkdirAll_Request) Reset() {
 	*x = MkdirAll_Request{}
-	mi := &file_zrunplugin_proto_msgTypes[55]
+	mi := &file_zrunplugin_proto_msgTypes[56]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3314,7 +3437,7 @@ func (x *MkdirAll_Request) String() string {
 func (*MkdirAll_Request) ProtoMessage() {}
 
 func (x *MkdirAll_Request) ProtoReflect() protoreflect.Message {
-	mi := &file_zrunplugin_proto_msgTypes[55]
+	mi := &file_zrunplugin_proto_msgTypes[56]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3359,7 +3482,7 @@ type MkdirAll_Response struct {
 
 func (x *MkdirAll_Response) Reset() {
 	*x = MkdirAll_Response{}
-	mi := &file_zrunplugin_proto_msgTypes[56]
+	mi := &file_zrunplugin_proto_msgTypes[57]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3371,7 +3494,7 @@ func (x *MkdirAll_Response) String() string {
 func (*MkdirAll_Response) ProtoMessage() {}
 
 func (x *MkdirAll_Response) ProtoReflect() protoreflect.Message {
-	mi := &file_zrunplugin_proto_msgTypes[56]
+	mi := &file_zrunplugin_proto_msgTypes[57]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3397,7 +3520,7 @@ type Remove_Request struct {
 
 func (x *Remove_Request) Reset() {
 	*x = Remove_Request{}
-	mi := &file_zrunplugin_proto_msgTypes[57]
+	mi := &file_zrunplugin_proto_msgTypes[58]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3409,7 +3532,7 @@ func (x *Remove_Request) String() string {
 func (*Remove_Request) ProtoMessage() {}
 
 func (x *Remove_Request) ProtoReflect() protoreflect.Message {
-	mi := &file_zrunplugin_proto_msgTypes[57]
+	mi := &file_zrunplugin_proto_msgTypes[58]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3447,7 +3570,7 @@ type Remove_Response struct {
 
 func (x *Remove_Response) Reset() {
 	*x = Remove_Response{}
-	mi := &file_zrunplugin_proto_msgTypes[58]
+	mi := &file_zrunplugin_proto_msgTypes[59]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3459,7 +3582,7 @@ func (x *Remove_Response) String() string {
 func (*Remove_Response) ProtoMessage() {}
 
 func (x *Remove_Response) ProtoReflect() protoreflect.Message {
-	mi := &file_zrunplugin_proto_msgTypes[58]
+	mi := &file_zrunplugin_proto_msgTypes[59]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3486,7 +3609,7 @@ type Rename_Request struct {
 
 func (x *Rename_Request) Reset() {
 	*x = Rename_Request{}
-	mi := &file_zrunplugin_proto_msgTypes[59]
+	mi := &file_zrunplugin_proto_msgTypes[60]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3498,7 +3621,7 @@ func (x *Rename_Request) String() string {
 func (*Rename_Request) ProtoMessage() {}
 
 func (x *Rename_Request) ProtoReflect() protoreflect.Message {
-	mi := &file_zrunplugin_proto_msgTypes[59]
+	mi := &file_zrunplugin_proto_msgTypes[60]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3543,7 +3666,7 @@ type Rename_Response struct {
 
 func (x *Rename_Response) Reset() {
 	*x = Rename_Response{}
-	mi := &file_zrunplugin_proto_msgTypes[60]
+	mi := &file_zrunplugin_proto_msgTypes[61]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3555,7 +3678,7 @@ func (x *Rename_Response) String() string {
 func (*Rename_Response) ProtoMessage() {}
 
 func (x *Rename_Response) ProtoReflect() protoreflect.Message {
-	mi := &file_zrunplugin_proto_msgTypes[60]
+	mi := &file_zrunplugin_proto_msgTypes[61]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3582,7 +3705,7 @@ type Dial_Open struct {
 
 func (x *Dial_Open) Reset() {
 	*x = Dial_Open{}
-	mi := &file_zrunplugin_proto_msgTypes[61]
+	mi := &file_zrunplugin_proto_msgTypes[62]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3594,7 +3717,7 @@ func (x *Dial_Open) String() string {
 func (*Dial_Open) ProtoMessage() {}
 
 func (x *Dial_Open) ProtoReflect() protoreflect.Message {
-	mi := &file_zrunplugin_proto_msgTypes[61]
+	mi := &file_zrunplugin_proto_msgTypes[62]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3645,7 +3768,7 @@ type Dial_Request struct {
 
 func (x *Dial_Request) Reset() {
 	*x = Dial_Request{}
-	mi := &file_zrunplugin_proto_msgTypes[62]
+	mi := &file_zrunplugin_proto_msgTypes[63]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3657,7 +3780,7 @@ func (x *Dial_Request) String() string {
 func (*Dial_Request) ProtoMessage() {}
 
 func (x *Dial_Request) ProtoReflect() protoreflect.Message {
-	mi := &file_zrunplugin_proto_msgTypes[62]
+	mi := &file_zrunplugin_proto_msgTypes[63]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3745,7 +3868,7 @@ type Dial_Response struct {
 
 func (x *Dial_Response) Reset() {
 	*x = Dial_Response{}
-	mi := &file_zrunplugin_proto_msgTypes[63]
+	mi := &file_zrunplugin_proto_msgTypes[64]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3757,7 +3880,7 @@ func (x *Dial_Response) String() string {
 func (*Dial_Response) ProtoMessage() {}
 
 func (x *Dial_Response) ProtoReflect() protoreflect.Message {
-	mi := &file_zrunplugin_proto_msgTypes[63]
+	mi := &file_zrunplugin_proto_msgTypes[64]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4003,21 +4126,30 @@ const file_zrunplugin_proto_rawDesc = "" +
 	"\bResponse\x12\x18\n" +
 	"\x06opened\x18\x01 \x01(\bH\x00R\x06opened\x12\x14\n" +
 	"\x04data\x18\x02 \x01(\fH\x00R\x04dataB\x05\n" +
-	"\x03msg\"\xa3\x02\n" +
+	"\x03msg\"\x8d\x04\n" +
 	"\x06Create\x1as\n" +
 	"\x05Start\x12\x16\n" +
 	"\x06handle\x18\x01 \x01(\x04R\x06handle\x12\x12\n" +
 	"\x04path\x18\x02 \x01(\tR\x04path\x12\x12\n" +
 	"\x04mode\x18\x03 \x01(\rR\x04mode\x12\x14\n" +
 	"\x05owner\x18\x04 \x01(\tR\x05owner\x12\x14\n" +
-	"\x05group\x18\x05 \x01(\tR\x05group\x1au\n" +
+	"\x05group\x18\x05 \x01(\tR\x05group\x1a[\n" +
+	"\tLocalFile\x12\x12\n" +
+	"\x04path\x18\x01 \x01(\tR\x04path\x12\x10\n" +
+	"\x03dev\x18\x02 \x01(\x04R\x03dev\x12\x10\n" +
+	"\x03ino\x18\x03 \x01(\x04R\x03ino\x12\x16\n" +
+	"\x06offset\x18\x04 \x01(\x03R\x06offset\x1a\xb7\x01\n" +
 	"\aRequest\x123\n" +
 	"\x05start\x18\x01 \x01(\v2\x1b.zrunplugin.v1.Create.StartH\x00R\x05start\x12\x14\n" +
 	"\x04data\x18\x02 \x01(\fH\x00R\x04data\x12\x18\n" +
-	"\x06commit\x18\x03 \x01(\bH\x00R\x06commitB\x05\n" +
-	"\x03msg\x1a-\n" +
+	"\x06commit\x18\x03 \x01(\bH\x00R\x06commit\x12@\n" +
+	"\n" +
+	"local_file\x18\x04 \x01(\v2\x1f.zrunplugin.v1.Create.LocalFileH\x00R\tlocalFileB\x05\n" +
+	"\x03msg\x1aw\n" +
 	"\bResponse\x12\x1a\n" +
-	"\acreated\x18\x01 \x01(\bH\x00R\acreatedB\x05\n" +
+	"\acreated\x18\x01 \x01(\bH\x00R\acreated\x12\x18\n" +
+	"\x06copied\x18\x02 \x01(\x03H\x00R\x06copied\x12.\n" +
+	"\x12local_file_refused\x18\x03 \x01(\bH\x00R\x10localFileRefusedB\x05\n" +
 	"\x03msg\"v\n" +
 	"\x04Stat\x1a5\n" +
 	"\aRequest\x12\x16\n" +
@@ -4097,7 +4229,7 @@ func file_zrunplugin_proto_rawDescGZIP() []byte {
 }
 
 var file_zrunplugin_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_zrunplugin_proto_msgTypes = make([]protoimpl.MessageInfo, 64)
+var file_zrunplugin_proto_msgTypes = make([]protoimpl.MessageInfo, 65)
 var file_zrunplugin_proto_goTypes = []any{
 	(Diagnostic_Severity)(0),         // 0: zrunplugin.v1.Diagnostic.Severity
 	(RunAction_Log_Stream)(0),        // 1: zrunplugin.v1.RunAction.Log.Stream
@@ -4150,21 +4282,22 @@ var file_zrunplugin_proto_goTypes = []any{
 	(*Open_Request)(nil),             // 48: zrunplugin.v1.Open.Request
 	(*Open_Response)(nil),            // 49: zrunplugin.v1.Open.Response
 	(*Create_Start)(nil),             // 50: zrunplugin.v1.Create.Start
-	(*Create_Request)(nil),           // 51: zrunplugin.v1.Create.Request
-	(*Create_Response)(nil),          // 52: zrunplugin.v1.Create.Response
-	(*Stat_Request)(nil),             // 53: zrunplugin.v1.Stat.Request
-	(*Stat_Response)(nil),            // 54: zrunplugin.v1.Stat.Response
-	(*ReadDir_Request)(nil),          // 55: zrunplugin.v1.ReadDir.Request
-	(*ReadDir_Response)(nil),         // 56: zrunplugin.v1.ReadDir.Response
-	(*MkdirAll_Request)(nil),         // 57: zrunplugin.v1.MkdirAll.Request
-	(*MkdirAll_Response)(nil),        // 58: zrunplugin.v1.MkdirAll.Response
-	(*Remove_Request)(nil),           // 59: zrunplugin.v1.Remove.Request
-	(*Remove_Response)(nil),          // 60: zrunplugin.v1.Remove.Response
-	(*Rename_Request)(nil),           // 61: zrunplugin.v1.Rename.Request
-	(*Rename_Response)(nil),          // 62: zrunplugin.v1.Rename.Response
-	(*Dial_Open)(nil),                // 63: zrunplugin.v1.Dial.Open
-	(*Dial_Request)(nil),             // 64: zrunplugin.v1.Dial.Request
-	(*Dial_Response)(nil),            // 65: zrunplugin.v1.Dial.Response
+	(*Create_LocalFile)(nil),         // 51: zrunplugin.v1.Create.LocalFile
+	(*Create_Request)(nil),           // 52: zrunplugin.v1.Create.Request
+	(*Create_Response)(nil),          // 53: zrunplugin.v1.Create.Response
+	(*Stat_Request)(nil),             // 54: zrunplugin.v1.Stat.Request
+	(*Stat_Response)(nil),            // 55: zrunplugin.v1.Stat.Response
+	(*ReadDir_Request)(nil),          // 56: zrunplugin.v1.ReadDir.Request
+	(*ReadDir_Response)(nil),         // 57: zrunplugin.v1.ReadDir.Response
+	(*MkdirAll_Request)(nil),         // 58: zrunplugin.v1.MkdirAll.Request
+	(*MkdirAll_Response)(nil),        // 59: zrunplugin.v1.MkdirAll.Response
+	(*Remove_Request)(nil),           // 60: zrunplugin.v1.Remove.Request
+	(*Remove_Response)(nil),          // 61: zrunplugin.v1.Remove.Response
+	(*Rename_Request)(nil),           // 62: zrunplugin.v1.Rename.Request
+	(*Rename_Response)(nil),          // 63: zrunplugin.v1.Rename.Response
+	(*Dial_Open)(nil),                // 64: zrunplugin.v1.Dial.Open
+	(*Dial_Request)(nil),             // 65: zrunplugin.v1.Dial.Request
+	(*Dial_Response)(nil),            // 66: zrunplugin.v1.Dial.Response
 }
 var file_zrunplugin_proto_depIdxs = []int32{
 	24, // 0: zrunplugin.v1.AttributePath.steps:type_name -> zrunplugin.v1.AttributePath.Step
@@ -4203,40 +4336,41 @@ var file_zrunplugin_proto_depIdxs = []int32{
 	47, // 33: zrunplugin.v1.Exec.Start.env:type_name -> zrunplugin.v1.Exec.Start.EnvEntry
 	44, // 34: zrunplugin.v1.Exec.Request.start:type_name -> zrunplugin.v1.Exec.Start
 	50, // 35: zrunplugin.v1.Create.Request.start:type_name -> zrunplugin.v1.Create.Start
-	15, // 36: zrunplugin.v1.Stat.Response.info:type_name -> zrunplugin.v1.FileInfo
-	15, // 37: zrunplugin.v1.ReadDir.Response.entries:type_name -> zrunplugin.v1.FileInfo
-	63, // 38: zrunplugin.v1.Dial.Request.open:type_name -> zrunplugin.v1.Dial.Open
-	25, // 39: zrunplugin.v1.Plugin.GetSchema:input_type -> zrunplugin.v1.GetSchema.Request
-	28, // 40: zrunplugin.v1.Plugin.ValidateActions:input_type -> zrunplugin.v1.ValidateActions.Request
-	31, // 41: zrunplugin.v1.Plugin.PlanAction:input_type -> zrunplugin.v1.PlanAction.Request
-	40, // 42: zrunplugin.v1.Plugin.Run:input_type -> zrunplugin.v1.Run.Request
-	45, // 43: zrunplugin.v1.Target.Exec:input_type -> zrunplugin.v1.Exec.Request
-	48, // 44: zrunplugin.v1.Target.Open:input_type -> zrunplugin.v1.Open.Request
-	51, // 45: zrunplugin.v1.Target.Create:input_type -> zrunplugin.v1.Create.Request
-	53, // 46: zrunplugin.v1.Target.Stat:input_type -> zrunplugin.v1.Stat.Request
-	55, // 47: zrunplugin.v1.Target.ReadDir:input_type -> zrunplugin.v1.ReadDir.Request
-	57, // 48: zrunplugin.v1.Target.MkdirAll:input_type -> zrunplugin.v1.MkdirAll.Request
-	59, // 49: zrunplugin.v1.Target.Remove:input_type -> zrunplugin.v1.Remove.Request
-	61, // 50: zrunplugin.v1.Target.Rename:input_type -> zrunplugin.v1.Rename.Request
-	64, // 51: zrunplugin.v1.Target.Dial:input_type -> zrunplugin.v1.Dial.Request
-	26, // 52: zrunplugin.v1.Plugin.GetSchema:output_type -> zrunplugin.v1.GetSchema.Response
-	30, // 53: zrunplugin.v1.Plugin.ValidateActions:output_type -> zrunplugin.v1.ValidateActions.Response
-	32, // 54: zrunplugin.v1.Plugin.PlanAction:output_type -> zrunplugin.v1.PlanAction.Response
-	41, // 55: zrunplugin.v1.Plugin.Run:output_type -> zrunplugin.v1.Run.Response
-	46, // 56: zrunplugin.v1.Target.Exec:output_type -> zrunplugin.v1.Exec.Response
-	49, // 57: zrunplugin.v1.Target.Open:output_type -> zrunplugin.v1.Open.Response
-	52, // 58: zrunplugin.v1.Target.Create:output_type -> zrunplugin.v1.Create.Response
-	54, // 59: zrunplugin.v1.Target.Stat:output_type -> zrunplugin.v1.Stat.Response
-	56, // 60: zrunplugin.v1.Target.ReadDir:output_type -> zrunplugin.v1.ReadDir.Response
-	58, // 61: zrunplugin.v1.Target.MkdirAll:output_type -> zrunplugin.v1.MkdirAll.Response
-	60, // 62: zrunplugin.v1.Target.Remove:output_type -> zrunplugin.v1.Remove.Response
-	62, // 63: zrunplugin.v1.Target.Rename:output_type -> zrunplugin.v1.Rename.Response
-	65, // 64: zrunplugin.v1.Target.Dial:output_type -> zrunplugin.v1.Dial.Response
-	52, // [52:65] is the sub-list for method output_type
-	39, // [39:52] is the sub-list for method input_type
-	39, // [39:39] is the sub-list for extension type_name
-	39, // [39:39] is the sub-list for extension extendee
-	0,  // [0:39] is the sub-list for field type_name
+	51, // 36: zrunplugin.v1.Create.Request.local_file:type_name -> zrunplugin.v1.Create.LocalFile
+	15, // 37: zrunplugin.v1.Stat.Response.info:type_name -> zrunplugin.v1.FileInfo
+	15, // 38: zrunplugin.v1.ReadDir.Response.entries:type_name -> zrunplugin.v1.FileInfo
+	64, // 39: zrunplugin.v1.Dial.Request.open:type_name -> zrunplugin.v1.Dial.Open
+	25, // 40: zrunplugin.v1.Plugin.GetSchema:input_type -> zrunplugin.v1.GetSchema.Request
+	28, // 41: zrunplugin.v1.Plugin.ValidateActions:input_type -> zrunplugin.v1.ValidateActions.Request
+	31, // 42: zrunplugin.v1.Plugin.PlanAction:input_type -> zrunplugin.v1.PlanAction.Request
+	40, // 43: zrunplugin.v1.Plugin.Run:input_type -> zrunplugin.v1.Run.Request
+	45, // 44: zrunplugin.v1.Target.Exec:input_type -> zrunplugin.v1.Exec.Request
+	48, // 45: zrunplugin.v1.Target.Open:input_type -> zrunplugin.v1.Open.Request
+	52, // 46: zrunplugin.v1.Target.Create:input_type -> zrunplugin.v1.Create.Request
+	54, // 47: zrunplugin.v1.Target.Stat:input_type -> zrunplugin.v1.Stat.Request
+	56, // 48: zrunplugin.v1.Target.ReadDir:input_type -> zrunplugin.v1.ReadDir.Request
+	58, // 49: zrunplugin.v1.Target.MkdirAll:input_type -> zrunplugin.v1.MkdirAll.Request
+	60, // 50: zrunplugin.v1.Target.Remove:input_type -> zrunplugin.v1.Remove.Request
+	62, // 51: zrunplugin.v1.Target.Rename:input_type -> zrunplugin.v1.Rename.Request
+	65, // 52: zrunplugin.v1.Target.Dial:input_type -> zrunplugin.v1.Dial.Request
+	26, // 53: zrunplugin.v1.Plugin.GetSchema:output_type -> zrunplugin.v1.GetSchema.Response
+	30, // 54: zrunplugin.v1.Plugin.ValidateActions:output_type -> zrunplugin.v1.ValidateActions.Response
+	32, // 55: zrunplugin.v1.Plugin.PlanAction:output_type -> zrunplugin.v1.PlanAction.Response
+	41, // 56: zrunplugin.v1.Plugin.Run:output_type -> zrunplugin.v1.Run.Response
+	46, // 57: zrunplugin.v1.Target.Exec:output_type -> zrunplugin.v1.Exec.Response
+	49, // 58: zrunplugin.v1.Target.Open:output_type -> zrunplugin.v1.Open.Response
+	53, // 59: zrunplugin.v1.Target.Create:output_type -> zrunplugin.v1.Create.Response
+	55, // 60: zrunplugin.v1.Target.Stat:output_type -> zrunplugin.v1.Stat.Response
+	57, // 61: zrunplugin.v1.Target.ReadDir:output_type -> zrunplugin.v1.ReadDir.Response
+	59, // 62: zrunplugin.v1.Target.MkdirAll:output_type -> zrunplugin.v1.MkdirAll.Response
+	61, // 63: zrunplugin.v1.Target.Remove:output_type -> zrunplugin.v1.Remove.Response
+	63, // 64: zrunplugin.v1.Target.Rename:output_type -> zrunplugin.v1.Rename.Response
+	66, // 65: zrunplugin.v1.Target.Dial:output_type -> zrunplugin.v1.Dial.Response
+	53, // [53:66] is the sub-list for method output_type
+	40, // [40:53] is the sub-list for method input_type
+	40, // [40:40] is the sub-list for extension type_name
+	40, // [40:40] is the sub-list for extension extendee
+	0,  // [0:40] is the sub-list for field type_name
 }
 
 func init() { file_zrunplugin_proto_init() }
@@ -4278,20 +4412,23 @@ func file_zrunplugin_proto_init() {
 		(*Open_Response_Opened)(nil),
 		(*Open_Response_Data)(nil),
 	}
-	file_zrunplugin_proto_msgTypes[49].OneofWrappers = []any{
+	file_zrunplugin_proto_msgTypes[50].OneofWrappers = []any{
 		(*Create_Request_Start)(nil),
 		(*Create_Request_Data)(nil),
 		(*Create_Request_Commit)(nil),
+		(*Create_Request_LocalFile)(nil),
 	}
-	file_zrunplugin_proto_msgTypes[50].OneofWrappers = []any{
+	file_zrunplugin_proto_msgTypes[51].OneofWrappers = []any{
 		(*Create_Response_Created)(nil),
+		(*Create_Response_Copied)(nil),
+		(*Create_Response_LocalFileRefused)(nil),
 	}
-	file_zrunplugin_proto_msgTypes[62].OneofWrappers = []any{
+	file_zrunplugin_proto_msgTypes[63].OneofWrappers = []any{
 		(*Dial_Request_Open)(nil),
 		(*Dial_Request_Data)(nil),
 		(*Dial_Request_CloseWrite)(nil),
 	}
-	file_zrunplugin_proto_msgTypes[63].OneofWrappers = []any{
+	file_zrunplugin_proto_msgTypes[64].OneofWrappers = []any{
 		(*Dial_Response_Opened)(nil),
 		(*Dial_Response_Data)(nil),
 		(*Dial_Response_Eof)(nil),
@@ -4302,7 +4439,7 @@ func file_zrunplugin_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_zrunplugin_proto_rawDesc), len(file_zrunplugin_proto_rawDesc)),
 			NumEnums:      2,
-			NumMessages:   64,
+			NumMessages:   65,
 			NumExtensions: 0,
 			NumServices:   2,
 		},
