@@ -14,6 +14,7 @@ import (
 	"github.com/zclconf/go-cty/cty"
 
 	"github.com/zrun-dev/zrun/sdk"
+	"github.com/zrun-dev/zrun/sdk/capture"
 	"github.com/zrun-dev/zrun/sdk/schema"
 )
 
@@ -185,7 +186,7 @@ func (r *run) Run(ctx context.Context, req *sdk.RunRequest) (*sdk.RunResponse, e
 	if args.CaptureLimit != nil {
 		limit = int(*args.CaptureLimit)
 	}
-	stdout, stderr := &stream{capture: capture{limit: limit}}, &stream{capture: capture{limit: limit}}
+	stdout, stderr := &stream{Buffer: capture.New(limit)}, &stream{Buffer: capture.New(limit)}
 	if req.UI != nil {
 		stdout.ui, stderr.ui = req.UI.Stdout(), req.UI.Stderr()
 	}
@@ -208,11 +209,11 @@ func (r *run) Run(ctx context.Context, req *sdk.RunRequest) (*sdk.RunResponse, e
 		return nil, err
 	}
 	if !expected(res.ExitCode, args.ExpectExit) {
-		return nil, exitError(res.ExitCode, args.ExpectExit, &stdout.capture, &stderr.capture)
+		return nil, exitError(res.ExitCode, args.ExpectExit, stdout.Buffer, stderr.Buffer)
 	}
 	if req.UI != nil {
-		logTruncated(req.UI, "stdout", &stdout.capture)
-		logTruncated(req.UI, "stderr", &stderr.capture)
+		logTruncated(req.UI, "stdout", stdout.Buffer)
+		logTruncated(req.UI, "stderr", stderr.Buffer)
 	}
 	return &sdk.RunResponse{Outputs: cty.ObjectVal(map[string]cty.Value{
 		"exit_code": cty.NumberIntVal(int64(res.ExitCode)),
@@ -300,9 +301,9 @@ func descriptor(stream any) (*os.File, bool) {
 	return f, err == nil
 }
 
-func logTruncated(ui sdk.UI, name string, c *capture) {
-	if c.truncated() {
-		ui.Logf("%s: kept the first %d of %d bytes in the outputs (capture_limit)", name, c.head.Len(), c.total)
+func logTruncated(ui sdk.UI, name string, c *capture.Buffer) {
+	if c.Truncated() {
+		ui.Logf("%s: kept the first %d of %d bytes in the outputs (capture_limit)", name, c.Kept(), c.Total())
 	}
 }
 
@@ -315,17 +316,17 @@ func expected(code int, want []int) bool {
 
 // exitError says how the command ended and quotes the end of its stderr
 // (or of its stdout when stderr is empty).
-func exitError(code int, want []int, stdout, stderr *capture) error {
+func exitError(code int, want []int, stdout, stderr *capture.Buffer) error {
 	if len(want) == 0 {
 		want = []int{0}
 	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "command exited with code %d (expected %s)", code, joinInts(want))
 	src, name := stderr, "stderr"
-	if src.total == 0 {
+	if src.Total() == 0 {
 		src, name = stdout, "stdout"
 	}
-	if tail := src.lastLines(errorLines); tail != "" {
+	if tail := src.LastLines(errorLines); tail != "" {
 		fmt.Fprintf(&b, "; last lines of %s:\n%s", name, tail)
 	}
 	return errors.New(strings.ToValidUTF8(b.String(), "\uFFFD"))

@@ -12,6 +12,7 @@ import (
 	"github.com/zclconf/go-cty/cty"
 
 	"github.com/zrun-dev/zrun/sdk"
+	"github.com/zrun-dev/zrun/sdk/capture"
 )
 
 // DefaultCaptureLimit is how many bytes of stdout (and of stderr) ssh.run
@@ -125,7 +126,7 @@ func runCommand(ctx context.Context, a runArgs, ui sdk.UI) (runOutputs, error) {
 	if a.CaptureLimit != nil {
 		limit = int(*a.CaptureLimit)
 	}
-	stdout, stderr := newCapture(limit), newCapture(limit)
+	stdout, stderr := capture.New(limit), capture.New(limit)
 	var uiOut, uiErr io.Writer = ui.Stdout(), ui.Stderr()
 	if a.prefixed(target, ui.Info()) {
 		prefix := []byte("[" + target.Name() + "] ")
@@ -149,12 +150,12 @@ func runCommand(ctx context.Context, a runArgs, ui sdk.UI) (runOutputs, error) {
 	if !expected(res.ExitCode, a.ExpectExit) {
 		return runOutputs{}, exitError(target.Name(), res.ExitCode, a, stdout, stderr)
 	}
-	for name, c := range map[string]*capture{"stdout": stdout, "stderr": stderr} {
-		if c.truncated() {
-			ui.Logf("%s was %d bytes; the %s output keeps the first %d (capture_limit)", name, c.total, name, len(c.head))
+	for name, c := range map[string]*capture.Buffer{"stdout": stdout, "stderr": stderr} {
+		if c.Truncated() {
+			ui.Logf("%s was %d bytes; the %s output keeps the first %d (capture_limit)", name, c.Total(), name, c.Kept())
 		}
 	}
-	return runOutputs{Host: target.Name(), ExitCode: res.ExitCode, Stdout: stdout.value(), Stderr: stderr.value()}, nil
+	return runOutputs{Host: target.Name(), ExitCode: res.ExitCode, Stdout: stdout.String(), Stderr: stderr.String()}, nil
 }
 
 // prefixed says whether output lines start with [host]: on a remote
@@ -179,7 +180,7 @@ func expected(code int, want []int) bool {
 // exitError says how the command ended and quotes the end of its stderr
 // (or of its stdout when stderr is empty). A command run through sudo
 // that failed before it started says how to let sudo run it.
-func exitError(host string, code int, a runArgs, stdout, stderr *capture) error {
+func exitError(host string, code int, a runArgs, stdout, stderr *capture.Buffer) error {
 	want := a.ExpectExit
 	if len(want) == 0 {
 		want = []int{0}
@@ -187,15 +188,15 @@ func exitError(host string, code int, a runArgs, stdout, stderr *capture) error 
 	var b strings.Builder
 	fmt.Fprintf(&b, "command exited with code %d on %s (expected %s)", code, host, joinInts(want))
 	src, name := stderr, "stderr"
-	if src.total == 0 {
+	if src.Total() == 0 {
 		src, name = stdout, "stdout"
 	}
-	tail := src.tail(errorLines)
+	tail := src.LastLines(errorLines)
 	if tail != "" {
 		fmt.Fprintf(&b, "; last lines of %s:\n%s", name, tail)
 	}
 	if a.Sudo {
-		b.WriteString(sudoAdvice(host, stderr.tail(3)))
+		b.WriteString(sudoAdvice(host, stderr.LastLines(3)))
 	}
 	return errors.New(b.String())
 }
