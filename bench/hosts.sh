@@ -5,7 +5,9 @@
 #      the background (goals: zrun >= 5x faster than Ansible, no slower
 #      than the loop);
 #   2. upload of a 1 GiB file to one host: zrun (ssh.upload) vs scp vs
-#      rsync over the same sshd (goal: within 1.1x of scp).
+#      rsync over the same sshd (goal: within 1.1x of scp). zrun's upload
+#      is atomic and durable (temp file, fsync, rename), scp's neither:
+#      scp followed by sync(1) of the file is shown too.
 # The hosts are 20 OpenSSH servers on 127.0.0.2-21 (bench/sshd.sh).
 # Usage: bash bench/hosts.sh [ROUNDS]   (default 5; needs bin/zrun, sshd,
 # ansible: `make build`, `apt-get install openssh-server ansible rsync`)
@@ -105,9 +107,11 @@ echo "| upload of 1 GiB to one host | wall (ms) | CPU (ms) | zrun/this |"
 echo "|---|---|---|---|"
 interleave zrun "\"$zrun\" -C \"$proj\" workflow upload --env bench --param src=$work/big --output json" \
 	scp "scp -q ${ssh_opts[*]} -P $port \"$work/big\" \"$(id -un)@$addr:/tmp/scp-bench-upload\"" \
+	scpsync "scp -q ${ssh_opts[*]} -P $port \"$work/big\" \"$(id -un)@$addr:/tmp/scp-bench-upload\" && ssh ${ssh_opts[*]} -p $port \"$(id -un)@$addr\" sync /tmp/scp-bench-upload" \
 	rsync "rsync -a --whole-file -e 'ssh ${ssh_opts[*]} -p $port' \"$work/big\" \"$(id -un)@$addr:/tmp/rsync-bench-upload\" && rm -f /tmp/rsync-bench-upload"
 echo "| zrun (ssh.upload, SFTP) | ${med[zrun]} | ${cpu[zrun]} | 1.00 |"
 echo "| scp | ${med[scp]} | ${cpu[scp]} | $(ratio "${med[zrun]}" "${med[scp]}") |"
+echo "| scp, then sync(1) of the file on the host (durable, as zrun's upload is) | ${med[scpsync]} | ${cpu[scpsync]} | $(ratio "${med[zrun]}" "${med[scpsync]}") |"
 echo "| rsync | ${med[rsync]} | ${cpu[rsync]} | $(ratio "${med[zrun]}" "${med[rsync]}") |"
 rm -f /tmp/zrun-bench-upload /tmp/scp-bench-upload /tmp/rsync-bench-upload
 echo "load average after: $(load)"
