@@ -56,7 +56,7 @@ func TestRemoteCreateFromLocalFile(t *testing.T) {
 		replace  bool // the path names another file once the plugin opened it
 		wantHost bool // the host copied the bytes itself
 	}{
-		"by the host":        {wantHost: true},
+		"by the host":       {wantHost: true},
 		"replaced, so sent": {replace: true},
 	} {
 		t.Run(name, func(t *testing.T) {
