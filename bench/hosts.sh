@@ -66,6 +66,17 @@ workflow "upload" {
     dest   = "/tmp/zrun-bench-upload"
   }
 }
+
+workflow "upload_nosync" {
+  param "src" { type = string }
+  step "up" {
+    action = ssh.upload
+    target = "h0"
+    src    = param.src
+    dest   = "/tmp/zrun-bench-upload"
+    fsync  = false
+  }
+}
 HCL
 
 {
@@ -106,11 +117,14 @@ echo
 echo "| upload of 1 GiB to one host | wall (ms) | CPU (ms) | zrun/this |"
 echo "|---|---|---|---|"
 interleave zrun "\"$zrun\" -C \"$proj\" workflow upload --env bench --param src=$work/big --output json" \
+	nosync "\"$zrun\" -C \"$proj\" workflow upload_nosync --env bench --param src=$work/big --output json" \
 	scp "scp -q ${ssh_opts[*]} -P $port \"$work/big\" \"$(id -un)@$addr:/tmp/scp-bench-upload\"" \
 	scpsync "scp -q ${ssh_opts[*]} -P $port \"$work/big\" \"$(id -un)@$addr:/tmp/scp-bench-upload\" && ssh ${ssh_opts[*]} -p $port \"$(id -un)@$addr\" sync /tmp/scp-bench-upload" \
 	rsync "rsync -a --whole-file -e 'ssh ${ssh_opts[*]} -p $port' \"$work/big\" \"$(id -un)@$addr:/tmp/rsync-bench-upload\" && rm -f /tmp/rsync-bench-upload"
 echo "| zrun (ssh.upload, SFTP) | ${med[zrun]} | ${cpu[zrun]} | 1.00 |"
+echo "| zrun, fsync = false (atomic, not flushed: as scp) | ${med[nosync]} | ${cpu[nosync]} | $(ratio "${med[zrun]}" "${med[nosync]}") |"
 echo "| scp | ${med[scp]} | ${cpu[scp]} | $(ratio "${med[zrun]}" "${med[scp]}") |"
+echo "| zrun with fsync = false vs scp | | | $(ratio "${med[nosync]}" "${med[scp]}") |"
 echo "| scp, then sync(1) of the file on the host (durable, as zrun's upload is) | ${med[scpsync]} | ${cpu[scpsync]} | $(ratio "${med[zrun]}" "${med[scpsync]}") |"
 echo "| rsync | ${med[rsync]} | ${cpu[rsync]} | $(ratio "${med[zrun]}" "${med[rsync]}") |"
 rm -f /tmp/zrun-bench-upload /tmp/scp-bench-upload /tmp/rsync-bench-upload

@@ -71,6 +71,11 @@ type CreateOptions struct {
 	// id to chown the file to before it is published (on a remote host this
 	// usually needs the host's sudo).
 	Owner, Group string
+	// NoSync publishes without flushing the file to disk first: still
+	// atomic (readers see the old content or the new), but a crash of the
+	// machine soon after may lose the new content. For large files that
+	// are easy to send again; the default is durable.
+	NoSync bool
 }
 
 // FileWriter is a file being written by Target.Create.

@@ -64,6 +64,7 @@ workflow "files" {
     src    = "payload.txt"
     dest   = "%[1]s/payload.txt"
     mode   = "0640"
+    fsync  = false # atomic all the same
   }
   step "down" {
     action     = ssh.download

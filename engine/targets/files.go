@@ -226,8 +226,10 @@ func (w *fileWriter) publish() error {
 		return &fs.PathError{Op: "write", Path: w.name, Err: err}
 	}
 	// fsync@openssh.com; a server without it still gets the rename.
-	if err := w.f.Sync(); err != nil && !isUnsupported(err) {
-		return &fs.PathError{Op: "sync", Path: w.name, Err: err}
+	if !w.opts.NoSync {
+		if err := w.f.Sync(); err != nil && !isUnsupported(err) {
+			return &fs.PathError{Op: "sync", Path: w.name, Err: err}
+		}
 	}
 	if err := w.f.Close(); err != nil {
 		return &fs.PathError{Op: "close", Path: w.name, Err: err}

@@ -41,6 +41,7 @@ type fileOptions struct {
 	Mode  *string `zrun:"mode" help:"Permission bits in octal, e.g. \"0640\". Default: the source file's; 0644 for a stream or a template."`
 	Owner *string `zrun:"owner" help:"User name or numeric id to own the file. Changing a file's owner needs root: on a remote host, log in as root."`
 	Group *string `zrun:"group" help:"Group name or numeric id of the file."`
+	Fsync *bool   `zrun:"fsync" help:"Flush each file to disk before it replaces the old one, so that a crash of the host cannot lose it. Default: true; false is still atomic, and faster for large files that are easy to send again."`
 }
 
 // validate checks mode, owner and group where they are known.
@@ -71,7 +72,7 @@ func (o fileOptions) create(mode fs.FileMode) *sdk.CreateOptions {
 			mode = m
 		}
 	}
-	return &sdk.CreateOptions{Mode: mode, Owner: deref(o.Owner), Group: deref(o.Group)}
+	return &sdk.CreateOptions{Mode: mode, Owner: deref(o.Owner), Group: deref(o.Group), NoSync: o.Fsync != nil && !*o.Fsync}
 }
 
 // parseMode reads permission bits written in octal ("0640" or "640"; an

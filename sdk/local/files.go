@@ -88,7 +88,7 @@ func (t *target) Create(ctx context.Context, path string, opts *sdk.CreateOption
 		}
 		return nil, err
 	}
-	w := &fileWriter{f: f, path: path, dir: dir, mode: createMode(opts.Mode), uid: uid, gid: gid, ctx: ctx}
+	w := &fileWriter{f: f, path: path, dir: dir, mode: createMode(opts.Mode), uid: uid, gid: gid, noSync: opts.NoSync, ctx: ctx}
 	w.stop = context.AfterFunc(ctx, func() { _ = w.discard(context.Cause(ctx)) })
 	return w, nil
 }
@@ -153,6 +153,7 @@ type fileWriter struct {
 	path, dir string
 	mode      fs.FileMode
 	uid, gid  int
+	noSync    bool
 	ctx       context.Context
 	stop      func() bool
 
@@ -212,14 +213,19 @@ func (w *fileWriter) publish() error {
 	if err := w.f.Chmod(w.mode); err != nil {
 		return fmt.Errorf("chmod %s: %w", w.path, err)
 	}
-	if err := w.f.Sync(); err != nil {
-		return fmt.Errorf("sync %s: %w", w.path, err)
+	if !w.noSync {
+		if err := w.f.Sync(); err != nil {
+			return fmt.Errorf("sync %s: %w", w.path, err)
+		}
 	}
 	if err := w.f.Close(); err != nil {
 		return fmt.Errorf("close %s: %w", w.path, err)
 	}
 	if err := os.Rename(w.f.Name(), w.path); err != nil {
 		return err
+	}
+	if w.noSync {
+		return nil
 	}
 	return syncDir(w.dir)
 }

@@ -464,3 +464,29 @@ func TestExecSudoAsRoot(t *testing.T) {
 		t.Errorf("exit %d, stdout %q; want 0 and the id 0", res.ExitCode, out.String())
 	}
 }
+
+// TestCreateNoSync: without the fsync, a file is still published whole,
+// with its mode, and nothing is left beside it.
+func TestCreateNoSync(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "f")
+	w, err := Target().Create(t.Context(), path, &sdk.CreateOptions{Mode: 0o600, NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.Write([]byte("content")); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if data, err := os.ReadFile(path); err != nil || string(data) != "content" {
+		t.Fatalf("published %q, %v", data, err)
+	}
+	if fi, _ := os.Stat(path); fi.Mode().Perm() != 0o600 {
+		t.Errorf("mode %v", fi.Mode())
+	}
+	if entries, _ := os.ReadDir(dir); len(entries) != 1 {
+		t.Errorf("left beside it: %v", entries)
+	}
+}

@@ -92,7 +92,7 @@ func (t *remoteTarget) Create(ctx context.Context, path string, opts *sdk.Create
 		cancel()
 		return nil, fromStatus(err)
 	}
-	start := &pb.Create_Start{Handle: t.handle, Path: path, Mode: uint32(opts.Mode), Owner: opts.Owner, Group: opts.Group}
+	start := &pb.Create_Start{Handle: t.handle, Path: path, Mode: uint32(opts.Mode), Owner: opts.Owner, Group: opts.Group, NoSync: opts.NoSync}
 	if err := stream.Send(&pb.Create_Request{Msg: &pb.Create_Request_Start{Start: start}}); err != nil {
 		cancel()
 		return nil, recvErr(stream.RecvMsg(new(pb.Create_Response)))

@@ -54,7 +54,7 @@ func (s *targetServer) Create(stream pb.Target_CreateServer) error {
 	if err != nil {
 		return err
 	}
-	opts := &sdk.CreateOptions{Mode: fs.FileMode(start.GetMode()), Owner: start.GetOwner(), Group: start.GetGroup()}
+	opts := &sdk.CreateOptions{Mode: fs.FileMode(start.GetMode()), Owner: start.GetOwner(), Group: start.GetGroup(), NoSync: start.GetNoSync()}
 	w, err := t.Create(stream.Context(), start.GetPath(), opts)
 	if err != nil {
 		return toStatus(err)

@@ -2860,9 +2860,11 @@ type Create_Start struct {
 	Handle uint64                 `protobuf:"varint,1,opt,name=handle,proto3" json:"handle,omitempty"`
 	Path   string                 `protobuf:"bytes,2,opt,name=path,proto3" json:"path,omitempty"`
 	// mode is Go's fs.FileMode permission bits; 0 means 0644.
-	Mode          uint32 `protobuf:"varint,3,opt,name=mode,proto3" json:"mode,omitempty"`
-	Owner         string `protobuf:"bytes,4,opt,name=owner,proto3" json:"owner,omitempty"`
-	Group         string `protobuf:"bytes,5,opt,name=group,proto3" json:"group,omitempty"`
+	Mode  uint32 `protobuf:"varint,3,opt,name=mode,proto3" json:"mode,omitempty"`
+	Owner string `protobuf:"bytes,4,opt,name=owner,proto3" json:"owner,omitempty"`
+	Group string `protobuf:"bytes,5,opt,name=group,proto3" json:"group,omitempty"`
+	// no_sync is sdk.CreateOptions.NoSync: publish without an fsync.
+	NoSync        bool `protobuf:"varint,6,opt,name=no_sync,json=noSync,proto3" json:"no_sync,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -2930,6 +2932,13 @@ func (x *Create_Start) GetGroup() string {
 		return x.Group
 	}
 	return ""
+}
+
+func (x *Create_Start) GetNoSync() bool {
+	if x != nil {
+		return x.NoSync
+	}
+	return false
 }
 
 // LocalFile asks the host to copy the rest of a regular file of the
@@ -4126,14 +4135,15 @@ const file_zrunplugin_proto_rawDesc = "" +
 	"\bResponse\x12\x18\n" +
 	"\x06opened\x18\x01 \x01(\bH\x00R\x06opened\x12\x14\n" +
 	"\x04data\x18\x02 \x01(\fH\x00R\x04dataB\x05\n" +
-	"\x03msg\"\x8d\x04\n" +
-	"\x06Create\x1as\n" +
+	"\x03msg\"\xa7\x04\n" +
+	"\x06Create\x1a\x8c\x01\n" +
 	"\x05Start\x12\x16\n" +
 	"\x06handle\x18\x01 \x01(\x04R\x06handle\x12\x12\n" +
 	"\x04path\x18\x02 \x01(\tR\x04path\x12\x12\n" +
 	"\x04mode\x18\x03 \x01(\rR\x04mode\x12\x14\n" +
 	"\x05owner\x18\x04 \x01(\tR\x05owner\x12\x14\n" +
-	"\x05group\x18\x05 \x01(\tR\x05group\x1a[\n" +
+	"\x05group\x18\x05 \x01(\tR\x05group\x12\x17\n" +
+	"\ano_sync\x18\x06 \x01(\bR\x06noSync\x1a[\n" +
 	"\tLocalFile\x12\x12\n" +
 	"\x04path\x18\x01 \x01(\tR\x04path\x12\x10\n" +
 	"\x03dev\x18\x02 \x01(\x04R\x03dev\x12\x10\n" +
