@@ -346,8 +346,11 @@ workflow "ship" {
 		if err != nil || fi.Size() != 1<<30 {
 			t.Fatalf("uploaded: %v, %v; want 1 GiB", fi, err)
 		}
-		if maxRSS > 150<<10 {
-			t.Errorf("peak RSS of zrun or a plugin: %d MiB, want under 150 MiB", maxRSS>>10)
+		// 38-53 MiB here on a quiet machine; CI once measured 191 MiB
+		// under the full parallel suite. A stream held in memory anywhere
+		// would be over 1 GiB.
+		if maxRSS > 256<<10 {
+			t.Errorf("peak RSS of zrun or a plugin: %d MiB, want under 256 MiB", maxRSS>>10)
 		}
 		t.Logf("1 GiB through a pipe into SFTP in %s, peak RSS %d MiB", r.took.Round(time.Millisecond), maxRSS>>10)
 		if err := os.Remove(filepath.Join(remote, "dump")); err != nil {
