@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"sync"
 
+	"github.com/hashicorp/hcl/v2"
 	"github.com/zclconf/go-cty/cty"
 
 	"github.com/zrun-dev/zrun/dsl"
@@ -173,4 +174,17 @@ func groupInstances(scope *lang.Scope, b *boundStep, env *dsl.Environment) []ins
 		insts[i] = hostInstance(h)
 	}
 	return insts
+}
+
+// fanoutUnusedDiag warns that a step's fan-out arguments do nothing in
+// env: its target is one machine there, not a group.
+func fanoutUnusedDiag(b *boundStep, t stepTarget, env *dsl.Environment) *hcl.Diagnostic {
+	where := "the local machine"
+	if t.host != "" {
+		where = fmt.Sprintf("host %q", t.host)
+	}
+	return &hcl.Diagnostic{Severity: hcl.DiagWarning, Summary: "Fan-out arguments without a group",
+		Detail: fmt.Sprintf("Step %q targets %s in environment %q, so parallel, batch_size, max_failures and max_fail_percentage do nothing there. Target a group, or remove them.",
+			b.Step.Name, where, env.Name),
+		Subject: b.Fanout.DeclRange.Ptr()}
 }

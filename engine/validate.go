@@ -121,8 +121,11 @@ func (r *Runner) validateStep(data *runData, b *boundStep, index int) (hcl.Diagn
 		scope := r.scope(data, inst.each)
 		_, moreDiags := evalWhen(scope, b)
 		diags = append(diags, moreDiags...)
-		_, moreDiags = evalTarget(scope, b, data.env)
+		t, moreDiags := evalTarget(scope, b, data.env)
 		diags = append(diags, moreDiags...)
+		if !moreDiags.HasErrors() && t.group == "" && b.Fanout != nil {
+			diags = append(diags, fanoutUnusedDiag(b, t, data.env))
+		}
 		if b.spec == nil {
 			continue
 		}

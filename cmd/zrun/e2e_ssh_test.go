@@ -397,3 +397,24 @@ workflow "w" {
 	wantCode(t, r, 3)
 	wantContains(t, "validate", oneLine(r.stdout+r.stderr), "Stream to or from a group target", `group "all"`, "w.hcl:9")
 }
+
+// TestFanoutOnOneHostWarns: fan-out arguments on a step whose target is a
+// single host do nothing, and validate says so (a warning: it still
+// passes).
+func TestFanoutOnOneHostWarns(t *testing.T) {
+	t.Parallel()
+	hosts := []*sshdtest.Server{{Addr: "127.0.0.2", Port: 1, User: "u"}}
+	dir := sshProject(t, hosts, "", `
+workflow "w" {
+  step "s" {
+    action     = ssh.run
+    target     = "h0"
+    batch_size = 2
+    command    = ["true"]
+  }
+}
+`)
+	r := zrun(t, dir, nil, "validate")
+	wantCode(t, r, 0)
+	wantContains(t, "validate", oneLine(r.stdout+r.stderr), "Fan-out arguments without a group", `host "h0"`)
+}
