@@ -115,10 +115,12 @@ func (d *downloader) file(ctx context.Context, src string, dest *string, perm fs
 		return fmt.Errorf("download %s from %s: %w", src, d.t.Name(), err)
 	}
 	defer r.Close()
-	var local *localFile
+	// The local side is published as Target.Create publishes any file:
+	// this machine's own target does it.
+	var local sdk.FileWriter
 	var w io.Writer = io.Discard
 	if dest != nil {
-		if local, err = createLocal(*dest, fileOptions{Mode: d.mode}.create(perm).Mode); err != nil {
+		if local, err = localTarget.Create(ctx, *dest, &sdk.CreateOptions{Mode: fileOptions{Mode: d.mode}.create(perm).Mode}); err != nil {
 			return fmt.Errorf("download %s from %s: %w", src, d.t.Name(), err)
 		}
 		w = local

@@ -8,7 +8,6 @@ import (
 	"io/fs"
 	"os"
 	"path"
-	"path/filepath"
 	"strconv"
 	"sync"
 	"time"
@@ -16,6 +15,7 @@ import (
 	"github.com/zclconf/go-cty/cty"
 
 	"github.com/zrun-dev/zrun/sdk"
+	"github.com/zrun-dev/zrun/sdk/local"
 )
 
 // stepTarget returns the step's target, or why there is none (a host
@@ -102,74 +102,8 @@ func deref(s *string) string {
 	return *s
 }
 
-// localFile is a file on this machine published atomically, as
-// Target.Create publishes one: written to a temporary file beside path,
-// then synced, given its mode and renamed over path on Close.
-type localFile struct {
-	f    *os.File
-	path string
-	mode fs.FileMode
-	done bool
-}
-
-func createLocal(p string, mode fs.FileMode) (*localFile, error) {
-	f, err := os.CreateTemp(filepath.Dir(p), "."+filepath.Base(p)+".zrun-*")
-	if err != nil {
-		return nil, err
-	}
-	return &localFile{f: f, path: p, mode: mode}, nil
-}
-
-func (l *localFile) Write(p []byte) (int, error) {
-	n, err := l.f.Write(p)
-	if err != nil {
-		_ = l.Abort()
-	}
-	return n, err
-}
-
-func (l *localFile) Close() error {
-	if l.done {
-		return errors.New("file already closed")
-	}
-	err := errors.Join(l.f.Chmod(l.mode), l.f.Sync())
-	if err == nil {
-		err = l.f.Close()
-		l.done = true
-	}
-	if err == nil {
-		err = os.Rename(l.f.Name(), l.path)
-	}
-	if err == nil {
-		err = syncDir(filepath.Dir(l.path))
-	}
-	if err != nil {
-		_ = l.Abort()
-		return fmt.Errorf("publish %s: %w", l.path, err)
-	}
-	return nil
-}
-
-func (l *localFile) Abort() error {
-	if !l.done {
-		l.done = true
-		_ = l.f.Close()
-	}
-	err := os.Remove(l.f.Name())
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil // published, or removed already
-	}
-	return err
-}
-
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
-}
+// localTarget is this machine, where the downloads land.
+var localTarget = local.Target()
 
 // copyFile copies r into w, a file being published, and publishes it; on
 // any error (a read, a write, ctx ending) the file is discarded and what
@@ -272,6 +206,3 @@ func (c contextReader) Read(p []byte) (int, error) {
 	}
 	return c.r.Read(p)
 }
-
-// Interface guards
-var _ sdk.FileWriter = (*localFile)(nil)
