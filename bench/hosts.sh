@@ -116,6 +116,12 @@ head -c 1G /dev/urandom >"$work/big"
 echo
 echo "| upload of 1 GiB to one host | wall (ms) | CPU (ms) | zrun/this |"
 echo "|---|---|---|---|"
+# Each upload starts from the same disk: no destination to replace, and no
+# dirty pages left by the one before it to compete with its writes.
+before_each() {
+	rm -f /tmp/zrun-bench-upload /tmp/scp-bench-upload /tmp/rsync-bench-upload
+	sync
+}
 interleave zrun "\"$zrun\" -C \"$proj\" workflow upload --env bench --param src=$work/big --output json" \
 	nosync "\"$zrun\" -C \"$proj\" workflow upload_nosync --env bench --param src=$work/big --output json" \
 	scp "scp -q ${ssh_opts[*]} -P $port \"$work/big\" \"$(id -un)@$addr:/tmp/scp-bench-upload\"" \

@@ -6,7 +6,8 @@
 # drifting during the run (a shared VM's does) affects them all alike; sets
 # med[LABEL] to each one's median wall time in ms, and cpu[LABEL] to its
 # median CPU time (user + sys of the command and all its processes), which
-# other load on the machine disturbs less.
+# other load on the machine disturbs less. A function named before_each,
+# when the caller defines one, runs untimed before every command.
 declare -A med cpu
 interleave() {
 	local -a labels=() cmds=()
@@ -15,6 +16,7 @@ interleave() {
 	local i t0 t1 c
 	for _ in $(seq "$repeats"); do
 		for i in "${!labels[@]}"; do
+			if declare -F before_each >/dev/null; then before_each; fi
 			t0=$(date +%s%N)
 			c=$({ TIMEFORMAT='%3U %3S'; time eval "${cmds[$i]}" >/dev/null 2>&1 || echo FAILED; } 2>&1)
 			t1=$(date +%s%N)

@@ -23,15 +23,21 @@ import (
 
 // files returns the SFTP session of the host's connection.
 func (h *host) files(ctx context.Context) (*sftp.Client, error) {
+	_, sc, err := h.filesOf(ctx)
+	return sc, err
+}
+
+// filesOf is files with the connection it belongs to.
+func (h *host) filesOf(ctx context.Context) (*conn, *sftp.Client, error) {
 	c, err := h.conn(ctx)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	sc, err := c.sftpClient()
 	if err != nil {
-		return nil, fmt.Errorf("host %s: starting SFTP (the server's sftp subsystem): %w", h.cfg.label(), err)
+		return nil, nil, fmt.Errorf("host %s: starting SFTP (the server's sftp subsystem): %w", h.cfg.label(), err)
 	}
-	return sc, nil
+	return c, sc, nil
 }
 
 // do runs an SFTP call until it returns or ctx ends, whichever is first
@@ -110,7 +116,7 @@ func (h *host) Create(ctx context.Context, name string, opts *sdk.CreateOptions)
 	if mode == 0 {
 		mode = 0o644
 	}
-	sc, err := h.files(ctx)
+	c, sc, err := h.filesOf(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -136,6 +142,9 @@ func (h *host) Create(ctx context.Context, name string, opts *sdk.CreateOptions)
 	}
 	pr, pw := io.Pipe()
 	w := &fileWriter{h: h, sc: sc, f: f, name: name, tmp: tmp, mode: mode, opts: opts, pw: pw, copied: make(chan error, 1)}
+	if !opts.NoSync {
+		w.flush = newFlusher(c, tmp)
+	}
 	go func() {
 		// Up to pkg/sftp's 64 writes in flight, fed from the pipe.
 		_, err := f.ReadFromWithConcurrency(pr, 0)
@@ -172,10 +181,15 @@ type fileWriter struct {
 	copied     chan error
 	stop       func() bool
 	finishOnce onceErr
+	// flush writes the file to disk behind the transfer (nil: not synced).
+	flush *flusher
 }
 
 func (w *fileWriter) Write(p []byte) (int, error) {
 	n, err := w.pw.Write(p)
+	if w.flush != nil {
+		w.flush.wrote(n)
+	}
 	if err != nil {
 		w.discard(err)
 		return n, &fs.PathError{Op: "write", Path: w.name, Err: err}
@@ -217,6 +231,7 @@ func (w *fileWriter) discard(cause error) {
 }
 
 func (w *fileWriter) remove() {
+	w.flush.end(false)
 	w.f.Close()
 	w.sc.Remove(w.tmp)
 }
@@ -225,7 +240,9 @@ func (w *fileWriter) publish() error {
 	if err := <-w.copied; err != nil {
 		return &fs.PathError{Op: "write", Path: w.name, Err: err}
 	}
-	// fsync@openssh.com; a server without it still gets the rename.
+	// fsync@openssh.com; a server without it still gets the rename. Most
+	// of the file is on disk already, flushed behind the transfer.
+	w.flush.end(true)
 	if !w.opts.NoSync {
 		if err := w.f.Sync(); err != nil && !isUnsupported(err) {
 			return &fs.PathError{Op: "sync", Path: w.name, Err: err}

@@ -1,6 +1,7 @@
 package targets_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"io"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/zrun-dev/zrun/engine/targets"
 	"github.com/zrun-dev/zrun/sdk"
 )
 
@@ -215,4 +217,50 @@ func TestOpenEndsWithItsContext(t *testing.T) {
 	if _, err := io.Copy(io.Discard, r); !errors.Is(err, context.Canceled) {
 		t.Errorf("read after the ctx ended: %v, want context.Canceled", err)
 	}
+}
+
+// A large upload is flushed to disk while it is transferred (through a
+// second SFTP session), and neither its bytes nor an Abort mid-way suffer.
+func TestCreateFlushesBehindTheTransfer(t *testing.T) {
+	targets.SetFlushEvery(t.Cleanup, 1<<20)
+	tg, _ := target(t)
+	dir := t.TempDir()
+	name := filepath.Join(dir, "big")
+	want := bytes.Repeat([]byte("0123456789abcdef"), 1<<20) // 16 MiB
+	before := targets.Flushed()
+	w, err := tg.Create(t.Context(), name, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for p := want; len(p) > 0; p = p[256<<10:] {
+		if _, err := w.Write(p[:256<<10]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := os.ReadFile(name); !bytes.Equal(got, want) {
+		t.Fatalf("%s: %d bytes, not the %d written", name, len(got), len(want))
+	}
+	if n := targets.Flushed() - before; n == 0 {
+		t.Error("16 MiB with a flush every MiB: no flush ran during the transfer")
+	}
+	assertOnly(t, dir, "big")
+
+	// Aborted while flushes run: nothing is left, the old file stays.
+	w, err = tg.Create(t.Context(), name, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 8 {
+		if _, err := w.Write(want[:1<<20]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	w.Abort()
+	if got, _ := os.ReadFile(name); !bytes.Equal(got, want) {
+		t.Error("an aborted upload changed the published file")
+	}
+	assertOnly(t, dir, "big")
 }

@@ -112,6 +112,10 @@ type conn struct {
 	sftpMu  sync.Mutex
 	sftp    *sftp.Client
 	sftpErr error
+	// flusher is a second SFTP session (a second sftp-server process on
+	// the host) that flushes files to disk while the first writes them.
+	flusher    *sftp.Client
+	flusherErr error
 }
 
 // conn returns the host's connection, dialling it when there is none (on
@@ -215,8 +219,10 @@ func (h *host) close() {
 
 func (c *conn) close() {
 	c.sftpMu.Lock()
-	if c.sftp != nil {
-		c.sftp.Close()
+	for _, sc := range []*sftp.Client{c.sftp, c.flusher} {
+		if sc != nil {
+			sc.Close()
+		}
 	}
 	c.sftpMu.Unlock()
 	c.client.Close()
@@ -243,4 +249,23 @@ func (c *conn) sftpClient() (*sftp.Client, error) {
 		c.sftp, c.sftpErr = sftp.NewClient(c.client, opts...)
 	}
 	return c.sftp, c.sftpErr
+}
+
+// flushClient is the connection's second SFTP session, started on the
+// first large upload. OpenSSH's sftp-server answers one request at a time:
+// a flush asked of the session that writes would stall the writes, asked
+// of another process it runs beside them, on the host's other core.
+func (c *conn) flushClient() (*sftp.Client, error) {
+	c.sftpMu.Lock()
+	defer c.sftpMu.Unlock()
+	if c.flusher == nil && c.flusherErr == nil {
+		c.flusher, c.flusherErr = sftp.NewClient(c.client)
+		if c.flusherErr == nil {
+			if _, ok := c.flusher.HasExtension("fsync@openssh.com"); !ok {
+				c.flusher.Close()
+				c.flusher, c.flusherErr = nil, errors.ErrUnsupported
+			}
+		}
+	}
+	return c.flusher, c.flusherErr
 }
