@@ -20,6 +20,8 @@ $(ZRUN): $(shell find . -name '*.go' -not -path './bin/*' 2>/dev/null) go.mod go
 ## detector, plus a short fuzz run.
 test: tools vet
 	ZRUN_TEST_POSTGRES="$${ZRUN_TEST_POSTGRES:-$$(timeout 600 bash testdata/postgres.sh)}" \
+		ZRUN_TEST_DOCKER="$${ZRUN_TEST_DOCKER:-$$(timeout 600 bash testdata/docker.sh)}" \
+		ZRUN_TEST_DOCKER_SERVER="$${ZRUN_TEST_DOCKER_SERVER:-$$(timeout 600 bash testdata/docker.sh server)}" \
 		CGO_ENABLED=1 $(GO) test -race -count=1 -timeout 20m ./... ./testdata/plugins/...
 	CGO_ENABLED=1 $(GO) -C sdk test -race -count=1 -timeout 10m ./...
 	@# The bounds on memory at full size (2 GiB through the wire and through

@@ -5,6 +5,7 @@ import (
 	"os"
 
 	"github.com/zrun-dev/zrun/plugins"
+	dockerplugin "github.com/zrun-dev/zrun/plugins/docker"
 	execplugin "github.com/zrun-dev/zrun/plugins/exec"
 	httpplugin "github.com/zrun-dev/zrun/plugins/http"
 	sshplugin "github.com/zrun-dev/zrun/plugins/ssh"
@@ -18,9 +19,10 @@ const pluginModeArg = plugins.BuiltinArg
 
 // builtins is the table of plugins that ship with zrun.
 var builtins = map[string]func() *sdk.Plugin{
-	"exec": execplugin.Plugin,
-	"http": httpplugin.Plugin,
-	"ssh":  sshplugin.Plugin,
+	"docker": dockerplugin.Plugin,
+	"exec":   execplugin.Plugin,
+	"http":   httpplugin.Plugin,
+	"ssh":    sshplugin.Plugin,
 }
 
 func servePlugin(name string) {
