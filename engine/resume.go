@@ -26,6 +26,8 @@ type ResumeRequest struct {
 	LockWait    time.Duration
 	// Confirm is asked when the run's environment is protected.
 	Confirm ConfirmFunc
+	// Commit is the project's git commit now, as RunRequest's.
+	Commit string
 }
 
 // Resume runs again what a recorded run did not finish: step instances it
@@ -73,7 +75,7 @@ func (r *Runner) Resume(ctx context.Context, req ResumeRequest) (*RunResult, hcl
 		return nil, diags
 	}
 	return r.run(ctx, RunRequest{Workflow: old.Workflow, Env: old.Env, Params: params, paramsFiles: files,
-		LockWait: req.LockWait, ResumeOf: old.ID, Confirm: req.Confirm}, done)
+		LockWait: req.LockWait, ResumeOf: old.ID, Confirm: req.Confirm, Commit: req.Commit}, done)
 }
 
 func resumeDiag(detail string) hcl.Diagnostics {

@@ -37,6 +37,9 @@ type RunRequest struct {
 	// LockWait is how long to wait for the environment's lock when another
 	// run holds it; 0 fails at once.
 	LockWait time.Duration
+	// Commit is the project's git commit, recorded with the run (the CLI
+	// reads it; "" for none).
+	Commit string
 	// ResumeOf is the run this one continues (set by Resume).
 	ResumeOf string
 	// paramsFiles are ParamsFiles already read (by Resume), nil to read them.
@@ -151,7 +154,7 @@ func (r *Runner) run(ctx context.Context, req RunRequest, done map[string]cty.Va
 		l, err := newLedger(ctx, r.opts.Ledger, &state.Run{
 			ID: x.id, Workflow: wf.Name, Env: env.Name, Params: displayParams(params),
 			User: user, Host: host, PID: os.Getpid(), ConfigHash: r.opts.Config.Hash,
-			ResumeOf: req.ResumeOf, ConfirmedBy: confirmedBy, LockKey: lockKey(wf, env), Status: state.StatusRunning, StartedAt: x.started,
+			ResumeOf: req.ResumeOf, ConfirmedBy: confirmedBy, Commit: req.Commit, LockKey: lockKey(wf, env), Status: state.StatusRunning, StartedAt: x.started,
 		})
 		if err != nil {
 			return nil, append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Cannot record the run",

@@ -235,6 +235,9 @@ func (a *app) printRun(r *state.Run, steps []*state.Step) {
 		fmt.Fprintf(w, "  confirmed by %s\n", r.ConfirmedBy)
 	}
 	fmt.Fprintf(w, "  project files %s\n", r.ConfigHash)
+	if r.Commit != "" {
+		fmt.Fprintf(w, "  git commit %s\n", r.Commit)
+	}
 	for _, k := range sortedKeys(r.Params) {
 		fmt.Fprintf(w, "  param.%s = %s\n", k, r.Params[k])
 	}
@@ -418,7 +421,7 @@ func (a *app) resumeCmd() *cobra.Command {
 			}
 			return a.record(c, f, func(r *engine.Runner) (*engine.RunResult, hcl.Diagnostics) {
 				return r.Resume(ctxOf(c), engine.ResumeRequest{RunID: args[0], Params: req.Params, ParamsFiles: req.ParamsFiles,
-					LockWait: f.lockWait, Confirm: a.confirmer(f.yes)})
+					LockWait: f.lockWait, Confirm: a.confirmer(f.yes), Commit: projectCommit(ctxOf(c), a.dir)})
 			})
 		},
 	}

@@ -43,12 +43,16 @@ type Run struct {
 	// ConfirmedBy says who confirmed a run in a protected environment,
 	// and how: "ada@build-1 (typed the environment's name)", "ada@ci-3
 	// (--yes)"; "" when the environment is not protected.
-	ConfirmedBy string    `json:"confirmed_by,omitempty"`
-	LockKey     string    `json:"lock_key"`
-	Status      Status    `json:"status"`
-	Error       string    `json:"error,omitempty"`
-	StartedAt   time.Time `json:"started_at"`
-	EndedAt     time.Time `json:"ended_at"` // zero while running
+	ConfirmedBy string `json:"confirmed_by,omitempty"`
+	// Commit is the project's git commit when the run began ("" outside
+	// a git work tree), with "-dirty" appended when tracked files had
+	// uncommitted changes: what a release was made from.
+	Commit    string    `json:"commit,omitempty"`
+	LockKey   string    `json:"lock_key"`
+	Status    Status    `json:"status"`
+	Error     string    `json:"error,omitempty"`
+	StartedAt time.Time `json:"started_at"`
+	EndedAt   time.Time `json:"ended_at"` // zero while running
 	// Outputs is the JSON of the workflow's outputs, redacted.
 	Outputs []byte `json:"outputs,omitempty"`
 }

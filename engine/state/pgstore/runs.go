@@ -13,7 +13,7 @@ import (
 	"github.com/zrun-dev/zrun/engine/state"
 )
 
-const runColumns = `id, workflow, env, params, usr, host, pid, config_hash, resume_of, lock_key, status, error, started_at, ended_at, outputs, confirmed_by`
+const runColumns = `id, workflow, env, params, usr, host, pid, config_hash, resume_of, lock_key, status, error, started_at, ended_at, outputs, confirmed_by, commit`
 
 // CreateRun records a new run; an empty Status is recorded as running.
 func (s *Store) CreateRun(ctx context.Context, r *state.Run) error {
@@ -24,9 +24,9 @@ func (s *Store) CreateRun(ctx context.Context, r *state.Run) error {
 	if status == "" {
 		status = state.StatusRunning
 	}
-	_, err := s.pool.Exec(ctx, `INSERT INTO zrun_runs (`+runColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)`,
+	_, err := s.pool.Exec(ctx, `INSERT INTO zrun_runs (`+runColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)`,
 		r.ID, r.Workflow, r.Env, r.Params, r.User, r.Host, r.PID, r.ConfigHash, r.ResumeOf, r.LockKey,
-		status, r.Error, r.StartedAt, nullTime(r.EndedAt), r.Outputs, r.ConfirmedBy)
+		status, r.Error, r.StartedAt, nullTime(r.EndedAt), r.Outputs, r.ConfirmedBy, r.Commit)
 	var pgErr *pgconn.PgError
 	if errors.As(err, &pgErr) && pgErr.Code == "23505" {
 		return fmt.Errorf("run %s already exists", r.ID)
@@ -64,7 +64,7 @@ func scanRun(row pgx.CollectableRow) (*state.Run, error) {
 	var r state.Run
 	var ended *time.Time
 	err := row.Scan(&r.ID, &r.Workflow, &r.Env, &r.Params, &r.User, &r.Host, &r.PID, &r.ConfigHash, &r.ResumeOf,
-		&r.LockKey, &r.Status, &r.Error, &r.StartedAt, &ended, &r.Outputs, &r.ConfirmedBy)
+		&r.LockKey, &r.Status, &r.Error, &r.StartedAt, &ended, &r.Outputs, &r.ConfirmedBy, &r.Commit)
 	if ended != nil {
 		r.EndedAt = *ended
 	}

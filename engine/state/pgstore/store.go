@@ -65,6 +65,7 @@ var migrations = []string{
 	);
 	CREATE INDEX zrun_locks_run ON zrun_locks (run_id);`,
 	`ALTER TABLE zrun_runs ADD COLUMN confirmed_by text NOT NULL DEFAULT ''`,
+	`ALTER TABLE zrun_runs ADD COLUMN commit text NOT NULL DEFAULT ''`,
 }
 
 // Store is the PostgreSQL ledger. It is safe for concurrent use.

@@ -121,6 +121,7 @@ func (st *suite) testRuns(t *testing.T, s state.Store) {
 	r := newRun("r1", base)
 	r.ResumeOf = "r0"
 	r.ConfirmedBy = "ada@build-1 (typed the environment's name)"
+	r.Commit = "0123456789abcdef0123456789abcdef01234567-dirty"
 	mustCreate(t, s, r)
 	if diff := cmp.Diff(r, mustGet(t, s, "r1"), cmpOpts); diff != "" {
 		t.Errorf("GetRun after CreateRun (-want +got):\n%s", diff)

@@ -1,0 +1,106 @@
+package engine
+
+import (
+	"context"
+	"errors"
+
+	"github.com/zclconf/go-cty/cty"
+
+	"github.com/zrun-dev/zrun/engine/state"
+)
+
+// releaseActions are the actions whose successful steps make a run a
+// release: they put a container's image in service, and say which.
+var releaseActions = map[string]bool{"docker.container": true, "docker.rollback": true}
+
+// Release is a successful run that put containers in service: a deploy,
+// or a rollback. Its services are every container the run declared,
+// replaced or not, so a release is the whole state it left.
+type Release struct {
+	Run      *state.Run
+	Services []ReleasedService
+}
+
+// ReleasedService is one container of a release.
+type ReleasedService struct {
+	// Step is the step instance's address (step.service["gateway"]).
+	Step string `json:"step"`
+	// Name is the container's name; ImageID the image it runs.
+	Name    string `json:"name"`
+	ImageID string `json:"image_id"`
+	// Action is what the run did to it: created, replaced, started,
+	// unchanged, rolled_back.
+	Action string `json:"action"`
+	// PreviousImageID is the image of the container it replaced, "" if
+	// none.
+	PreviousImageID string `json:"previous_image_id,omitempty"`
+}
+
+// Releases lists env's releases, newest first, among its last limit
+// successful runs (0: the store's default). A damaged ledger returns
+// what could be read along with its error.
+func Releases(ctx context.Context, store state.Store, env string, limit int) ([]*Release, error) {
+	runs, err := store.ListRuns(ctx, state.Filter{Env: env, Status: state.StatusOK, Limit: limit})
+	if err != nil && !errors.Is(err, state.ErrDamaged) {
+		return nil, err
+	}
+	errs := []error{err}
+	var out []*Release
+	for _, r := range runs {
+		steps, serr := store.Steps(ctx, r.ID)
+		if serr != nil {
+			errs = append(errs, serr)
+			if !errors.Is(serr, state.ErrDamaged) {
+				continue
+			}
+		}
+		rel := &Release{Run: r}
+		for _, s := range lastAttempts(steps) {
+			if !releaseActions[s.Action] || s.Status != state.StatusOK {
+				continue
+			}
+			if svc, ok := releasedService(s); ok {
+				rel.Services = append(rel.Services, svc)
+			}
+		}
+		if len(rel.Services) > 0 {
+			out = append(out, rel)
+		}
+	}
+	return out, errors.Join(errs...)
+}
+
+// lastAttempts keeps each step instance's last attempt, in order.
+func lastAttempts(steps []*state.Step) []*state.Step {
+	last := map[string]int{}
+	for i, s := range steps {
+		last[s.Addr] = i
+	}
+	var out []*state.Step
+	for i, s := range steps {
+		if last[s.Addr] == i {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+func releasedService(s *state.Step) (ReleasedService, bool) {
+	v, err := loadOutputs(s.Outputs)
+	if err != nil || !v.Type().IsObjectType() {
+		return ReleasedService{}, false
+	}
+	str := func(name string) string {
+		if !v.Type().HasAttribute(name) {
+			return ""
+		}
+		a := v.GetAttr(name)
+		if a.IsNull() || !a.IsKnown() || a.Type() != cty.String {
+			return ""
+		}
+		return a.AsString()
+	}
+	svc := ReleasedService{Step: s.Addr, Name: str("name"), ImageID: str("image_id"), Action: str("action"),
+		PreviousImageID: str("previous_image_id")}
+	return svc, svc.Name != "" && svc.ImageID != ""
+}

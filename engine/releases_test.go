@@ -1,0 +1,93 @@
+package engine
+
+import (
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/zclconf/go-cty/cty"
+
+	"github.com/zrun-dev/zrun/engine/state"
+	"github.com/zrun-dev/zrun/engine/state/boltstore"
+)
+
+// A release is a successful run with container steps; its services are
+// the last attempt of each, failed runs and other actions left out.
+func TestReleases(t *testing.T) {
+	store, err := boltstore.Open(filepath.Join(t.TempDir(), "ledger.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	ctx := t.Context()
+	at := time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
+	container := func(name, image, action, prev string) []byte {
+		return storableOutputs(cty.ObjectVal(map[string]cty.Value{
+			"name": cty.StringVal(name), "image_id": cty.StringVal(image), "action": cty.StringVal(action),
+			"previous_image_id": cty.StringVal(prev), "changed": cty.BoolVal(action != "unchanged"),
+		}))
+	}
+	runs := []struct {
+		id, env string
+		status  state.Status
+		steps   []*state.Step
+	}{
+		{"r1", "prod", state.StatusOK, []*state.Step{
+			{Addr: `step.service["web"]`, Action: "docker.container", Attempt: 1, Status: state.StatusOK, Outputs: container("web", "sha256:aaa", "created", "")},
+			{Addr: "step.binary", Action: "exec.run", Attempt: 1, Status: state.StatusOK},
+		}},
+		{"r2", "prod", state.StatusFailed, []*state.Step{
+			{Addr: `step.service["web"]`, Action: "docker.container", Attempt: 1, Status: state.StatusFailed},
+		}},
+		{"r3", "stage", state.StatusOK, []*state.Step{
+			{Addr: `step.service["web"]`, Action: "docker.container", Attempt: 1, Status: state.StatusOK, Outputs: container("web", "sha256:sss", "created", "")},
+		}},
+		{"r4", "prod", state.StatusOK, []*state.Step{
+			{Addr: `step.service["web"]`, Action: "docker.container", Attempt: 1, Status: state.StatusFailed},
+			{Addr: `step.service["web"]`, Action: "docker.container", Attempt: 2, Status: state.StatusOK, Outputs: container("web", "sha256:bbb", "replaced", "sha256:aaa")},
+			{Addr: `step.service["db"]`, Action: "docker.container", Attempt: 1, Status: state.StatusOK, Outputs: container("db", "sha256:ddd", "unchanged", "")},
+		}},
+		{"r5", "prod", state.StatusOK, []*state.Step{ // a health check only: no release
+			{Addr: "step.health", Action: "http.check", Attempt: 1, Status: state.StatusOK},
+		}},
+	}
+	for i, r := range runs {
+		start := at.Add(time.Duration(i) * time.Minute)
+		if err := store.CreateRun(ctx, &state.Run{ID: r.id, Workflow: "deploy", Env: r.env, Status: state.StatusRunning, StartedAt: start, Commit: "c" + r.id}); err != nil {
+			t.Fatal(err)
+		}
+		for _, s := range r.steps {
+			s.RunID, s.StartedAt, s.EndedAt = r.id, start, start
+		}
+		if err := store.PutSteps(ctx, r.steps); err != nil {
+			t.Fatal(err)
+		}
+		if err := store.FinishRun(ctx, r.id, r.status, "", nil, start.Add(time.Second)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rels, err := Releases(ctx, store, "prod", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	type got struct {
+		Run      string
+		Commit   string
+		Services []ReleasedService
+	}
+	var have []got
+	for _, r := range rels {
+		have = append(have, got{r.Run.ID, r.Run.Commit, r.Services})
+	}
+	want := []got{
+		{"r4", "cr4", []ReleasedService{
+			{Step: `step.service["web"]`, Name: "web", ImageID: "sha256:bbb", Action: "replaced", PreviousImageID: "sha256:aaa"},
+			{Step: `step.service["db"]`, Name: "db", ImageID: "sha256:ddd", Action: "unchanged"},
+		}},
+		{"r1", "cr1", []ReleasedService{{Step: `step.service["web"]`, Name: "web", ImageID: "sha256:aaa", Action: "created"}}},
+	}
+	if diff := cmp.Diff(want, have); diff != "" {
+		t.Errorf("Releases (-want +got):\n%s", diff)
+	}
+}
