@@ -23,6 +23,8 @@ type execution struct {
 	id      string
 	env     *dsl.Environment
 	started time.Time
+	// releases reads run.releases (nil without a ledger).
+	releases func() (cty.Value, error)
 	sem     chan struct{}
 
 	// secrets are the sensitive strings met so far, masked in every
@@ -56,7 +58,7 @@ func (x *execution) runWorkflow(ctx context.Context, wf *dsl.Workflow, params ma
 	if diags.HasErrors() {
 		return nil, diagsError(diags)
 	}
-	data := newRunData(wf, x.env, params, runInfo{ID: x.id, StartedAt: x.started}, stepTypes(wb, x.env))
+	data := newRunData(wf, x.env, params, runInfo{ID: x.id, StartedAt: x.started, Releases: x.releases}, stepTypes(wb, x.env))
 	data.secrets = x.secretValues
 
 	mainCtx := ctx

@@ -3,6 +3,8 @@ package engine
 import (
 	"context"
 	"errors"
+	"sync"
+	"time"
 
 	"github.com/zclconf/go-cty/cty"
 
@@ -103,4 +105,57 @@ func releasedService(s *state.Step) (ReleasedService, bool) {
 	svc := ReleasedService{Step: s.Addr, Name: str("name"), ImageID: str("image_id"), Action: str("action"),
 		PreviousImageID: str("previous_image_id")}
 	return svc, svc.Name != "" && svc.ImageID != ""
+}
+
+// releasesType is the type of run.releases: the environment's releases,
+// newest first, each with the image of every container it left running.
+var releasesType = cty.List(cty.Object(map[string]cty.Type{
+	"id":       cty.String,
+	"workflow": cty.String,
+	"commit":   cty.String,
+	"version":  cty.String,
+	"ended_at": cty.String,
+	"images":   cty.Map(cty.String),
+}))
+
+// releasesReader returns run.releases' reader for a run in env: the
+// ledger is read the first time a step needs it, and once.
+func releasesReader(ctx context.Context, store state.Store, env string) func() (cty.Value, error) {
+	return sync.OnceValues(func() (cty.Value, error) {
+		rels, err := Releases(ctx, store, env, 0)
+		if err != nil {
+			return cty.NilVal, err
+		}
+		return releasesValue(rels), nil
+	})
+}
+
+func releasesValue(rels []*Release) cty.Value {
+	ety := releasesType.ElementType()
+	if len(rels) == 0 {
+		return cty.ListValEmpty(ety)
+	}
+	vals := make([]cty.Value, len(rels))
+	for i, rel := range rels {
+		images := map[string]cty.Value{}
+		for _, s := range rel.Services {
+			images[s.Name] = cty.StringVal(s.ImageID)
+		}
+		vals[i] = cty.ObjectVal(map[string]cty.Value{
+			"id":       cty.StringVal(rel.Run.ID),
+			"workflow": cty.StringVal(rel.Run.Workflow),
+			"commit":   cty.StringVal(rel.Run.Commit),
+			"version":  cty.StringVal(rel.Run.Params["version"]),
+			"ended_at": cty.StringVal(rel.Run.EndedAt.UTC().Format(time.RFC3339)),
+			"images":   mapOrEmpty(images),
+		})
+	}
+	return cty.ListVal(vals)
+}
+
+func mapOrEmpty(m map[string]cty.Value) cty.Value {
+	if len(m) == 0 {
+		return cty.MapValEmpty(cty.String)
+	}
+	return cty.MapVal(m)
 }

@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"fmt"
 	"path/filepath"
 	"testing"
 	"time"
@@ -89,5 +90,42 @@ func TestReleases(t *testing.T) {
 	}
 	if diff := cmp.Diff(want, have); diff != "" {
 		t.Errorf("Releases (-want +got):\n%s", diff)
+	}
+}
+
+// run.releases reads the environment's releases from the ledger, newest
+// first, so a rollback workflow can name the images of the one before.
+func TestRunReleasesValue(t *testing.T) {
+	store, err := boltstore.Open(filepath.Join(t.TempDir(), "ledger.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	ctx := t.Context()
+	at := time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
+	for i, img := range []string{"sha256:old", "sha256:new"} {
+		id := fmt.Sprintf("r%d", i)
+		start := at.Add(time.Duration(i) * time.Minute)
+		store.CreateRun(ctx, &state.Run{ID: id, Workflow: "deploy", Env: "prod", Status: state.StatusRunning, StartedAt: start,
+			Params: map[string]string{"version": fmt.Sprint("1.", i)}})
+		out := storableOutputs(cty.ObjectVal(map[string]cty.Value{"name": cty.StringVal("web"), "image_id": cty.StringVal(img), "action": cty.StringVal("replaced")}))
+		store.PutSteps(ctx, []*state.Step{{RunID: id, Addr: "step.web", Action: "docker.container", Attempt: 1, Status: state.StatusOK, StartedAt: start, EndedAt: start, Outputs: out}})
+		store.FinishRun(ctx, id, state.StatusOK, "", nil, start.Add(time.Second))
+	}
+	m := newMock()
+	r := New(Options{Config: project(t, map[string]string{"zrun.hcl": `
+environment "prod" {}
+workflow "w" {
+  step "s" {
+    action = mock.echo
+    value  = "${length(run.releases)} ${run.releases[1].id} ${run.releases[1].version} ${run.releases[1].images["web"]}"
+  }
+}`}), Plugins: m, Ledger: store})
+	res, diags := r.Run(ctx, RunRequest{Workflow: "w", Env: "prod"})
+	if diags.HasErrors() {
+		t.Fatal(diags)
+	}
+	if got := res.Steps["step.s"].Outputs.GetAttr("value").AsString(); got != "2 r0 1.0 sha256:old" {
+		t.Errorf("run.releases read as %q", got)
 	}
 }

@@ -162,6 +162,7 @@ func (r *Runner) run(ctx context.Context, req RunRequest, done map[string]cty.Va
 		}
 		x.ledger = l
 		x.sink = events.Multi(r.opts.Sink, x.ledger)
+		x.releases = releasesReader(ctx, r.opts.Ledger, env.Name)
 	}
 	x.sink.Event(events.RunStarted{Time: x.started, RunID: x.id, Workflow: wf.Name, Env: env.Name, Params: displayParams(params)})
 

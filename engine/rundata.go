@@ -24,6 +24,8 @@ type runData struct {
 	env    *dsl.Environment
 	params map[string]cty.Value
 	run    map[string]cty.Value
+	// releases reads run.releases (runInfo.Releases).
+	releases func() (cty.Value, error)
 	// secrets holds the resolved values (marked sensitive) of the secrets
 	// the run uses; empty while validating.
 	secrets map[string]cty.Value
@@ -55,6 +57,7 @@ func newRunData(wf *dsl.Workflow, env *dsl.Environment, params map[string]cty.Va
 			"env":        cty.StringVal(env.Name),
 			"started_at": info.val(info.StartedAt.UTC().Format(time.RFC3339)),
 		},
+		releases: info.Releases,
 		stepType: stepType,
 		steps:    map[string]cty.Value{},
 	}
@@ -65,6 +68,9 @@ func newRunData(wf *dsl.Workflow, env *dsl.Environment, params map[string]cty.Va
 type runInfo struct {
 	ID        string
 	StartedAt time.Time
+	// Releases reads run.releases, once, when a step first needs it; nil
+	// where there is no ledger or no run yet (run.releases is unknown).
+	Releases func() (cty.Value, error)
 }
 
 func (i runInfo) val(s string) cty.Value {
@@ -189,6 +195,17 @@ func (d *runData) GetStep(addr addrs.StepRef, rng hcl.Range) (cty.Value, hcl.Dia
 }
 
 func (d *runData) GetRun(addr addrs.RunAttr, rng hcl.Range) (cty.Value, hcl.Diagnostics) {
+	if addr.Name == addrs.RunReleases {
+		if d.releases == nil {
+			return cty.UnknownVal(releasesType), nil
+		}
+		v, err := d.releases()
+		if err != nil {
+			return cty.UnknownVal(releasesType), undefined(rng, "Cannot read the releases",
+				fmt.Sprintf("run.releases comes from the ledger, which could not be read: %s.", err))
+		}
+		return v, nil
+	}
 	return d.run[addr.Name], nil
 }
 

@@ -72,7 +72,7 @@ func ParseRef(traversal hcl.Traversal) (*Reference, hcl.Diagnostics) {
 	case RootEach:
 		return parseAttr(traversal, "each.key or each.value", []string{EachKey, EachValue}, func(n string) Referenceable { return Each{Attr: n} })
 	case RootRun:
-		return parseAttr(traversal, "run.id, run.workflow, run.env or run.started_at", runAttrs, func(n string) Referenceable { return RunAttr{Name: n} })
+		return parseAttr(traversal, "run.id, run.workflow, run.env, run.started_at or run.releases", runAttrs, func(n string) Referenceable { return RunAttr{Name: n} })
 	}
 	if detail, ok := reservedRoots[root]; ok {
 		return nil, hcl.Diagnostics{{

@@ -55,9 +55,12 @@ const (
 	RunWorkflow  = "workflow"
 	RunEnv       = "env"
 	RunStartedAt = "started_at"
+	// RunReleases is the environment's releases from the ledger, newest
+	// first (see engine.Releases).
+	RunReleases = "releases"
 )
 
-var runAttrs = []string{RunID, RunWorkflow, RunEnv, RunStartedAt}
+var runAttrs = []string{RunID, RunWorkflow, RunEnv, RunStartedAt, RunReleases}
 
 // RunAttr is an attribute of the current run: run.id, run.workflow, run.env
 // or run.started_at.
