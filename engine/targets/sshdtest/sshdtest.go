@@ -38,6 +38,10 @@ type Options struct {
 	Port int
 	// Config holds extra sshd_config lines, appended to the generated ones.
 	Config []string
+	// Netns runs the server in that network namespace (ip netns; entered
+	// with nsenter): a machine of its own, reached at Addr (required),
+	// port 22 unless Port says otherwise.
+	Netns string
 }
 
 // Server is a running sshd.
@@ -65,6 +69,7 @@ type Server struct {
 	Dir string
 
 	cmd      *exec.Cmd
+	netns    string
 	stopOnce sync.Once
 	log      *lockedBuffer
 	done     chan struct{}
@@ -158,6 +163,12 @@ func start(dir string, opts *Options) (*Server, error) {
 	if err := s.writeKeys(); err != nil {
 		return nil, err
 	}
+	if opts.Netns != "" {
+		s.netns = opts.Netns
+		if s.Port == 0 {
+			s.Port = 22
+		}
+	}
 	if s.Port == 0 {
 		if s.Port, err = freePort(s.Addr); err != nil {
 			return nil, err
@@ -248,6 +259,9 @@ func (s *Server) writeKnownHosts() error {
 
 func (s *Server) run(config string) error {
 	s.cmd = exec.Command(SSHD, "-D", "-e", "-f", config)
+	if s.netns != "" {
+		s.cmd = exec.Command("nsenter", "--net=/var/run/netns/"+s.netns, SSHD, "-D", "-e", "-f", config)
+	}
 	stderr, err := s.cmd.StderrPipe()
 	if err != nil {
 		return err

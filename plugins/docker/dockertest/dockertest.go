@@ -85,9 +85,10 @@ func AppContext(t testing.TB) string {
 		if binErr != nil {
 			return
 		}
-		cmd := exec.Command("go", "build", "-o", filepath.Join(binDir, "app"), "./testdata/stack/app")
-		cmd.Dir = Root()
-		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+		// A module of its own, as a team's service would be.
+		cmd := exec.Command("go", "build", "-trimpath", "-o", filepath.Join(binDir, "app"), ".")
+		cmd.Dir = filepath.Join(Root(), "testdata", "stack", "app")
+		cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOWORK=off")
 		if out, err := cmd.CombinedOutput(); err != nil {
 			binErr = &buildError{err: err, out: out}
 			return

@@ -1,0 +1,3 @@
+module zakupai.example/app
+
+go 1.22
