@@ -94,6 +94,7 @@ A project is a folder with zrun.hcl, workflows/*.hcl and environments/*.hcl.`,
 		a.ledgerCmd(),
 		a.consoleCmd(),
 		a.hostsCmd(),
+		a.importCmd(),
 	)
 	return root
 }
