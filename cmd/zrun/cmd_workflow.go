@@ -86,6 +86,7 @@ func (a *app) workflowCmd() *cobra.Command {
 				return a.plan(c, req, f)
 			}
 			req.Confirm = a.confirmer(f.yes)
+			req.Commit = projectCommit(ctxOf(c), a.dir)
 			return a.record(c, f, func(r *engine.Runner) (*engine.RunResult, hcl.Diagnostics) {
 				return r.Run(ctxOf(c), req)
 			})
