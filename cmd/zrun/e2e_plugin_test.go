@@ -50,7 +50,7 @@ func TestThirdPartyPlugin(t *testing.T) {
 
 	r = zrun(t, dir, nil, "plugins", "list")
 	wantCode(t, r, 0)
-	wantContains(t, "stdout", r.stdout, "greet  0.1.0    external  hello")
+	wantContains(t, "stdout", oneLine(r.stdout), "greet 0.1.0 external hello") // columns widen with the builtins
 
 	// One more byte: the checksum no longer matches the lock file. The
 	// engine fetches schemas while validating, so this is a "Plugin

@@ -110,7 +110,9 @@ type buildError struct {
 	out []byte
 }
 
-func (e *buildError) Error() string { return "go build ./testdata/stack/app: " + e.err.Error() + "\n" + string(e.out) }
+func (e *buildError) Error() string {
+	return "go build ./testdata/stack/app: " + e.err.Error() + "\n" + string(e.out)
+}
 
 // Image builds the example stack's image on the engine at socket, tagged
 // tag (with the label zrun.test=1, so that Cleanup can find it), and
