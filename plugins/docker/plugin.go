@@ -17,5 +17,5 @@ func Plugin() *sdk.Plugin {
 
 // actions is every action of the plugin, in the order `zrun plugins` shows.
 func actions() []sdk.Action {
-	return []sdk.Action{newPing(), newBuild(), newTag(), newSave(), newLoad(), newPrune()}
+	return []sdk.Action{newPing(), newBuild(), newTag(), newSave(), newLoad(), newPrune(), newExec(), newLogs()}
 }
