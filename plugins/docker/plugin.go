@@ -17,5 +17,6 @@ func Plugin() *sdk.Plugin {
 
 // actions is every action of the plugin, in the order `zrun plugins` shows.
 func actions() []sdk.Action {
-	return []sdk.Action{newPing(), newContainer(), newNetwork(), newVolume(), newStop(), newRemove()}
+	return []sdk.Action{newPing(), newBuild(), newTag(), newSave(), newLoad(), newPrune(),
+		newContainer(), newNetwork(), newVolume(), newExec(), newLogs(), newStop(), newRemove()}
 }
