@@ -69,27 +69,42 @@ type Derived struct{ Text string }
 // file secret), so masking stays cheap; a result's first strings get one.
 const maxDerived = 256
 
-// markDerived adds a Derived mark to v for each string in it, when v
-// carries marks: from marked arguments, or put there by the function
-// (sensitive("x") inside a larger string is masked on its own too).
+// markDerived adds a Derived mark to v for each string in it that carries
+// marks, itself or through a value holding it: from marked arguments, or
+// put there by the function (sensitive("x") inside a larger string is
+// masked on its own too). A string the function only moved, unmarked,
+// from an argument that was not secret (merge's other keys, concat's other
+// elements) is not derived from a secret and gets none: masking it would
+// hide a container's name because its environment holds a password.
 func markDerived(v cty.Value) cty.Value {
 	if !v.ContainsMarked() {
 		// The function dropped the marks (nonsensitive), or its result
 		// holds nothing of the marked arguments (length, keys).
 		return v
 	}
-	uv, _ := v.UnmarkDeep()
-	var marks []any
-	_ = cty.Walk(uv, func(_ cty.Path, e cty.Value) (bool, error) {
-		if e.IsKnown() && !e.IsNull() && e.Type() == cty.String && e.AsString() != "" {
-			marks = append(marks, Derived{Text: e.AsString()})
+	uv, pvms := v.UnmarkDeepWithPaths()
+	n := 0
+	for i, pvm := range pvms {
+		sub, err := pvm.Path.Apply(uv)
+		if err != nil || n >= maxDerived {
+			continue
 		}
-		return len(marks) < maxDerived, nil
-	})
-	if len(marks) == 0 {
-		return v
+		// The marks go where the marked value is, not on the whole
+		// result: merge's plain keys stay plain.
+		marks := cty.ValueMarks{}
+		for m := range pvm.Marks {
+			marks[m] = struct{}{}
+		}
+		_ = cty.Walk(sub, func(_ cty.Path, e cty.Value) (bool, error) {
+			if e.IsKnown() && !e.IsNull() && e.Type() == cty.String && e.AsString() != "" {
+				marks[Derived{Text: e.AsString()}] = struct{}{}
+				n++
+			}
+			return n < maxDerived, nil
+		})
+		pvms[i].Marks = marks
 	}
-	return v.WithMarks(cty.NewValueMarks(marks...))
+	return uv.MarkWithPaths(pvms)
 }
 
 // sensitiveCallError is err, or, when any of args is marked, an error

@@ -65,4 +65,30 @@ func TestSensitiveFunctionErrors(t *testing.T) {
 			t.Errorf("got %#v, %s; want %#v", got, diags, want)
 		}
 	})
+	t.Run("what a call only moves from plain arguments is not derived", func(t *testing.T) {
+		scope := &Scope{Data: newFakeData(), BaseDir: t.TempDir()}
+		got, diags := scope.EvalExpr(parseExpr(t, `merge({ user = "zakupai", name = "billing-service" }, { password = secret.db_password })`), cty.DynamicPseudoType)
+		if diags.HasErrors() {
+			t.Fatal(diags)
+		}
+		_, pvms := got.UnmarkDeepWithPaths()
+		var texts []string
+		marks := cty.ValueMarks{}
+		for _, pvm := range pvms {
+			for m := range pvm.Marks {
+				marks[m] = struct{}{}
+			}
+		}
+		for m := range marks {
+			if d, ok := m.(Derived); ok {
+				texts = append(texts, d.Text)
+			}
+		}
+		if len(texts) != 1 || texts[0] != "hunter2" {
+			t.Errorf("derived texts %q, want only the secret's", texts)
+		}
+		if got.GetAttr("user").ContainsMarked() || !got.GetAttr("password").ContainsMarked() {
+			t.Errorf("marks moved: %#v", got)
+		}
+	})
 }
