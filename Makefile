@@ -11,10 +11,15 @@ export CGO_ENABLED ?= 0
 
 all: build
 
-build: $(ZRUN)
+build: $(ZRUN) $(BIN)/zrun-compose
 
 $(ZRUN): $(shell find . -name '*.go' -not -path './bin/*' 2>/dev/null) go.mod go.sum sdk/go.mod sdk/go.sum
 	$(GO) build -o $(ZRUN) ./cmd/zrun
+
+# zrun with the compose importer, which `zrun import compose` runs: zrun
+# itself leaves compose-go out (15 ms of package init at every start).
+$(BIN)/zrun-compose: $(shell find . -name '*.go' -not -path './bin/*' 2>/dev/null) go.mod go.sum sdk/go.mod sdk/go.sum
+	$(GO) build -tags compose -o $(BIN)/zrun-compose ./cmd/zrun
 
 ## test: every test of both modules (the engine's and sdk/), with the race
 ## detector, plus a short fuzz run.
@@ -23,6 +28,8 @@ test: tools vet
 		ZRUN_TEST_DOCKER="$${ZRUN_TEST_DOCKER:-$$(timeout 600 bash testdata/docker.sh)}" \
 		ZRUN_TEST_DOCKER_SERVER="$${ZRUN_TEST_DOCKER_SERVER:-$$(timeout 600 bash testdata/docker.sh server)}" \
 		CGO_ENABLED=1 $(GO) test -race -count=1 -timeout 20m ./... ./testdata/plugins/...
+	@# The compose importer's end-to-end tests, in zrun-compose (-tags compose).
+	CGO_ENABLED=1 $(GO) test -race -tags compose -count=1 -timeout 10m -run '^TestImport' ./cmd/zrun
 	CGO_ENABLED=1 $(GO) -C sdk test -race -count=1 -timeout 10m ./...
 	@# The bounds on memory at full size (2 GiB through the wire and through
 	@# SFTP): the race detector's run above moves less, slowed down too much.
@@ -37,6 +44,7 @@ test-short:
 ## vet: go vet on both modules. `./...` stops at sdk/go.mod, so sdk/ is its own run.
 vet:
 	$(GO) vet ./... ./testdata/plugins/...
+	$(GO) vet -tags compose ./cmd/zrun
 	$(GO) -C sdk vet ./...
 
 FUZZTIME ?= 200000x

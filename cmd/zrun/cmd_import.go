@@ -1,3 +1,11 @@
+//go:build compose
+
+// The compose importer links compose-go, whose JSON Schema library costs
+// 15 ms of package init at every start: zrun itself is built without it
+// (every builtin plugin process is zrun, and pays its start), and runs
+// `zrun import compose` through zrun-compose, the same CLI built with
+// -tags compose (cmd_import_exec.go).
+
 package main
 
 import (

@@ -1,9 +1,16 @@
+//go:build compose
+
+// Run with -tags compose (make test does): the importer is in zrun-compose,
+// the zrun built with it (cmd_import.go), which these tests build beside
+// zrun once.
+
 package main
 
 import (
 	"context"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -41,9 +48,31 @@ var prodSecrets = []string{
 	"GRAFANA_ADMIN_PASSWORD=prod-grafana-5",
 }
 
-// composeProject copies testdata/compose into a fresh folder.
+var (
+	composeOnce sync.Once
+	composeErr  error
+)
+
+// needComposeBinary builds zrun-compose into binDir, where zrun finds it.
+func needComposeBinary(t *testing.T) {
+	t.Helper()
+	composeOnce.Do(func() {
+		build := exec.Command("go", "build", "-tags", "compose", "-o", filepath.Join(binDir, composeBinary), "./cmd/zrun")
+		build.Dir = repoRoot
+		if out, err := build.CombinedOutput(); err != nil {
+			composeErr = fmt.Errorf("building %s: %v\n%s", composeBinary, err, out)
+		}
+	})
+	if composeErr != nil {
+		t.Fatal(composeErr)
+	}
+}
+
+// composeProject copies testdata/compose into a fresh folder, and makes
+// sure zrun-compose is built.
 func composeProject(t *testing.T) string {
 	t.Helper()
+	needComposeBinary(t)
 	dir := t.TempDir()
 	if err := os.CopyFS(dir, os.DirFS(filepath.Join(repoRoot, "testdata", "compose"))); err != nil {
 		t.Fatal(err)

@@ -46,6 +46,11 @@ type exitError struct {
 
 func (e *exitError) Error() string { return e.msg }
 
+// composeBinary is zrun built with -tags compose, which has the compose
+// importer (cmd_import.go); zrun runs `zrun import` through it, looked for
+// beside its own executable, then on PATH (cmd_import_exec.go).
+const composeBinary = "zrun-compose"
+
 func main() {
 	// Builtin plugins are this same binary started in plugin mode.
 	if len(os.Args) == 3 && os.Args[1] == pluginModeArg {
