@@ -17,5 +17,5 @@ func Plugin() *sdk.Plugin {
 
 // actions is every action of the plugin, in the order `zrun plugins` shows.
 func actions() []sdk.Action {
-	return []sdk.Action{newPing(), newContainer(), newNetwork(), newVolume(), newStop(), newRemove()}
+	return []sdk.Action{newPing(), newContainer(), newRollbackAction(), newNetwork(), newVolume(), newStop(), newRemove()}
 }
