@@ -42,6 +42,7 @@ type containerArgs struct {
 	StopTimeout       *string             `zrun:"stop_timeout" help:"How long a stop waits after SIGTERM before SIGKILL. Default: \"10s\"."`
 	HTTPCheck         *string             `zrun:"http_check" help:"The health gate over HTTP, besides Docker's healthcheck: \"8080/health\" (PORT/PATH), a GET at the container's IP on its first network, dialled through the target, until it answers 2xx."`
 	ReadyTimeout      *string             `zrun:"ready_timeout" help:"How long the health gate waits for a new or started container. Default: \"60s\"."`
+	KeepReleases      *int                `zrun:"keep_releases" help:"How many replaced containers of this name are kept, stopped, for docker.rollback (the newest); older ones are removed after a replacement. 0 keeps none. Default: 3."`
 }
 
 type containerOutputs struct {
@@ -189,10 +190,22 @@ type deployment struct {
 	// healthcheck, if it has one, else staying up (http_check is the new
 	// spec's, which the old one may not answer).
 	gateOld func(ctx context.Context, id, name string) error
+	// action is what a swap that succeeds did: replaced, or (for
+	// docker.rollback) rolled_back.
+	action string
+	// discard takes a container that was being brought in, and is not to
+	// serve after all, out of the way (after ctx has ended too), and says
+	// what became of it: a new container is removed; docker.rollback's
+	// kept one is kept again.
+	discard func(ctx context.Context, id, name string) string
 }
 
 func newDeployment(c *client.Client, ui sdk.UI, want *desired) *deployment {
-	d := &deployment{c: c, ui: ui, want: want}
+	d := &deployment{c: c, ui: ui, want: want, action: actionReplaced}
+	d.discard = func(ctx context.Context, id, name string) string {
+		d.remove(ctx, id, name, true)
+		return "the new container was removed"
+	}
 	d.specJSON, d.hash = want.spec.label()
 	r := &readiness{c: c, target: ui.Target(), network: want.firstNetwork(), http: want.httpCheck, timeout: want.readyTimeout, steady: gateSteady}
 	d.gate = r.wait

@@ -5,15 +5,22 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
+	"time"
 
+	cerrdefs "github.com/containerd/errdefs"
 	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/api/types/filters"
 	"github.com/docker/docker/api/types/network"
+	"github.com/docker/docker/client"
 )
 
 // This file is docker.container's replacement procedure
 // (docs/docker-plugin.md, "Replacement"): the old container serves until
 // the new one has passed the health gate, and every state a kill -9 can
-// leave converges on the next run.
+// leave converges on the next run. The old one is then kept, stopped, for
+// docker.rollback ("Releases and rollback"), which swaps a kept container
+// back in through the same steps.
 
 // settle puts right what an interrupted run left (step 1), before the
 // container is compared with the spec, and returns the container called
@@ -24,10 +31,13 @@ import (
 //   - A candidate NAME--zrun-next is removed: it was never proven.
 //   - NAME--zrun-old without NAME is renamed back to NAME.
 //   - NAME--zrun-old beside NAME: the run had made NAME and not yet
-//     removed the old one. A NAME of the spec wanted is gated (and given
-//     its aliases) and the old one removed, or, if it fails, removed and
+//     retired the old one. A NAME of the spec wanted is gated (and given
+//     its aliases) and the old one retired, or, if it fails, removed and
 //     the old one put back; a NAME of another spec is removed and the old
 //     one put back, to be replaced anew.
+//
+// Kept containers (NAME--zrun-kept-...) are no leftovers: settle never
+// looks at them, nor does the plan.
 func (d *deployment) settle(ctx context.Context) (cur *container.InspectResponse, prev string, err error) {
 	name := d.name()
 	next, err := d.leftover(ctx, name+candidateSuffix)
@@ -58,7 +68,7 @@ func (d *deployment) settle(ctx context.Context) (cur *container.InspectResponse
 		d.remove(ctx, cur.ID, name, true)
 		return d.putBack(ctx, old, false)
 	}
-	d.ui.Logf("finishing the replacement an interrupted run had begun: checking %s before removing %s", name, old.Name[1:])
+	d.ui.Logf("finishing the replacement an interrupted run had begun: checking %s before keeping %s", name, old.Name[1:])
 	if cur.State == nil || !cur.State.Running {
 		if err := d.c.ContainerStart(ctx, cur.ID, container.StartOptions{}); err != nil {
 			return nil, "", fmt.Errorf("starting container %s: %w", name, err)
@@ -138,26 +148,29 @@ func (d *deployment) replace(ctx context.Context, cur *container.InspectResponse
 		return containerOutputs{}, fmt.Errorf("the new container failed its health gate and was removed; %s was not touched: %w", name, err)
 	}
 	if d.want.publishes() {
-		return d.replaceHoldingPorts(ctx, cur, cand)
+		d.remove(ctx, cand, candName, true)
+		d.ui.Logf("the candidate passed; stopping %s to free its host ports", name)
+		return d.holdingPorts(ctx, cur, func(ctx context.Context) (string, error) {
+			return d.createStarted(ctx, name, false)
+		})
 	}
-	return d.swap(ctx, cur, cand)
+	return d.swap(ctx, cur, cand, candName)
 }
 
-// swap is step 4: the proven candidate takes the old container's name and
-// aliases while the old one still serves, and only then is the old one
-// stopped and removed. (The contract stops the old one before the
-// candidate gets its aliases; stopping it after leaves no moment without
-// a container answering to them.)
-func (d *deployment) swap(ctx context.Context, cur *container.InspectResponse, cand string) (containerOutputs, error) {
+// swap is step 4: the proven candidate (called candName) takes the old
+// container's name and aliases while the old one still serves, and only
+// then is the old one stopped and retired. (The contract stops the old
+// one before the candidate gets its aliases; stopping it after leaves no
+// moment without a container answering to them.)
+func (d *deployment) swap(ctx context.Context, cur *container.InspectResponse, cand, candName string) (containerOutputs, error) {
 	name, oldName := d.name(), d.name()+oldSuffix
 	if err := d.c.ContainerRename(ctx, cur.ID, oldName); err != nil {
-		d.remove(ctx, cand, name+candidateSuffix, true)
-		return containerOutputs{}, fmt.Errorf("renaming %s to %s: %w (the new container was removed; %s still serves)", name, oldName, err, name)
+		return containerOutputs{}, fmt.Errorf("renaming %s to %s: %w (%s; %s still serves)", name, oldName, err, d.discard(ctx, cand, candName), name)
 	}
 	if err := d.c.ContainerRename(ctx, cand, name); err != nil {
-		d.remove(ctx, cand, name+candidateSuffix, true)
+		dropped := d.discard(ctx, cand, candName)
 		_, _, perr := d.putBack(ctx, cur, false)
-		return containerOutputs{}, fmt.Errorf("renaming %s to %s: %w (the new container was removed; putting the old one back: %v)", name+candidateSuffix, name, err, perr)
+		return containerOutputs{}, fmt.Errorf("renaming %s to %s: %w (%s; putting the old one back: %v)", candName, name, err, dropped, perr)
 	}
 	if err := d.joinNetworks(ctx, cand); err != nil {
 		return containerOutputs{}, fmt.Errorf("%w; %s is the new container and the old one is kept as %s: the next run finishes the swap", err, name, oldName)
@@ -165,17 +178,16 @@ func (d *deployment) swap(ctx context.Context, cur *container.InspectResponse, c
 	if err := d.retire(ctx, cur.ID, oldName); err != nil {
 		return containerOutputs{}, err
 	}
-	return d.outputsOf(ctx, cand, actionReplaced, cur.Image)
+	return d.outputsOf(ctx, cand, d.action, cur.Image)
 }
 
-// replaceHoldingPorts is step 5, for a spec that publishes host ports,
-// which the old container holds: the old one is stopped, the new one made
-// with the full spec and gated again, and the old one comes back if it
-// fails.
-func (d *deployment) replaceHoldingPorts(ctx context.Context, cur *container.InspectResponse, cand string) (containerOutputs, error) {
+// holdingPorts is step 5, for a spec that publishes host ports, which the
+// old container holds: the old one is stopped, bringIn makes a container
+// called NAME with the ports and starts it (removing or keeping again what
+// it made if it fails), that one is gated, and the old one comes back if
+// it fails.
+func (d *deployment) holdingPorts(ctx context.Context, cur *container.InspectResponse, bringIn func(context.Context) (string, error)) (containerOutputs, error) {
 	name, oldName := d.name(), d.name()+oldSuffix
-	d.remove(ctx, cand, name+candidateSuffix, true)
-	d.ui.Logf("the candidate passed; stopping %s to free its host ports", name)
 	if err := d.c.ContainerRename(ctx, cur.ID, oldName); err != nil {
 		return containerOutputs{}, fmt.Errorf("renaming %s to %s: %w (%s still serves)", name, oldName, err, name)
 	}
@@ -189,18 +201,18 @@ func (d *deployment) replaceHoldingPorts(ctx context.Context, cur *container.Ins
 	if err := d.c.ContainerStop(ctx, cur.ID, container.StopOptions{}); err != nil {
 		return back(fmt.Errorf("stopping %s: %w", oldName, err))
 	}
-	id, err := d.createStarted(ctx, name, false)
+	id, err := bringIn(ctx)
 	if err != nil {
 		return back(err)
 	}
 	if err := d.gate(ctx, id, name); err != nil {
-		d.remove(ctx, id, name, true)
-		return back(fmt.Errorf("the new container %s, with its host ports, failed its health gate and was removed: %w", name, err))
+		dropped := d.discard(ctx, id, name)
+		return back(fmt.Errorf("%s, with its host ports, failed its health gate (%s): %w", name, dropped, err))
 	}
 	if err := d.retire(ctx, cur.ID, oldName); err != nil {
 		return containerOutputs{}, err
 	}
-	return d.outputsOf(ctx, id, actionReplaced, cur.Image)
+	return d.outputsOf(ctx, id, d.action, cur.Image)
 }
 
 // joinNetworks connects the container to each network of the spec with
@@ -232,15 +244,126 @@ func (d *deployment) joinNetworks(ctx context.Context, id string) error {
 	return nil
 }
 
-// retire stops (within its own stop timeout) and removes the old
-// container, called name by now.
+// retire takes the old container, called name by now, out of service
+// once its successor serves: it is kept for docker.rollback (see keep),
+// or, with keep_releases = 0, stopped and removed; then the kept
+// containers of NAME beyond keep_releases are removed.
 func (d *deployment) retire(ctx context.Context, id, name string) error {
-	if err := d.c.ContainerStop(ctx, id, container.StopOptions{}); err != nil {
-		return fmt.Errorf("stopping the old container %s: %w (the new one serves; the next run removes it)", name, err)
+	if d.want.keepReleases == 0 {
+		if err := d.c.ContainerStop(ctx, id, container.StopOptions{}); err != nil {
+			return fmt.Errorf("stopping the old container %s: %w (the new one serves; the next run removes it)", name, err)
+		}
+		if err := d.c.ContainerRemove(ctx, id, container.RemoveOptions{Force: true}); err != nil {
+			return fmt.Errorf("removing the old container %s: %w (the new one serves; the next run removes it)", name, err)
+		}
+		d.ui.Logf("removed the old container (%s): keep_releases is 0", shortID(id))
+	} else {
+		kept, err := d.keep(ctx, id)
+		if err != nil {
+			return fmt.Errorf("keeping the old container %s: %w (the new one serves; the next run keeps it)", name, err)
+		}
+		d.ui.Logf("kept the old container as %s, stopped", kept)
 	}
-	if err := d.c.ContainerRemove(ctx, id, container.RemoveOptions{Force: true}); err != nil {
-		return fmt.Errorf("removing the old container %s: %w (the new one serves; the next run removes it)", name, err)
-	}
-	d.ui.Logf("removed the old container (%s)", shortID(id))
+	d.pruneKept(ctx)
 	return nil
+}
+
+// keepAll is the keepReleases of docker.rollback: it prunes no kept
+// container (it does not know keep_releases, and a rollback keeps one
+// container for the one it starts).
+const keepAll = -1
+
+// keepName is the name of NAME's kept container id.
+func keepName(name, id string) string { return name + keptSuffix + shortID(id) }
+
+// keep makes the container id a kept container of NAME, in an order that
+// leaves it renamed last (a container under a kept name is wholly kept):
+// stopped (within its own stop timeout), its restart policy "no" (so that
+// no daemon restart brings it back), disconnected from every network (no
+// DNS name or address while it waits), and renamed
+// NAME--zrun-kept-<12 hex of its ID>. Its spec stays in its zrun.spec.json
+// label, its environment in Docker, which docker.rollback restores. It
+// returns the kept name.
+func (d *deployment) keep(ctx context.Context, id string) (string, error) {
+	kept := keepName(d.name(), id)
+	if err := d.c.ContainerStop(ctx, id, container.StopOptions{}); err != nil {
+		return "", fmt.Errorf("stopping it: %w", err)
+	}
+	if _, err := d.c.ContainerUpdate(ctx, id, container.UpdateConfig{RestartPolicy: container.RestartPolicy{Name: container.RestartPolicyDisabled}}); err != nil {
+		return "", fmt.Errorf("setting its restart policy to \"no\": %w", err)
+	}
+	ins, err := d.c.ContainerInspect(ctx, id)
+	if err != nil {
+		return "", fmt.Errorf("inspecting it: %w", err)
+	}
+	if ins.NetworkSettings != nil {
+		for net := range ins.NetworkSettings.Networks {
+			if err := d.c.NetworkDisconnect(ctx, net, id, false); err != nil {
+				return "", fmt.Errorf("disconnecting it from network %s: %w", net, err)
+			}
+		}
+	}
+	if strings.TrimPrefix(ins.Name, "/") != kept {
+		if err := d.c.ContainerRename(ctx, id, kept); err != nil {
+			return "", fmt.Errorf("renaming it to %s: %w", kept, err)
+		}
+	}
+	return kept, nil
+}
+
+// pruneKept removes NAME's kept containers beyond the newest
+// keep_releases. A failure is logged: the replacement it follows has
+// succeeded, and the next one prunes again.
+func (d *deployment) pruneKept(ctx context.Context) {
+	if d.want.keepReleases < 0 {
+		return
+	}
+	kept, err := keptContainers(ctx, d.c, d.name())
+	if err != nil {
+		d.ui.Logf("listing the kept containers of %s to remove those beyond keep_releases: %s", d.name(), err)
+		return
+	}
+	for _, k := range kept[min(d.want.keepReleases, len(kept)):] {
+		if err := d.c.ContainerRemove(ctx, k.ID, container.RemoveOptions{Force: true}); err != nil && !cerrdefs.IsNotFound(err) {
+			d.ui.Logf("removing the kept container %s: %s", k.Name[1:], err)
+			continue
+		}
+		d.ui.Logf("removed the kept container %s (%s): keep_releases is %d", k.Name[1:], imageShort(k.Image), d.want.keepReleases)
+	}
+}
+
+// keptContainers are NAME's kept containers (made by zrun, called
+// NAME--zrun-kept-<12 hex of the ID>), newest first: the last stopped,
+// since a container is stopped as it is kept.
+func keptContainers(ctx context.Context, c *client.Client, name string) ([]container.InspectResponse, error) {
+	list, err := c.ContainerList(ctx, container.ListOptions{All: true, Filters: filters.NewArgs(
+		filters.Arg("name", name+keptSuffix), filters.Arg("label", labelManaged+"=true"))})
+	if err != nil {
+		return nil, fmt.Errorf("listing the kept containers of %s: %w", name, err)
+	}
+	var kept []container.InspectResponse
+	for _, s := range list {
+		if !slices.Contains(s.Names, "/"+keepName(name, s.ID)) {
+			continue // another name holding NAME--zrun-kept- (the filter is a pattern)
+		}
+		ins, err := c.ContainerInspect(ctx, s.ID)
+		if cerrdefs.IsNotFound(err) {
+			continue
+		}
+		if err != nil {
+			return nil, fmt.Errorf("inspecting the kept container %s: %w", keepName(name, s.ID), err)
+		}
+		kept = append(kept, ins)
+	}
+	stopped := func(ins container.InspectResponse) time.Time {
+		t, _ := time.Parse(time.RFC3339Nano, ins.State.FinishedAt)
+		return t
+	}
+	slices.SortStableFunc(kept, func(a, b container.InspectResponse) int {
+		if c := stopped(b).Compare(stopped(a)); c != 0 {
+			return c
+		}
+		return strings.Compare(b.Created, a.Created)
+	})
+	return kept, nil
 }

@@ -93,7 +93,7 @@ func TestContainerLeftovers(t *testing.T) {
 				e.gone(made)
 			}
 			if id1 != want {
-				e.gone(id1)
+				e.kept(name, id1)
 			}
 		})
 	}

@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/api/types/network"
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/zrun-dev/zrun/sdk/sdktest"
@@ -87,8 +89,8 @@ func TestContainerCreateUnchanged(t *testing.T) {
 }
 
 // A changed env value replaces the container: a new one runs with the new
-// value, the old one is gone, and the value shows nowhere but in the
-// container's environment.
+// value, the old one is kept (stopped, off the network), and the value
+// shows nowhere but in the container's environment.
 func TestContainerEnvReplaces(t *testing.T) {
 	t.Parallel()
 	e := newCtrEnv(t)
@@ -115,7 +117,8 @@ func TestContainerEnvReplaces(t *testing.T) {
 	if id2 == id1 {
 		t.Fatal("the container was not replaced")
 	}
-	e.gone(id1, name+candidateSuffix, name+oldSuffix)
+	e.gone(name+candidateSuffix, name+oldSuffix)
+	e.kept(name, id1)
 	ins := e.inspect(name)
 	if ins == nil || ins.ID != id2 || !ins.State.Running {
 		t.Fatalf("%s after the replacement: %+v", name, ins)
@@ -206,6 +209,9 @@ func TestContainerUnhealthyKeepsOld(t *testing.T) {
 				t.Errorf("the old container is not the one running as %s: %+v", cname, ins)
 			}
 			e.gone(cname + candidateSuffix)
+			if kept, _ := keptContainers(t.Context(), e.c, cname); len(kept) != 0 {
+				t.Errorf("a failed replacement kept %d containers", len(kept))
+			}
 		})
 	}
 }
@@ -240,7 +246,8 @@ func TestContainerReplaceHostPort(t *testing.T) {
 	if v := e.appVersion(base); v != "2" {
 		t.Errorf("after the replacement the port serves version %q", v)
 	}
-	e.gone(id1, name+candidateSuffix, name+oldSuffix)
+	e.gone(name+candidateSuffix, name+oldSuffix)
+	e.kept(name, id1)
 }
 
 // When the new container with the host ports fails its gate (which a
@@ -349,4 +356,68 @@ func TestContainerGateExit(t *testing.T) {
 			e.gone(name)
 		})
 	}
+}
+
+// Two replacements with keep_releases = 1 leave exactly one kept
+// container, the newest, stopped, restart "no", on no network (the
+// daemon lists no endpoint of it), which neither the next run nor the
+// plan takes for NAME or a leftover; keep_releases = 0 keeps none.
+func TestContainerKeepReleases(t *testing.T) {
+	t.Parallel()
+	e := newCtrEnv(t)
+	net, name := e.network(), e.name("web")
+	tag, _ := e.image()
+	args := func(version string, keep int) map[string]any {
+		a := appArgs(name, tag, net, map[string]string{"VERSION": version})
+		a["restart"] = "always"
+		a["keep_releases"] = keep
+		return a
+	}
+	id1 := e.str(e.ok(e.run("container", args("1", 1))), "id")
+	id2 := e.str(e.ok(e.run("container", args("2", 1))), "id")
+	res := e.run("container", args("3", 1))
+	id3 := e.str(e.ok(res), "id")
+
+	kept, err := keptContainers(t.Context(), e.c, name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(kept) != 1 || kept[0].ID != id2 {
+		t.Fatalf("kept %d containers (%v); want only the second, %s; logs %q", len(kept), keptIDs(kept), shortID(id2), res.Logs)
+	}
+	e.kept(name, id2)
+	e.gone(id1)
+	nw, err := e.c.NetworkInspect(t.Context(), net, network.InspectOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ep, ok := nw.Containers[id2]; ok {
+		t.Errorf("network %s still has an endpoint of the kept container: %+v", net, ep)
+	}
+	if _, ok := nw.Containers[id3]; !ok {
+		t.Errorf("network %s has no endpoint of the current container: %+v", net, nw.Containers)
+	}
+
+	if out := e.ok(e.run("container", args("3", 1))); e.str(out, "action") != actionUnchanged || e.str(out, "id") != id3 {
+		t.Errorf("the next run of the same spec: %#v; want unchanged, %s", out.AsValueMap(), shortID(id3))
+	}
+	if plan := e.plan("container", args("3", 1)); !plan.NoOp || !cmp.Equal(plan.Changes, []string{"unchanged " + name}) {
+		t.Errorf("plan %q, want unchanged", plan.Changes)
+	}
+	e.kept(name, id2)
+
+	e.ok(e.run("container", args("4", 0)))
+	if kept, _ := keptContainers(t.Context(), e.c, name); len(kept) != 0 {
+		t.Errorf("keep_releases = 0 kept %v", keptIDs(kept))
+	}
+	e.gone(id2, id3)
+}
+
+// keptIDs are the kept containers' names.
+func keptIDs(kept []container.InspectResponse) []string {
+	ids := make([]string, len(kept))
+	for i, k := range kept {
+		ids[i] = k.Name[1:]
+	}
+	return ids
 }

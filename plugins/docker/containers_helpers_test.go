@@ -29,7 +29,7 @@ import (
 )
 
 // ctrEnv is one test's share of the test engine: its socket, a client,
-// and a name prefix ("h1-" and the test's name) for everything it makes,
+// and a name prefix ("h4-" and the test's name) for everything it makes,
 // all of which is removed when the test ends.
 type ctrEnv struct {
 	t      *testing.T
@@ -45,7 +45,7 @@ func newCtrEnv(t *testing.T) *ctrEnv {
 	t.Helper()
 	sock := dockertest.Socket(t)
 	e := &ctrEnv{t: t, sock: sock, c: dockertest.Client(t, sock),
-		prefix: "h1-" + strings.Trim(ctrNameChars.ReplaceAllString(strings.ToLower(t.Name()), "-"), "-")}
+		prefix: "h4-" + strings.Trim(ctrNameChars.ReplaceAllString(strings.ToLower(t.Name()), "-"), "-")}
 	// Registered first, so run last: after every container is gone.
 	t.Cleanup(func() {
 		ctx := context.WithoutCancel(t.Context())
@@ -67,7 +67,15 @@ func (e *ctrEnv) name(what string) string {
 	n := e.prefix + "-" + what
 	e.t.Cleanup(func() {
 		ctx := context.WithoutCancel(e.t.Context())
-		for _, c := range []string{n, n + candidateSuffix, n + oldSuffix} {
+		names := []string{n, n + candidateSuffix, n + oldSuffix}
+		kept, err := keptContainers(ctx, e.c, n)
+		if err != nil {
+			e.t.Errorf("listing the kept containers of %s: %v", n, err)
+		}
+		for _, k := range kept {
+			names = append(names, k.Name[1:])
+		}
+		for _, c := range names {
 			if ins, err := e.c.ContainerInspect(ctx, c); err == nil && ins.Name == "/"+c {
 				e.c.ContainerRemove(ctx, ins.ID, container.RemoveOptions{Force: true, RemoveVolumes: true})
 			}
@@ -130,18 +138,25 @@ func (e *ctrEnv) fails(res *sdktest.Result) string {
 // plan plans the action on this machine's target against the test engine.
 func (e *ctrEnv) plan(action string, args map[string]any) *sdk.PlanResponse {
 	e.t.Helper()
-	args["socket"] = e.sock
-	p := Plugin()
-	resp, diags, err := sdk.InProcess(p).PlanAction(e.t.Context(), action, &sdk.PlanRequest{
-		Args: ctrArgs(e.t, p, action, args), Target: local.Target(), Info: sdk.RunInfo{Step: "step." + action},
-	})
-	if err == nil {
-		err = diags.Err()
-	}
+	resp, err := e.planErr(action, args)
 	if err != nil {
 		e.t.Fatalf("plan: %s", err)
 	}
 	return resp
+}
+
+// planErr is plan returning the plan's error, in the environment "test".
+func (e *ctrEnv) planErr(action string, args map[string]any) (*sdk.PlanResponse, error) {
+	e.t.Helper()
+	args["socket"] = e.sock
+	p := Plugin()
+	resp, diags, err := sdk.InProcess(p).PlanAction(e.t.Context(), action, &sdk.PlanRequest{
+		Args: ctrArgs(e.t, p, action, args), Target: local.Target(), Info: sdk.RunInfo{Env: "test", Step: "step." + action},
+	})
+	if err == nil {
+		err = diags.Err()
+	}
+	return resp, err
 }
 
 // ctrArgs converts Go values (or cty.Values) to the action's arguments, nulls for those
@@ -192,6 +207,22 @@ func (e *ctrEnv) gone(refs ...string) {
 			e.t.Errorf("container %s is still there (inspect: %v)", ref, err)
 		}
 	}
+}
+
+// kept fails the test unless the container id is NAME's kept container:
+// called NAME--zrun-kept-<12 hex>, stopped, restart policy "no", on no
+// network.
+func (e *ctrEnv) kept(name, id string) *container.InspectResponse {
+	e.t.Helper()
+	ins := e.inspect(keepName(name, id))
+	if ins == nil || ins.ID != id {
+		e.t.Fatalf("container %s is not kept as %s: %+v", shortID(id), keepName(name, id), ins)
+	}
+	if ins.State.Running || ins.HostConfig.RestartPolicy.Name != container.RestartPolicyDisabled || len(ins.NetworkSettings.Networks) != 0 {
+		e.t.Errorf("kept container %s: running %v, restart %q, networks %v; want stopped, \"no\", none",
+			ins.Name, ins.State.Running, ins.HostConfig.RestartPolicy.Name, ins.NetworkSettings.Networks)
+	}
+	return ins
 }
 
 // ipOf is the container's IP address on network.

@@ -34,10 +34,13 @@ const (
 )
 
 // The names a replacement gives the containers it is between: the new one
-// while it is checked, and the old one while it is swapped out.
+// while it is checked, and the old one while it is swapped out. A kept
+// container (a replaced one, stopped, that docker.rollback can start
+// again) is NAME--zrun-kept- and the first 12 hex digits of its ID.
 const (
 	candidateSuffix = "--zrun-next"
 	oldSuffix       = "--zrun-old"
+	keptSuffix      = "--zrun-kept-"
 )
 
 // Defaults of docker.container's arguments.
@@ -45,6 +48,7 @@ const (
 	defaultRestart      = "no"
 	defaultStopTimeout  = 10 * time.Second
 	defaultReadyTimeout = 60 * time.Second
+	defaultKeepReleases = 3
 )
 
 // spec is a container's canonical spec: every argument of docker.container
@@ -131,6 +135,10 @@ type desired struct {
 	stopTimeout  int // seconds
 	httpCheck    *httpCheck
 	readyTimeout time.Duration
+	// keepReleases is how many kept containers of the name stay after a
+	// replacement (keep_releases; not in the spec: changing it replaces
+	// nothing).
+	keepReleases int
 }
 
 // httpCheck is a parsed http_check: a GET of PATH on PORT of the
@@ -183,7 +191,7 @@ func parseContainer(a containerArgs, known sdk.Known) (*desired, sdk.Diagnostics
 		Env: a.Env, Ports: a.Ports, Volumes: a.Volumes, Labels: a.Labels,
 		Restart: defaultRestart, User: deref(a.User), WorkingDir: deref(a.WorkingDir),
 		HealthCmd: a.HealthCmd,
-	}, stopTimeout: int(defaultStopTimeout / time.Second), readyTimeout: defaultReadyTimeout}
+	}, stopTimeout: int(defaultStopTimeout / time.Second), readyTimeout: defaultReadyTimeout, keepReleases: defaultKeepReleases}
 
 	if known.Has("name") {
 		diags = append(diags, checkContainerName("name", a.Name)...)
@@ -219,6 +227,14 @@ func parseContainer(a containerArgs, known sdk.Known) (*desired, sdk.Diagnostics
 	if known.Has("ready_timeout") && a.ReadyTimeout != nil {
 		if t, ok := duration(&diags, "ready_timeout", *a.ReadyTimeout, false); ok {
 			d.readyTimeout = t
+		}
+	}
+	if known.Has("keep_releases") && a.KeepReleases != nil {
+		if *a.KeepReleases < 0 {
+			diags = diags.Errorf(argPath("keep_releases"), "Invalid keep_releases",
+				fmt.Sprintf("keep_releases is how many replaced containers of this name are kept for docker.rollback: 0 (none) or more; got %d.", *a.KeepReleases))
+		} else {
+			d.keepReleases = *a.KeepReleases
 		}
 	}
 	d.normalize()
@@ -289,6 +305,9 @@ func checkContainerName(arg, name string) sdk.Diagnostics {
 	case strings.HasSuffix(name, candidateSuffix) || strings.HasSuffix(name, oldSuffix):
 		diags = diags.Errorf(argPath(arg), "Reserved container name",
 			fmt.Sprintf("Names ending in %q or %q are those zrun gives a container while it replaces it; choose another name.", candidateSuffix, oldSuffix))
+	case strings.Contains(name, keptSuffix):
+		diags = diags.Errorf(argPath(arg), "Reserved container name",
+			fmt.Sprintf("Names holding %q are those zrun gives the replaced containers it keeps for docker.rollback; choose another name.", keptSuffix))
 	}
 	return diags
 }
@@ -397,9 +416,7 @@ func (d *desired) parseResources(a containerArgs, known sdk.Known) sdk.Diagnosti
 			d.spec.Restart = *a.Restart
 		}
 	}
-	name, count, _ := strings.Cut(d.spec.Restart, ":")
-	d.restart.Name = container.RestartPolicyMode(name)
-	d.restart.MaximumRetryCount, _ = strconv.Atoi(count)
+	d.restart = restartPolicy(d.spec.Restart)
 	size := func(arg string, v *string, dst *int64) {
 		if !known.Has(arg) || v == nil {
 			return
@@ -471,14 +488,28 @@ func (d *desired) parseHealth(a containerArgs, known sdk.Known) sdk.Diagnostics 
 		d.health = &hc
 	}
 	if known.Has("http_check") && a.HTTPCheck != nil {
-		hc, err := parseHTTPCheck(*a.HTTPCheck)
-		if err != nil {
-			diags = diags.Errorf(argPath("http_check"), "Invalid http_check",
-				fmt.Sprintf("%q: %s. http_check is PORT/PATH on the container, e.g. \"8080/health\".", *a.HTTPCheck, err))
-		}
-		d.httpCheck = hc
+		d.httpCheck = httpCheckArg(&diags, *a.HTTPCheck)
 	}
 	return diags
+}
+
+// httpCheckArg parses the http_check argument; an invalid one is an
+// error diagnostic (and nil).
+func httpCheckArg(diags *sdk.Diagnostics, v string) *httpCheck {
+	hc, err := parseHTTPCheck(v)
+	if err != nil {
+		*diags = diags.Errorf(argPath("http_check"), "Invalid http_check",
+			fmt.Sprintf("%q: %s. http_check is PORT/PATH on the container, e.g. \"8080/health\".", v, err))
+	}
+	return hc
+}
+
+// restartPolicy is Docker's restart policy of a spec's restart
+// ("on-failure:3"), which is known to be valid.
+func restartPolicy(restart string) container.RestartPolicy {
+	name, count, _ := strings.Cut(restart, ":")
+	n, _ := strconv.Atoi(count)
+	return container.RestartPolicy{Name: container.RestartPolicyMode(name), MaximumRetryCount: n}
 }
 
 // checkHealthCmd says what is wrong with a health command, or "".
