@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"slices"
 
+	"github.com/zrun-dev/zrun/engine/secrets"
+
 	"github.com/hashicorp/hcl/v2"
 	"github.com/zclconf/go-cty/cty"
 
@@ -66,10 +68,18 @@ func (r *Runner) Plan(ctx context.Context, req RunRequest) (*Plan, hcl.Diagnosti
 		return nil, diags
 	}
 	p := &Plan{RunID: req.RunID, Workflow: wf.Name, Env: env.Name, Params: displayParams(params)}
+	// Plugins plan with the values the run would use, secrets included
+	// (as Terraform's plan reads sensitive variables): a container whose
+	// environment holds a password can then be compared with the running
+	// one. What a plugin answers is masked as a run's output is.
+	secretValues, moreDiags := secrets.Resolve(ctx, r.opts.Config.Dir, env.Secrets(), secrets.Referenced(r.opts.Config, wf))
+	if diags = append(diags, moreDiags...); diags.HasErrors() {
+		return nil, diags
+	}
 	// A plugin plans against the host its step would run on (what a file
 	// there holds), so planning connects to the hosts, as a run would.
 	var met secretSet
-	hosts := r.newHostTargets(env, nil, &met)
+	hosts := r.newHostTargets(env, secretValues, &met)
 	defer func() { _ = hosts.close() }()
 	diags = append(diags, r.planWorkflow(ctx, p, hosts, wf, env, params, "")...)
 	if ctx.Err() != nil {
@@ -81,6 +91,7 @@ func (r *Runner) Plan(ctx context.Context, req RunRequest) (*Plan, hcl.Diagnosti
 func (r *Runner) planWorkflow(ctx context.Context, p *Plan, hosts *hostTargets, wf *dsl.Workflow, env *dsl.Environment, params map[string]cty.Value, prefix string) hcl.Diagnostics {
 	wb, diags := r.bind(ctx, wf)
 	data := newRunData(wf, env, params, runInfo{}, stepTypes(wb, env))
+	data.secrets = hosts.known
 	data.pipes = samePipes(pipesOf(wb, slices.Concat(wb.set(dsl.StepMain), wb.set(dsl.StepOnFailure), wb.set(dsl.StepFinally))))
 	for _, kind := range []dsl.StepKind{dsl.StepMain, dsl.StepOnFailure, dsl.StepFinally} {
 		g, moreDiags := buildGraph(wb, kind)
@@ -159,15 +170,18 @@ func (r *Runner) planStep(ctx context.Context, p *Plan, hosts *hostTargets, g *d
 			Args: args, Target: target,
 			Info: sdk.RunInfo{RunID: p.RunID, Workflow: data.wf.Name, Env: data.env.Name, Step: ps.Addr},
 		})
+		redact := newMasker(append(sensitiveStrings(cty.ObjectVal(data.params)), sensitiveStrings(args)...)).Mask
 		if err != nil {
 			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Plugin failed",
-				Detail: fmt.Sprintf("Plugin %q failed to plan step %q: %s", b.Action.Plugin, b.Step.Name, err), Subject: b.Action.Range.Ptr(),
+				Detail: redact(fmt.Sprintf("Plugin %q failed to plan step %q: %s", b.Action.Plugin, b.Step.Name, err)), Subject: b.Action.Range.Ptr(),
 				Extra: pluginFailure{}})
 			continue
 		}
-		diags = append(diags, pluginDiags(b, pd)...)
+		for _, d := range pluginDiags(b, pd) {
+			d.Summary, d.Detail = redact(d.Summary), redact(d.Detail)
+			diags = append(diags, d)
+		}
 		if resp != nil {
-			redact := newMasker(append(sensitiveStrings(cty.ObjectVal(data.params)), sensitiveStrings(args)...)).Mask
 			for _, c := range resp.Changes {
 				ps.Changes = append(ps.Changes, redact(c))
 			}

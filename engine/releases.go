@@ -3,6 +3,8 @@ package engine
 import (
 	"context"
 	"errors"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -57,14 +59,25 @@ func Releases(ctx context.Context, store state.Store, env string, limit int) ([]
 			}
 		}
 		rel := &Release{Run: r}
+		// A container several steps touched (a rollback's check, then
+		// the rollback) is what the last one left.
+		at := map[string]int{}
 		for _, s := range lastAttempts(steps) {
 			if !releaseActions[s.Action] || s.Status != state.StatusOK {
 				continue
 			}
-			if svc, ok := releasedService(s); ok {
-				rel.Services = append(rel.Services, svc)
+			svc, ok := releasedService(s)
+			if !ok {
+				continue
 			}
+			if i, seen := at[svc.Name]; seen {
+				rel.Services[i] = svc
+				continue
+			}
+			at[svc.Name] = len(rel.Services)
+			rel.Services = append(rel.Services, svc)
 		}
+		slices.SortFunc(rel.Services, func(a, b ReleasedService) int { return strings.Compare(a.Name, b.Name) })
 		if len(rel.Services) > 0 {
 			out = append(out, rel)
 		}

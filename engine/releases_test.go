@@ -48,6 +48,9 @@ func TestReleases(t *testing.T) {
 			{Addr: `step.service["web"]`, Action: "docker.container", Attempt: 1, Status: state.StatusFailed},
 			{Addr: `step.service["web"]`, Action: "docker.container", Attempt: 2, Status: state.StatusOK, Outputs: container("web", "sha256:bbb", "replaced", "sha256:aaa")},
 			{Addr: `step.service["db"]`, Action: "docker.container", Attempt: 1, Status: state.StatusOK, Outputs: container("db", "sha256:ddd", "unchanged", "")},
+			// a rollback's check before its rollback: the last one counts
+			{Addr: `step.check["web"]`, Action: "docker.rollback", Attempt: 1, Status: state.StatusOK, Outputs: container("web", "sha256:zzz", "unchanged", "")},
+			{Addr: `step.again["web"]`, Action: "docker.rollback", Attempt: 1, Status: state.StatusOK, Outputs: container("web", "sha256:bbb", "replaced", "sha256:aaa")},
 		}},
 		{"r5", "prod", state.StatusOK, []*state.Step{ // a health check only: no release
 			{Addr: "step.health", Action: "http.check", Attempt: 1, Status: state.StatusOK},
@@ -83,8 +86,8 @@ func TestReleases(t *testing.T) {
 	}
 	want := []got{
 		{"r4", "cr4", []ReleasedService{
-			{Step: `step.service["web"]`, Name: "web", ImageID: "sha256:bbb", Action: "replaced", PreviousImageID: "sha256:aaa"},
 			{Step: `step.service["db"]`, Name: "db", ImageID: "sha256:ddd", Action: "unchanged"},
+			{Step: `step.again["web"]`, Name: "web", ImageID: "sha256:bbb", Action: "replaced", PreviousImageID: "sha256:aaa"},
 		}},
 		{"r1", "cr1", []ReleasedService{{Step: `step.service["web"]`, Name: "web", ImageID: "sha256:aaa", Action: "created"}}},
 	}

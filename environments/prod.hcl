@@ -31,6 +31,41 @@ environment "prod" {
 
   scaling = { worker_processes = 4, max_connections = 1000 }
 
+  host "app" {
+    address          = env("ZAKUPAI_PROD_HOST", "zakupai.site")
+    user             = env("ZAKUPAI_PROD_USER", "deploy")
+    private_key_file = env("ZAKUPAI_PROD_KEY", "~/.ssh/zakupai_prod")
+    known_hosts_file = env("ZAKUPAI_PROD_KNOWN_HOSTS", "~/.ssh/known_hosts")
+  }
+
+  service_env = {
+    LOG_LEVEL            = "WARNING"
+    STRUCTURED_LOGS      = "true"
+    RATE_LIMIT_STRICT    = "true"
+    DB_HOST              = "zakupai-prod-db.cluster-xyz.us-west-2.rds.amazonaws.com"
+    DB_NAME              = "zakupai_prod"
+    DB_USER              = "zakupai_prod"
+    PROMETHEUS_RETENTION = "30d"
+    ALERTMANAGER_ENABLED = "true"
+    WORKER_PROCESSES     = "4"
+    MAX_CONNECTIONS      = "1000"
+  }
+
+  # The guide's docker-compose.override.prod.yml: limits and reservations
+  # (a CPU reservation is a relative weight for a plain engine: 0.25 of a
+  # CPU = 256 shares).
+  containers = {
+    calc-service = {
+      memory = "512M", cpus = 0.5, memory_reservation = "256M", cpu_shares = 256
+      env    = { WORKERS = "4", MAX_CONNECTIONS = "100" }
+    }
+    risk-engine     = { memory = "1G", cpus = 1.0, env = { WORKERS = "4" } }
+    doc-service     = { memory = "768M", cpus = 0.75, env = { WORKERS = "2" } }
+    billing-service = { env = { PAYMENT_MODE = "production", KASPI_API_ENABLED = "true", STRIPE_API_ENABLED = "true" } }
+    db              = { enabled = false } # the managed database
+    prometheus      = { env = { PROMETHEUS_RETENTION_TIME = "30d" } }
+  }
+
   # Production credentials come from the deploy machine's secret store, as
   # the guide's ${ZAKUPAI_DB_PASSWORD}-style variables.
   secret "db_password" {

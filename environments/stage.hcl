@@ -24,6 +24,48 @@ environment "stage" {
     rclone_remote = "backblaze_stage"
   }
 
+  # The stage server. ZAKUPAI_STAGE_* variables point a deploy elsewhere
+  # (the tests point it at a stand-in server on this machine).
+  host "app" {
+    address          = env("ZAKUPAI_STAGE_HOST", "stage.zakupai.site")
+    port             = tonumber(env("ZAKUPAI_STAGE_PORT", "22"))
+    user             = env("ZAKUPAI_STAGE_USER", "deploy")
+    private_key_file = env("ZAKUPAI_STAGE_KEY", "~/.ssh/zakupai_stage")
+    known_hosts_file = env("ZAKUPAI_STAGE_KNOWN_HOSTS", "~/.ssh/known_hosts")
+  }
+
+  docker = {
+    target = "app"
+    socket = env("ZAKUPAI_STAGE_DOCKER_SOCKET", "/var/run/docker.sock")
+    ship   = true # the image built here is piped to the server's engine
+    bind   = "0.0.0.0"
+  }
+
+  restart = "always"
+
+  service_env = {
+    LOG_LEVEL            = "INFO"
+    DEV_MODE             = "false"
+    ENABLE_CORS          = "false"
+    ENABLE_DEBUG         = "false"
+    ENABLE_MONITORING    = "true"
+    DB_HOST              = "zakupai-db-stage"
+    DB_NAME              = "zakupai_stage"
+    DB_USER              = "zakupai_stage"
+    PROMETHEUS_RETENTION = "7d"
+  }
+
+  containers = {
+    calc-service    = { env = { RATE_LIMIT_ENABLED = "true" } }
+    risk-engine     = { env = { RATE_LIMIT_ENABLED = "true" } }
+    doc-service     = { env = { RATE_LIMIT_ENABLED = "true" } }
+    billing-service = { env = { PAYMENT_MODE = "test" } }
+    db              = { env = { POSTGRES_DB = "zakupai_stage" } }
+    # Monitoring runs from stage up (the guide's stage profile).
+    prometheus = { port = 9090, env = { PROMETHEUS_RETENTION_TIME = "7d" } }
+    grafana    = { port = 3001, env = {} }
+  }
+
   # The guide keeps stage's credentials in .env.stage on the server.
   secret "db_password" {
     dotenv = ".env.stage"

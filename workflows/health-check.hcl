@@ -19,6 +19,7 @@ workflow "health-check" {
   step "service" {
     action   = http.check
     for_each = env.services
+    target   = env.docker.target # checked where the stack runs, as the guide's curl on the server
 
     urls     = { (each.key) = "${each.value.url}/health" }
     deadline = param.timeout

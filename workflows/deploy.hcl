@@ -1,0 +1,128 @@
+# The deployment guide's `make deploy-*` (git pull; docker-compose pull;
+# up -d; sleep 60; curl), done better: the image is built here and shipped
+# to the environment's engine (piped, no registry); each container is
+# replaced only when its spec changed, the new one started beside the old
+# and checked healthy before the old one stops; a container that never gets
+# healthy is removed and the old one keeps serving; then every service's
+# /health is checked. A failed deploy puts back what it replaced.
+workflow "deploy" {
+  description = "Build, ship and roll out the stack, health-gated"
+
+  param "version" {
+    type        = string
+    default     = "dev"
+    description = "The release's version: the image's tag and each service's VERSION."
+  }
+
+  param "ready_timeout" {
+    type        = string
+    default     = "60s"
+    description = "How long a new container may take to become healthy."
+  }
+
+  # The example stack's one binary, static, for an image FROM scratch.
+  step "binary" {
+    action  = exec.run
+    command = ["go", "build", "-trimpath", "-o", "app", "."]
+    dir     = env.stack.context
+    env     = { CGO_ENABLED = "0", GOWORK = "off" }
+  }
+
+  step "image" {
+    action     = docker.build
+    context    = env.stack.context
+    tags       = ["${env.stack.image}:${param.version}"]
+    labels     = { "zakupai.version" = param.version }
+    depends_on = [step.binary]
+  }
+
+  # Stage and prod: the image reaches the server's engine through the run's
+  # SSH connection, as `docker save | ssh docker load` would.
+  step "save" {
+    when       = env.docker.ship
+    action     = docker.save
+    images     = step.image.tags # by tag, so that the server has the tag too
+    depends_on = [step.image]
+  }
+
+  step "load" {
+    when   = env.docker.ship
+    action = docker.load
+    target = env.docker.target
+    socket = env.docker.socket
+    from   = step.save.stream
+  }
+
+  step "network" {
+    action = docker.network
+    target = env.docker.target
+    socket = env.docker.socket
+    name   = env.stack.network
+  }
+
+  step "service" {
+    for_each   = { for name, c in env.containers : name => c if try(c.enabled, true) }
+    action     = docker.container
+    target     = env.docker.target
+    socket     = env.docker.socket
+    depends_on = [step.image, step.load, step.network]
+
+    name = "${env.stack.prefix}${each.key}"
+    # The tag, not the build's image ID: the plan can then compare the
+    # running container with what the tag names now (unchanged, or which
+    # fields change), and the spec still records the exact image ID.
+    image = "${env.stack.image}:${param.version}"
+    # Every service reads the same variables, as the guide's env_file.
+    env = merge(env.service_env, try(each.value.env, {}), {
+      SERVICE            = each.key
+      VERSION            = param.version
+      DB_PASSWORD        = secret.db_password
+      TELEGRAM_BOT_TOKEN = secret.telegram_bot_token
+    })
+    ports              = try(each.value.port, null) == null ? [] : ["${env.docker.bind}:${each.value.port}:8080"]
+    networks           = { (env.stack.network) = [each.key] }
+    restart            = env.restart
+    memory             = try(each.value.memory, null)
+    memory_reservation = try(each.value.memory_reservation, null)
+    cpus               = try(each.value.cpus, null)
+    cpu_shares         = try(each.value.cpu_shares, null)
+    labels             = { "zakupai.version" = param.version }
+
+    health_cmd      = ["CMD", "/app", "-check", "http://127.0.0.1:8080/health"]
+    health_interval = "1s"
+    health_timeout  = "2s"
+    health_retries  = 3
+    ready_timeout   = param.ready_timeout
+  }
+
+  # The guide's scripts/health-check.sh, against the published endpoints.
+  step "health" {
+    workflow   = "health-check"
+    depends_on = [step.service]
+    interval   = "1s"
+  }
+
+  # A deploy that failed puts back each container it had already replaced:
+  # the exact container it replaced, kept on the engine for this.
+  on_failure {
+    step "rollback" {
+      # A container whose step failed reads as null: it was not replaced.
+      for_each = { for name, s in step.service : name => s if try(s.action, "") == "replaced" }
+      action   = docker.rollback
+      target   = env.docker.target
+      socket   = env.docker.socket
+
+      name     = each.value.name
+      image_id = each.value.previous_image_id
+    }
+  }
+
+  output "services" {
+    description = "Each container's name, image and what the deploy did to it."
+    value = { for name, s in step.service : name => {
+      container = try(s.name, null)
+      image_id  = try(s.image_id, null)
+      action    = try(s.action, "failed")
+    } }
+  }
+}
