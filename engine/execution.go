@@ -25,7 +25,7 @@ type execution struct {
 	started time.Time
 	// releases reads run.releases (nil without a ledger).
 	releases func() (cty.Value, error)
-	sem     chan struct{}
+	sem      chan struct{}
 
 	// secrets are the sensitive strings met so far, masked in every
 	// step's logs, errors and outputs.
