@@ -38,6 +38,11 @@ type ReleasedService struct {
 	// PreviousImageID is the image of the container it replaced, "" if
 	// none.
 	PreviousImageID string `json:"previous_image_id,omitempty"`
+	// SpecHash and Spec are the container's spec as the action reported
+	// it (docker.container: its canonical spec as JSON, env values
+	// hashed), "" when it reported none.
+	SpecHash string `json:"spec_hash,omitempty"`
+	Spec     string `json:"spec,omitempty"`
 }
 
 // Releases lists env's releases, newest first, among its last limit
@@ -116,7 +121,7 @@ func releasedService(s *state.Step) (ReleasedService, bool) {
 		return a.AsString()
 	}
 	svc := ReleasedService{Step: s.Addr, Name: str("name"), ImageID: str("image_id"), Action: str("action"),
-		PreviousImageID: str("previous_image_id")}
+		PreviousImageID: str("previous_image_id"), SpecHash: str("spec_hash"), Spec: str("spec")}
 	return svc, svc.Name != "" && svc.ImageID != ""
 }
 

@@ -62,7 +62,7 @@ environment "prod" {
     risk-engine     = { memory = "1G", cpus = 1.0, env = { WORKERS = "4" } }
     doc-service     = { memory = "768M", cpus = 0.75, env = { WORKERS = "2" } }
     billing-service = { env = { PAYMENT_MODE = "production", KASPI_API_ENABLED = "true", STRIPE_API_ENABLED = "true" } }
-    db              = { enabled = false } # the managed database
+    db              = { enabled = false, env = { POSTGRES_DB = "zakupai_prod" } } # the managed database
     prometheus      = { env = { PROMETHEUS_RETENTION_TIME = "30d" } }
   }
 

@@ -276,6 +276,21 @@ environment "e2e-calc" {
 	wantCode(t, rel, 0)
 	wantContains(t, "releases", oneLine(rel.stdout), p.prefix+"calc-service 9", "replaced", "unchanged", "(current)")
 	outputs = append(outputs, rel.stdout)
+	relJSON := p.zrun(t, "releases", "--env", "e2e-calc", "-o", "json")
+	wantCode(t, relJSON, 0)
+	var rels []struct {
+		Run      struct{ ID string }
+		Services []struct{ Name, ImageID, Spec string } `json:"services"`
+	}
+	if err := json.Unmarshal([]byte(relJSON.stdout), &rels); err != nil || len(rels) != 3 {
+		t.Fatalf("releases -o json: %v\n%s", err, relJSON.stdout)
+	}
+	for _, s := range rels[0].Services {
+		if !strings.Contains(s.Spec, `"env"`) || !strings.Contains(s.Spec, "sha256:") {
+			t.Errorf("release records %s's spec as %q, want its canonical JSON with env values hashed", s.Name, s.Spec)
+		}
+	}
+	outputs = append(outputs, relJSON.stdout)
 	runs := p.zrun(t, "runs", "-o", "json")
 	outputs = append(outputs, runs.stdout)
 	var list []struct{ ID string }

@@ -20,11 +20,11 @@ func TestShippedProject(t *testing.T) {
 	}{
 		"validate": {
 			args: []string{"validate"},
-			want: []string{"The project is valid: 1 workflow(s), 3 environment(s)."},
+			want: []string{"The project is valid: 4 workflow(s), 3 environment(s)."},
 		},
 		"list": {
 			args: []string{"list"},
-			want: []string{"health-check", "Wait until every service answers /health", "[timeout] [interval]"},
+			want: []string{"health-check", "Wait until every service answers /health", "[timeout] [interval]", "deploy", "rollback", "down"},
 		},
 		"env list": {
 			args: []string{"env", "list"},

@@ -29,7 +29,8 @@ func TestHealthCheck(t *testing.T) {
 	servers := map[string]*httptest.Server{}
 	var riskHits atomic.Int32
 	var env strings.Builder
-	env.WriteString("environment \"test\" {\n  services = {\n")
+	// The shipped workflow checks where env.docker.target says the stack runs.
+	env.WriteString("environment \"test\" {\n  docker = { target = \"local\" }\n  services = {\n")
 	for _, name := range names {
 		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			if r.URL.Path != "/health" {

@@ -52,6 +52,7 @@ type containerOutputs struct {
 	Changed         bool   `zrun:"changed" help:"Whether the step created, replaced or started the container."`
 	Action          string `zrun:"action" help:"What the step did: created, replaced, started or unchanged."`
 	SpecHash        string `zrun:"spec_hash" help:"The container's spec hash (its zrun.spec label)."`
+	Spec            string `zrun:"spec" help:"The container's canonical spec as JSON (its zrun.spec.json label: every env value replaced by a hash of it), which zrun records with the release."`
 	PreviousImageID string `zrun:"previous_image_id" help:"The image ID of the container this step replaced; \"\" if it replaced none."`
 }
 
@@ -255,7 +256,7 @@ func (d *deployment) run(ctx context.Context) (containerOutputs, error) {
 func (d *deployment) outputs(ins *container.InspectResponse, action, prev string) containerOutputs {
 	return containerOutputs{
 		ID: ins.ID, Name: d.name(), ImageID: ins.Image, Changed: action != actionUnchanged,
-		Action: action, SpecHash: ins.Config.Labels[labelSpec], PreviousImageID: prev,
+		Action: action, SpecHash: ins.Config.Labels[labelSpec], Spec: ins.Config.Labels[labelSpecJSON], PreviousImageID: prev,
 	}
 }
 

@@ -53,6 +53,7 @@ type rollbackOutputs struct {
 	Changed         bool   `zrun:"changed" help:"Whether the step rolled the container back."`
 	Action          string `zrun:"action" help:"What the step did: rolled_back, or unchanged (the container runs the image already, or check is set)."`
 	SpecHash        string `zrun:"spec_hash" help:"The container's spec hash (its zrun.spec label)."`
+	Spec            string `zrun:"spec" help:"The container's canonical spec as JSON (its zrun.spec.json label: every env value replaced by a hash of it)."`
 	PreviousImageID string `zrun:"previous_image_id" help:"The image ID of the container this step replaced (now kept); \"\" if it replaced none."`
 }
 
@@ -331,7 +332,7 @@ func currentOutputs(name string, cur *container.InspectResponse) rollbackOutputs
 	if cur == nil {
 		return rollbackOutputs{Name: name, Action: actionUnchanged}
 	}
-	return rollbackOutputs{ID: cur.ID, Name: name, ImageID: cur.Image, Action: actionUnchanged, SpecHash: cur.Config.Labels[labelSpec]}
+	return rollbackOutputs{ID: cur.ID, Name: name, ImageID: cur.Image, Action: actionUnchanged, SpecHash: cur.Config.Labels[labelSpec], Spec: cur.Config.Labels[labelSpecJSON]}
 }
 
 // newRollbackDeployment is the deployment that swaps p's kept container in: its
