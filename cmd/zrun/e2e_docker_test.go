@@ -282,7 +282,7 @@ environment "e2e-calc" {
 		Run      struct{ ID string }
 		Services []struct{ Name, ImageID, Spec string } `json:"services"`
 	}
-	if err := json.Unmarshal([]byte(relJSON.stdout), &rels); err != nil || len(rels) != 3 {
+	if err := json.Unmarshal([]byte(relJSON.stdout), &rels); err != nil || len(rels) != 1 { // e2e-calc deployed once
 		t.Fatalf("releases -o json: %v\n%s", err, relJSON.stdout)
 	}
 	for _, s := range rels[0].Services {
