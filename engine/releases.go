@@ -43,6 +43,22 @@ type ReleasedService struct {
 	// hashed), "" when it reported none.
 	SpecHash string `json:"spec_hash,omitempty"`
 	Spec     string `json:"spec,omitempty"`
+	// Restores is the release a rollback put the container back to (its
+	// release output), "" for a deploy.
+	Restores string `json:"restores,omitempty"`
+}
+
+// Restores is the release this one put back, when it is a rollback
+// whose every container went back to the same release, else "".
+func (r *Release) Restores() string {
+	to := ""
+	for i, s := range r.Services {
+		if s.Restores == "" || (i > 0 && s.Restores != to) {
+			return ""
+		}
+		to = s.Restores
+	}
+	return to
 }
 
 // Releases lists env's releases, newest first, among its last limit
@@ -121,7 +137,8 @@ func releasedService(s *state.Step) (ReleasedService, bool) {
 		return a.AsString()
 	}
 	svc := ReleasedService{Step: s.Addr, Name: str("name"), ImageID: str("image_id"), Action: str("action"),
-		PreviousImageID: str("previous_image_id"), SpecHash: str("spec_hash"), Spec: str("spec")}
+		PreviousImageID: str("previous_image_id"), SpecHash: str("spec_hash"), Spec: str("spec"),
+		Restores: str("release")}
 	return svc, svc.Name != "" && svc.ImageID != ""
 }
 
@@ -134,6 +151,7 @@ var releasesType = cty.List(cty.Object(map[string]cty.Type{
 	"version":  cty.String,
 	"ended_at": cty.String,
 	"images":   cty.Map(cty.String),
+	"restores": cty.String,
 }))
 
 // releasesReader returns run.releases' reader for a run in env: the
@@ -166,6 +184,7 @@ func releasesValue(rels []*Release) cty.Value {
 			"version":  cty.StringVal(rel.Run.Params["version"]),
 			"ended_at": cty.StringVal(rel.Run.EndedAt.UTC().Format(time.RFC3339)),
 			"images":   mapOrEmpty(images),
+			"restores": cty.StringVal(rel.Restores()),
 		})
 	}
 	return cty.ListVal(vals)

@@ -11,7 +11,7 @@ workflow "rollback" {
   param "release" {
     type        = string
     default     = ""
-    description = "The release to go back to, as `zrun releases` lists it (a run id); default: the one before the current one."
+    description = "The release to go back to, as `zrun releases` lists it (a run id); default: the one before the current state (rollbacks in a row keep going back)."
   }
 
   step "check" {

@@ -71,6 +71,9 @@ func (a *app) printReleases(rels []*engine.Release) error {
 		if v, ok := r.Params["version"]; ok {
 			head += "\tversion " + v
 		}
+		if to := rel.Restores(); to != "" {
+			head += "\tback to " + to
+		}
 		if i == 0 {
 			head += "\t(current)"
 		}

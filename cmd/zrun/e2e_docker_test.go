@@ -406,18 +406,21 @@ func TestDockerRollback(t *testing.T) {
 	wantCode(t, r, 0)
 	p.wantVersions(t, "1.0.1")
 	p.ids(t)
+	// A second rollback goes on back (to 1.0.0), not back to 1.0.2.
+	wantCode(t, p.zrun(t, "workflow", "rollback", "--env", "e2e"), 0)
+	p.wantVersions(t, "1.0.0")
 
 	runs := p.zrun(t, "runs", "--env", "e2e", "--workflow", "deploy", "-o", "json")
 	var list []struct{ ID string }
 	if err := json.Unmarshal([]byte(runs.stdout), &list); err != nil || len(list) != 3 {
 		t.Fatalf("runs: %v %s", err, runs)
 	}
-	firstRelease := list[2].ID // newest first
-	r = p.zrun(t, "workflow", "rollback", "--env", "e2e", "--param", "release="+firstRelease)
+	second := list[1].ID // newest first
+	r = p.zrun(t, "workflow", "rollback", "--env", "e2e", "--param", "release="+second)
 	wantCode(t, r, 0)
-	p.wantVersions(t, "1.0.0")
+	p.wantVersions(t, "1.0.1")
 	rel := p.zrun(t, "releases", "--env", "e2e")
-	wantContains(t, "releases", rel.stdout, "rollback")
+	wantContains(t, "releases", rel.stdout, "rollback", "back to "+second)
 
 	// The 1.0.2 release's containers are kept stopped; remove the
 	// gateway's, as an operator's docker rm would: rolling back to it
@@ -438,7 +441,7 @@ func TestDockerRollback(t *testing.T) {
 	if after := p.ids(t); !mapsEqual(before, after) {
 		t.Errorf("a refused rollback changed containers:\nbefore %v\nafter  %v", before, after)
 	}
-	p.wantVersions(t, "1.0.0")
+	p.wantVersions(t, "1.0.1")
 }
 
 // TestDockerKilledDeployConverges: zrun is killed with SIGKILL while a

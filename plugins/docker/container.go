@@ -49,8 +49,8 @@ type containerOutputs struct {
 	ID              string `zrun:"id" help:"The container's ID."`
 	Name            string `zrun:"name" help:"The container's name."`
 	ImageID         string `zrun:"image_id" help:"The ID of the container's image (sha256:...)."`
-	Changed         bool   `zrun:"changed" help:"Whether the step created, replaced or started the container."`
-	Action          string `zrun:"action" help:"What the step did: created, replaced, started or unchanged."`
+	Changed         bool   `zrun:"changed" help:"Whether the step created, replaced, started or rolled back the container."`
+	Action          string `zrun:"action" help:"What the step did: created, replaced, started or unchanged (docker.container); rolled_back or unchanged (docker.rollback: the container runs that image already, or check is set)."`
 	SpecHash        string `zrun:"spec_hash" help:"The container's spec hash (its zrun.spec label)."`
 	Spec            string `zrun:"spec" help:"The container's canonical spec as JSON (its zrun.spec.json label: every env value replaced by a hash of it), which zrun records with the release."`
 	PreviousImageID string `zrun:"previous_image_id" help:"The image ID of the container this step replaced; \"\" if it replaced none."`

@@ -27,7 +27,7 @@ type rollbackArgs struct {
 	Socket       *string    `zrun:"socket" help:"The engine's unix socket on the target. Default: DOCKER_HOST (unix://...) on this machine, else /var/run/docker.sock."`
 	Name         string     `zrun:"name" help:"The container to roll back."`
 	Releases     *[]release `zrun:"releases" help:"The environment's releases, newest first: run.releases."`
-	Release      *string    `zrun:"release" help:"The release to go back to: a run ID, as zrun releases lists them. Default: \"\", the one before the current (releases[1])."`
+	Release      *string    `zrun:"release" help:"The release to go back to: a run ID, as zrun releases lists them. Default: \"\", the one before the current state: releases[1], or, when the newest release is a rollback, the one before the release it went back to (so rollbacks in a row keep going back)."`
 	ImageID      *string    `zrun:"image_id" help:"Instead of releases and release: the image to go back to (a failed deploy's on_failure passes the replaced container's previous_image_id)."`
 	Check        bool       `zrun:"check,optional" help:"Only check that the rollback can be done; change nothing."`
 	HTTPCheck    *string    `zrun:"http_check" help:"The health gate over HTTP, besides Docker's healthcheck: \"8080/health\" (PORT/PATH), a GET at the container's IP on its first network, dialled through the target, until it answers 2xx."`
@@ -42,19 +42,15 @@ type release struct {
 	Version  string            `cty:"version"`
 	EndedAt  string            `cty:"ended_at"`
 	Images   map[string]string `cty:"images"`
+	Restores string            `cty:"restores"`
 }
 
 // rollbackOutputs are docker.container's outputs (so that zrun records a
-// rollback as a release, as it does a deploy), with their own help.
+// rollback as a release, as it does a deploy), and the release it went
+// back to (so that the next rollback goes on back from there).
 type rollbackOutputs struct {
-	ID              string `zrun:"id" help:"The container's ID: the kept container rolled back to."`
-	Name            string `zrun:"name" help:"The container's name."`
-	ImageID         string `zrun:"image_id" help:"The ID of the container's image (sha256:...)."`
-	Changed         bool   `zrun:"changed" help:"Whether the step rolled the container back."`
-	Action          string `zrun:"action" help:"What the step did: rolled_back, or unchanged (the container runs the image already, or check is set)."`
-	SpecHash        string `zrun:"spec_hash" help:"The container's spec hash (its zrun.spec label)."`
-	Spec            string `zrun:"spec" help:"The container's canonical spec as JSON (its zrun.spec.json label: every env value replaced by a hash of it)."`
-	PreviousImageID string `zrun:"previous_image_id" help:"The image ID of the container this step replaced (now kept); \"\" if it replaced none."`
+	containerOutputs
+	Release string `zrun:"release" help:"The release the container went back to (a run ID, recorded with this run's release so that the next rollback goes back from there); \"\" with image_id."`
 }
 
 const actionRolledBack = "rolled_back"
@@ -169,7 +165,12 @@ func (a rollbackArgs) goal(ctx context.Context, c *client.Client, env string) (g
 			return goal{}, &sdk.ArgError{Path: argPath("releases"), Summary: "No earlier release",
 				Detail: fmt.Sprintf("Cannot roll back %s: %s has no release before the current one (%s).", a.Name, where, current)}
 		}
-		rel = rels[1]
+		i, err := previousRelease(rels)
+		if err != nil {
+			return goal{}, &sdk.ArgError{Path: argPath("releases"), Summary: "No earlier release",
+				Detail: fmt.Sprintf("Cannot roll back %s: %s has no release before the current state: %v.", a.Name, where, err)}
+		}
+		rel = rels[i]
 	} else {
 		i := slices.IndexFunc(rels, func(r release) bool { return r.ID == want })
 		if i < 0 {
@@ -193,6 +194,30 @@ func (a rollbackArgs) goal(ctx context.Context, c *client.Client, env string) (g
 			Detail: fmt.Sprintf("Cannot roll back %s: release %s (%s, %s) did not deploy it; it deployed %s.", a.Name, rel.ID, rel.Workflow, rel.EndedAt, listOrNone(names))}
 	}
 	return goal{image: img, release: rel.ID, path: path}, nil
+}
+
+// previousRelease is the index in rels (newest first, at least two) of
+// the release a rollback goes back to by default: the one before the
+// release whose state is current. A rollback's release restores an
+// earlier one, and the state it left is that release's, so the chain of
+// restores is followed first: after deploys 1, 2 and 3 and a rollback to
+// 2, the next rollback goes to 1, not back to 3.
+func previousRelease(rels []release) (int, error) {
+	cur := 0
+	for rels[cur].Restores != "" {
+		j := slices.IndexFunc(rels, func(r release) bool { return r.ID == rels[cur].Restores })
+		if j <= cur { // gone from the list, or not older: stop at what is known
+			break
+		}
+		cur = j
+	}
+	if cur+1 >= len(rels) {
+		if cur == 0 {
+			return 0, fmt.Errorf("the current one is %s", rels[0].ID)
+		}
+		return 0, fmt.Errorf("the current one, %s, rolled back to %s, the oldest", rels[0].ID, rels[cur].ID)
+	}
+	return cur + 1, nil
 }
 
 func listOrNone(names []string) string {
@@ -312,10 +337,10 @@ func runRollback(ctx context.Context, a rollbackArgs, ui sdk.UI) (rollbackOutput
 	switch {
 	case p.unchanged():
 		ui.Logf("%s runs %s already: nothing to roll back", a.Name, g.about())
-		return currentOutputs(a.Name, p.cur), nil
+		return rollbackOutputs{containerOutputs: currentOutputs(a.Name, p.cur), Release: g.release}, nil
 	case a.Check:
 		ui.Logf("%s can be rolled back to %s: its kept container %s would be swapped in (check is set: nothing changed)", a.Name, g.about(), p.kept.Name[1:])
-		return currentOutputs(a.Name, p.cur), nil
+		return rollbackOutputs{containerOutputs: currentOutputs(a.Name, p.cur), Release: g.release}, nil
 	}
 	p.want.httpCheck, p.want.readyTimeout = hc, timeout
 	d := newRollbackDeployment(c, ui, p)
@@ -323,16 +348,16 @@ func runRollback(ctx context.Context, a rollbackArgs, ui sdk.UI) (rollbackOutput
 		return rollbackOutputs{}, err
 	}
 	out, err := d.rollBack(ctx, p)
-	return rollbackOutputs(out), err
+	return rollbackOutputs{containerOutputs: out, Release: g.release}, err
 }
 
 // currentOutputs are the outputs of a rollback that changed nothing: the
 // current container's.
-func currentOutputs(name string, cur *container.InspectResponse) rollbackOutputs {
+func currentOutputs(name string, cur *container.InspectResponse) containerOutputs {
 	if cur == nil {
-		return rollbackOutputs{Name: name, Action: actionUnchanged}
+		return containerOutputs{Name: name, Action: actionUnchanged}
 	}
-	return rollbackOutputs{ID: cur.ID, Name: name, ImageID: cur.Image, Action: actionUnchanged, SpecHash: cur.Config.Labels[labelSpec], Spec: cur.Config.Labels[labelSpecJSON]}
+	return containerOutputs{ID: cur.ID, Name: name, ImageID: cur.Image, Action: actionUnchanged, SpecHash: cur.Config.Labels[labelSpec], Spec: cur.Config.Labels[labelSpecJSON]}
 }
 
 // newRollbackDeployment is the deployment that swaps p's kept container in: its

@@ -351,3 +351,34 @@ func TestRollbackValidate(t *testing.T) {
 		})
 	}
 }
+
+// The default goes back from the current state: rollbacks in a row keep
+// going back instead of flipping between the last two releases.
+func TestPreviousRelease(t *testing.T) {
+	t.Parallel()
+	rel := func(id, restores string) release { return release{ID: id, Restores: restores} }
+	for _, tc := range []struct {
+		name string
+		rels []release
+		want string // "" for an error
+	}{
+		{"after two deploys", []release{rel("d2", ""), rel("d1", "")}, "d1"},
+		{"after a rollback", []release{rel("r1", "d2"), rel("d3", ""), rel("d2", ""), rel("d1", "")}, "d1"},
+		{"after two rollbacks", []release{rel("r2", "d1"), rel("r1", "d2"), rel("d3", ""), rel("d2", ""), rel("d1", ""), rel("d0", "")}, "d0"},
+		{"a deploy after a rollback", []release{rel("d4", ""), rel("r1", "d2"), rel("d3", ""), rel("d2", "")}, "r1"},
+		{"rolled back to the oldest", []release{rel("r1", "d1"), rel("d2", ""), rel("d1", "")}, ""},
+		{"restored release gone from the list", []release{rel("r1", "d0"), rel("d2", ""), rel("d1", "")}, "d2"},
+		{"a restore that is not older", []release{rel("r1", "r1"), rel("d1", "")}, "d1"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			i, err := previousRelease(tc.rels)
+			got := ""
+			if err == nil {
+				got = tc.rels[i].ID
+			}
+			if got != tc.want {
+				t.Errorf("previousRelease = %q (err %v), want %q", got, err, tc.want)
+			}
+		})
+	}
+}
