@@ -19,8 +19,6 @@ import (
 	"github.com/docker/docker/api/types/image"
 	"github.com/docker/docker/client"
 	"github.com/zclconf/go-cty/cty"
-	"github.com/zclconf/go-cty/cty/convert"
-	"github.com/zclconf/go-cty/cty/gocty"
 
 	"github.com/zrun-dev/zrun/plugins/docker/dockertest"
 	"github.com/zrun-dev/zrun/sdk"
@@ -151,38 +149,12 @@ func (e *ctrEnv) planErr(action string, args map[string]any) (*sdk.PlanResponse,
 	args["socket"] = e.sock
 	p := Plugin()
 	resp, diags, err := sdk.InProcess(p).PlanAction(e.t.Context(), action, &sdk.PlanRequest{
-		Args: ctrArgs(e.t, p, action, args), Target: local.Target(), Info: sdk.RunInfo{Env: "test", Step: "step." + action},
+		Args: sdktest.Args(e.t, p, action, args), Target: local.Target(), Info: sdk.RunInfo{Env: "test", Step: "step." + action},
 	})
 	if err == nil {
 		err = diags.Err()
 	}
 	return resp, err
-}
-
-// ctrArgs converts Go values (or cty.Values) to the action's arguments, nulls for those
-// left out.
-func ctrArgs(t *testing.T, p *sdk.Plugin, action string, args map[string]any) cty.Value {
-	t.Helper()
-	ty := p.Schema().Actions[action].ArgsType()
-	attrs := map[string]cty.Value{}
-	for name, at := range ty.AttributeTypes() {
-		attrs[name] = cty.NullVal(at)
-	}
-	for name, a := range args {
-		v, ok := a.(cty.Value)
-		if !ok {
-			var err error
-			if v, err = gocty.ToCtyValue(a, ty.AttributeType(name)); err != nil {
-				t.Fatalf("argument %q: %s", name, err)
-			}
-		}
-		attrs[name] = v
-	}
-	v, err := convert.Convert(cty.ObjectVal(attrs), ty)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return v
 }
 
 // inspect is the container called name, nil if there is none.

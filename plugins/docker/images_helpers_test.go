@@ -22,7 +22,6 @@ import (
 	"github.com/docker/docker/api/types/image"
 	"github.com/docker/docker/client"
 	"github.com/zclconf/go-cty/cty"
-	"github.com/zclconf/go-cty/cty/convert"
 
 	"github.com/zrun-dev/zrun/sdk"
 	"github.com/zrun-dev/zrun/sdk/local"
@@ -290,37 +289,19 @@ type nopWriteCloser struct{ io.Writer }
 
 func (nopWriteCloser) Close() error { return nil }
 
-// actionArgs is args as the action's arguments; those omitted are null.
-func actionArgs(t testing.TB, action string, args map[string]cty.Value) cty.Value {
-	t.Helper()
-	ty := Plugin().Schema().Actions[action].ArgsType()
-	attrs := map[string]cty.Value{}
-	for name, at := range ty.AttributeTypes() {
-		attrs[name] = cty.NullVal(at)
-	}
-	for name, v := range args {
-		attrs[name] = v
-	}
-	argv, err := convert.Convert(cty.ObjectVal(attrs), ty)
-	if err != nil {
-		t.Fatalf("arguments of docker.%s: %v", action, err)
-	}
-	return argv
-}
-
 // sdkClient is the plugin served in this process.
 func sdkClient() sdk.Client { return sdk.InProcess(Plugin()) }
 
 // planRequest asks for the plan of the action on this machine.
 func planRequest(t testing.TB, action string, args map[string]cty.Value) *sdk.PlanRequest {
-	return &sdk.PlanRequest{Args: actionArgs(t, action, args), Target: local.Target()}
+	return &sdk.PlanRequest{Args: sdktest.Args(t, Plugin(), action, args), Target: local.Target()}
 }
 
 // runWith validates and runs an action of the plugin with ui, as zrun
 // would.
 func runWith(t testing.TB, ctx context.Context, action string, args map[string]cty.Value, ui sdk.UI) (cty.Value, sdk.Diagnostics) {
 	t.Helper()
-	argv := actionArgs(t, action, args)
+	argv := sdktest.Args(t, Plugin(), action, args)
 	client := sdkClient()
 	all, err := client.ValidateActions(ctx, []*sdk.ValidateRequest{{Action: action, Args: argv}})
 	if err != nil {

@@ -13,8 +13,6 @@ import (
 	"testing"
 
 	"github.com/zclconf/go-cty/cty"
-	"github.com/zclconf/go-cty/cty/convert"
-	"github.com/zclconf/go-cty/cty/gocty"
 
 	"github.com/zrun-dev/zrun/sdk"
 	"github.com/zrun-dev/zrun/sdk/local"
@@ -78,7 +76,7 @@ func (s *step) run(t *testing.T, action string, args map[string]any) *result {
 	t.Helper()
 	p := Plugin()
 	client := sdk.InProcess(p)
-	argv := argsValue(t, p, action, args)
+	argv := sdktest.Args(t, p, action, args)
 	all, err := client.ValidateActions(t.Context(), []*sdk.ValidateRequest{{Action: action, Args: argv}})
 	if err != nil {
 		t.Fatal(err)
@@ -105,42 +103,13 @@ func (s *step) plan(t *testing.T, action string, args map[string]any) (*sdk.Plan
 	t.Helper()
 	p := Plugin()
 	resp, diags, err := sdk.InProcess(p).PlanAction(t.Context(), action, &sdk.PlanRequest{
-		Args: argsValue(t, p, action, args), Target: s.target,
+		Args: sdktest.Args(t, p, action, args), Target: s.target,
 		Info: sdk.RunInfo{Step: "step." + action},
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
 	return resp, diags
-}
-
-// argsValue converts Go values (or cty.Values) to the action's arguments,
-// nulls for those left out.
-func argsValue(t *testing.T, p *sdk.Plugin, action string, args map[string]any) cty.Value {
-	t.Helper()
-	ty := p.Schema().Actions[action].ArgsType()
-	attrs := map[string]cty.Value{}
-	for name, at := range ty.AttributeTypes() {
-		attrs[name] = cty.NullVal(at)
-	}
-	for name, a := range args {
-		if !ty.HasAttribute(name) {
-			t.Fatalf("ssh.%s has no argument %q", action, name)
-		}
-		v, ok := a.(cty.Value)
-		if !ok {
-			var err error
-			if v, err = gocty.ToCtyValue(a, ty.AttributeType(name)); err != nil {
-				t.Fatalf("argument %q: %s", name, err)
-			}
-		}
-		attrs[name] = v
-	}
-	v, err := convert.Convert(cty.ObjectVal(attrs), ty)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return v
 }
 
 // streamUI is a recording UI whose InputStream and OutputStream serve the

@@ -68,7 +68,7 @@ func Run(t testing.TB, p *sdk.Plugin, action string, args any, opts ...Option) *
 	if c.grpc {
 		client = GRPC(t, p)
 	}
-	argv := actionArgs(t, p, action, args)
+	argv := Args(t, p, action, args)
 
 	res := &Result{}
 	all, err := client.ValidateActions(c.ctx, []*sdk.ValidateRequest{{Action: action, Args: argv}})
@@ -95,8 +95,12 @@ func Run(t testing.TB, p *sdk.Plugin, action string, args any, opts ...Option) *
 	return res
 }
 
-// actionArgs converts args to the action's arguments type.
-func actionArgs(t testing.TB, p *sdk.Plugin, action string, args any) cty.Value {
+// Args converts args to the arguments of p's action, as Run does: a
+// cty.Value, a map[string]cty.Value, or a map[string]any whose values are
+// Go values (converted to each argument's type) or cty.Values. Arguments
+// left out are null. For a test that calls an action's Validate or Plan
+// itself.
+func Args(t testing.TB, p *sdk.Plugin, action string, args any) cty.Value {
 	t.Helper()
 	as, ok := p.Schema().Actions[action]
 	if !ok {
@@ -115,9 +119,12 @@ func actionArgs(t testing.TB, p *sdk.Plugin, action string, args any) cty.Value 
 			if !ty.HasAttribute(name) {
 				t.Fatalf("%s.%s has no argument %q", p.Name, action, name)
 			}
-			av, err := gocty.ToCtyValue(a, ty.AttributeType(name))
-			if err != nil {
-				t.Fatalf("argument %q: %s", name, err)
+			av, ok := a.(cty.Value)
+			if !ok {
+				var err error
+				if av, err = gocty.ToCtyValue(a, ty.AttributeType(name)); err != nil {
+					t.Fatalf("argument %q: %s", name, err)
+				}
 			}
 			attrs[name] = av
 		}
