@@ -108,13 +108,17 @@ type Step struct {
 	Workflow      string
 	WorkflowRange hcl.Range
 
-	DependsOn       []hcl.Traversal // each `step.NAME`
-	When            hcl.Expression  // nil when unset
-	ForEach         hcl.Expression  // nil when unset
-	Target          hcl.Expression  // nil when unset: the local machine
-	Fanout          *Fanout         // nil when no fan-out argument is set
-	Retry           *Retry          // nil when unset
-	Timeout         *Duration       // nil when unset
+	DependsOn []hcl.Traversal // each `step.NAME`
+	When      hcl.Expression  // nil when unset
+	ForEach   hcl.Expression  // nil when unset
+	Target    hcl.Expression  // nil when unset: the local machine
+	Fanout    *Fanout         // nil when no fan-out argument is set
+	Retry     *Retry          // nil when unset
+	// Preconditions are checked before the action runs, Postconditions
+	// after it succeeded (they may read its outputs as self).
+	Preconditions   []*Condition
+	Postconditions  []*Condition
+	Timeout         *Duration // nil when unset
 	ContinueOnError bool
 
 	// Body is what remains of the block once meta-arguments are taken out:
@@ -124,6 +128,15 @@ type Step struct {
 
 	DeclRange hcl.Range
 	NameRange hcl.Range
+}
+
+// Condition is a step's `precondition` or `postcondition` block, as
+// Terraform's: when Condition is false, the step fails with ErrorMessage.
+type Condition struct {
+	Kind         string         // "precondition" or "postcondition"
+	Condition    hcl.Expression // nil when missing (a diagnostic said so)
+	ErrorMessage hcl.Expression
+	DeclRange    hcl.Range
 }
 
 // Retry is the `retry` block of a step.

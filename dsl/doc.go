@@ -143,6 +143,14 @@
 //	      backoff   = 2                 # delay multiplier per try; >= 1, default 1
 //	      max_delay = "30s"             # cap on the delay, optional
 //	    }
+//	    precondition {                  # before the action runs; any number
+//	      condition     = param.attempts < 10
+//	      error_message = "at most 9 attempts"
+//	    }
+//	    postcondition {                 # after each successful attempt; self: the outputs
+//	      condition     = self.healthy
+//	      error_message = "${each.key} is not healthy"
+//	    }
 //	    url = "${each.value.url}/health"  # everything else: the action's arguments
 //	  }
 //
@@ -183,7 +191,7 @@
 // A step has exactly one of action and workflow. The meta-arguments are
 // action, workflow, depends_on, when, for_each, target, parallel,
 // batch_size, max_failures, max_fail_percentage, timeout,
-// continue_on_error and the retry block; every other argument or block
+// continue_on_error and the retry, precondition and postcondition blocks; every other argument or block
 // belongs to the action and is checked against its schema. Step names are
 // unique across a workflow's steps, on_failure and finally. depends_on
 // lists steps of the same workflow as step.NAME. The fan-out arguments
@@ -200,7 +208,8 @@
 //	secret.NAME               a secret of the selected environment (a sensitive string)
 //	step.NAME.OUTPUT          an output of a step; step.NAME["KEY"].OUTPUT under for_each
 //	each.key, each.value      the current for_each element; in a group's step, the host's name
-//	run.id, run.workflow, run.env, run.started_at
+//	run.id, run.workflow, run.env, run.started_at, run.releases
+//	self.OUTPUT               the step's own outputs, in its postcondition blocks only
 //
 // A reference to a step makes the referring step wait for it.
 //

@@ -9,11 +9,15 @@ import (
 	"github.com/zrun-dev/zrun/sdk/schema"
 )
 
-// TestMetaArgumentsReserved: every step meta-argument, the retry block
-// included, is reserved in sdk/schema, so that no action can declare an
+// TestMetaArgumentsReserved: every step meta-argument, its blocks (retry,
+// precondition, postcondition) included, is reserved in sdk/schema, so that no action can declare an
 // argument a step would take for itself.
 func TestMetaArgumentsReserved(t *testing.T) {
-	want := slices.Sorted(slices.Values(append(MetaArguments(), "retry")))
+	want := MetaArguments()
+	for _, b := range stepSchema.Blocks {
+		want = append(want, b.Type)
+	}
+	slices.Sort(want)
 	got := slices.Sorted(slices.Values(schema.MetaArguments))
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("schema.MetaArguments (-dsl +schema):\n%s", diff)

@@ -26,7 +26,15 @@ var stepSchema = &hcl.BodySchema{
 		{Name: "timeout"},
 		{Name: "continue_on_error"},
 	},
-	Blocks: []hcl.BlockHeaderSchema{{Type: "retry"}},
+	Blocks: []hcl.BlockHeaderSchema{{Type: "retry"}, {Type: "precondition"}, {Type: "postcondition"}},
+}
+
+// conditionSchema is a precondition or postcondition block's.
+var conditionSchema = &hcl.BodySchema{
+	Attributes: []hcl.AttributeSchema{
+		{Name: "condition", Required: true},
+		{Name: "error_message", Required: true},
+	},
 }
 
 // MetaArguments returns the names of the arguments every step takes
@@ -94,14 +102,37 @@ func (d *decoder) decodeStep(block *hcl.Block, kind StepKind) *Step {
 			"A step that calls a workflow runs no action of its own, so it has no target; set target on the called workflow's steps (a param can carry the host's name).")
 	}
 
-	for i, rb := range content.Blocks {
-		if i > 0 {
-			d.errorf(rb.DefRange, "Duplicate retry block", "A step has at most one retry block; the first is at %s.", content.Blocks[0].DefRange)
-			continue
+	var retry *hcl.Block
+	for _, b := range content.Blocks {
+		switch b.Type {
+		case "retry":
+			if retry != nil {
+				d.errorf(b.DefRange, "Duplicate retry block", "A step has at most one retry block; the first is at %s.", retry.DefRange)
+				continue
+			}
+			retry = b
+			s.Retry = d.decodeRetry(b)
+		case "precondition":
+			s.Preconditions = append(s.Preconditions, d.decodeCondition(b))
+		case "postcondition":
+			s.Postconditions = append(s.Postconditions, d.decodeCondition(b))
 		}
-		s.Retry = d.decodeRetry(rb)
 	}
 	return s
+}
+
+// decodeCondition reads a precondition or postcondition block.
+func (d *decoder) decodeCondition(block *hcl.Block) *Condition {
+	content, diags := block.Body.Content(conditionSchema)
+	d.diags = append(d.diags, diags...)
+	c := &Condition{Kind: block.Type, DeclRange: block.DefRange}
+	if a, ok := content.Attributes["condition"]; ok {
+		c.Condition = a.Expr
+	}
+	if a, ok := content.Attributes["error_message"]; ok {
+		c.ErrorMessage = a.Expr
+	}
+	return c
 }
 
 // decodeAction reads `action = <plugin>.<action>`.

@@ -3,11 +3,13 @@ package engine
 import (
 	"fmt"
 	"sort"
+	"strings"
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/hcldec"
 	"github.com/zclconf/go-cty/cty"
 
+	"github.com/zrun-dev/zrun/dsl"
 	"github.com/zrun-dev/zrun/dsl/lang"
 	"github.com/zrun-dev/zrun/sdk"
 	"github.com/zrun-dev/zrun/sdk/schema"
@@ -159,4 +161,73 @@ func pluginDiags(b *boundStep, in sdk.Diagnostics) hcl.Diagnostics {
 		})
 	}
 	return out
+}
+
+// checkConditions evaluates a step's precondition or postcondition
+// blocks. A condition that is false is an error diagnostic, "Precondition
+// failed" with its error_message, at the condition; one that is unknown
+// (validation, or a value not known yet) passes. failing says whether a
+// false condition is reported: validation checks the expressions only, as
+// a condition may rightly be false in an environment the workflow never
+// runs in.
+func checkConditions(scope *lang.Scope, conds []*dsl.Condition, failing bool) hcl.Diagnostics {
+	var diags hcl.Diagnostics
+	for _, c := range conds {
+		if c.Condition == nil || c.ErrorMessage == nil { // the decoder reported it
+			continue
+		}
+		v, moreDiags := scope.EvalExpr(c.Condition, cty.Bool)
+		diags = append(diags, moreDiags...)
+		msg, msgDiags := scope.EvalExpr(c.ErrorMessage, cty.String)
+		diags = append(diags, msgDiags...)
+		if moreDiags.HasErrors() || !v.IsKnown() {
+			continue
+		}
+		v, _ = v.Unmark()
+		if v.IsNull() {
+			diags = append(diags, &hcl.Diagnostic{
+				Severity: hcl.DiagError,
+				Summary:  "Invalid condition",
+				Detail:   "The condition is null; it must be true or false.",
+				Subject:  c.Condition.Range().Ptr(),
+			})
+			continue
+		}
+		if v.True() || !failing {
+			continue
+		}
+		text := "(error_message could not be evaluated)"
+		if !msgDiags.HasErrors() && msg.IsKnown() && !msg.IsNull() {
+			m, _ := msg.Unmark() // masked with the step's error, as every secret is
+			text = m.AsString()
+		}
+		diags = append(diags, &hcl.Diagnostic{
+			Severity: hcl.DiagError,
+			Summary:  strings.ToUpper(c.Kind[:1]) + c.Kind[1:] + " failed",
+			Detail:   text,
+			Subject:  c.Condition.Range().Ptr(),
+			Extra:    conditionFailure{},
+		})
+	}
+	return diags
+}
+
+// conditionFailure marks the diagnostic of a false condition.
+type conditionFailure struct{}
+
+// selfScope is scope with self, the step's outputs, for its
+// postconditions.
+func selfScope(scope *lang.Scope, outputs cty.Value) *lang.Scope {
+	s := *scope
+	s.Self = &outputs
+	return &s
+}
+
+// selfType is the type of self in a step's postconditions: one
+// instance's outputs.
+func (b *boundStep) selfType() cty.Type {
+	if b.action != nil {
+		return b.action.OutputsType()
+	}
+	return cty.DynamicPseudoType
 }

@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/hashicorp/hcl/v2"
@@ -198,7 +199,7 @@ func (dependsOnTransformer) Transform(g *dag.Graph, steps []*boundStep, wb *work
 }
 
 // stepReferences lists the references in a step's expressions: body,
-// when, for_each and target.
+// when, for_each, target and its conditions.
 func stepReferences(s *boundStep) ([]*addrs.Reference, hcl.Diagnostics) {
 	var refs []*addrs.Reference
 	var diags hcl.Diagnostics
@@ -206,7 +207,11 @@ func stepReferences(s *boundStep) ([]*addrs.Reference, hcl.Diagnostics) {
 		r, d := lang.ReferencesInBody(s.Body, s.spec)
 		refs, diags = append(refs, r...), append(diags, d...)
 	}
-	for _, expr := range []hcl.Expression{s.When, s.ForEach, s.Target} {
+	exprs := []hcl.Expression{s.When, s.ForEach, s.Target}
+	for _, c := range slices.Concat(s.Preconditions, s.Postconditions) {
+		exprs = append(exprs, c.Condition, c.ErrorMessage)
+	}
+	for _, expr := range exprs {
 		if expr == nil {
 			continue
 		}

@@ -9,6 +9,7 @@ import (
 	"github.com/zclconf/go-cty/cty"
 
 	"github.com/zrun-dev/zrun/dsl"
+	"github.com/zrun-dev/zrun/dsl/lang"
 	"github.com/zrun-dev/zrun/engine/events"
 	"github.com/zrun-dev/zrun/sdk"
 )
@@ -40,6 +41,9 @@ func (x *execution) runInstance(ctx context.Context, data *runData, b *boundStep
 	}
 	args, moreDiags := evalArgs(scope, b)
 	diags = append(diags, moreDiags...)
+	if !diags.HasErrors() {
+		diags = append(diags, checkConditions(scope, b.Preconditions, true)...)
+	}
 	if diags.HasErrors() {
 		err := x.evalError(diags)
 		sr.Status, sr.Error = events.StatusFailed, err.Error()
@@ -50,7 +54,7 @@ func (x *execution) runInstance(ctx context.Context, data *runData, b *boundStep
 	// every later step's output too, as a secret is.
 	x.secrets.add(args)
 	if b.call != nil {
-		return x.runCall(ctx, b, args, sr, start)
+		return x.runCall(ctx, scope, b, args, sr, start)
 	}
 	// The host's passphrase is read now, so that it is masked with the
 	// run's secrets in all the instance says; an error is the attempts'.
@@ -64,6 +68,11 @@ func (x *execution) runInstance(ctx context.Context, data *runData, b *boundStep
 		sr.Attempts = attempt
 		x.stepStarted(addr, sr.Action, attempt)
 		out, err = x.attemptOn(ctx, host, inst.fanned, b, args, info, mask)
+		if err == nil {
+			// A postcondition that does not hold fails the attempt (and
+			// is retried like any failure); the outputs are kept.
+			err = x.postconditions(scope, b, out)
+		}
 		if err == nil || ctx.Err() != nil || b.Retry == nil || attempt >= b.Retry.Attempts {
 			break
 		}
@@ -84,6 +93,9 @@ func (x *execution) runInstance(ctx context.Context, data *runData, b *boundStep
 		sr.Status, sr.Error = events.StatusCancelled, redact(err.Error())
 	default:
 		sr.Status, sr.Error = events.StatusFailed, redact(err.Error())
+		if ce := (*conditionError)(nil); errors.As(err, &ce) {
+			sr.Outputs = out
+		}
 		if pe := (*pluginError)(nil); errors.As(err, &pe) {
 			x.mu.Lock()
 			x.result.PluginFailed = true
@@ -98,7 +110,7 @@ func (x *execution) runInstance(ctx context.Context, data *runData, b *boundStep
 }
 
 // runCall runs a called workflow as a step instance.
-func (x *execution) runCall(ctx context.Context, b *boundStep, args cty.Value, sr *StepResult, start time.Time) (cty.Value, error) {
+func (x *execution) runCall(ctx context.Context, scope *lang.Scope, b *boundStep, args cty.Value, sr *StepResult, start time.Time) (cty.Value, error) {
 	x.stepStarted(sr.Addr, sr.Action, 1)
 	sr.Attempts = 1
 	params, diags := resolveParams(b.call, nil, args.AsValueMap())
@@ -113,6 +125,9 @@ func (x *execution) runCall(ctx context.Context, b *boundStep, args cty.Value, s
 	out := cty.EmptyObjectVal
 	if len(outputs) > 0 {
 		out = cty.ObjectVal(outputs)
+	}
+	if err == nil {
+		err = x.postconditions(scope, b, out)
 	}
 	switch {
 	case err == nil:
@@ -143,3 +158,21 @@ func instancesValue(byKey map[string]cty.Value) cty.Value {
 	}
 	return cty.MapVal(byKey)
 }
+
+// postconditions checks a step instance's postcondition blocks against its
+// outputs, self.
+func (x *execution) postconditions(scope *lang.Scope, b *boundStep, out cty.Value) error {
+	if len(b.Postconditions) == 0 {
+		return nil
+	}
+	diags := checkConditions(selfScope(scope, out), b.Postconditions, true)
+	if !diags.HasErrors() {
+		return nil
+	}
+	return &conditionError{x.evalError(diags)}
+}
+
+// conditionError is a postcondition that does not hold.
+type conditionError struct{ err error }
+
+func (e *conditionError) Error() string { return e.err.Error() }

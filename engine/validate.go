@@ -126,6 +126,8 @@ func (r *Runner) validateStep(data *runData, b *boundStep, index int) (hcl.Diagn
 		if !moreDiags.HasErrors() && t.group == "" && b.Fanout != nil {
 			diags = append(diags, fanoutUnusedDiag(b, t, data.env))
 		}
+		diags = append(diags, checkConditions(scope, b.Preconditions, false)...)
+		diags = append(diags, checkConditions(selfScope(scope, cty.UnknownVal(b.selfType())), b.Postconditions, false)...)
 		if b.spec == nil {
 			continue
 		}

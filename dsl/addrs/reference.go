@@ -10,7 +10,7 @@ import (
 )
 
 // Referenceable is an object an expression can reference: Param, EnvValue,
-// Secret, StepRef, Each or RunAttr. Its values are comparable and may be used as map
+// Secret, StepRef, Each, RunAttr or Self. Its values are comparable and may be used as map
 // keys.
 type Referenceable interface {
 	referenceableSigil()
@@ -40,6 +40,8 @@ const (
 	RootStep   = "step"
 	RootEach   = "each"
 	RootRun    = "run"
+	// RootSelf is a step's own outputs, in its postconditions only.
+	RootSelf = "self"
 )
 
 // reservedRoots are names kept for later versions of the language.
@@ -71,6 +73,8 @@ func ParseRef(traversal hcl.Traversal) (*Reference, hcl.Diagnostics) {
 		return parseNamed(traversal, "step name", "step.build.image", func(n string) Referenceable { return StepRef{Name: n} })
 	case RootEach:
 		return parseAttr(traversal, "each.key or each.value", []string{EachKey, EachValue}, func(n string) Referenceable { return Each{Attr: n} })
+	case RootSelf:
+		return &Reference{Subject: Self{}, SourceRange: traversal[0].SourceRange(), Remaining: traversal[1:]}, nil
 	case RootRun:
 		return parseAttr(traversal, "run.id, run.workflow, run.env, run.started_at or run.releases", runAttrs, func(n string) Referenceable { return RunAttr{Name: n} })
 	}
@@ -86,7 +90,7 @@ func ParseRef(traversal hcl.Traversal) (*Reference, hcl.Diagnostics) {
 		Severity: hcl.DiagError,
 		Summary:  "Invalid reference",
 		Detail: fmt.Sprintf("There is nothing named %q. A reference starts with one of: %s.",
-			root, strings.Join([]string{RootParam, RootEnv, RootSecret, RootStep, RootEach, RootRun}, ", ")),
+			root, strings.Join([]string{RootParam, RootEnv, RootSecret, RootStep, RootEach, RootRun, RootSelf}, ", ")),
 		Subject: rng.Ptr(),
 	}}
 }

@@ -71,8 +71,17 @@ func (RunAttr) referenceableSigil() {}
 // String returns the address in HCL traversal syntax.
 func (r RunAttr) String() string { return RootRun + "." + r.Name }
 
+// Self is the step's own outputs, self, in its postconditions.
+type Self struct{}
+
+func (Self) referenceableSigil() {}
+
+// String returns the address in HCL traversal syntax.
+func (Self) String() string { return RootSelf }
+
 // Interface guards
 var (
+	_ Referenceable = Self{}
 	_ Referenceable = Param{}
 	_ Referenceable = EnvValue{}
 	_ Referenceable = Secret{}

@@ -25,6 +25,9 @@ type Scope struct {
 	// Each is the current instance of a step with for_each; nil outside
 	// for_each, where each.key and each.value are errors.
 	Each *Each
+	// Self is the step's outputs in its postconditions; nil elsewhere,
+	// where self is an error.
+	Self *cty.Value
 }
 
 // functionTables caches funcs.Functions by base folder: the functions hold
@@ -122,6 +125,17 @@ func (s *Scope) EvalContext(refs []*addrs.Reference) (*hcl.EvalContext, hcl.Diag
 			set(addrs.RootEach, addrs.EachValue, s.Each.Value, nil)
 			continue
 		}
+		if _, ok := ref.Subject.(addrs.Self); ok {
+			if s.Self == nil {
+				diags = append(diags, &hcl.Diagnostic{
+					Severity: hcl.DiagError,
+					Summary:  "Reference to self outside a postcondition",
+					Detail:   "self is a step's own outputs, only available in that step's postcondition blocks. Elsewhere, name the step: step.NAME.",
+					Subject:  rng.Ptr(),
+				})
+			}
+			continue
+		}
 		if s.Data == nil {
 			diags = append(diags, &hcl.Diagnostic{
 				Severity: hcl.DiagError,
@@ -145,6 +159,11 @@ func (s *Scope) EvalContext(refs []*addrs.Reference) (*hcl.EvalContext, hcl.Diag
 	}
 	for root, vals := range roots {
 		ctx.Variables[root] = cty.ObjectVal(vals)
+	}
+	if s.Self != nil {
+		ctx.Variables[addrs.RootSelf] = *s.Self
+	} else if selfRefs(refs) {
+		ctx.Variables[addrs.RootSelf] = cty.DynamicVal // reported above
 	}
 	return ctx, diags
 }
@@ -174,4 +193,13 @@ func (s *Scope) lookup(subj addrs.Referenceable) (root, name string, get func(hc
 			Subject:  r.Ptr(),
 		}}
 	}
+}
+
+func selfRefs(refs []*addrs.Reference) bool {
+	for _, ref := range refs {
+		if _, ok := ref.Subject.(addrs.Self); ok {
+			return true
+		}
+	}
+	return false
 }

@@ -49,7 +49,8 @@ var nameRe = regexp.MustCompile(`^[a-z][a-z0-9_]*$`)
 // MetaArguments are the step arguments zrun itself owns; no action may
 // declare an argument with one of these names.
 var MetaArguments = []string{"action", "workflow", "depends_on", "when", "for_each", "target",
-	"parallel", "batch_size", "max_failures", "max_fail_percentage", "timeout", "retry", "continue_on_error"}
+	"parallel", "batch_size", "max_failures", "max_fail_percentage", "timeout", "retry", "continue_on_error",
+	"precondition", "postcondition"}
 
 // ActionNames returns the plugin's action names, sorted.
 func (p *Plugin) ActionNames() []string {
