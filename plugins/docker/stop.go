@@ -13,13 +13,20 @@ import (
 	"github.com/zrun-dev/zrun/sdk"
 )
 
-// This file is docker.stop and docker.remove: a container that is not
-// there (or, for stop, not running) is not an error, only not a change.
+// This file is docker.stop, docker.start and docker.remove: a container
+// that is not there (or, for stop, not running) is not an error for stop
+// and remove, only not a change; start must find the container.
 
 type stopArgs struct {
 	Socket    *string `zrun:"socket" help:"The engine's unix socket on the target. Default: DOCKER_HOST (unix://...) on this machine, else /var/run/docker.sock."`
 	Container string  `zrun:"container" help:"The container's name or ID."`
 	Timeout   *string `zrun:"stop_timeout" help:"How long to wait after SIGTERM before SIGKILL. Default: \"10s\". (Not timeout: that is the step's own meta-argument.)"`
+}
+
+type startArgs struct {
+	Socket       *string `zrun:"socket" help:"The engine's unix socket on the target. Default: DOCKER_HOST (unix://...) on this machine, else /var/run/docker.sock."`
+	Container    string  `zrun:"container" help:"The container's name or ID."`
+	ReadyTimeout *string `zrun:"ready_timeout" help:"How long the container may take to pass the health gate: its Docker healthcheck if it has one, else staying up for 2s. Default: \"60s\"."`
 }
 
 type removeArgs struct {
@@ -39,6 +46,11 @@ func newStop() sdk.Action {
 		runStop, sdk.WithValidate(validateStop), sdk.WithPlan(planStop))
 }
 
+func newStart() sdk.Action {
+	return sdk.NewAction("start", "Start a stopped container (one docker.stop stopped) and wait until it passes the health gate: its Docker healthcheck, or staying up for 2s. A running one is left as it is (changed = false); a missing one is an error.",
+		runStart, sdk.WithValidate(validateStart), sdk.WithPlan(planStart))
+}
+
 func newRemove() sdk.Action {
 	return sdk.NewAction("remove", "Remove a container; a running one only with force. A missing container is not an error (changed = false).",
 		runRemove, sdk.WithValidate(validateRemove), sdk.WithPlan(planRemove))
@@ -55,6 +67,14 @@ func validateStop(_ context.Context, a stopArgs, known sdk.Known) sdk.Diagnostic
 	diags := checkContainerRef(a.Container, known)
 	if known.Has("stop_timeout") && a.Timeout != nil {
 		duration(&diags, "stop_timeout", *a.Timeout, true)
+	}
+	return diags
+}
+
+func validateStart(_ context.Context, a startArgs, known sdk.Known) sdk.Diagnostics {
+	diags := checkContainerRef(a.Container, known)
+	if known.Has("ready_timeout") && a.ReadyTimeout != nil {
+		duration(&diags, "ready_timeout", *a.ReadyTimeout, false)
 	}
 	return diags
 }
@@ -109,6 +129,37 @@ func runStop(ctx context.Context, a stopArgs, ui sdk.UI) (changedOutputs, error)
 	return changedOutputs{Changed: true}, nil
 }
 
+func runStart(ctx context.Context, a startArgs, ui sdk.UI) (changedOutputs, error) {
+	timeout := defaultReadyTimeout
+	if a.ReadyTimeout != nil {
+		timeout, _ = time.ParseDuration(*a.ReadyTimeout)
+	}
+	c, err := connect(ctx, ui.Target(), a.Socket)
+	if err != nil {
+		return changedOutputs{}, err
+	}
+	defer c.Close()
+	ins, err := containerRef(ctx, c, a.Container)
+	switch {
+	case err != nil:
+		return changedOutputs{}, err
+	case ins == nil:
+		return changedOutputs{}, &sdk.ArgError{Path: argPath("container"), Summary: "No such container",
+			Detail: fmt.Sprintf("There is no container %s to start: docker.container creates one.", a.Container)}
+	case running(ins):
+		return changedOutputs{}, nil
+	}
+	if err := c.ContainerStart(ctx, ins.ID, container.StartOptions{}); err != nil {
+		return changedOutputs{}, fmt.Errorf("starting container %s: %w", a.Container, err)
+	}
+	r := &readiness{c: c, target: ui.Target(), timeout: timeout, steady: gateSteady}
+	if err := r.wait(ctx, ins.ID, a.Container); err != nil {
+		return changedOutputs{Changed: true}, err
+	}
+	ui.Logf("started %s", a.Container)
+	return changedOutputs{Changed: true}, nil
+}
+
 func runRemove(ctx context.Context, a removeArgs, ui sdk.UI) (changedOutputs, error) {
 	c, err := connect(ctx, ui.Target(), a.Socket)
 	if err != nil {
@@ -139,6 +190,15 @@ func planStop(ctx context.Context, a stopArgs, known sdk.Known, target sdk.Targe
 			return a.Container + " is not running", true
 		}
 		return "stop " + a.Container, false
+	})
+}
+
+func planStart(ctx context.Context, a startArgs, known sdk.Known, target sdk.Target) (*sdk.PlanResponse, error) {
+	return planContainerRef(ctx, a.Socket, a.Container, known, target, "start", func(ins *container.InspectResponse) (string, bool) {
+		if running(ins) {
+			return a.Container + " is running", true
+		}
+		return "start " + a.Container, false
 	})
 }
 

@@ -2,12 +2,11 @@ package docker
 
 import (
 	"testing"
-
-	"github.com/docker/docker/api/types/container"
 )
 
 // Stopping or removing a missing container changes nothing; a running
-// one is stopped once, and removed only with force.
+// one is stopped once, started again through the health gate (a missing
+// one cannot be), and removed only with force.
 func TestStopRemove(t *testing.T) {
 	t.Parallel()
 	e := newCtrEnv(t)
@@ -36,10 +35,23 @@ func TestStopRemove(t *testing.T) {
 	if changed("stop", map[string]any{"container": name}) {
 		t.Error("stopping a stopped container changed it")
 	}
-	if err := e.c.ContainerStart(t.Context(), name, container.StartOptions{}); err != nil {
-		t.Fatal(err)
+	if resp := e.plan("start", map[string]any{"container": name}); resp.NoOp || resp.Changes[0] != "start "+name {
+		t.Errorf("plan %+v", resp)
 	}
-	res := e.run("remove", map[string]any{"container": name})
+	if !changed("start", map[string]any{"container": name, "ready_timeout": "20s"}) {
+		t.Error("start did not start the stopped container")
+	}
+	if ins := e.inspect(name); ins == nil || !ins.State.Running {
+		t.Fatalf("started, but not running: %+v", ins)
+	}
+	if changed("start", map[string]any{"container": name}) {
+		t.Error("starting a running container changed it")
+	}
+	res := e.run("start", map[string]any{"container": name + "-missing"})
+	if e.fails(res); res.Diagnostics[0].Summary != "No such container" {
+		t.Errorf("start of a missing container: %#v", res.Diagnostics)
+	}
+	res = e.run("remove", map[string]any{"container": name})
 	if e.fails(res); res.Diagnostics[0].Summary != "Container is running" || !res.Diagnostics[0].Path.Equals(argPath("force")) {
 		t.Errorf("remove without force: %#v", res.Diagnostics)
 	}
