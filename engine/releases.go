@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"errors"
+	"math/big"
 	"slices"
 	"strings"
 	"sync"
@@ -23,7 +24,13 @@ var releaseActions = map[string]bool{"docker.container": true, "docker.rollback"
 type Release struct {
 	Run      *state.Run
 	Services []ReleasedService
+	// MigrationLevel is the database's migration level the run left
+	// (postgres.migrate's level output), nil when it ran no migration.
+	MigrationLevel *int64
 }
+
+// migrateAction is the action whose level output a release records.
+const migrateAction = "postgres.migrate"
 
 // ReleasedService is one container of a release.
 type ReleasedService struct {
@@ -84,6 +91,9 @@ func Releases(ctx context.Context, store state.Store, env string, limit int) ([]
 		// the rollback) is what the last one left.
 		at := map[string]int{}
 		for _, s := range lastAttempts(steps) {
+			if s.Action == migrateAction && s.Status == state.StatusOK {
+				rel.MigrationLevel = migrationLevel(s)
+			}
 			if !releaseActions[s.Action] || s.Status != state.StatusOK {
 				continue
 			}
@@ -142,6 +152,23 @@ func releasedService(s *state.Step) (ReleasedService, bool) {
 	return svc, svc.Name != "" && svc.ImageID != ""
 }
 
+// migrationLevel is a postgres.migrate step's level output.
+func migrationLevel(s *state.Step) *int64 {
+	v, err := loadOutputs(s.Outputs)
+	if err != nil || !v.Type().IsObjectType() || !v.Type().HasAttribute("level") {
+		return nil
+	}
+	l := v.GetAttr("level")
+	if l.IsNull() || !l.IsKnown() || l.Type() != cty.Number {
+		return nil
+	}
+	n, acc := l.AsBigFloat().Int64()
+	if acc != big.Exact {
+		return nil
+	}
+	return &n
+}
+
 // releasesType is the type of run.releases: the environment's releases,
 // newest first, each with the image of every container it left running.
 var releasesType = cty.List(cty.Object(map[string]cty.Type{
@@ -152,6 +179,8 @@ var releasesType = cty.List(cty.Object(map[string]cty.Type{
 	"ended_at": cty.String,
 	"images":   cty.Map(cty.String),
 	"restores": cty.String,
+	// null when the release applied no migration
+	"migration_level": cty.Number,
 }))
 
 // releasesReader returns run.releases' reader for a run in env: the
@@ -178,16 +207,24 @@ func releasesValue(rels []*Release) cty.Value {
 			images[s.Name] = cty.StringVal(s.ImageID)
 		}
 		vals[i] = cty.ObjectVal(map[string]cty.Value{
-			"id":       cty.StringVal(rel.Run.ID),
-			"workflow": cty.StringVal(rel.Run.Workflow),
-			"commit":   cty.StringVal(rel.Run.Commit),
-			"version":  cty.StringVal(rel.Run.Params["version"]),
-			"ended_at": cty.StringVal(rel.Run.EndedAt.UTC().Format(time.RFC3339)),
-			"images":   mapOrEmpty(images),
-			"restores": cty.StringVal(rel.Restores()),
+			"id":              cty.StringVal(rel.Run.ID),
+			"workflow":        cty.StringVal(rel.Run.Workflow),
+			"commit":          cty.StringVal(rel.Run.Commit),
+			"version":         cty.StringVal(rel.Run.Params["version"]),
+			"ended_at":        cty.StringVal(rel.Run.EndedAt.UTC().Format(time.RFC3339)),
+			"images":          mapOrEmpty(images),
+			"restores":        cty.StringVal(rel.Restores()),
+			"migration_level": levelValue(rel.MigrationLevel),
 		})
 	}
 	return cty.ListVal(vals)
+}
+
+func levelValue(l *int64) cty.Value {
+	if l == nil {
+		return cty.NullVal(cty.Number)
+	}
+	return cty.NumberIntVal(*l)
 }
 
 func mapOrEmpty(m map[string]cty.Value) cty.Value {

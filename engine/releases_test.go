@@ -51,6 +51,8 @@ func TestReleases(t *testing.T) {
 			// a rollback's check before its rollback: the last one counts
 			{Addr: `step.check["web"]`, Action: "docker.rollback", Attempt: 1, Status: state.StatusOK, Outputs: container("web", "sha256:zzz", "unchanged", "")},
 			{Addr: `step.again["web"]`, Action: "docker.rollback", Attempt: 1, Status: state.StatusOK, Outputs: container("web", "sha256:bbb", "replaced", "sha256:aaa")},
+			{Addr: "step.migrate", Action: "postgres.migrate", Attempt: 1, Status: state.StatusOK,
+				Outputs: storableOutputs(cty.ObjectVal(map[string]cty.Value{"level": cty.NumberIntVal(3)}))},
 		}},
 		{"r5", "prod", state.StatusOK, []*state.Step{ // a health check only: no release
 			{Addr: "step.health", Action: "http.check", Attempt: 1, Status: state.StatusOK},
@@ -79,17 +81,19 @@ func TestReleases(t *testing.T) {
 		Run      string
 		Commit   string
 		Services []ReleasedService
+		Level    *int64
 	}
 	var have []got
 	for _, r := range rels {
-		have = append(have, got{r.Run.ID, r.Run.Commit, r.Services})
+		have = append(have, got{r.Run.ID, r.Run.Commit, r.Services, r.MigrationLevel})
 	}
+	three := int64(3)
 	want := []got{
 		{"r4", "cr4", []ReleasedService{
 			{Step: `step.service["db"]`, Name: "db", ImageID: "sha256:ddd", Action: "unchanged"},
 			{Step: `step.again["web"]`, Name: "web", ImageID: "sha256:bbb", Action: "replaced", PreviousImageID: "sha256:aaa"},
-		}},
-		{"r1", "cr1", []ReleasedService{{Step: `step.service["web"]`, Name: "web", ImageID: "sha256:aaa", Action: "created"}}},
+		}, &three},
+		{"r1", "cr1", []ReleasedService{{Step: `step.service["web"]`, Name: "web", ImageID: "sha256:aaa", Action: "created"}}, nil},
 	}
 	if diff := cmp.Diff(want, have); diff != "" {
 		t.Errorf("Releases (-want +got):\n%s", diff)
@@ -121,14 +125,14 @@ environment "prod" {}
 workflow "w" {
   step "s" {
     action = mock.echo
-    value  = "${length(run.releases)} ${run.releases[1].id} ${run.releases[1].version} ${run.releases[1].images["web"]}"
+    value  = "${length(run.releases)} ${run.releases[1].id} ${run.releases[1].version} ${run.releases[1].images["web"]} ${run.releases[0].migration_level == null}"
   }
 }`}), Plugins: m, Ledger: store})
 	res, diags := r.Run(ctx, RunRequest{Workflow: "w", Env: "prod"})
 	if diags.HasErrors() {
 		t.Fatal(diags)
 	}
-	if got := res.Steps["step.s"].Outputs.GetAttr("value").AsString(); got != "2 r0 1.0 sha256:old" {
+	if got := res.Steps["step.s"].Outputs.GetAttr("value").AsString(); got != "2 r0 1.0 sha256:old true" {
 		t.Errorf("run.releases read as %q", got)
 	}
 }

@@ -37,7 +37,7 @@ func (a *app) releasesCmd() *cobra.Command {
 				if output == "json" {
 					views := make([]releaseView, len(rels))
 					for i, r := range rels {
-						views[i] = releaseView{Run: newRunView(r.Run), Services: r.Services}
+						views[i] = releaseView{Run: newRunView(r.Run), Services: r.Services, MigrationLevel: r.MigrationLevel}
 					}
 					return errors.Join(a.writeJSON(views), damage)
 				}
@@ -56,8 +56,9 @@ func (a *app) releasesCmd() *cobra.Command {
 }
 
 type releaseView struct {
-	Run      runView                  `json:"run"`
-	Services []engine.ReleasedService `json:"services"`
+	Run            runView                  `json:"run"`
+	Services       []engine.ReleasedService `json:"services"`
+	MigrationLevel *int64                   `json:"migration_level,omitempty"`
 }
 
 func (a *app) printReleases(rels []*engine.Release) error {
@@ -70,6 +71,9 @@ func (a *app) printReleases(rels []*engine.Release) error {
 		}
 		if v, ok := r.Params["version"]; ok {
 			head += "\tversion " + v
+		}
+		if l := rel.MigrationLevel; l != nil {
+			head += fmt.Sprintf("\tmigrations %d", *l)
 		}
 		if to := rel.Restores(); to != "" {
 			head += "\tback to " + to

@@ -43,6 +43,9 @@ type release struct {
 	EndedAt  string            `cty:"ended_at"`
 	Images   map[string]string `cty:"images"`
 	Restores string            `cty:"restores"`
+	// MigrationLevel is the database's migration level the release
+	// left; rollback does not use it (the rollback workflow checks it).
+	MigrationLevel *int64 `cty:"migration_level"`
 }
 
 // rollbackOutputs are docker.container's outputs (so that zrun records a
