@@ -58,6 +58,16 @@ func (t *tool) run(ctx context.Context, args []string, stdin io.Reader, stdout i
 		errOut = io.MultiWriter(stderr, t.ui.Stderr())
 	}
 	name := args[0]
+	// A stream that fails stops the tool: it would otherwise block on a
+	// pipe nobody reads, or go on restoring from an input that broke.
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	if stdout != nil {
+		stdout = stopOnError{w: stdout, stop: cancel}
+	}
+	if stdin != nil {
+		stdin = stopOnError{r: stdin, stop: cancel}
+	}
 	res, err := t.target.Exec(ctx, &sdk.Command{Args: args, Env: env, Stdin: stdin, Stdout: stdout, Stderr: &lockedWriter{w: errOut}})
 	if err != nil {
 		return t.conn.redact(fmt.Errorf("%s on %s: %w%s", name, t.target.Name(), err, tail(stderr)))
@@ -112,6 +122,30 @@ func (t *tool) passfile(ctx context.Context, password string) (string, func(), e
 		}
 	}
 	return path, remove, nil
+}
+
+// stopOnError passes writes to w or reads from r, and calls stop with
+// the first error other than io.EOF.
+type stopOnError struct {
+	w    io.Writer
+	r    io.Reader
+	stop context.CancelCauseFunc
+}
+
+func (s stopOnError) Write(p []byte) (int, error) {
+	n, err := s.w.Write(p)
+	if err != nil {
+		s.stop(fmt.Errorf("writing the stream: %w", err))
+	}
+	return n, err
+}
+
+func (s stopOnError) Read(p []byte) (int, error) {
+	n, err := s.r.Read(p)
+	if err != nil && !errors.Is(err, io.EOF) {
+		s.stop(fmt.Errorf("reading the stream: %w", err))
+	}
+	return n, err
 }
 
 // lockedWriter serialises writes: a target may write a command's
