@@ -208,14 +208,20 @@ func closeConn(ctx context.Context, conn *pgx.Conn) {
 
 // redact masks the password wherever it appears in err's message. pgx
 // does not put it in its errors; this is the guard for every other path
-// (a server or tool that quotes a connection string).
+// (a server error or a tool that quotes a value). A password shorter
+// than minRedacted, or the same as the user or host name (postgres /
+// postgres), is not masked: masking it would garble every message
+// (a user name, a path) and hide nothing the arguments do not show.
 func (c connArgs) redact(err error) error {
 	pw := c.password()
-	if err == nil || pw == "" || !strings.Contains(err.Error(), pw) {
+	if err == nil || len(pw) < minRedacted || pw == c.user() || pw == c.host() || !strings.Contains(err.Error(), pw) {
 		return err
 	}
 	return &redactedError{msg: strings.ReplaceAll(err.Error(), pw, "********"), err: err}
 }
+
+// minRedacted is the length of the shortest password redact masks.
+const minRedacted = 4
 
 // redactedError is an error whose message had the password masked. It
 // still unwraps to the original (a *pgconn.PgError, say) for code that

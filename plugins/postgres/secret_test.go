@@ -155,6 +155,10 @@ func TestRedact(t *testing.T) {
 	if err.Error() != "wrapped: token ******** here" {
 		t.Errorf("redacted = %q", err)
 	}
+	user := "h5-redact-me"
+	if got := (connArgs{Password: &pw, User: &user}).redact(errors.New("user h5-redact-me")); got.Error() != "user h5-redact-me" {
+		t.Errorf("a password that is the user name was masked: %q", got)
+	}
 	if c.redact(nil) != nil {
 		t.Errorf("redact(nil) is not nil")
 	}
