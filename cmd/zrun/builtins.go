@@ -8,6 +8,7 @@ import (
 	dockerplugin "github.com/zrun-dev/zrun/plugins/docker"
 	execplugin "github.com/zrun-dev/zrun/plugins/exec"
 	httpplugin "github.com/zrun-dev/zrun/plugins/http"
+	postgresplugin "github.com/zrun-dev/zrun/plugins/postgres"
 	sshplugin "github.com/zrun-dev/zrun/plugins/ssh"
 	"github.com/zrun-dev/zrun/sdk"
 	"github.com/zrun-dev/zrun/sdk/plugin"
@@ -19,10 +20,11 @@ const pluginModeArg = plugins.BuiltinArg
 
 // builtins is the table of plugins that ship with zrun.
 var builtins = map[string]func() *sdk.Plugin{
-	"docker": dockerplugin.Plugin,
-	"exec":   execplugin.Plugin,
-	"http":   httpplugin.Plugin,
-	"ssh":    sshplugin.Plugin,
+	"docker":   dockerplugin.Plugin,
+	"exec":     execplugin.Plugin,
+	"http":     httpplugin.Plugin,
+	"postgres": postgresplugin.Plugin,
+	"ssh":      sshplugin.Plugin,
 }
 
 func servePlugin(name string) {
