@@ -54,7 +54,8 @@ type createDatabaseArgs struct {
 }
 
 type createDatabaseOutputs struct {
-	Created bool `zrun:"created" help:"Whether this step created the database (false when it existed and if_not_exists is set)."`
+	Created bool   `zrun:"created" help:"Whether this step created the database (false when it existed and if_not_exists is set)."`
+	Name    string `zrun:"name" help:"The database's name, as given (for the steps that use the new database: database = step.scratch.name)."`
 }
 
 func newCreateDatabase() sdk.Action {
@@ -88,7 +89,7 @@ func runCreateDatabase(ctx context.Context, a createDatabaseArgs, ui sdk.UI) (cr
 	if ifNotExists {
 		exists, err := databaseExists(ctx, conn, a.Name)
 		if err != nil || exists {
-			return createDatabaseOutputs{}, a.redact(err)
+			return createDatabaseOutputs{Name: a.Name}, a.redact(err)
 		}
 	}
 	sql := "CREATE DATABASE " + quoteIdent(a.Name)
@@ -100,12 +101,12 @@ func runCreateDatabase(ctx context.Context, a createDatabaseArgs, ui sdk.UI) (cr
 	}
 	if _, err := conn.Exec(ctx, sql); err != nil {
 		if pe, ok := pgError(err); ok && pe.Code == "42P04" && ifNotExists { // duplicate_database: created meanwhile
-			return createDatabaseOutputs{}, nil
+			return createDatabaseOutputs{Name: a.Name}, nil
 		}
 		return createDatabaseOutputs{}, a.redact(fmt.Errorf("create database %q: %w", a.Name, err))
 	}
 	ui.Logf("created database %s", a.Name)
-	return createDatabaseOutputs{Created: true}, nil
+	return createDatabaseOutputs{Created: true, Name: a.Name}, nil
 }
 
 func databaseExists(ctx context.Context, conn *pgx.Conn, name string) (bool, error) {

@@ -33,6 +33,7 @@ type migrateArgs struct {
 	Dir         string  `zrun:"dir" help:"The local folder of migrations, relative to the folder zrun runs in: files named NUMBER_NAME.sql (\"001_init.sql\", \"002_add_email.sql\"), applied in the order of their numbers. Other files are ignored."`
 	Table       *string `zrun:"table" help:"The table that records the applied migrations (version, name, sha256, applied_at), created when missing; \"schema.table\" to put it in a schema. Default: \"zrun_migrations\"."`
 	LockTimeout *string `zrun:"lock_timeout" help:"How long to wait for another migrate of the same database and table to finish (they take an advisory lock). Default: \"5m\"."`
+	Apply       *bool   `zrun:"apply" help:"false: apply nothing and create nothing, only report the database's level and how many files are pending (an edited applied file is still refused): what a rollback or a deploy checks first. Default: true."`
 }
 
 type migrateOutputs struct {
@@ -217,6 +218,9 @@ func readApplied(ctx context.Context, conn *pgx.Conn, table pgx.Identifier) (map
 }
 
 func planMigrate(ctx context.Context, a migrateArgs, known sdk.Known, target sdk.Target) (*sdk.PlanResponse, error) {
+	if known.Has("apply") && a.Apply != nil && !*a.Apply {
+		return &sdk.PlanResponse{Changes: []string{fmt.Sprintf("read the migration level of database %s (apply = false)", knownOr(known, "database", a.Database))}, NoOp: true}, nil
+	}
 	if !known.All() || target == nil {
 		return &sdk.PlanResponse{Changes: []string{fmt.Sprintf("apply the pending migrations of %s to database %s",
 			knownOr(known, "dir", a.Dir), knownOr(known, "database", a.Database))}}, nil
@@ -266,6 +270,9 @@ func runMigrate(ctx context.Context, a migrateArgs, ui sdk.UI) (migrateOutputs, 
 	}
 	defer unlock()
 	table := a.table().Sanitize()
+	if a.Apply != nil && !*a.Apply {
+		return a.status(ctx, conn, files, ui)
+	}
 	if _, err := conn.Exec(ctx, "CREATE TABLE IF NOT EXISTS "+table+` (
 		version bigint PRIMARY KEY,
 		name text NOT NULL,
@@ -299,6 +306,24 @@ func runMigrate(ctx context.Context, a migrateArgs, ui sdk.UI) (migrateOutputs, 
 	if len(todo) > 0 {
 		ui.Progress(int64(len(todo)), int64(len(todo)), "migrated")
 	}
+	return out, nil
+}
+
+// status is migrate with apply = false: the level and the pending count,
+// nothing changed.
+func (a migrateArgs) status(ctx context.Context, conn *pgx.Conn, files []migration, ui sdk.UI) (migrateOutputs, error) {
+	out := migrateOutputs{Applied: []string{}}
+	set := &migrationSet{files: files}
+	var err error
+	if set.applied, set.level, err = readApplied(ctx, conn, a.table()); err != nil {
+		return out, a.redact(err)
+	}
+	todo, err := set.pending()
+	if err != nil {
+		return out, err
+	}
+	out.Level, out.Pending = set.level, len(todo)
+	ui.Logf("database %s is at migration %d; %d pending (apply = false: nothing applied)", a.Database, out.Level, out.Pending)
 	return out, nil
 }
 

@@ -42,12 +42,26 @@ func TestMigrate(t *testing.T) {
 		t.Errorf("plan = %q", plan.Changes)
 	}
 
-	res := localStep().run(t, "migrate", args).ok(t)
+	// apply = false reports and changes nothing, not even the table.
+	status := s.args(map[string]any{"database": db, "dir": dir, "apply": false})
+	res := localStep().run(t, "migrate", status).ok(t)
+	if len(res.strs("applied")) != 0 || res.num("level") != 0 || res.num("pending") != 3 {
+		t.Errorf("apply = false: outputs = %#v", res.outputs)
+	}
+	if got := s.scalar(t, db, "SELECT coalesce(to_regclass('zrun_migrations')::text, 'none')"); got != "none" {
+		t.Errorf("apply = false created %s", got)
+	}
+
+	res = localStep().run(t, "migrate", args).ok(t)
 	if got := res.strs("applied"); !cmp.Equal(got, []string{"001_init.sql", "002_add_x.sql", "010_indexes.sql"}) || res.num("level") != 10 || res.num("pending") != 0 {
 		t.Errorf("outputs = %#v", res.outputs)
 	}
 	if got := s.scalar(t, db, "SELECT string_agg(version || ' ' || name || ' ' || length(sha256), ', ' ORDER BY version) FROM zrun_migrations"); got != "1 001_init.sql 64, 2 002_add_x.sql 64, 10 010_indexes.sql 64" {
 		t.Errorf("recorded %s", got)
+	}
+
+	if res := localStep().run(t, "migrate", status).ok(t); res.num("level") != 10 || res.num("pending") != 0 {
+		t.Errorf("apply = false after: outputs = %#v", res.outputs)
 	}
 
 	// Again: nothing to apply, nothing planned.
