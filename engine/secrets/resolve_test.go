@@ -87,6 +87,16 @@ func TestResolve(t *testing.T) {
 			setup:  func(t *testing.T, dir string) { writeFile(t, dir, "api_key", value+"\n\n") },
 			want:   value + "\n",
 		},
+		"file in the home folder": {
+			secret: dsl.Secret{Source: dsl.SecretFile, Value: "~/keys/api_key"},
+			setup: func(t *testing.T, dir string) {
+				home := t.TempDir()
+				t.Setenv("HOME", home)
+				os.Mkdir(filepath.Join(home, "keys"), 0o700)
+				writeFile(t, filepath.Join(home, "keys"), "api_key", value)
+			},
+			want: value,
+		},
 		"file with CRLF": {
 			secret: dsl.Secret{Source: dsl.SecretFile, Value: "api_key"},
 			setup:  func(t *testing.T, dir string) { writeFile(t, dir, "api_key", value+"\r\n") },

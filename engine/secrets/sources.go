@@ -21,8 +21,16 @@ import (
 // input it will never get must not hang the run. Tests shorten it.
 var commandTimeout = 30 * time.Second
 
-// path resolves a path from the configuration against the project folder.
+// path resolves a path from the configuration: ~/ is the user's home
+// folder (as in a host block's key files), a relative path is relative to
+// the project folder. A home folder that cannot be known leaves ~/ as it
+// is, so that reading the file fails naming it.
 func (r *resolver) path(p string) string {
+	if p == "~" || strings.HasPrefix(p, "~/") {
+		if home, err := os.UserHomeDir(); err == nil {
+			return filepath.Join(home, p[1:])
+		}
+	}
 	if filepath.IsAbs(p) {
 		return p
 	}
