@@ -13,11 +13,21 @@ environment "dev" {
     profile = "dev"
   }
 
+  # The stack's database as zrun reaches it: the client tools (pg_dump,
+  # pg_restore) run on db.target, and connections are dialled from there.
+  # On the developer's machine that is the local PostgreSQL; the services
+  # themselves reach it as service_env's DB_HOST. ZAKUPAI_DB_* point it
+  # elsewhere (the tests point it at their own server).
   db = {
-    host = "zakupai-db"
-    port = 5432
-    name = "zakupai_dev"
-    user = "zakupai"
+    target     = "local"
+    host       = env("ZAKUPAI_DB_HOST", "127.0.0.1")
+    port       = tonumber(env("ZAKUPAI_DB_PORT", "5432"))
+    name       = env("ZAKUPAI_DB_NAME", "zakupai_dev")
+    user       = env("ZAKUPAI_DB_USER", "zakupai")
+    container  = "db" # the stack's own database container: never stopped by a restore
+    migrations = "testdata/stack/db/migrations"
+    # Deploys apply pending migrations, after a backup (stage and prod).
+    migrate_on_deploy = false
   }
 
   # The five endpoints the guide's health checks probe.
@@ -29,7 +39,28 @@ environment "dev" {
     billing = { url = "http://localhost:7004" }
   }
 
-  backup = { enabled = false }
+  # Backups (workflows/backup.hcl, restore.hcl). Dev keeps them in a
+  # local folder, encrypted to the dev key in testdata/stack (stage and prod
+  # keep theirs off the repository).
+  backup = {
+    enabled        = true
+    schedule       = null # on demand only; stage and prod are nightly
+    remote         = { type = "local" }
+    config_file    = null
+    path           = env("ZAKUPAI_BACKUP_DIR", "/var/backups/zakupai-dev")
+    compression    = "zstd"
+    recipients     = ["age1rjdf2taz6z54va594765cjaj8n49vl8yfre86a30nldcl78fv44qnscfpd"]
+    retention_days = 14
+    keep_last      = 3 # never fewer, however old
+    # The drill: a new backup restored into a scratch database and checked
+    # before it counts (its tables, and rows in these).
+    drill = {
+      enabled    = true
+      min_tables = 1
+      tables     = { users = 1, tenders = 1 }
+    }
+    webhook = env("ZAKUPAI_BACKUP_WEBHOOK", "")
+  }
 
   # Where the stack runs: the Docker Engine of this machine (DOCKER_HOST,
   # else /var/run/docker.sock). Stage and prod run it on a server over SSH,
@@ -89,5 +120,10 @@ environment "dev" {
   secret "telegram_bot_token" {
     dotenv = "testdata/stack/.env.dev"
     key    = "TELEGRAM_BOT_TOKEN"
+  }
+  # The age key the dev backups are encrypted to (a dev key, like the
+  # dev passwords above).
+  secret "backup_identity" {
+    file = "testdata/stack/backup-dev.agekey"
   }
 }

@@ -11,16 +11,23 @@ environment "prod" {
     profile = "prod"
   }
 
+  # The managed database, reached from the app server.
   db = {
     host = "zakupai-prod-db.cluster-xyz.us-west-2.rds.amazonaws.com"
     name = "zakupai_prod"
     user = "zakupai_prod"
   }
 
+  # Nightly at 1, kept 30 days, not drilled on prod (stage drills the same
+  # pipeline every night; `zrun workflow backup --env prod --param
+  # drill=true` drills on demand).
   backup = {
     schedule       = "0 1 * * *"
     retention_days = 30
-    rclone_remote  = "backblaze_prod"
+    remote         = env("ZAKUPAI_PROD_BACKUP_REMOTE", "backblaze_prod")
+    path           = env("ZAKUPAI_PROD_BACKUP_PATH", "zakupai-backups/prod")
+    recipients     = [env("ZAKUPAI_PROD_BACKUP_RECIPIENT", "age1-unset:ZAKUPAI_PROD_BACKUP_RECIPIENT")]
+    drill          = { enabled = false }
   }
 
   security = {
@@ -73,5 +80,8 @@ environment "prod" {
   }
   secret "telegram_bot_token" {
     env = "TELEGRAM_PROD_TOKEN"
+  }
+  secret "backup_identity" {
+    file = env("ZAKUPAI_PROD_BACKUP_IDENTITY", "~/.zakupai/backup-prod.agekey")
   }
 }

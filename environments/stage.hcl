@@ -12,16 +12,29 @@ environment "stage" {
     profile = "stage"
   }
 
+  # The stage database runs on the server: the tools run there and connect
+  # to its loopback (the db container publishes 5432 there).
   db = {
-    host = "zakupai-db-stage"
-    name = "zakupai_stage"
-    user = "zakupai_stage"
+    target            = "app"
+    host              = env("ZAKUPAI_STAGE_DB_HOST", "127.0.0.1")
+    port              = tonumber(env("ZAKUPAI_STAGE_DB_PORT", "5432"))
+    name              = "zakupai_stage"
+    user              = "zakupai_stage"
+    migrate_on_deploy = true
   }
 
+  # Nightly at 2 (the guide's BACKUP_SCHEDULE), to the guide's Backblaze
+  # remote in the operator's rclone.conf (RCLONE_CONFIG=backblaze_stage),
+  # drilled every time, kept 14 days.
   backup = {
-    enabled       = true
-    schedule      = "0 2 * * *"
-    rclone_remote = "backblaze_stage"
+    schedule    = "0 2 * * *"
+    remote      = env("ZAKUPAI_STAGE_BACKUP_REMOTE", "backblaze_stage")
+    config_file = env("ZAKUPAI_STAGE_RCLONE_CONFIG", "~/.config/rclone/rclone.conf")
+    path        = env("ZAKUPAI_STAGE_BACKUP_PATH", "zakupai-backups/stage")
+    # The public half of backup_identity below; set it (a backup refuses
+    # the placeholder, naming the variable).
+    recipients     = [env("ZAKUPAI_STAGE_BACKUP_RECIPIENT", "age1-unset:ZAKUPAI_STAGE_BACKUP_RECIPIENT")]
+    retention_days = 14
   }
 
   # The stage server. ZAKUPAI_STAGE_* variables point a deploy elsewhere
@@ -74,5 +87,9 @@ environment "stage" {
   secret "telegram_bot_token" {
     dotenv = ".env.stage"
     key    = "TELEGRAM_BOT_TOKEN"
+  }
+  # The key stage's backups are encrypted to, on the operator's machine.
+  secret "backup_identity" {
+    file = env("ZAKUPAI_STAGE_BACKUP_IDENTITY", "~/.zakupai/backup-stage.agekey")
   }
 }
