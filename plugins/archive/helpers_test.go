@@ -18,7 +18,9 @@ import (
 
 	"filippo.io/age"
 	"github.com/zclconf/go-cty/cty"
+	"github.com/zclconf/go-cty/cty/convert"
 
+	"github.com/zrun-dev/zrun/sdk"
 	"github.com/zrun-dev/zrun/sdk/sdktest"
 )
 
@@ -219,4 +221,44 @@ func (h *heapSampler) peak() uint64 {
 		return 0
 	}
 	return h.max - h.base
+}
+
+// runWithoutOutput runs action on input with no step reading its stream.
+func runWithoutOutput(t testing.TB, action string, input []byte, args map[string]cty.Value) *sdktest.Result {
+	t.Helper()
+	return sdktest.Run(t, Plugin(), action, args, sdktest.WithInput("from", bytes.NewReader(input)))
+}
+
+// plan plans action with args in process, as zrun plan does.
+func plan(t testing.TB, action string, args map[string]cty.Value) *sdk.PlanResponse {
+	t.Helper()
+	var planner sdk.Planner
+	for _, a := range Plugin().Actions {
+		if a.Schema().Name == action {
+			planner = a.(sdk.Planner)
+		}
+	}
+	resp, err := planner.Plan(t.Context(), &sdk.PlanRequest{Args: actionArgs(t, action, args)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp
+}
+
+// actionArgs is args as the action's arguments; those left out are null.
+func actionArgs(t testing.TB, action string, args map[string]cty.Value) cty.Value {
+	t.Helper()
+	ty := Plugin().Schema().Actions[action].ArgsType()
+	attrs := map[string]cty.Value{}
+	for name, at := range ty.AttributeTypes() {
+		attrs[name] = cty.NullVal(at)
+	}
+	for name, v := range args {
+		attrs[name] = v
+	}
+	v, err := convert.Convert(cty.ObjectVal(attrs), ty)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
 }

@@ -2,15 +2,18 @@ package archive
 
 import (
 	"bytes"
+	"errors"
 	"io"
 	"strings"
 	"testing"
+	"testing/iotest"
 
+	"filippo.io/age"
 	"github.com/klauspost/compress/zstd"
 	"github.com/klauspost/pgzip"
 	"github.com/zclconf/go-cty/cty"
 
-	"filippo.io/age"
+	"github.com/zrun-dev/zrun/sdk/sdktest"
 )
 
 // encryptions are the three ways a pack encrypts, with the arguments
@@ -168,5 +171,54 @@ func TestLevels(t *testing.T) {
 				t.Errorf("describe() = %q, err %v; want %q in it", c.describe(), err, tc.want)
 			}
 		})
+	}
+}
+
+var errDumpDied = errors.New("step.dump failed: pg_dump exited with code 137")
+
+// A pack whose input fails fails with the input's error, and what it
+// wrote until then is no archive: unpack refuses it, for every format.
+func TestPackInputFails(t *testing.T) {
+	data := mixedBytes(t, 7, 40<<20)
+	k := newKeys(t)
+	for _, comp := range []string{"zstd", "gzip", "none"} {
+		for name, enc := range map[string]map[string]cty.Value{"plain": nil, "age": {"recipients": strs(k.public)}} {
+			t.Run(comp+"/"+name, func(t *testing.T) {
+				args := map[string]cty.Value{"compression": cty.StringVal(comp)}
+				uargs := map[string]cty.Value{"compression": cty.StringVal(comp)}
+				for k, v := range enc {
+					args[k] = v
+				}
+				if enc != nil {
+					uargs["identity"] = cty.StringVal(k.secret)
+				}
+				input := io.MultiReader(bytes.NewReader(data), iotest.ErrReader(errDumpDied))
+				p := runPackOn(t, input, args)
+				err := p.res.Diagnostics.Err()
+				if err == nil || !strings.Contains(err.Error(), errDumpDied.Error()) {
+					t.Fatalf("want the input's failure, got %v", err)
+				}
+				if comp == "none" && enc == nil {
+					return // the bytes as they came: only their consumer's failed read tells
+				}
+				if len(p.data) == 0 {
+					t.Fatal("the pack wrote nothing: the test tests nothing")
+				}
+				u := runUnpackOn(t, p.data, uargs)
+				if err := u.res.Diagnostics.Err(); err == nil {
+					t.Errorf("the %d bytes of a failed pack unpacked into %d bytes", len(p.data), len(u.data))
+				}
+			})
+		}
+	}
+}
+
+// A pack nobody reads fails before it reads; one without from says what
+// from wants.
+func TestPackErrors(t *testing.T) {
+	res := sdktest.Run(t, Plugin(), "pack", map[string]cty.Value{"from": cty.StringVal("step.dump.stream")},
+		sdktest.WithInput("from", strings.NewReader("x")))
+	if err := res.Diagnostics.Err(); err == nil || !strings.Contains(err.Error(), "no step reads") {
+		t.Errorf("a pack without a consumer: want an error saying so, got %v", err)
 	}
 }

@@ -251,8 +251,13 @@ func unpack(ctx context.Context, ui sdk.UI, s unpackSettings, in io.Reader, out 
 // read.
 func openInput(br *bufio.Reader, s unpackSettings) (*bufio.Reader, error) {
 	kind := sniff(br)
-	if _, err := br.Peek(1); err != nil && s.compression != noneName {
-		return nil, fmt.Errorf("the input is empty: a %s archive has at least a header", s.compression)
+	if _, err := br.Peek(1); err != nil {
+		switch {
+		case len(s.ids) > 0:
+			return nil, errors.New("the input is empty: an age file has at least a header")
+		case s.compression != noneName:
+			return nil, fmt.Errorf("the input is empty: a %s archive has at least a header", s.compression)
+		}
 	}
 	plain := br
 	switch {
