@@ -19,34 +19,59 @@ const (
 	noneName = "none"
 )
 
-// zstdWindow is the window (the farthest back a match may reach) of
-// pack's zstd encoder at every level. The parallel encoder compresses
-// jobs of 4 windows each, so the window sets its memory:
-// zstdMemory(concurrency) in all.
-const zstdWindow = 4 << 20
+// zstdBudget is what pack's zstd encoder may hold at once, whatever the
+// number of cores: the window (the farthest back a match may reach)
+// shrinks as workers are added (zstdWindowFor).
+const zstdBudget = 128 << 20
 
-// zstdJob is the input of one job of the parallel zstd encoder.
-const zstdJob = 4 * zstdWindow
+// The windows pack's zstd encoder chooses from: klauspost's default for
+// zstd's level 3 at most, and at least a size below which the ratio
+// suffers more than memory is worth.
+const (
+	zstdMaxPackWindow = 8 << 20
+	zstdMinPackWindow = 128 << 10
+)
+
+// zstdWindowFor is the window of n workers: the largest whose buffers
+// (zstdMemory) fit zstdBudget.
+func zstdWindowFor(n int) int {
+	w := zstdMaxPackWindow
+	for w > zstdMinPackWindow && zstdMemory(n, w) > zstdBudget {
+		w /= 2
+	}
+	return w
+}
+
+// zstdMemory bounds what pack's zstd encoder holds at once for n workers
+// and a window w. With n > 1 it compresses jobs of 4 windows in
+// parallel (WithConcurrentBlocks): n jobs queued for the writer, the one
+// it writes, the one being handed over and the one being filled, each
+// with its output (as large as its input for random data, and grown by
+// appends: a quarter more), and each worker's history (twice its
+// window) and match tables (about 2 MiB at the default level). With one
+// worker, it compresses block by block: its history, tables and a block
+// or two.
+func zstdMemory(n, w int) int64 {
+	const tables = 2 << 20
+	if n <= 1 {
+		return 3*int64(w) + tables
+	}
+	job := int64(max(4*w, 512<<10))
+	return int64(n+3)*2*job*5/4 + int64(n)*(2*int64(w)+tables)
+}
 
 // zstdMaxWindow is the largest window unpack accepts in a zstd frame:
-// zstd --ultra -22 and --long use 128 MiB; pack uses zstdWindow. A frame
+// zstd --ultra -22 and --long use 128 MiB; pack 8 MiB at most. A frame
 // that asks for more is refused rather than allowed to take the memory.
 const zstdMaxWindow = 128 << 20
 
 // gzipBlock is the input of one block of the parallel gzip encoder.
 const gzipBlock = 1 << 20
 
-// zstdMemory is a bound of what pack's zstd encoder holds at once for n
-// workers: each worker's job and its output, n jobs queued for the
-// writer and n for the workers, the one being filled, and each worker's
-// match tables (under a window each).
-func zstdMemory(n int) int64 {
-	return int64(2*n+2)*zstdJob*3/2 + int64(n)*zstdWindow
-}
-
-// gzipMemory is the same for gzip: 2n blocks in flight, each with its
-// output (at most the block and a little).
-func gzipMemory(n int) int64 { return int64(2*n) * gzipBlock * 3 }
+// gzipMemory is the same for gzip: 2n blocks in flight and the one being
+// filled, each with its output (as large as the block for random data)
+// and its compressor's state (about 1 MiB at level 6, less the faster).
+func gzipMemory(n int) int64 { return int64(2*n+1) * gzipBlock * 4 }
 
 // codec is a compression with its settings, as pack writes it.
 type codec struct {
@@ -107,7 +132,7 @@ func newCodec(name string, level *string, concurrency int) (codec, error) {
 func (c codec) describe() string {
 	switch c.name {
 	case zstdName:
-		return fmt.Sprintf("zstd (level %s: klauspost's %s, %d workers)", c.levelName, c.zstdLevel, c.concurrency)
+		return fmt.Sprintf("zstd (level %s: klauspost's %s, %d workers, %d KiB window)", c.levelName, c.zstdLevel, c.concurrency, zstdWindowFor(c.concurrency)>>10)
 	case gzipName:
 		return fmt.Sprintf("gzip (level %d, %d workers)", c.gzipLevel, c.concurrency)
 	}
@@ -121,7 +146,7 @@ func (c codec) writer(w io.Writer) (io.WriteCloser, error) {
 	case zstdName:
 		return zstd.NewWriter(w,
 			zstd.WithEncoderLevel(c.zstdLevel),
-			zstd.WithWindowSize(zstdWindow),
+			zstd.WithWindowSize(zstdWindowFor(c.concurrency)),
 			zstd.WithEncoderConcurrency(c.concurrency),
 			zstd.WithConcurrentBlocks(c.concurrency > 1),
 			zstd.WithEncoderCRC(true))
@@ -185,3 +210,8 @@ func sniff(r *bufio.Reader) string {
 	}
 	return ""
 }
+
+// unpackMemory bounds what unpack holds for a stream pack wrote: zstd's
+// window and the decoder's blocks in flight (4 stages of up to 128 KiB
+// and their history), pgzip's 4 blocks of 1 MiB, the holdback, buffers.
+const unpackMemory = 2*zstdMaxPackWindow + 4*gzipBlock + 2*holdbackSize

@@ -7,6 +7,8 @@ import (
 	"errors"
 	"hash"
 	"io"
+	"math"
+	"runtime/debug"
 	"sync"
 	"time"
 
@@ -185,3 +187,18 @@ func (h *holdback) Flush() error {
 	h.buf = h.buf[:0]
 	return err
 }
+
+// softMemoryLimit is the Go memory limit (debug.SetMemoryLimit) the
+// plugin's process sets itself when it first packs or unpacks, unless
+// GOMEMLIMIT set one: the compressors and age allocate buffers by the
+// chunk, which Go's collector would otherwise let pile up to twice the
+// live heap (the pack's zstdBudget, unpack's unpackMemory) before it
+// frees them. Below 200 MB with the binary's own pages. The plugin runs
+// in a process of its own, so the limit is its alone.
+const softMemoryLimit = 160 << 20
+
+var limitMemory = sync.OnceFunc(func() {
+	if debug.SetMemoryLimit(-1) == math.MaxInt64 {
+		debug.SetMemoryLimit(softMemoryLimit)
+	}
+})

@@ -18,7 +18,7 @@ type packArgs struct {
 	From        string   `zrun:"from,stream" help:"The stream to pack, from another step (from = step.dump.stream)."`
 	Compression *string  `zrun:"compression" help:"\"zstd\" (the default: every core, klauspost/compress), \"gzip\" (parallel, klauspost/pgzip; for tools that only read gzip) or \"none\"."`
 	Level       *string  `zrun:"level" help:"\"fastest\", \"default\" (the default), \"better\", \"best\", or a number: zstd 1-22 (mapped to the four levels: 1-2 fastest, 3-5 default, 6-9 better, 10-22 best), gzip 1-9."`
-	Concurrency *int     `zrun:"concurrency" help:"How many cores compress at once. Default: every core of the machine zrun runs on."`
+	Concurrency *int     `zrun:"concurrency" help:"How many cores compress at once, 1 to 32. Default: every core of the machine zrun runs on (32 at most)."`
 	Recipients  []string `zrun:"recipients,optional" help:"age public keys (\"age1...\", as age-keygen prints them) to encrypt the compressed stream to: any one of their secret keys unpacks it. Not secret."`
 	Passphrase  *string  `zrun:"passphrase,sensitive" help:"Encrypt the compressed stream with this passphrase instead (age's scrypt, work factor 18: a second and 256 MiB once). Not with recipients."`
 }
@@ -36,9 +36,9 @@ type packOutputs struct {
 	Ratio       float64  `zrun:"ratio" help:"bytes / raw_bytes (0 for an empty input)."`
 }
 
-// maxConcurrency bounds concurrency: beyond it the memory bound (buffers
-// per worker) matters more than the speed.
-const maxConcurrency = 64
+// maxConcurrency bounds concurrency: the most workers whose buffers fit
+// zstdBudget at the smallest window.
+const maxConcurrency = 32
 
 func newPack() sdk.Action {
 	return sdk.NewAction("pack",
@@ -94,7 +94,7 @@ func readPackArgs(a packArgs) (packSettings, error) {
 	if a.Compression != nil {
 		name = *a.Compression
 	}
-	n := runtime.NumCPU()
+	n := min(runtime.NumCPU(), maxConcurrency)
 	if a.Concurrency != nil {
 		n = *a.Concurrency
 	}
@@ -146,6 +146,7 @@ var errNoConsumer = errors.New(`no step reads this step's stream: a pack that go
 	`Connect it to an upload (rclone.upload { from = step.NAME.stream }) or another step's stream argument`)
 
 func runPack(ctx context.Context, a packArgs, ui sdk.UI) (packOutputs, error) {
+	limitMemory()
 	s, err := readPackArgs(a)
 	if err != nil {
 		return packOutputs{}, err

@@ -151,6 +151,7 @@ func planUnpack(_ context.Context, a unpackArgs, known sdk.Known, _ sdk.Target) 
 }
 
 func runUnpack(ctx context.Context, a unpackArgs, ui sdk.UI) (unpackOutputs, error) {
+	limitMemory()
 	s, err := readUnpackArgs(a)
 	if err != nil {
 		return unpackOutputs{}, err
