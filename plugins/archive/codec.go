@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 
+	"filippo.io/age/armor"
 	"github.com/klauspost/compress/zstd"
 	"github.com/klauspost/pgzip"
 )
@@ -196,13 +197,13 @@ var magics = []struct {
 	{[]byte{0x28, 0xb5, 0x2f, 0xfd}, zstdName},
 	{[]byte{0x1f, 0x8b}, gzipName},
 	{[]byte("age-encryption.org/"), "age"},
-	{[]byte("-----BEGIN AGE ENCRYPTED FILE-----"), "age"},
+	{[]byte(armor.Header), "age"},
 }
 
 // sniff says what r's next bytes are ("zstd", "gzip", "age"), or "" for
 // none of those; it reads nothing off r.
 func sniff(r *bufio.Reader) string {
-	head, _ := r.Peek(len("-----BEGIN AGE ENCRYPTED FILE-----"))
+	head, _ := r.Peek(len(armor.Header))
 	for _, m := range magics {
 		if bytes.HasPrefix(head, m.prefix) {
 			return m.what

@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"filippo.io/age"
+	"filippo.io/age/armor"
 	"github.com/zclconf/go-cty/cty"
 
 	"github.com/zrun-dev/zrun/sdk"
@@ -267,7 +268,11 @@ func openInput(br *bufio.Reader, s unpackSettings) (*bufio.Reader, error) {
 	case kind != "age" && len(s.ids) > 0:
 		return nil, fmt.Errorf("the input is not encrypted with age (it starts as %s), yet unpack was given an identity or a passphrase: remove it, or check that this is the right archive", describeKind(kind))
 	case kind == "age":
-		r, err := decrypt(br, s.ids, s.passphrase)
+		var src io.Reader = br
+		if head, _ := br.Peek(len(armor.Header)); string(head) == armor.Header {
+			src = armor.NewReader(br) // age -a
+		}
+		r, err := decrypt(src, s.ids, s.passphrase)
 		if err != nil {
 			return nil, err
 		}
