@@ -1,6 +1,7 @@
 package archive
 
 import (
+	"context"
 	"errors"
 	"io"
 	"runtime"
@@ -20,7 +21,12 @@ type streamUI struct {
 	out io.Writer
 }
 
-func (u *streamUI) InputStream(string) (io.ReadCloser, error) { return io.NopCloser(u.in), nil }
+func (u *streamUI) InputStream(string) (io.ReadCloser, error) {
+	if rc, ok := u.in.(io.ReadCloser); ok {
+		return rc, nil
+	}
+	return io.NopCloser(u.in), nil
+}
 
 func (u *streamUI) OutputStream(string) (io.WriteCloser, error) {
 	if u.out == nil {
@@ -33,9 +39,13 @@ func (u *streamUI) OutputStream(string) (io.WriteCloser, error) {
 // stream (nil: no consumer).
 func runStreaming(t testing.TB, action string, args map[string]cty.Value, in io.Reader, out io.Writer) (cty.Value, error) {
 	t.Helper()
+	return runStreamingUI(t.Context(), t, action, args, &streamUI{UI: sdktest.NewUI(nil, sdk.RunInfo{Step: "step." + action}), in: in, out: out})
+}
+
+func runStreamingUI(ctx context.Context, t testing.TB, action string, args map[string]cty.Value, ui *streamUI) (cty.Value, error) {
+	t.Helper()
 	args["from"] = cty.StringVal("step.x.stream")
-	ui := &streamUI{UI: sdktest.NewUI(nil, sdk.RunInfo{Step: "step." + action}), in: in, out: out}
-	resp, err := sdk.InProcess(Plugin()).RunAction(t.Context(), action, &sdk.RunRequest{Args: actionArgs(t, action, args), UI: ui})
+	resp, err := sdk.InProcess(Plugin()).RunAction(ctx, action, &sdk.RunRequest{Args: actionArgs(t, action, args), UI: ui})
 	if err != nil {
 		return cty.NilVal, err
 	}

@@ -178,7 +178,7 @@ func runPack(ctx context.Context, a packArgs, ui sdk.UI) (packOutputs, error) {
 	}
 	ui.Logf("packing: %s", s.describe(len(a.Recipients)))
 	if err := pack(ctx, ui, s, in, out, raw, packed); err != nil {
-		return res, err
+		return res, stopped(ctx, err)
 	}
 	res.Bytes, res.SHA256, res.RawBytes, res.RawSHA256 = packed.n, packed.sum(), raw.n, raw.sum()
 	if raw.n > 0 {
@@ -241,6 +241,15 @@ func packWriteError(mw *meteredWriter, err error) error {
 // onlyWriter hides a compressor's ReadFrom, so that the copy reads into
 // its large buffer and the input is metered as it is read.
 type onlyWriter struct{ io.Writer }
+
+// stopped is err, or the step's cancellation when that is what ended
+// it (closing the input on cancellation fails its read).
+func stopped(ctx context.Context, err error) error {
+	if ctx.Err() != nil {
+		return fmt.Errorf("stopped: %w", context.Cause(ctx))
+	}
+	return err
+}
 
 func trimmed(list []string) []string {
 	out := make([]string, len(list))

@@ -185,7 +185,7 @@ func runUnpack(ctx context.Context, a unpackArgs, ui sdk.UI) (unpackOutputs, err
 	err = unpack(ctx, ui, s, in, dst, packed, raw)
 	res := unpackOutputs{Bytes: packed.n, SHA256: packed.sum(), RawBytes: raw.n, RawSHA256: raw.sum()}
 	if err != nil {
-		return res, err
+		return res, stopped(ctx, err)
 	}
 	ui.Logf("unpacked %d bytes into %d", packed.n, raw.n)
 	return res, nil
