@@ -23,7 +23,7 @@ const (
 // zstdBudget is what pack's zstd encoder may hold at once, whatever the
 // number of cores: the window (the farthest back a match may reach)
 // shrinks as workers are added (zstdWindowFor).
-const zstdBudget = 128 << 20
+const zstdBudget = 64 << 20
 
 // The windows pack's zstd encoder chooses from: klauspost's default for
 // zstd's level 3 at most, and at least a size below which the ratio
@@ -150,6 +150,9 @@ func (c codec) writer(w io.Writer) (io.WriteCloser, error) {
 			zstd.WithWindowSize(zstdWindowFor(c.concurrency)),
 			zstd.WithEncoderConcurrency(c.concurrency),
 			zstd.WithConcurrentBlocks(c.concurrency > 1),
+			// Entropy-code blocks without matches too (hex or base64 in
+			// a dump): klauspost does it only above its default level.
+			zstd.WithAllLitEntropyCompression(true),
 			zstd.WithEncoderCRC(true))
 	case gzipName:
 		z, err := pgzip.NewWriterLevel(w, c.gzipLevel)

@@ -193,9 +193,10 @@ func (h *holdback) Flush() error {
 // GOMEMLIMIT set one: the compressors and age allocate buffers by the
 // chunk, which Go's collector would otherwise let pile up to twice the
 // live heap (the pack's zstdBudget, unpack's unpackMemory) before it
-// frees them. Below 200 MB with the binary's own pages. The plugin runs
+// frees them. With the binary's own pages, the process stays under 160
+// MB. The plugin runs
 // in a process of its own, so the limit is its alone.
-const softMemoryLimit = 160 << 20
+const softMemoryLimit = 128 << 20
 
 var limitMemory = sync.OnceFunc(func() {
 	if debug.SetMemoryLimit(-1) == math.MaxInt64 {

@@ -18,7 +18,7 @@ type packArgs struct {
 	From        string   `zrun:"from,stream" help:"The stream to pack, from another step (from = step.dump.stream)."`
 	Compression *string  `zrun:"compression" help:"\"zstd\" (the default: every core, klauspost/compress), \"gzip\" (parallel, klauspost/pgzip; for tools that only read gzip) or \"none\"."`
 	Level       *string  `zrun:"level" help:"\"fastest\", \"default\" (the default), \"better\", \"best\", or a number: zstd 1-22 (mapped to the four levels: 1-2 fastest, 3-5 default, 6-9 better, 10-22 best), gzip 1-9."`
-	Concurrency *int     `zrun:"concurrency" help:"How many cores compress at once, 1 to 32. Default: every core of the machine zrun runs on (32 at most)."`
+	Concurrency *int     `zrun:"concurrency" help:"How many cores compress at once, 1 to 16. Default: every core of the machine zrun runs on (16 at most)."`
 	Recipients  []string `zrun:"recipients,optional" help:"age public keys (\"age1...\", as age-keygen prints them) to encrypt the compressed stream to: any one of their secret keys unpacks it. Not secret."`
 	Passphrase  *string  `zrun:"passphrase,sensitive" help:"Encrypt the compressed stream with this passphrase instead (age's scrypt, work factor 18: a second and 256 MiB once). Not with recipients."`
 }
@@ -38,7 +38,7 @@ type packOutputs struct {
 
 // maxConcurrency bounds concurrency: the most workers whose buffers fit
 // zstdBudget at the smallest window.
-const maxConcurrency = 32
+const maxConcurrency = 16
 
 func newPack() sdk.Action {
 	return sdk.NewAction("pack",
@@ -131,7 +131,7 @@ func (s packSettings) describe(recipients int) string {
 }
 
 func planPack(_ context.Context, a packArgs, known sdk.Known, _ sdk.Target) (*sdk.PlanResponse, error) {
-	if !known.All() {
+	if !allKnown(known, "compression", "level", "concurrency", "recipients", "passphrase") {
 		return &sdk.PlanResponse{Changes: []string{"pack the stream with settings known at run time"}}, nil
 	}
 	s, err := readPackArgs(a)
@@ -241,6 +241,17 @@ func packWriteError(mw *meteredWriter, err error) error {
 // onlyWriter hides a compressor's ReadFrom, so that the copy reads into
 // its large buffer and the input is metered as it is read.
 type onlyWriter struct{ io.Writer }
+
+// allKnown reports whether every one of args is known. A stream (from)
+// never is before the run: plans leave it out.
+func allKnown(known sdk.Known, args ...string) bool {
+	for _, a := range args {
+		if !known.Has(a) {
+			return false
+		}
+	}
+	return true
+}
 
 // stopped is err, or the step's cancellation when that is what ended
 // it (closing the input on cancellation fails its read).

@@ -141,7 +141,7 @@ func (s unpackSettings) describe() string {
 }
 
 func planUnpack(_ context.Context, a unpackArgs, known sdk.Known, _ sdk.Target) (*sdk.PlanResponse, error) {
-	if !known.All() {
+	if !allKnown(known, "compression", "identity", "passphrase", "sha256", "bytes") {
 		return &sdk.PlanResponse{Changes: []string{"unpack the stream with settings known at run time"}}, nil
 	}
 	s, err := readUnpackArgs(a)

@@ -75,7 +75,7 @@ func TestPlans(t *testing.T) {
 		want   string
 	}{
 		"pack zstd to keys": {action: "pack", args: map[string]cty.Value{"recipients": strs(k.public), "concurrency": cty.NumberIntVal(3)},
-			want: "pack the stream: zstd (level default: klauspost's default, 3 workers, 1024 KiB window), encrypted with age to 1 recipient(s)"},
+			want: "pack the stream: zstd (level default: klauspost's default, 3 workers, 512 KiB window), encrypted with age to 1 recipient(s)"},
 		"pack gzip with a passphrase": {action: "pack", args: map[string]cty.Value{"compression": cty.StringVal("gzip"), "level": cty.NumberIntVal(9), "concurrency": cty.NumberIntVal(2), "passphrase": cty.StringVal("pw pw pw")},
 			want: "pack the stream: gzip (level 9, 2 workers), encrypted with age and a passphrase"},
 		"unpack checked": {action: "unpack", args: map[string]cty.Value{"identity": cty.StringVal(k.secret), "sha256": cty.StringVal(strings.Repeat("0a", 32)), "bytes": cty.NumberIntVal(5)},
