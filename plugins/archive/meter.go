@@ -85,12 +85,16 @@ func (r *meteredReader) failed() error {
 }
 
 // meteredWriter meters what it writes to w (when m is set), and keeps
-// w's first error. After fail, it writes
-// nothing more: an encoder closed to release its goroutines must not
-// write a valid end of stream after a failure.
+// w's first error. After fail, it writes nothing more: an encoder closed
+// to release its goroutines must not write a valid end of stream after
+// a failure. A compressor writes it from a goroutine of its own: fail
+// may be called from any, and every field is read only once the
+// compressor has been closed.
 type meteredWriter struct {
-	w      io.Writer
-	m      *meter
+	w io.Writer
+	m *meter
+
+	mu     sync.Mutex
 	err    error // w's first error
 	failed bool
 }
@@ -98,6 +102,8 @@ type meteredWriter struct {
 var errFailed = errors.New("the step failed: nothing more is written")
 
 func (w *meteredWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
 	if w.failed {
 		return 0, errFailed
 	}
@@ -114,7 +120,18 @@ func (w *meteredWriter) Write(p []byte) (int, error) {
 	return n, err
 }
 
-func (w *meteredWriter) fail() { w.failed = true }
+func (w *meteredWriter) fail() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.failed = true
+}
+
+// writeErr is w's first error, or nil.
+func (w *meteredWriter) writeErr() error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.err
+}
 
 // progressInterval is how often an action reports its progress at most.
 const progressInterval = 500 * time.Millisecond

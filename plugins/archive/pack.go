@@ -232,8 +232,8 @@ func pack(ctx context.Context, ui sdk.UI, s packSettings, in io.Reader, out io.W
 
 // packWriteError says why writing the packed stream failed.
 func packWriteError(mw *meteredWriter, err error) error {
-	if mw.err != nil {
-		return fmt.Errorf("writing the stream: %w", mw.err)
+	if mw.writeErr() != nil {
+		return fmt.Errorf("writing the stream: %w", mw.writeErr())
 	}
 	return fmt.Errorf("compressing: %w", err)
 }

@@ -229,8 +229,8 @@ func unpack(ctx context.Context, ui sdk.UI, s unpackSettings, in io.Reader, out 
 	switch {
 	case src.failed() != nil:
 		return inputFailed(nil)
-	case dw.err != nil:
-		return fmt.Errorf("writing the stream: %w", dw.err)
+	case dw.writeErr() != nil:
+		return fmt.Errorf("writing the stream: %w", dw.writeErr())
 	case errors.Is(rawSrc.failed(), errNotDecrypted):
 		return rawSrc.failed()
 	case rawSrc.failed() != nil:
