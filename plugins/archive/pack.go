@@ -206,8 +206,15 @@ func pack(ctx context.Context, ui sdk.UI, s packSettings, in io.Reader, out io.W
 	if err != nil {
 		return fmt.Errorf("starting the compression: %w", err)
 	}
+	// closeAll ends the compressed stream, then the encrypted one: the
+	// latter only if the former ended well, so that age never seals a
+	// broken compressed stream as whole.
 	closeAll := func() error {
-		return errors.Join(comp.Close(), sink.Close())
+		if err := comp.Close(); err != nil {
+			mw.fail()
+			return errors.Join(err, sink.Close())
+		}
+		return sink.Close()
 	}
 	p := newProgress(ui, "packing")
 	src := &meteredReader{ctx: ctx, r: in, m: raw, after: func(n int64) error { p.report(n); return nil }}
