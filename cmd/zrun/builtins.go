@@ -5,6 +5,7 @@ import (
 	"os"
 
 	"github.com/zrun-dev/zrun/plugins"
+	archiveplugin "github.com/zrun-dev/zrun/plugins/archive"
 	dockerplugin "github.com/zrun-dev/zrun/plugins/docker"
 	execplugin "github.com/zrun-dev/zrun/plugins/exec"
 	httpplugin "github.com/zrun-dev/zrun/plugins/http"
@@ -20,6 +21,7 @@ const pluginModeArg = plugins.BuiltinArg
 
 // builtins is the table of plugins that ship with zrun.
 var builtins = map[string]func() *sdk.Plugin{
+	"archive":  archiveplugin.Plugin,
 	"docker":   dockerplugin.Plugin,
 	"exec":     execplugin.Plugin,
 	"http":     httpplugin.Plugin,
