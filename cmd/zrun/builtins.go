@@ -8,6 +8,7 @@ import (
 	dockerplugin "github.com/zrun-dev/zrun/plugins/docker"
 	execplugin "github.com/zrun-dev/zrun/plugins/exec"
 	httpplugin "github.com/zrun-dev/zrun/plugins/http"
+	rcloneplugin "github.com/zrun-dev/zrun/plugins/rclone"
 	sshplugin "github.com/zrun-dev/zrun/plugins/ssh"
 	"github.com/zrun-dev/zrun/sdk"
 	"github.com/zrun-dev/zrun/sdk/plugin"
@@ -22,6 +23,7 @@ var builtins = map[string]func() *sdk.Plugin{
 	"docker": dockerplugin.Plugin,
 	"exec":   execplugin.Plugin,
 	"http":   httpplugin.Plugin,
+	"rclone": rcloneplugin.Plugin,
 	"ssh":    sshplugin.Plugin,
 }
 
