@@ -105,7 +105,7 @@ func (r *remote) declare(s *spec, label string, fileSections map[string]string) 
 		if err != nil {
 			return "", err
 		}
-		params["remote"] = inner + ":" + s.wrappedPath
+		params["remote"] = inner + ":" + s.wrapped.root
 	} else if s.typ == "crypt" {
 		params["remote"] = rewriteRemoteRef(params["remote"], fileSections)
 	}

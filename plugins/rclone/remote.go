@@ -41,11 +41,11 @@ type remoteArgs struct {
 type spec struct {
 	typ    string
 	params map[string]string // rclone parameter names; plain values
-	// wrapped is a crypt remote's remote declared as an object, and
-	// wrappedPath the folder inside it.
-	wrapped     *spec
-	wrappedPath string
-	section     string
+	// wrapped is a crypt remote's remote declared as an object, and root
+	// (of a wrapped remote) the folder inside it crypt encrypts into.
+	wrapped *spec
+	root    string
+	section string
 }
 
 // validate checks the remote arguments of any action.
@@ -112,7 +112,7 @@ func parseRemote(v cty.Value, at cty.Path, nested bool) (*spec, sdk.Diagnostics)
 			if !ok {
 				diags = diags.Errorf(kat, "Invalid path", "path is the folder inside this remote that crypt encrypts into, a string.")
 			}
-			s.wrappedPath = p
+			s.root = p
 			continue
 		case s.typ == "crypt" && k == "remote" && (av.Type().IsObjectType() || av.Type().IsMapType()):
 			w, wdiags := parseRemote(av, kat, true)
@@ -134,6 +134,10 @@ func parseRemote(v cty.Value, at cty.Path, nested bool) (*spec, sdk.Diagnostics)
 			continue
 		}
 		s.params[k] = str
+	}
+	if nested && s.root == "" {
+		diags = diags.Errorf(at, "Missing path",
+			`The remote a crypt remote wraps sets path, the folder inside it that crypt encrypts into (e.g. "bucket/encrypted", "/srv/backups").`)
 	}
 	diags = append(diags, s.checkRequired(ri, at)...)
 	return s, diags

@@ -179,6 +179,11 @@ func putAtomic(ctx context.Context, r *remote, p string, m *meter, size int64) (
 	} else {
 		return nil, fmt.Errorf("%s cannot take a stream of unknown size", r.label)
 	}
+	if err != nil && !staged {
+		// A failed direct upload published nothing: whatever obj is,
+		// the object at p is the previous one, if any.
+		obj = nil
+	}
 	if err == nil && !m.eof {
 		err = errors.New("the backend finished before the stream ended")
 	}
