@@ -90,7 +90,7 @@ func (a *retentionArgs) policy(known sdk.Known) (*policy, sdk.Diagnostics) {
 	}
 	if a.TimeFormat != nil && known.Has("time_format") {
 		p.timeFormat = *a.TimeFormat
-		if ref := time.Date(2006, 1, 2, 15, 4, 5, 0, time.UTC).Format(p.timeFormat); ref == p.timeFormat {
+		if other := time.Date(2017, 11, 23, 22, 17, 38, 0, time.UTC).Format(p.timeFormat); other == p.timeFormat {
 			diags = diags.Errorf(cty.GetAttrPath("time_format"), "Invalid time format",
 				`time_format is a Go layout written with the reference time, e.g. "2006-01-02T150405Z" or "20060102-1504".`)
 		}
