@@ -107,6 +107,14 @@ func TestUploadFailedPipe(t *testing.T) {
 			if got := b.files(t); !cmp.Equal(got, before) {
 				t.Errorf("the remote holds %q, want %q", got, before)
 			}
+			// A good upload then replaces the previous object.
+			ok(t, run(t, "upload", args(b.remote, "from", "pipe:1", "path", old), sdktest.WithInput("from", strings.NewReader("new"))))
+			if got := str(ok(t, run(t, "read", args(b.remote, "path", old))), "content"); got != "new" {
+				t.Errorf("after a good upload the object holds %q", got)
+			}
+			if got := b.files(t); !cmp.Equal(got, before) {
+				t.Errorf("after a good upload the remote holds %q, want %q", got, before)
+			}
 		})
 	}
 	if s3srv.aborts.Load() < 2 {
