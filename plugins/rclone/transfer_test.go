@@ -15,6 +15,7 @@ import (
 	"github.com/rclone/rclone/fs"
 	"github.com/zclconf/go-cty/cty"
 
+	"github.com/zrun-dev/zrun/sdk"
 	"github.com/zrun-dev/zrun/sdk/sdktest"
 )
 
@@ -239,6 +240,20 @@ func TestOverGRPC(t *testing.T) {
 	p := filepath.Join(b.dir, "m.json")
 	ok(t, run(t, "write", args(b.remote, "path", p, "content", "{}"), sdktest.OverGRPC()))
 	if got := str(ok(t, run(t, "read", args(b.remote, "path", p), sdktest.OverGRPC())), "content"); got != "{}" {
+		t.Errorf("read = %q", got)
+	}
+}
+
+// TestMarkedSecretOverGRPC: a remote whose secret is marked sensitive, as
+// a value from secret. is, crosses the wire and works.
+func TestMarkedSecretOverGRPC(t *testing.T) {
+	b, srv := s3Backend(t)
+	attrs := b.remote.AsValueMap()
+	attrs["secret_access_key"] = cty.StringVal(srv.secret).Mark(sdk.Sensitive)
+	remote := cty.ObjectVal(attrs)
+	p := path.Join(b.dir, "m.json")
+	ok(t, run(t, "write", args(remote, "path", p, "content", "{}"), sdktest.OverGRPC()))
+	if got := str(ok(t, run(t, "read", args(remote, "path", p), sdktest.OverGRPC())), "content"); got != "{}" {
 		t.Errorf("read = %q", got)
 	}
 }
