@@ -10,6 +10,7 @@ import (
 	execplugin "github.com/zrun-dev/zrun/plugins/exec"
 	httpplugin "github.com/zrun-dev/zrun/plugins/http"
 	postgresplugin "github.com/zrun-dev/zrun/plugins/postgres"
+	rcloneplugin "github.com/zrun-dev/zrun/plugins/rclone"
 	sshplugin "github.com/zrun-dev/zrun/plugins/ssh"
 	"github.com/zrun-dev/zrun/sdk"
 	"github.com/zrun-dev/zrun/sdk/plugin"
@@ -26,6 +27,7 @@ var builtins = map[string]func() *sdk.Plugin{
 	"exec":     execplugin.Plugin,
 	"http":     httpplugin.Plugin,
 	"postgres": postgresplugin.Plugin,
+	"rclone":   rcloneplugin.Plugin,
 	"ssh":      sshplugin.Plugin,
 }
 
