@@ -332,3 +332,37 @@ workflow "w" {
 		t.Errorf("no dashed pipe edge in:\n%s", dot)
 	}
 }
+
+// A producer whose target is read from the environment (target =
+// env.db.target, one host) is piped like one with a literal target: its
+// stream's value is known before it has run.
+func TestPipeTargetFromEnvironment(t *testing.T) {
+	m := withStreamMocks(newMock())
+	r := newRunner(t, m, &events.Recorder{}, 2, map[string]string{
+		"workflows/w.hcl": `
+workflow "w" {
+  step "dump" {
+    action = mock.produce
+    target = env.db.target
+    size   = 1048576
+  }
+  step "load" {
+    action = mock.consume
+    from   = step.dump.stream
+  }
+}`,
+		"environments/e.hcl": `environment "dev" {
+  db = { target = "local" }
+}`,
+	})
+	res, diags := r.Run(t.Context(), RunRequest{Workflow: "w", Env: "dev"})
+	if diags.HasErrors() {
+		t.Fatal(diags.Error())
+	}
+	if res.Status != events.StatusOK {
+		t.Fatalf("run %s: %s", res.Status, res.Error)
+	}
+	if b := res.Steps["step.load"].Outputs.GetAttr("bytes"); !b.RawEquals(cty.NumberIntVal(1 << 20)) {
+		t.Errorf("load read %#v bytes", b)
+	}
+}

@@ -9,6 +9,7 @@ import (
 	"github.com/zclconf/go-cty/cty"
 
 	"github.com/zrun-dev/zrun/dsl"
+	"github.com/zrun-dev/zrun/dsl/addrs"
 	"github.com/zrun-dev/zrun/dsl/lang"
 	"github.com/zrun-dev/zrun/engine/secrets"
 	"github.com/zrun-dev/zrun/engine/targets"
@@ -214,7 +215,10 @@ func (x *execution) attemptOn(ctx context.Context, host string, fanned bool, b *
 
 // stepTypes is wb.stepType in env: a step whose target names a group of
 // env is a map of host to outputs, and one whose target is an expression
-// may be (its type is known only once it runs).
+// of more than env's values may be (its type is known only once it
+// runs). A target read from the environment (target = env.db.target) is
+// known here, so a step that targets one host keeps its outputs' type and
+// its streams can be piped.
 func stepTypes(wb *workflowBinding, env *dsl.Environment) func(string) cty.Type {
 	return func(name string) cty.Type {
 		ty := wb.stepType(name)
@@ -222,7 +226,7 @@ func stepTypes(wb *workflowBinding, env *dsl.Environment) func(string) cty.Type 
 		if !ok || b == nil || b.Target == nil || b.ForEach != nil {
 			return ty
 		}
-		v, diags := b.Target.Value(nil)
+		v, diags := b.Target.Value(envOnlyContext(b.Target, env))
 		if diags.HasErrors() || !v.IsKnown() || v.IsNull() || !v.Type().Equals(cty.String) {
 			return cty.DynamicPseudoType
 		}
@@ -231,6 +235,29 @@ func stepTypes(wb *workflowBinding, env *dsl.Environment) func(string) cty.Type 
 		}
 		return ty
 	}
+}
+
+// envOnlyContext is the evaluation context of an expression that refers
+// to env's values and nothing else (no function either), or nil when it
+// refers to anything else: its value cannot be known before the run.
+func envOnlyContext(expr hcl.Expression, env *dsl.Environment) *hcl.EvalContext {
+	refs, diags := lang.ReferencesInExpr(expr)
+	if diags.HasErrors() || len(refs) == 0 || env == nil {
+		return nil
+	}
+	vals := map[string]cty.Value{}
+	for _, ref := range refs {
+		e, ok := ref.Subject.(addrs.EnvValue)
+		if !ok {
+			return nil
+		}
+		v, ok := env.Value(e.Name)
+		if !ok {
+			return nil
+		}
+		vals[e.Name] = v
+	}
+	return &hcl.EvalContext{Variables: map[string]cty.Value{addrs.RootEnv: cty.ObjectVal(vals)}}
 }
 
 // Interface guards

@@ -119,8 +119,13 @@ func (r *Runner) validateStep(data *runData, b *boundStep, index int) (hcl.Diagn
 	var calls []validateCall
 	for _, inst := range insts {
 		scope := r.scope(data, inst.each)
-		_, moreDiags := evalWhen(scope, b)
+		runs, moreDiags := evalWhen(scope, b)
 		diags = append(diags, moreDiags...)
+		// A step whose condition is known false in this environment never
+		// runs there: its expressions are checked, but its plugin is not
+		// asked about arguments it will never get (a webhook step with
+		// when = env.webhook != "" and url = env.webhook).
+		skipped := !moreDiags.HasErrors() && !runs
 		t, moreDiags := evalTarget(scope, b, data.env)
 		diags = append(diags, moreDiags...)
 		if !moreDiags.HasErrors() && t.group == "" && b.Fanout != nil {
@@ -134,7 +139,7 @@ func (r *Runner) validateStep(data *runData, b *boundStep, index int) (hcl.Diagn
 		args, moreDiags := evalArgs(scope, b)
 		hintMetaArguments(b, moreDiags)
 		diags = append(diags, moreDiags...)
-		if moreDiags.HasErrors() || b.client == nil {
+		if moreDiags.HasErrors() || b.client == nil || skipped {
 			continue
 		}
 		calls = append(calls, validateCall{step: index, b: b, args: args})

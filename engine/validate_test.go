@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -338,5 +339,37 @@ workflow "w" {
 	}
 	if diags := New(Options{Config: cfg, Plugins: newMock()}).Validate(t.Context()); len(diags) > 0 {
 		t.Errorf("load errors reported again: %v", diags)
+	}
+}
+
+// A step whose when is known false in an environment is not validated by
+// its plugin there (it never runs there), but is elsewhere; its
+// expressions are checked everywhere.
+func TestValidateSkipsStepsThatNeverRun(t *testing.T) {
+	m := newMock()
+	r := newRunner(t, m, &events.Recorder{}, 1, map[string]string{
+		"workflows/w.hcl": `
+workflow "w" {
+  step "hook" {
+    when   = env.hook != ""
+    action = mock.checked
+    value  = env.hook == "" ? "bad" : env.hook
+  }
+  step "typo" {
+    when   = false
+    action = mock.checked
+    value  = env.nope
+  }
+}`,
+		"environments/e.hcl": "environment \"dev\" {\n  hook = \"\"\n}\nenvironment \"prod\" {\n  hook = \"bad\"\n}\n",
+	})
+	var got []string
+	for _, d := range r.Validate(t.Context()) {
+		got = append(got, d.Summary+": "+d.Detail)
+	}
+	slices.Sort(got)
+	if len(got) != 2 || !strings.HasPrefix(got[0], "Bad value: ") || !strings.Contains(got[0], "prod") || strings.Contains(got[0], "dev") ||
+		!strings.HasPrefix(got[1], "Reference to undefined environment value") || !strings.Contains(got[1], "dev, prod") {
+		t.Errorf("diagnostics %q; want prod's bad value only, and the typo in every environment", got)
 	}
 }
