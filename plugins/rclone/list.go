@@ -31,7 +31,8 @@ func (a *folderArgs) validate(known sdk.Known) sdk.Diagnostics {
 
 type listArgs struct {
 	folderArgs
-	Recursive bool `zrun:"recursive,optional" help:"Also list the objects of the folder's subfolders. Default: false."`
+	Recursive bool    `zrun:"recursive,optional" help:"Also list the objects of the folder's subfolders. Default: false."`
+	Match     *string `zrun:"match" help:"A regular expression (RE2) on an object's name below the folder: only the objects it matches are listed (\"\\\\.manifest\\\\.json$\": the backups' manifests). Default: every object."`
 }
 
 // listedObject is one object of a listing.
@@ -48,7 +49,10 @@ type listOutputs struct {
 
 func newList() sdk.Action {
 	return sdk.NewAction("list", "List the objects of a folder on a remote.", runList,
-		sdk.WithValidate(func(_ context.Context, a listArgs, known sdk.Known) sdk.Diagnostics { return a.validate(known) }))
+		sdk.WithValidate(func(_ context.Context, a listArgs, known sdk.Known) sdk.Diagnostics {
+			_, diags := compileMatch(a.Match, known, a.validate(known))
+			return diags
+		}))
 }
 
 func runList(ctx context.Context, a listArgs, _ sdk.UI) (listOutputs, error) {
@@ -60,8 +64,12 @@ func runList(ctx context.Context, a listArgs, _ sdk.UI) (listOutputs, error) {
 	if err != nil {
 		return listOutputs{}, fmt.Errorf("list %s on %s: %w", a.Path, r.label, err)
 	}
+	match, _ := compileMatch(a.Match, sdk.Known{}, nil) // validated: every argument is known now
 	out := listOutputs{Objects: []listedObject{}}
 	for _, o := range objs {
+		if match != nil && !match.MatchString(o.name) {
+			continue
+		}
 		out.Objects = append(out.Objects, listedObject{Path: o.path, Name: o.name, Bytes: o.size,
 			Modified: o.modified.UTC().Format(time.RFC3339)})
 	}

@@ -58,13 +58,7 @@ func validateRetention(_ context.Context, a retentionArgs, known sdk.Known) sdk.
 func (a *retentionArgs) policy(known sdk.Known) (*policy, sdk.Diagnostics) {
 	var diags sdk.Diagnostics
 	p := &policy{companions: a.Companions}
-	if a.Match != nil && known.Has("match") {
-		re, err := regexp.Compile(*a.Match)
-		if err != nil {
-			diags = diags.Errorf(cty.GetAttrPath("match"), "Invalid regular expression", fmt.Sprintf("match is an RE2 expression on object names: %v.", err))
-		}
-		p.match = re
-	}
+	p.match, diags = compileMatch(a.Match, known, diags)
 	for _, n := range []struct {
 		arg string
 		v   *int
@@ -345,4 +339,18 @@ func runRetention(ctx context.Context, a retentionArgs, ui sdk.UI) (retentionOut
 		}
 	}
 	return out, nil
+}
+
+// compileMatch compiles a match argument (an RE2 expression on object
+// names; nil or unknown: none), adding a diagnostic at it when it does not
+// compile.
+func compileMatch(match *string, known sdk.Known, diags sdk.Diagnostics) (*regexp.Regexp, sdk.Diagnostics) {
+	if match == nil || !known.Has("match") {
+		return nil, diags
+	}
+	re, err := regexp.Compile(*match)
+	if err != nil {
+		diags = diags.Errorf(cty.GetAttrPath("match"), "Invalid regular expression", fmt.Sprintf("match is an RE2 expression on object names: %v.", err))
+	}
+	return re, diags
 }

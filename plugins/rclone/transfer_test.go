@@ -63,6 +63,10 @@ func TestRoundTrip(t *testing.T) {
 			if !cmp.Equal(paths, []string{p, manifest}) {
 				t.Errorf("listed %q", paths)
 			}
+			matched := ok(t, run(t, "list", args(b.remote, "path", path.Join(b.dir, "db"), "match", `\.manifest\.json$`))).Outputs.GetAttr("objects").AsValueSlice()
+			if len(matched) != 1 || matched[0].GetAttr("path").AsString() != manifest {
+				t.Errorf("listed with match: %#v", matched)
+			}
 			if got := b.files(t); !cmp.Equal(got, []string{"db/2026-12-01T0300Z.dump", "db/2026-12-01T0300Z.dump.manifest.json"}) {
 				t.Errorf("the remote holds %q", got)
 			}
