@@ -48,7 +48,8 @@ type listOutputs struct {
 
 func newList() sdk.Action {
 	return sdk.NewAction("list", "List the objects of a folder on a remote.", runList,
-		sdk.WithValidate(func(_ context.Context, a listArgs, known sdk.Known) sdk.Diagnostics { return a.validate(known) }))
+		sdk.WithValidate(func(_ context.Context, a listArgs, known sdk.Known) sdk.Diagnostics { return a.validate(known) }),
+		sdk.WithPlan(planReading[listArgs]("list")))
 }
 
 func runList(ctx context.Context, a listArgs, _ sdk.UI) (listOutputs, error) {
