@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -34,6 +35,9 @@ import (
 var setup struct {
 	once sync.Once
 	salt []byte
+	// mu makes putting a section into rclone's config one step: a
+	// concurrent step must not see a section half written.
+	mu sync.Mutex
 }
 
 // initRclone sets rclone up on first use rather than at start-up: every
@@ -81,6 +85,10 @@ func (a *remoteArgs) resolve() (*remote, error) {
 			return nil, &sdk.ArgError{Path: cty.GetAttrPath("remote"), Summary: "Remote not in config file",
 				Detail: sectionHint(s.section, *a.ConfigFile, sections)}
 		}
+		if typ, _ := config.LoadedData().GetValue(name, "type"); !slices.Contains(backendTypes, typ) {
+			return nil, &sdk.ArgError{Path: cty.GetAttrPath("remote"), Summary: "Unsupported remote type",
+				Detail: fmt.Sprintf("[%s] in %s is of type %q; zrun's rclone plugin supports %s.", s.section, *a.ConfigFile, typ, quoted(backendTypes))}
+		}
 		r.name, r.label = name, s.section
 		return r, nil
 	}
@@ -126,6 +134,8 @@ func (r *remote) declare(s *spec, label string, fileSections map[string]string) 
 			r.secrets = append(r.secrets, params[o.Name])
 		}
 	}
+	setup.mu.Lock()
+	defer setup.mu.Unlock()
 	data := config.LoadedData()
 	if !data.HasSection(name) {
 		for k, v := range params {
@@ -162,11 +172,14 @@ func (r *remote) loadFile(path string) (map[string]string, error) {
 			sections[sec] = "zrun-" + ns + "-" + sec
 		}
 	}
+	setup.mu.Lock()
+	defer setup.mu.Unlock()
 	data := config.LoadedData()
 	for sec, name := range sections {
 		r.names[name] = sec
 		kv, _ := gc.GetSection(sec)
 		ri, _ := fs.Find(kv["type"])
+		fresh := !data.HasSection(name) // else the same content, put there before
 		for k, v := range kv {
 			if k == "remote" && kv["type"] == "crypt" {
 				v = rewriteRemoteRef(v, sections)
@@ -179,7 +192,9 @@ func (r *remote) loadFile(path string) (map[string]string, error) {
 					}
 				}
 			}
-			data.SetValue(name, k, v)
+			if fresh {
+				data.SetValue(name, k, v)
+			}
 		}
 	}
 	return sections, nil
@@ -271,8 +286,14 @@ func (r *remote) scrub(s string) string {
 			s = strings.ReplaceAll(s, secret, "(secret)")
 		}
 	}
-	for name, label := range r.names {
-		s = strings.ReplaceAll(s, name, label)
+	names := make([]string, 0, len(r.names))
+	for name := range r.names {
+		names = append(names, name)
+	}
+	// Longest first: one generated name may begin another.
+	sort.Slice(names, func(i, j int) bool { return len(names[i]) > len(names[j]) })
+	for _, name := range names {
+		s = strings.ReplaceAll(s, name, r.names[name])
 	}
 	return s
 }

@@ -35,7 +35,7 @@ type downloadOutputs struct {
 func newDownload() sdk.Action {
 	return sdk.NewAction("download",
 		"Download an object from a remote into a stream, with no temporary file on this machine.",
-		runDownload, sdk.WithValidate(validateObject))
+		runDownload, sdk.WithValidate(validateObject), sdk.WithPlan(planReading[objectArgs]("download")))
 }
 
 func validateObject(_ context.Context, a objectArgs, known sdk.Known) sdk.Diagnostics {
@@ -84,7 +84,7 @@ func newHash() sdk.Action {
 	return sdk.NewAction("hash",
 		"Read an object back from its remote and compute its SHA-256, failing if it is not the expected one or "+
 			"not of the expected size: the check before a backup counts.",
-		runHash, sdk.WithValidate(validateHash))
+		runHash, sdk.WithValidate(validateHash), sdk.WithPlan(planReading[hashArgs]("read back and check")))
 }
 
 func validateHash(_ context.Context, a hashArgs, known sdk.Known) sdk.Diagnostics {
@@ -125,7 +125,7 @@ type readOutputs struct {
 func newRead() sdk.Action {
 	return sdk.NewAction("read",
 		fmt.Sprintf("Read a small object (a manifest), at most %s.", sizeText(maxRead)),
-		runRead, sdk.WithValidate(validateObject))
+		runRead, sdk.WithValidate(validateObject), sdk.WithPlan(planReading[objectArgs]("read")))
 }
 
 func runRead(ctx context.Context, a objectArgs, ui sdk.UI) (readOutputs, error) {
@@ -158,4 +158,23 @@ func runRead(ctx context.Context, a objectArgs, ui sdk.UI) (readOutputs, error) 
 		return readOutputs{}, fmt.Errorf("%s on %s is not UTF-8 text: rclone.read returns text (a manifest); stream binary objects with rclone.download", a.Path, r.label)
 	}
 	return readOutputs{Content: buf.String(), Bytes: n}, nil
+}
+
+// pathArgs are the arguments of an action that reads one path of a remote.
+type pathArgs interface {
+	remoteAndPath() (remoteArgs, string)
+}
+
+func (a objectArgs) remoteAndPath() (remoteArgs, string) { return a.remoteArgs, a.Path }
+func (a folderArgs) remoteAndPath() (remoteArgs, string) { return a.remoteArgs, a.Path }
+
+// planReading describes an action that changes nothing.
+func planReading[A pathArgs](verb string) func(context.Context, A, sdk.Known, sdk.Target) (*sdk.PlanResponse, error) {
+	return func(_ context.Context, a A, known sdk.Known, _ sdk.Target) (*sdk.PlanResponse, error) {
+		r, p := a.remoteAndPath()
+		if !known.Has("path") {
+			p = "the object"
+		}
+		return &sdk.PlanResponse{Changes: []string{fmt.Sprintf("%s %s on %s", verb, p, describeRemote(r, known))}, NoOp: true}, nil
+	}
 }

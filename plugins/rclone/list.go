@@ -52,7 +52,8 @@ func newList() sdk.Action {
 		sdk.WithValidate(func(_ context.Context, a listArgs, known sdk.Known) sdk.Diagnostics {
 			_, diags := compileMatch(a.Match, known, a.validate(known))
 			return diags
-		}))
+		}),
+		sdk.WithPlan(planReading[listArgs]("list")))
 }
 
 func runList(ctx context.Context, a listArgs, _ sdk.UI) (listOutputs, error) {

@@ -5,10 +5,12 @@ import (
 	"context"
 	"crypto/md5"
 	"encoding/hex"
+	"fmt"
 	"os"
 	"path"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -266,5 +268,53 @@ func writeConf(t *testing.T, p, content string) {
 	t.Helper()
 	if err := os.WriteFile(p, []byte(content), 0o600); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestConcurrentSteps: steps of one plugin process using the same and
+// different remotes at once (rclone's config is process-wide).
+func TestConcurrentSteps(t *testing.T) {
+	dirs := []string{t.TempDir(), t.TempDir()}
+	var wg sync.WaitGroup
+	for i := range 6 {
+		wg.Go(func() {
+			dir := dirs[i%2]
+			crypt := cty.ObjectVal(map[string]cty.Value{"type": cty.StringVal("crypt"), "password": cty.StringVal("h6 " + dir),
+				"remote": cty.ObjectVal(map[string]cty.Value{"type": cty.StringVal("local"), "path": cty.StringVal(dir)})})
+			name := fmt.Sprintf("f%d", i)
+			// (t.Errorf, not t.Fatalf: this is not the test's goroutine.)
+			if err := run(t, "upload", args(crypt, "from", "pipe:1", "path", name), sdktest.WithInput("from", strings.NewReader(name))).Diagnostics.Err(); err != nil {
+				t.Errorf("upload %s: %v", name, err)
+				return
+			}
+			res := run(t, "read", args(crypt, "path", name))
+			if err := res.Diagnostics.Err(); err != nil || str(res, "content") != name {
+				t.Errorf("read %s: %v", name, err)
+			}
+		})
+	}
+	wg.Wait()
+	if a, b := len(dirNames(t, dirs[0])), len(dirNames(t, dirs[1])); a != 3 || b != 3 {
+		t.Errorf("the folders hold %d and %d objects, want 3 each", a, b)
+	}
+}
+
+// TestUploadNoStream: an upload whose from is null in this run says so.
+func TestUploadNoStream(t *testing.T) {
+	res := run(t, "upload", map[string]cty.Value{"remote": obj("type", "local"), "from": cty.NullVal(cty.String), "path": cty.StringVal(filepath.Join(t.TempDir(), "x"))})
+	wantDiag(t, res, "No stream", cty.GetAttrPath("from"))
+}
+
+// TestProgressThrottled: a burst of reads reports nothing until a quarter
+// of a second has passed; finish always reports.
+func TestProgressThrottled(t *testing.T) {
+	ui := sdktest.NewUI(nil, sdk.RunInfo{})
+	p := newProgress(ui, 0, "upload x")
+	for i := range 10000 {
+		p.set(int64(i))
+	}
+	p.finish(10000)
+	if got := ui.Record().Progress; len(got) > 2 || got[len(got)-1].Done != 10000 {
+		t.Errorf("progress = %+v", got)
 	}
 }

@@ -35,6 +35,9 @@ func validateUpload(_ context.Context, a uploadArgs, known sdk.Known) sdk.Diagno
 }
 
 func planUpload(_ context.Context, a uploadArgs, known sdk.Known, _ sdk.Target) (*sdk.PlanResponse, error) {
+	if !known.Has("path") {
+		a.Path = "an object"
+	}
 	return &sdk.PlanResponse{Changes: []string{fmt.Sprintf("upload a stream to %s on %s", a.Path, describeRemote(a.remoteArgs, known))}}, nil
 }
 
