@@ -120,9 +120,9 @@ func newCodec(name string, level *string, concurrency int) (codec, error) {
 	case numErr != nil:
 		c.zstdLevel, c.gzipLevel = zstdLevels[l], levelNames[l]
 	case name == zstdName && (n < 1 || n > 22):
-		return c, fmt.Errorf("zstd's levels are 1 to 22, not %d (3 is zstd's default)", n)
+		return c, fmt.Errorf("a zstd level is 1 to 22, not %d (3 is zstd's default)", n)
 	case name == gzipName && (n < 1 || n > 9):
-		return c, fmt.Errorf("gzip's levels are 1 to 9, not %d (6 is gzip's default)", n)
+		return c, fmt.Errorf("a gzip level is 1 to 9, not %d (6 is gzip's default)", n)
 	default:
 		c.zstdLevel, c.gzipLevel = zstd.EncoderLevelFromZstd(n), n
 	}

@@ -206,17 +206,18 @@ func (h *holdback) Flush() error {
 }
 
 // softMemoryLimit is the Go memory limit (debug.SetMemoryLimit) the
-// plugin's process sets itself when it first packs or unpacks, unless
-// GOMEMLIMIT set one: the compressors and age allocate buffers by the
-// chunk, which Go's collector would otherwise let pile up to twice the
-// live heap (the pack's zstdBudget, unpack's unpackMemory) before it
-// frees them. With the binary's own pages, the process stays under 160
-// MB. The plugin runs
-// in a process of its own, so the limit is its alone.
+// plugin's process sets itself when it packs or unpacks, unless a limit
+// is set already (GOMEMLIMIT). The compressors and age allocate buffers
+// by the chunk, which Go's collector would otherwise let pile up to
+// twice the live heap (the pack's zstdBudget, unpack's unpackMemory)
+// before it frees them. With the binary's own pages, the process stays
+// under 160 MB. The plugin runs in a process of its own, so the limit is
+// its alone.
 const softMemoryLimit = 128 << 20
 
-var limitMemory = sync.OnceFunc(func() {
+// limitMemory sets softMemoryLimit unless a limit is set.
+func limitMemory() {
 	if debug.SetMemoryLimit(-1) == math.MaxInt64 {
 		debug.SetMemoryLimit(softMemoryLimit)
 	}
-})
+}
