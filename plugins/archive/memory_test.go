@@ -62,8 +62,9 @@ func (c *counter) Write(p []byte) (int, error) { c.n += int64(len(p)); return le
 
 // memorySlack is what the bounds allow beyond the compressors' buffers:
 // the copy buffers (1 MiB each side), unpack's holdback (2 MiB), its
-// bufio readers, age's chunks (64 KiB), and the test's own generator.
-const memorySlack = 16 << 20
+// bufio readers, age's chunks (64 KiB), the test's own generator, and
+// the garbage the collector has not freed yet when the heap is sampled.
+const memorySlack = 24 << 20
 
 // Packing 1 GiB (256 MiB for the bounds that do not grow with it), made as it is read, holds no more than the compressor's
 // stated bound; so does packing and unpacking it at once, with age, in
