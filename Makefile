@@ -61,6 +61,7 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzMaskStream$$' -fuzztime $(FUZZTIME) ./engine
 	$(GO) test -run '^$$' -fuzz '^FuzzValidatePartial$$' -fuzztime $(FUZZTIME) ./engine
 	$(GO) test -run '^$$' -fuzz '^FuzzPidFilter$$' -fuzztime $(FUZZTIME) ./engine/targets
+	$(GO) test -run '^$$' -fuzz '^FuzzUnpack$$' -fuzztime $(FUZZTIME) ./plugins/archive
 	$(GO) -C sdk test -run '^$$' -fuzz '^FuzzUnmarshalSchema$$' -fuzztime $(FUZZTIME) ./rpc
 	$(GO) -C sdk test -run '^$$' -fuzz '^FuzzUnmarshalDynamic$$' -fuzztime $(FUZZTIME) ./rpc
 
@@ -85,6 +86,8 @@ tools:
 	@command -v gcc >/dev/null || { echo "installing gcc (for go test -race)"; apt-get install -y -qq gcc >/dev/null; }
 	@test -x /usr/sbin/sshd || { echo "installing openssh-server (the ssh tests start their own sshd on loopback)"; \
 		apt-get update -qq && apt-get install -y -qq --no-install-recommends openssh-server openssh-client >/dev/null; }
+	@command -v zstd >/dev/null && command -v age >/dev/null || { echo "installing zstd and age (the archive plugin's compatibility tests)"; \
+		apt-get update -qq && apt-get install -y -qq --no-install-recommends zstd age >/dev/null; }
 
 tools-proto:
 	@command -v protoc >/dev/null || { apt-get update -qq && apt-get install -y -qq protobuf-compiler; }

@@ -26,7 +26,7 @@ environment "prod" {
     retention_days = 30
     remote         = env("ZAKUPAI_PROD_BACKUP_REMOTE", "backblaze_prod")
     path           = env("ZAKUPAI_PROD_BACKUP_PATH", "zakupai-backups/prod")
-    recipients     = [env("ZAKUPAI_PROD_BACKUP_RECIPIENT", "age1-unset:ZAKUPAI_PROD_BACKUP_RECIPIENT")]
+    recipients     = [env("ZAKUPAI_PROD_BACKUP_RECIPIENT", "age1rga4yuxjextkpn502t544vdyn89pe8f6whelmja2jmaf367r2uzs9ak8uj")] # the prod key's public half
     drill          = { enabled = false }
   }
 

@@ -31,9 +31,9 @@ environment "stage" {
     remote      = env("ZAKUPAI_STAGE_BACKUP_REMOTE", "backblaze_stage")
     config_file = env("ZAKUPAI_STAGE_RCLONE_CONFIG", "~/.config/rclone/rclone.conf")
     path        = env("ZAKUPAI_STAGE_BACKUP_PATH", "zakupai-backups/stage")
-    # The public half of backup_identity below; set it (a backup refuses
-    # the placeholder, naming the variable).
-    recipients     = [env("ZAKUPAI_STAGE_BACKUP_RECIPIENT", "age1-unset:ZAKUPAI_STAGE_BACKUP_RECIPIENT")]
+    # The public half of the stage backup key (backup_identity below, on
+    # the operator's machine only).
+    recipients     = [env("ZAKUPAI_STAGE_BACKUP_RECIPIENT", "age1snz84nkpr3gj43h2ltktz87auzq5cqgunrkwat2z28rlpn88ggkqxpkph0")]
     retention_days = 14
   }
 

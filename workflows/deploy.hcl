@@ -4,7 +4,9 @@
 # replaced only when its spec changed, the new one started beside the old
 # and checked healthy before the old one stops; a container that never gets
 # healthy is removed and the old one keeps serving; then every service's
-# /health is checked. A failed deploy puts back what it replaced.
+# /health is checked. A failed deploy puts back what it replaced. Where the
+# environment says so (stage, prod), pending database migrations are applied
+# first, after a backup.
 workflow "deploy" {
   description = "Build, ship and roll out the stack, health-gated"
 
@@ -53,6 +55,34 @@ workflow "deploy" {
     from   = step.save.stream
   }
 
+  # Stage and prod: the database's pending migrations are applied before
+  # the new containers start, after a backup (not drilled: the nightly
+  # backup drills). The release records the level they leave.
+  step "migrations" {
+    when     = env.db.migrate_on_deploy
+    action   = postgres.migrate
+    apply    = false
+    target   = env.db.target
+    host     = env.db.host
+    port     = env.db.port
+    user     = env.db.user
+    password = secret.db_password
+    database = env.db.name
+    dir      = env.db.migrations
+  }
+
+  step "backup" {
+    when     = try(step.migrations.pending, 0) > 0
+    workflow = "backup"
+    drill    = false
+  }
+
+  step "migrate" {
+    when       = try(step.migrations.pending, 0) > 0
+    workflow   = "migrate"
+    depends_on = [step.backup]
+  }
+
   step "network" {
     action = docker.network
     target = env.docker.target
@@ -65,7 +95,7 @@ workflow "deploy" {
     action     = docker.container
     target     = env.docker.target
     socket     = env.docker.socket
-    depends_on = [step.image, step.load, step.network]
+    depends_on = [step.image, step.load, step.network, step.migrate]
 
     name = "${env.stack.prefix}${each.key}"
     # The tag, not the build's image ID: the plan can then compare the

@@ -53,18 +53,7 @@ var httpServices = []string{"gateway", "calc-service", "risk-engine", "doc-servi
 func newStackProject(t *testing.T, extra string) *stackProject {
 	t.Helper()
 	sock := dockertest.Socket(t)
-	dir := t.TempDir()
-	for _, sub := range []string{"workflows", "environments", "testdata/stack"} {
-		if err := os.CopyFS(filepath.Join(dir, sub), os.DirFS(filepath.Join(repoRoot, sub))); err != nil {
-			t.Fatal(err)
-		}
-	}
-	os.Remove(filepath.Join(dir, "testdata", "stack", "app", "app"))
-	zrunHCL, err := os.ReadFile(filepath.Join(repoRoot, "zrun.hcl"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	writeFile(t, filepath.Join(dir, "zrun.hcl"), string(zrunHCL))
+	dir := shippedProject(t)
 	id := strings.ToLower(strings.NewReplacer("/", "-", "_", "-").Replace(t.Name()))
 	p := &stackProject{dir: dir, prefix: "e2e-" + id + "-", ports: map[string]int{},
 		env: []string{"DOCKER_HOST=unix://" + sock}, docker: dockertest.Client(t, sock)}
@@ -87,6 +76,25 @@ func newStackProject(t *testing.T, extra string) *stackProject {
 %s`, strings.TrimSuffix(p.prefix, "-"), p.prefix, containers.String(), services.String(), extra))
 	t.Cleanup(func() { p.removeAll(t) })
 	return p
+}
+
+// shippedProject copies the shipped project (zrun.hcl, workflows,
+// environments and the example stack) into a fresh folder.
+func shippedProject(t *testing.T) string {
+	t.Helper()
+	dir := t.TempDir()
+	for _, sub := range []string{"workflows", "environments", "testdata/stack"} {
+		if err := os.CopyFS(filepath.Join(dir, sub), os.DirFS(filepath.Join(repoRoot, sub))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	os.Remove(filepath.Join(dir, "testdata", "stack", "app", "app"))
+	zrunHCL, err := os.ReadFile(filepath.Join(repoRoot, "zrun.hcl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, filepath.Join(dir, "zrun.hcl"), string(zrunHCL))
+	return dir
 }
 
 // healthChecked are the dev environment's health checks (env.services)
@@ -500,6 +508,9 @@ func TestDockerStage(t *testing.T) {
 	writeFile(t, filepath.Join(p.dir, "environments", "e2e-stage.hcl"), fmt.Sprintf(`environment "e2e-stage" {
   extends = "stage"
   stack   = { network = %q, prefix = %q }
+  # The stand-in server runs no database (TestDeployMigrates deploys
+  # with migrations).
+  db = { migrate_on_deploy = false }
 }
 `, strings.TrimSuffix(p.prefix, "-"), p.prefix))
 	writeFile(t, filepath.Join(p.dir, ".env.stage"), "DB_PASSWORD=stage-secret-123456\nTELEGRAM_BOT_TOKEN=123:stage-token-abcdef\n")

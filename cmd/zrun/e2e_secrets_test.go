@@ -310,14 +310,7 @@ func TestSecretsNeverWrittenEverywhere(t *testing.T) {
 // table zrun made there too.
 func TestSecretsNeverWrittenPostgres(t *testing.T) {
 	t.Parallel()
-	dsn := os.Getenv("ZRUN_TEST_POSTGRES")
-	if dsn == "" {
-		msg := "ZRUN_TEST_POSTGRES is not set; run `export ZRUN_TEST_POSTGRES=$(bash testdata/postgres.sh)` from the repository root"
-		if os.Getenv("CI") == "true" {
-			t.Fatal(msg)
-		}
-		t.Skip(msg)
-	}
+	dsn := testPostgres(t)
 	ctx := t.Context()
 	conn, err := pgx.Connect(ctx, dsn)
 	if err != nil {
@@ -438,4 +431,19 @@ func TestSecretsInFunctionErrors(t *testing.T) {
 	w.addFiles(t, filepath.Join(dir, ".zrun"))
 	// The errors do not quote the values, masked or not.
 	w.wantNoValue(t)
+}
+
+// testPostgres is $ZRUN_TEST_POSTGRES, a superuser's DSN; the test skips
+// without it, and fails under CI=true.
+func testPostgres(t *testing.T) string {
+	t.Helper()
+	dsn := os.Getenv("ZRUN_TEST_POSTGRES")
+	if dsn == "" {
+		msg := "ZRUN_TEST_POSTGRES is not set; run `export ZRUN_TEST_POSTGRES=$(bash testdata/postgres.sh)` from the repository root"
+		if os.Getenv("CI") == "true" {
+			t.Fatal(msg)
+		}
+		t.Skip(msg)
+	}
+	return dsn
 }

@@ -18,7 +18,6 @@ import (
 
 	"filippo.io/age"
 	"github.com/zclconf/go-cty/cty"
-	"github.com/zclconf/go-cty/cty/convert"
 
 	"github.com/zrun-dev/zrun/sdk"
 	"github.com/zrun-dev/zrun/sdk/sdktest"
@@ -238,27 +237,9 @@ func plan(t testing.TB, action string, args map[string]cty.Value) *sdk.PlanRespo
 			planner = a.(sdk.Planner)
 		}
 	}
-	resp, err := planner.Plan(t.Context(), &sdk.PlanRequest{Args: actionArgs(t, action, args)})
+	resp, err := planner.Plan(t.Context(), &sdk.PlanRequest{Args: sdktest.Args(t, Plugin(), action, args)})
 	if err != nil {
 		t.Fatal(err)
 	}
 	return resp
-}
-
-// actionArgs is args as the action's arguments; those left out are null.
-func actionArgs(t testing.TB, action string, args map[string]cty.Value) cty.Value {
-	t.Helper()
-	ty := Plugin().Schema().Actions[action].ArgsType()
-	attrs := map[string]cty.Value{}
-	for name, at := range ty.AttributeTypes() {
-		attrs[name] = cty.NullVal(at)
-	}
-	for name, v := range args {
-		attrs[name] = v
-	}
-	v, err := convert.Convert(cty.ObjectVal(attrs), ty)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return v
 }

@@ -45,7 +45,7 @@ func runStreaming(t testing.TB, action string, args map[string]cty.Value, in io.
 func runStreamingUI(ctx context.Context, t testing.TB, action string, args map[string]cty.Value, ui *streamUI) (cty.Value, error) {
 	t.Helper()
 	args["from"] = cty.StringVal("step.x.stream")
-	resp, err := sdk.InProcess(Plugin()).RunAction(ctx, action, &sdk.RunRequest{Args: actionArgs(t, action, args), UI: ui})
+	resp, err := sdk.InProcess(Plugin()).RunAction(ctx, action, &sdk.RunRequest{Args: sdktest.Args(t, Plugin(), action, args), UI: ui})
 	if err != nil {
 		return cty.NilVal, err
 	}

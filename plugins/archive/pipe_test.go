@@ -86,7 +86,7 @@ func pipeline(t *testing.T, data []byte, dumpErr error, packArgs, unpackArgs map
 			Inputs: map[string]string{"from": from}, Outputs: map[string]string{"stream": to},
 			Result: func(ctx context.Context, _ string) error { return producer.wait(ctx) },
 		}}
-		resp, err := client.RunAction(t.Context(), name, &sdk.RunRequest{Args: actionArgs(t, name, all), Info: ui.Info(), UI: ui})
+		resp, err := client.RunAction(t.Context(), name, &sdk.RunRequest{Args: sdktest.Args(t, Plugin(), name, all), Info: ui.Info(), UI: ui})
 		switch {
 		case err != nil:
 			*outErr = err
