@@ -40,22 +40,82 @@ type jsonView struct{ events.Sink }
 
 func (jsonView) close() {}
 
-// plainView prints one timestamped line per event.
+// plainView prints one timestamped line per event; a step's progress at
+// most every plainProgressEvery (and its last report when it ends), so a
+// long transfer does not flood a CI log.
 type plainView struct {
-	mu sync.Mutex
-	w  io.Writer
+	mu       sync.Mutex
+	w        io.Writer
+	progress map[string]*progress
 }
+
+const plainProgressEvery = 5 * time.Second
 
 func (v *plainView) close() {}
 
 func (v *plainView) Event(e events.Event) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if p, ok := e.(events.StepProgress); ok {
+		if v.progress == nil {
+			v.progress = map[string]*progress{}
+		}
+		pr := v.progress[p.Step]
+		if pr == nil {
+			pr = &progress{}
+			v.progress[p.Step] = pr
+		}
+		pr.update(p)
+		if p.Time.Sub(pr.shown) < plainProgressEvery && (p.Total == 0 || p.Done < p.Total) {
+			return
+		}
+		pr.shown = p.Time
+		fmt.Fprintf(v.w, "%s %s | %s\n", p.Time.UTC().Format("2006-01-02T15:04:05.000Z"), p.Step, pr.String())
+		return
+	}
+	if f, ok := e.(events.StepFinished); ok {
+		delete(v.progress, f.Step)
+	}
 	line := plainLine(e)
 	if line == "" {
 		return
 	}
-	v.mu.Lock()
-	defer v.mu.Unlock()
 	fmt.Fprintln(v.w, line)
+}
+
+// progress is what a view shows of a step's progress reports: the
+// plugin's message (a transfer's says its bytes and rate), how far it is
+// when the total is known, and the time left at the pace so far.
+type progress struct {
+	first, last events.StepProgress
+	shown       time.Time // plainView: when it was last printed
+}
+
+func (p *progress) update(e events.StepProgress) {
+	if p.first.Time.IsZero() || e.Done < p.last.Done {
+		p.first = e
+	}
+	p.last = e
+}
+
+func (p *progress) String() string {
+	e := p.last
+	what := e.Message
+	if what == "" {
+		what = fmt.Sprint(e.Done)
+		if e.Total > 0 {
+			what += fmt.Sprintf(" of %d", e.Total)
+		}
+	}
+	if e.Total <= 0 {
+		return what
+	}
+	what += fmt.Sprintf(" (%d%%", min(100, e.Done*100/e.Total))
+	if elapsed, done := e.Time.Sub(p.first.Time), e.Done-p.first.Done; elapsed > time.Second && done > 0 && e.Done < e.Total {
+		left := time.Duration(float64(elapsed) * float64(e.Total-e.Done) / float64(done))
+		what += ", " + left.Round(time.Second).String() + " left"
+	}
+	return what + ")"
 }
 
 // plainLine is an event as timestamped lines: a message of several lines
@@ -125,9 +185,10 @@ type liveView struct {
 }
 
 type liveStep struct {
-	start time.Time
-	last  string
-	tail  []string
+	start    time.Time
+	last     string
+	tail     []string
+	progress *progress // nil until the step reports progress
 }
 
 const tailLines = 8
@@ -174,6 +235,14 @@ func (v *liveView) Event(e events.Event) {
 			return
 		}
 		v.running[e.Step] = &liveStep{start: e.Time}
+	case events.StepProgress:
+		if s, ok := v.running[e.Step]; ok {
+			if s.progress == nil {
+				s.progress = &progress{}
+			}
+			s.progress.update(e)
+			s.last = s.progress.String()
+		}
 	case events.StepLog:
 		if s, ok := v.running[e.Step]; ok {
 			s.last = e.Line

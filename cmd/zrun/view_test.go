@@ -34,6 +34,9 @@ func TestLiveView(t *testing.T) {
 	v.Event(events.StepStarted{Time: now, Step: "step.check", Action: "http.check", Attempt: 1})
 	v.Event(events.StepLog{Time: now, Step: "step.check", Stream: "log", Line: "gateway not ready, retrying"})
 	time.Sleep(250 * time.Millisecond) // at least one redraw tick
+	v.Event(events.StepProgress{Time: now, Step: "step.pull", Done: 0, Total: 1000, Message: "download 0 B"})
+	v.Event(events.StepProgress{Time: now.Add(2 * time.Second), Step: "step.pull", Done: 250, Total: 1000, Message: "download 250 B at 125 B/s"})
+	time.Sleep(250 * time.Millisecond)
 	v.Event(events.StepFinished{Time: now, Step: "step.pull", Status: events.StatusOK, Duration: time.Second})
 	v.Event(events.StepLog{Time: now, Step: "step.check", Stream: "stderr", Line: "connection refused"})
 	v.Event(events.StepFinished{Time: now, Step: "step.check", Status: events.StatusFailed, Error: "not healthy"})
@@ -44,6 +47,7 @@ func TestLiveView(t *testing.T) {
 		"Running deploy in prod (run r1)",
 		"step.check   0.", // the live line: name and elapsed seconds
 		"gateway not ready, retrying",
+		"download 250 B at 125 B/s (25%, 6s left)", // progress, with the time left
 		"✓ step.pull ok in 1s",
 		"✗ step.check failed: not healthy",
 		"    │ connection refused",
@@ -140,5 +144,24 @@ func TestLiveStatusLineIndents(t *testing.T) {
 	got := (&liveView{}).statusLine(events.StepFinished{Step: "step.a", Status: events.StatusFailed, Attempt: 1, Error: "one\ntwo"})
 	if want := "✗ step.a failed: one\n    two"; got != want {
 		t.Errorf("got %q, want %q", got, want)
+	}
+}
+
+// The plain view prints a step's progress at most every 5 s, and when it
+// is complete: a long transfer does not flood a CI log.
+func TestPlainProgress(t *testing.T) {
+	var b strings.Builder
+	v := &plainView{w: &b}
+	at := time.Date(2026, 12, 1, 3, 0, 0, 0, time.UTC)
+	for i := range 11 {
+		v.Event(events.StepProgress{Time: at.Add(time.Duration(i) * time.Second), Step: "step.upload", Done: int64(i) * 100, Total: 1000})
+	}
+	v.Event(events.StepProgress{Time: at.Add(12 * time.Second), Step: "step.fetch", Done: 7, Message: "upload 7 B at 1 B/s"})
+	want := "2026-12-01T03:00:00.000Z step.upload | 0 of 1000 (0%)\n" +
+		"2026-12-01T03:00:05.000Z step.upload | 500 of 1000 (50%, 5s left)\n" +
+		"2026-12-01T03:00:10.000Z step.upload | 1000 of 1000 (100%)\n" +
+		"2026-12-01T03:00:12.000Z step.fetch | upload 7 B at 1 B/s\n"
+	if diff := cmp.Diff(want, b.String()); diff != "" {
+		t.Errorf("plain progress (-want +got):\n%s", diff)
 	}
 }
