@@ -4,8 +4,11 @@
 # example stack (testdata/stack: one static Go server FROM scratch standing
 # for each of the guide's services) to the dev environment, shows it
 # healthy and the release recorded, deploys a change (only what changed is
-# replaced, health-gated), rolls it back, and removes the stack whatever
-# happens.
+# replaced, health-gated), rolls it back, then migrates the stack's
+# database (the machine's PostgreSQL 15, installed when missing), backs it
+# up (streamed, encrypted, read back and drilled) and restores it beside the
+# live one and swaps, services stopped and started around it; and removes
+# the stack whatever happens.
 set -euo pipefail
 zrun=${1:-bin/zrun}
 cd "$(dirname "$0")/../.."
@@ -20,7 +23,20 @@ for port in 8080 7001 7002 7003 7004 8082; do
 		exit 1
 	fi
 done
-trap '"$zrun" workflow down --env dev >/dev/null || true' EXIT
+# The stack's database: the dev role and database on this machine's
+# PostgreSQL (the dev password is testdata/stack/.env.dev's).
+dsn=$(timeout 600 bash testdata/postgres.sh)
+[ -n "$dsn" ] || { echo "no PostgreSQL: run as root, or start one and set ZAKUPAI_DB_HOST and friends" >&2; exit 1; }
+pw=$(sed -n 's/^DB_PASSWORD=//p' testdata/stack/.env.dev)
+runuser -u postgres -- psql -q -v ON_ERROR_STOP=1 <<-SQL
+	DO \$\$ BEGIN CREATE ROLE zakupai LOGIN CREATEDB PASSWORD '$pw'; EXCEPTION WHEN duplicate_object THEN NULL; END \$\$;
+SQL
+for db in $(runuser -u postgres -- psql -qAtc "SELECT datname FROM pg_database WHERE datname LIKE 'zakupai\_dev%'"); do
+	runuser -u postgres -- psql -qc "DROP DATABASE $db WITH (FORCE)"
+done
+runuser -u postgres -- psql -qc "CREATE DATABASE zakupai_dev OWNER zakupai"
+export ZAKUPAI_BACKUP_DIR=$(mktemp -d)
+trap '"$zrun" workflow down --env dev >/dev/null || true; rm -rf "$ZAKUPAI_BACKUP_DIR"' EXIT
 
 step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 
@@ -43,3 +59,16 @@ step "roll back to the previous release"
 step "after the rollback"
 "$zrun" releases --env dev --limit 1
 curl -s http://127.0.0.1:8080/ && echo
+
+step "migrate the database (each file once), and load the sample data"
+"$zrun" plan migrate --env dev
+"$zrun" workflow migrate --env dev
+PGPASSWORD=$pw psql -q -h 127.0.0.1 -U zakupai -d zakupai_dev -f testdata/stack/db/seed.sql
+step "back it up: pg_dump | zstd | age | upload, read back, drilled, manifest last"
+"$zrun" workflow backup --env dev
+ls -l "$ZAKUPAI_BACKUP_DIR"
+step "restore it beside the live database, check it, swap (services stopped and started)"
+PGPASSWORD=$pw psql -q -h 127.0.0.1 -U zakupai -d zakupai_dev -c "DELETE FROM payments"
+"$zrun" workflow restore --env dev
+PGPASSWORD=$pw psql -h 127.0.0.1 -U zakupai -d zakupai_dev -Atc "SELECT 'payments restored: ' || count(*) FROM payments"
+runuser -u postgres -- psql -Atc "SELECT 'kept: ' || datname FROM pg_database WHERE datname LIKE 'zakupai\_dev\_pre\_restore\_%'"
