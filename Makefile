@@ -11,10 +11,15 @@ export CGO_ENABLED ?= 0
 
 all: build
 
-build: $(ZRUN) $(BIN)/zrun-compose
+build: $(ZRUN) $(BIN)/zrun-compose $(BIN)/zrun-rclone
 
 $(ZRUN): $(shell find . -name '*.go' -not -path './bin/*' 2>/dev/null) go.mod go.sum sdk/go.mod sdk/go.sum
 	$(GO) build -o $(ZRUN) ./cmd/zrun
+
+# The builtin rclone plugin, which zrun starts from beside itself: rclone's
+# libraries would cost every zrun process 30 ms of start-up.
+$(BIN)/zrun-rclone: $(shell find . -name '*.go' -not -path './bin/*' 2>/dev/null) go.mod go.sum sdk/go.mod sdk/go.sum
+	$(GO) build -o $(BIN)/zrun-rclone ./cmd/zrun-rclone
 
 # zrun with the compose importer, which `zrun import compose` runs: zrun
 # itself leaves compose-go out (15 ms of package init at every start).

@@ -71,14 +71,15 @@ sample &
 sampler=$!
 trap 'kill $sampler 2>/dev/null; rm -rf "$work"; psql -qAtc "DROP DATABASE IF EXISTS ${db}_guide WITH (FORCE)" postgres >/dev/null 2>&1 || true' EXIT
 
-before_each() {
+clean() {
 	rm -rf "$ZAKUPAI_BACKUP_DIR"/* "$work"/guide-remote/* "$work"/guide/*
-	psql -qAtc "DROP DATABASE IF EXISTS ${db}_guide WITH (FORCE)" postgres >/dev/null
+	psql -qAtc "DROP DATABASE IF EXISTS ${db}_guide WITH (FORCE)" postgres >/dev/null 2>&1
 	for d in $(psql -qAtc "SELECT datname FROM pg_database WHERE datname LIKE '${db}\\_restore\\_%' OR datname LIKE '${db}\\_drill\\_%'" postgres); do
 		psql -qAtc "DROP DATABASE $d WITH (FORCE)" postgres >/dev/null
 	done
 	sync
 }
+before_each() { clean; }
 
 guide_backup="pg_dump -d $db > $work/guide/f.sql && gzip $work/guide/f.sql && rclone copy $work/guide/f.sql.gz $work/guide-remote/"
 zrun_backup="cd $proj && $zrun workflow backup --env dev --param drill=false"
@@ -91,7 +92,7 @@ echo "| wall ms | ${med[zrun]} | ${med[guide]} | ${med[dump]} | $(ratio "${med[z
 echo "| CPU ms | ${cpu[zrun]} | ${cpu[guide]} | ${cpu[dump]} | $(ratio "${cpu[zrun]}" "${cpu[guide]}") | $(ratio "${cpu[zrun]}" "${cpu[dump]}") |"
 
 # One of each kept, for the sizes and the restores.
-before_each
+clean
 eval "$zrun_backup" >/dev/null
 eval "$guide_backup"
 zsize=$(find "$ZAKUPAI_BACKUP_DIR" -name '*.age' -printf '%s\n')
@@ -102,7 +103,7 @@ echo "Stored: zrun $((zsize / 1000000)) MB (custom format, zstd, age), the guide
 
 keep=$work/keep && mkdir -p "$keep" && cp -a "$ZAKUPAI_BACKUP_DIR"/. "$keep"/ && cp "$work/guide-remote/f.sql.gz" "$keep/"
 restore_each() {
-	before_each
+	clean
 	cp -a "$keep"/. "$ZAKUPAI_BACKUP_DIR"/ && rm -f "$ZAKUPAI_BACKUP_DIR/f.sql.gz"
 	cp "$keep/f.sql.gz" "$work/guide-remote/"
 	sync

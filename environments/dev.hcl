@@ -49,6 +49,7 @@ environment "dev" {
     config_file    = null
     path           = env("ZAKUPAI_BACKUP_DIR", "/var/backups/zakupai-dev")
     compression    = "zstd"
+    level          = "fastest" # a dump compresses nearly as well, at 1.5x the speed of "default"
     recipients     = ["age1rjdf2taz6z54va594765cjaj8n49vl8yfre86a30nldcl78fv44qnscfpd"]
     retention_days = 14
     keep_last      = 3 # never fewer, however old

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"maps"
+	"os"
+	"path/filepath"
 	"slices"
 	"sort"
 	"strings"
@@ -29,6 +31,12 @@ type Options struct {
 	Builtins map[string]func() *sdk.Plugin
 	// SelfExe is the path of the zrun binary.
 	SelfExe string
+	// Companions are the builtins served by an executable of their own
+	// installed beside zrun, by name (rclone: zrun-rclone), run as
+	// `EXE __plugin NAME`: a builtin whose libraries would cost every zrun
+	// process their start-up lives there. They are builtins all the same
+	// (trusted with zrun, never in the lock file).
+	Companions map[string]string
 	// SearchDirs are searched for external plugins, in order (SearchDirs).
 	SearchDirs []string
 	// Lock pins the external plugins: one missing from it, whose checksum
@@ -124,7 +132,15 @@ func (m *Manager) newClient(name string) (*pluginClient, error) {
 		if m.opts.SelfExe == "" {
 			return nil, fmt.Errorf("plugins: cannot start builtin plugin %q: the path of zrun itself is unknown", name)
 		}
-		return &pluginClient{m: m, name: name, path: m.opts.SelfExe, args: []string{BuiltinArg, name}, builtin: true, log: newPluginLog(name, m.opts.Logger)}, nil
+		exe := m.opts.SelfExe
+		if c, ok := m.opts.Companions[name]; ok {
+			exe = filepath.Join(filepath.Dir(m.opts.SelfExe), c)
+			if fi, err := os.Stat(exe); err != nil || !fi.Mode().IsRegular() {
+				return nil, fmt.Errorf("plugins: builtin plugin %q is served by %s, which is not installed beside zrun (%s): build it with `make build`, or `go build -o %s ./cmd/%s`",
+					name, c, exe, exe, c)
+			}
+		}
+		return &pluginClient{m: m, name: name, path: exe, args: []string{BuiltinArg, name}, builtin: true, log: newPluginLog(name, m.opts.Logger)}, nil
 	}
 	f, ok := m.externalsByName()[name]
 	if !ok {

@@ -45,6 +45,7 @@ workflow "backup" {
     action      = archive.pack
     from        = step.dump.stream
     compression = env.backup.compression
+    level       = env.backup.level
     recipients  = env.backup.recipients
   }
 

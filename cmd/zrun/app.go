@@ -137,6 +137,7 @@ func (a *app) newManager(cfg *dsl.Config, lock *plugins.LockFile) (*plugins.Mana
 	m := plugins.NewManager(plugins.Options{
 		CacheDir:   cacheDir,
 		Builtins:   builtins,
+		Companions: companions,
 		SelfExe:    self,
 		SearchDirs: plugins.SearchDirs(cfg.Dir),
 		Lock:       lock,

@@ -10,7 +10,6 @@ import (
 	execplugin "github.com/zrun-dev/zrun/plugins/exec"
 	httpplugin "github.com/zrun-dev/zrun/plugins/http"
 	postgresplugin "github.com/zrun-dev/zrun/plugins/postgres"
-	rcloneplugin "github.com/zrun-dev/zrun/plugins/rclone"
 	sshplugin "github.com/zrun-dev/zrun/plugins/ssh"
 	"github.com/zrun-dev/zrun/sdk"
 	"github.com/zrun-dev/zrun/sdk/plugin"
@@ -27,12 +26,22 @@ var builtins = map[string]func() *sdk.Plugin{
 	"exec":     execplugin.Plugin,
 	"http":     httpplugin.Plugin,
 	"postgres": postgresplugin.Plugin,
-	"rclone":   rcloneplugin.Plugin,
+	"rclone":   nil, // served by zrun-rclone: see companions
 	"ssh":      sshplugin.Plugin,
 }
 
+// companions are the builtins served by an executable of their own beside
+// zrun: rclone's library (its S3 SDK above all) costs about 30 ms of
+// package init, which every zrun process, every other builtin plugin's
+// included, would pay if it were linked in (docs/rclone-plugin.md).
+var companions = map[string]string{"rclone": "zrun-rclone"}
+
 func servePlugin(name string) {
 	p, ok := builtins[name]
+	if c, companion := companions[name]; companion {
+		fmt.Fprintf(os.Stderr, "zrun: the builtin plugin %s is served by %s, not by zrun itself\n", name, c)
+		os.Exit(exitUsage)
+	}
 	if !ok {
 		fmt.Fprintf(os.Stderr, "zrun: no builtin plugin %q\n", name)
 		os.Exit(exitUsage)

@@ -33,6 +33,10 @@ func (a *app) versionCmd() *cobra.Command {
 			}
 			sort.Strings(names)
 			for _, n := range names {
+				if c, ok := companions[n]; ok {
+					fmt.Fprintf(a.stdout, "  builtin plugin %s (in %s)\n", n, c)
+					continue
+				}
 				fmt.Fprintf(a.stdout, "  builtin plugin %s %s\n", n, builtins[n]().Version)
 			}
 			fmt.Fprintln(a.stdout, "  plugin protocol 1")

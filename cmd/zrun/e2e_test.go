@@ -59,7 +59,7 @@ func testMain(m *testing.M) int {
 	}
 	// One go build writes each main package's binary into binDir.
 	build := exec.Command("go", "build", "-o", binDir+string(filepath.Separator),
-		"./cmd/zrun", "./testdata/plugins/zrun-plugin-greet", "./testdata/plugins/zrun-plugin-crashy")
+		"./cmd/zrun", "./cmd/zrun-rclone", "./testdata/plugins/zrun-plugin-greet", "./testdata/plugins/zrun-plugin-crashy")
 	build.Dir = root
 	if out, err := build.CombinedOutput(); err != nil {
 		fmt.Fprintf(os.Stderr, "e2e: building zrun and the test plugins: %v\n%s", err, out)
