@@ -361,3 +361,27 @@ func TestPluginDiesWithHost(t *testing.T) {
 		time.Sleep(10 * time.Millisecond)
 	}
 }
+
+// A builtin served by a companion executable beside zrun is started from
+// there; a missing companion is an error naming how to build it.
+func TestCompanionBuiltin(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.Symlink(testPlugin, filepath.Join(dir, "zrun-alpha")); err != nil {
+		t.Fatal(err)
+	}
+	m := newManager(t, plugins.Options{Builtins: builtins("alpha"), SelfExe: filepath.Join(dir, "zrun"),
+		Companions: map[string]string{"alpha": "zrun-alpha"}})
+	c, err := m.Client(t.Context(), "alpha")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := run(t.Context(), c, "pid", cty.EmptyObjectVal); err != nil {
+		t.Fatalf("the companion's action: %v", err)
+	}
+	m = newManager(t, plugins.Options{Builtins: builtins("alpha"), SelfExe: filepath.Join(dir, "zrun"),
+		Companions: map[string]string{"alpha": "zrun-missing"}})
+	_, err = m.Client(t.Context(), "alpha")
+	if err == nil || !strings.Contains(err.Error(), "zrun-missing, which is not installed beside zrun") || !strings.Contains(err.Error(), "./cmd/zrun-missing") {
+		t.Errorf("a missing companion: %v", err)
+	}
+}
