@@ -149,3 +149,24 @@ workflow "w" {
 		t.Errorf("diagnostics (-want +got):\n%s", diff)
 	}
 }
+
+// A run evaluates a condition's error_message only when the condition is
+// false: a message that makes sense only of a failure cannot fail a step
+// whose condition holds.
+func TestRunConditionMessageOnlyOnFailure(t *testing.T) {
+	m := newMock()
+	res, _ := run(t, m, 1, `
+workflow "w" {
+  step "a" {
+    action = mock.echo
+    value  = "ok"
+    postcondition {
+      condition     = true
+      error_message = "never shown: ${self.value == "ok" ? null : self.value}"
+    }
+  }
+}`, nil)
+	if res.Status != events.StatusOK {
+		t.Errorf("run %s: %s", res.Status, res.Error)
+	}
+}

@@ -178,8 +178,13 @@ func checkConditions(scope *lang.Scope, conds []*dsl.Condition, failing bool) hc
 		}
 		v, moreDiags := scope.EvalExpr(c.Condition, cty.Bool)
 		diags = append(diags, moreDiags...)
-		msg, msgDiags := scope.EvalExpr(c.ErrorMessage, cty.String)
-		diags = append(diags, msgDiags...)
+		if !failing {
+			// Validation checks the message's expression too; a run
+			// evaluates it only when the condition is false (it may read
+			// what only a failure makes sense of).
+			_, msgDiags := scope.EvalExpr(c.ErrorMessage, cty.String)
+			diags = append(diags, msgDiags...)
+		}
 		if moreDiags.HasErrors() || !v.IsKnown() {
 			continue
 		}
@@ -196,6 +201,7 @@ func checkConditions(scope *lang.Scope, conds []*dsl.Condition, failing bool) hc
 		if v.True() || !failing {
 			continue
 		}
+		msg, msgDiags := scope.EvalExpr(c.ErrorMessage, cty.String)
 		text := "(error_message could not be evaluated)"
 		if !msgDiags.HasErrors() && msg.IsKnown() && !msg.IsNull() {
 			m, _ := msg.Unmark() // masked with the step's error, as every secret is

@@ -118,7 +118,7 @@ workflow "restore" {
 
     postcondition {
       condition     = try(jsondecode(step.manifest.content).tables, null) == null || length(self.tables) == jsondecode(step.manifest.content).tables
-      error_message = "The restored database has ${length(self.tables)} tables; the backup's drill counted ${try(jsondecode(step.manifest.content).tables, "?")}."
+      error_message = "The restored database has ${length(self.tables)} tables; the backup's drill counted ${jsondecode(step.manifest.content).tables}."
     }
     postcondition {
       condition = alltrue([for name, min in env.backup.drill.tables :

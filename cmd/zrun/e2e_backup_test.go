@@ -661,4 +661,21 @@ environment "e2e-db" {
 	s.wantVersions(t, "1.1.0")
 	wantCode(t, s.zrun(t, "workflow", "rollback", "--env", "e2e-db", "--param", "allow_database_ahead=true"), 0)
 	s.wantVersions(t, "1.0.0")
+
+	// A restore with the stack running: its services are stopped around
+	// the swap, started again and health-checked.
+	wantCode(t, s.zrun(t, "workflow", "backup", "--env", "e2e-db", "--param", "drill=false"), 0)
+	before = s.ids(t)
+	r = s.zrun(t, "workflow", "restore", "--env", "e2e-db")
+	wantCode(t, r, 0)
+	for _, step := range []string{`step.stop["gateway"] ok`, `step.start["gateway"] ok`, "step.health ok", "step.swap ok"} {
+		wantContains(t, "restore", r.stdout, step)
+	}
+	if after := s.ids(t); !mapsEqual(before, after) {
+		t.Errorf("the restore replaced containers (it should stop and start the same ones):\nbefore %v\nafter  %v", before, after)
+	}
+	s.wantVersions(t, "1.0.0")
+	if dbs := db.databases(t); len(dbs) != 2 || !strings.HasPrefix(dbs[1], db.db+"_pre_restore_") {
+		t.Errorf("databases after the restore: %v", dbs)
+	}
 }
