@@ -40,6 +40,7 @@ test: tools vet
 	@# SFTP): the race detector's run above moves less, slowed down too much.
 	$(GO) test -count=1 -timeout 10m -run '^TestTwoGiBStreamsInBoundedHeap$$' ./engine/targets
 	$(GO) -C sdk test -count=1 -timeout 10m -run '^TestRemoteFileMemoryBounded$$' ./rpc
+	$(GO) test -count=1 -timeout 10m -run '^TestMemoryBounded$$' ./plugins/archive
 	$(MAKE) fuzz FUZZTIME=30000x
 
 test-short:

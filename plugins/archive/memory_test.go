@@ -93,6 +93,11 @@ func TestMemoryBounded(t *testing.T) {
 			if tc.size != 0 {
 				size = tc.size
 			}
+			if raceEnabled {
+				// The bounds are checked at full size in the run without
+				// the race detector (make test); this one checks for races.
+				size = 16 << 20
+			}
 			heap := startHeapSampler()
 			var out cty.Value
 			var err error

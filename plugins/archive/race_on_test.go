@@ -1,0 +1,6 @@
+//go:build race
+
+package archive
+
+// raceEnabled: the race detector slows compression many times over.
+const raceEnabled = true
