@@ -72,13 +72,13 @@ workflow "deploy" {
   }
 
   step "backup" {
-    when     = try(step.migrations.pending, 0) > 0
+    when     = try(step.migrations.pending > 0, false)
     workflow = "backup"
     drill    = false
   }
 
   step "migrate" {
-    when       = try(step.migrations.pending, 0) > 0
+    when       = try(step.migrations.pending > 0, false)
     workflow   = "migrate"
     depends_on = [step.backup]
   }
@@ -137,7 +137,8 @@ workflow "deploy" {
   on_failure {
     step "rollback" {
       # A container whose step failed reads as null: it was not replaced.
-      for_each = { for name, s in step.service : name => s if try(s.action, "") == "replaced" }
+      # (null when the services never ran: nothing to put back)
+      for_each = try({ for name, s in step.service : name => s if try(s.action, "") == "replaced" }, {})
       action   = docker.rollback
       target   = env.docker.target
       socket   = env.docker.socket
@@ -149,10 +150,10 @@ workflow "deploy" {
 
   output "services" {
     description = "Each container's name, image and what the deploy did to it."
-    value = { for name, s in step.service : name => {
+    value = try({ for name, s in step.service : name => {
       container = try(s.name, null)
       image_id  = try(s.image_id, null)
       action    = try(s.action, "failed")
-    } }
+    } }, null)
   }
 }

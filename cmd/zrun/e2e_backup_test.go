@@ -198,6 +198,13 @@ func (p *dbProject) sums(t *testing.T, db string) map[string]string {
 func (p *dbProject) seed(t *testing.T) {
 	t.Helper()
 	wantCode(t, p.zrun(t, "workflow", "migrate", "--env", "e2e"), 0)
+	p.loadSeed(t)
+}
+
+// loadSeed loads the example stack's sample data into the migrated
+// database.
+func (p *dbProject) loadSeed(t *testing.T) {
+	t.Helper()
 	seed, err := os.ReadFile(filepath.Join(repoRoot, "testdata", "stack", "db", "seed.sql"))
 	if err != nil {
 		t.Fatal(err)
@@ -637,6 +644,7 @@ environment "e2e-db" {
 	}
 	rel := s.zrun(t, "releases", "--env", "e2e-db")
 	wantContains(t, "releases", rel.stdout, "migrations 3")
+	db.loadSeed(t)
 
 	// 1.1.0 brings a migration; 1.2.0 none (no backup taken then).
 	writeFile(t, filepath.Join(s.dir, "testdata", "stack", "db", "migrations", "004_notes.sql"), "CREATE TABLE notes (id bigserial PRIMARY KEY, body text);\n")

@@ -514,6 +514,11 @@ func TestDockerStage(t *testing.T) {
 }
 `, strings.TrimSuffix(p.prefix, "-"), p.prefix))
 	writeFile(t, filepath.Join(p.dir, ".env.stage"), "DB_PASSWORD=stage-secret-123456\nTELEGRAM_BOT_TOKEN=123:stage-token-abcdef\n")
+	// A deploy may take a backup, whose drill decrypts it: the run reads
+	// the backup key with the workflow's other secrets, before it starts.
+	key := filepath.Join(t.TempDir(), "backup-stage.agekey")
+	writeFile(t, key, "AGE-SECRET-KEY-1G7TQKH5U43056GTNLXHUDUCZDC9P2SNEH7ZR64GTMH5KZZKWCLKQ6MARHG\n")
+	p.env = append(p.env, "ZAKUPAI_STAGE_BACKUP_IDENTITY="+key)
 	r := p.zrun(t, "workflow", "deploy", "--env", "e2e-stage", "--param", "version=3.0.0", "-o", "json")
 	wantCode(t, r, 0)
 	evs := parseEvents(t, r.stdout)
