@@ -4,9 +4,9 @@
 # has proved itself: its manifest read, the stored object's hash checked,
 # the dump restored into a new database beside the live one and its tables
 # checked. Only then the swap: the services that hold connections stop,
-# the live database is renamed <name>_pre_restore_<time> (kept until an
-# operator drops it), the new one takes its name, the services start and
-# are health-checked. A failure before the swap leaves the live database
+# the live database is renamed <name>_pre_restore_<time> (in lower case,
+# so psql needs no quotes; kept until an operator drops it), the new one
+# takes its name, the services start and are health-checked. A failure before the swap leaves the live database
 # as it was, serving; a failure after it swaps back.
 workflow "restore" {
   description = "Restore the stack's database from a backup: verified, restored beside the live one, checked, then swapped"
@@ -159,7 +159,7 @@ workflow "restore" {
     user       = env.db.user
     password   = secret.db_password
     from       = env.db.name
-    to         = "${env.db.name}_pre_restore_${formatdate("YYYYMMDD'T'hhmmss'Z'", run.started_at)}"
+    to         = "${env.db.name}_pre_restore_${lower(formatdate("YYYYMMDD'T'hhmmss'Z'", run.started_at))}"
     depends_on = [step.terminate]
   }
 
@@ -204,7 +204,7 @@ workflow "restore" {
       user     = env.db.user
       password = secret.db_password
       from     = env.db.name
-      to       = "${env.db.name}_failed_restore_${formatdate("YYYYMMDD'T'hhmmss'Z'", run.started_at)}"
+      to       = "${env.db.name}_failed_restore_${lower(formatdate("YYYYMMDD'T'hhmmss'Z'", run.started_at))}"
     }
     step "unretire" {
       when       = try(step.retire.terminated, null) != null
@@ -214,7 +214,7 @@ workflow "restore" {
       port       = env.db.port
       user       = env.db.user
       password   = secret.db_password
-      from       = "${env.db.name}_pre_restore_${formatdate("YYYYMMDD'T'hhmmss'Z'", run.started_at)}"
+      from       = "${env.db.name}_pre_restore_${lower(formatdate("YYYYMMDD'T'hhmmss'Z'", run.started_at))}"
       to         = env.db.name
       depends_on = [step.unswap]
     }
@@ -247,7 +247,7 @@ workflow "restore" {
       object   = jsondecode(step.manifest.content).object
       time     = jsondecode(step.manifest.content).time
       database = param.swap ? env.db.name : step.scratch.name
-      previous = param.swap ? "${env.db.name}_pre_restore_${formatdate("YYYYMMDD'T'hhmmss'Z'", run.started_at)}" : null
+      previous = param.swap ? "${env.db.name}_pre_restore_${lower(formatdate("YYYYMMDD'T'hhmmss'Z'", run.started_at))}" : null
     }
   }
 }

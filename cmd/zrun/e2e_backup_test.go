@@ -120,7 +120,7 @@ func cmpOr(s, or string) string {
 // restore made beside it.
 func (p *dbProject) dropAll(t *testing.T) {
 	for _, name := range p.databases(t) {
-		if _, err := p.admin.Exec(context.Background(), "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)"); err != nil {
+		if _, err := p.admin.Exec(context.Background(), "DROP DATABASE IF EXISTS "+pgx.Identifier{name}.Sanitize()+" WITH (FORCE)"); err != nil {
 			t.Errorf("dropping %s: %v", name, err)
 		}
 	}
