@@ -101,7 +101,7 @@ func mixedBytes(t testing.TB, seed byte, n int64) []byte {
 // big is the data of the round trips: bigger than zstd's window and than
 // a parallel job, so matches and jobs cross their boundaries. Made once.
 var big = sync.OnceValue(func() []byte {
-	data, _ := io.ReadAll(newMixed(1, 64<<20))
+	data, _ := io.ReadAll(newMixed(1, sized(64<<20)))
 	return data
 })
 

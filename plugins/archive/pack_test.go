@@ -101,7 +101,7 @@ func checkPackOutputs(t *testing.T, p packed, data []byte, comp, enc string) {
 // What pack writes is what the libraries themselves read: age's
 // Decrypt, then klauspost's zstd or gzip reader.
 func TestPackReadByTheLibraries(t *testing.T) {
-	data := mixedBytes(t, 2, 20<<20)
+	data := mixedBytes(t, 2, sized(20<<20))
 	k := newKeys(t)
 	for _, comp := range []string{"zstd", "gzip"} {
 		t.Run(comp, func(t *testing.T) {
@@ -179,7 +179,7 @@ var errDumpDied = errors.New("step.dump failed: pg_dump exited with code 137")
 // A pack whose input fails fails with the input's error, and what it
 // wrote until then is no archive: unpack refuses it, for every format.
 func TestPackInputFails(t *testing.T) {
-	data := mixedBytes(t, 7, 40<<20)
+	data := mixedBytes(t, 7, sized(40<<20))
 	k := newKeys(t)
 	for _, comp := range []string{"zstd", "gzip", "none"} {
 		for name, enc := range map[string]map[string]cty.Value{"plain": nil, "age": {"recipients": strs(k.public)}} {

@@ -116,7 +116,7 @@ func pipeline(t *testing.T, data []byte, dumpErr error, packArgs, unpackArgs map
 // dump's bytes when all went well, and an error instead of the end of
 // its stream when a check of unpack's, or the dump, failed.
 func TestPipeline(t *testing.T) {
-	data := mixedBytes(t, 8, 24<<20)
+	data := mixedBytes(t, 8, sized(24<<20))
 	k := newKeys(t)
 	enc := map[string]cty.Value{"recipients": strs(k.public)}
 	dec := map[string]cty.Value{"identity": cty.StringVal(k.secret)}

@@ -16,7 +16,7 @@ import (
 // Progress counts the raw bytes, at most twice a second, and ends with
 // the whole.
 func TestProgress(t *testing.T) {
-	const size = 160 << 20
+	size := sized(160 << 20)
 	for _, action := range []string{"pack", "unpack"} {
 		t.Run(action, func(t *testing.T) {
 			var in io.Reader = newMixed(12, size)

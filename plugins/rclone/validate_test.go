@@ -7,6 +7,7 @@ import (
 	"github.com/zclconf/go-cty/cty"
 
 	"github.com/zrun-dev/zrun/sdk"
+	"github.com/zrun-dev/zrun/sdk/sdktest"
 )
 
 func TestValidate(t *testing.T) {
@@ -60,12 +61,7 @@ func TestValidate(t *testing.T) {
 // TestValidateUnknown: a remote computed by an earlier step is not
 // checked before it is known.
 func TestValidateUnknown(t *testing.T) {
-	ty := Plugin().Schema().Actions["list"].ArgsType()
-	v := cty.ObjectVal(map[string]cty.Value{"remote": cty.UnknownVal(cty.DynamicPseudoType), "path": cty.StringVal("x"),
-		"config_file": cty.NullVal(cty.String), "recursive": cty.NullVal(cty.Bool)})
-	if !v.Type().Equals(ty) {
-		t.Fatalf("args type %#v, want %#v", v.Type(), ty)
-	}
+	v := sdktest.Args(t, Plugin(), "list", map[string]any{"remote": cty.UnknownVal(cty.DynamicPseudoType), "path": "x"})
 	all, err := sdk.InProcess(Plugin()).ValidateActions(t.Context(), []*sdk.ValidateRequest{{Action: "list", Args: v}})
 	if err != nil || len(all[0]) != 0 {
 		t.Errorf("validate = %v, %v", all, err)
