@@ -115,6 +115,12 @@ type Command struct {
 	// Sudo runs the command as root through `sudo -n` (no prompt); a host
 	// declared with sudo = true runs every command so.
 	Sudo bool
+	// NewConnection runs the command over a connection opened for it alone
+	// and closed after it: a remote target dials, checks the host key and
+	// logs in anew, so the command proves that a new login still works
+	// (after a firewall change, say). A target that cannot open one fails
+	// the command. Locally it changes nothing.
+	NewConnection bool
 	// Stdin, when not nil, is copied to the process's standard input.
 	Stdin io.Reader
 	// Stdout and Stderr, when not nil, receive the output as it is written.

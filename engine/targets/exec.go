@@ -18,17 +18,25 @@ import (
 // Name is the host's name in the environment.
 func (h *host) Name() string { return h.cfg.Name }
 
-// Exec runs cmd in a session of its own on the host's connection.
+// Exec runs cmd in a session of its own on the host's connection, or on a
+// connection of its own when cmd.NewConnection says so.
 func (h *host) Exec(ctx context.Context, cmd *sdk.Command) (*sdk.ExecResult, error) {
 	line, err := commandLine(cmd, cmd.Sudo || h.cfg.Sudo)
 	if err != nil {
 		return nil, err
 	}
-	c, sess, err := h.session(ctx)
+	session := h.session
+	if cmd.NewConnection {
+		session = h.newSession
+	}
+	c, sess, err := session(ctx)
 	if err != nil {
 		return nil, err
 	}
 	defer sess.Close()
+	if cmd.NewConnection {
+		defer c.client.Close()
+	}
 	stdout, stderr := outputs(cmd.Stdout, cmd.Stderr)
 	pid := &pidFilter{w: stderr}
 	sess.Stdout, sess.Stderr = stdout, pid
@@ -93,6 +101,25 @@ func (h *host) session(ctx context.Context) (*conn, *ssh.Session, error) {
 		}
 		h.drop(c)
 	}
+}
+
+// newSession opens a session on a new connection to the host (through the
+// pooled jump host, if any), which Exec closes after the command: a login made now, not one that survives from before (a
+// firewall change that refuses new connections makes it fail).
+func (h *host) newSession(ctx context.Context) (*conn, *ssh.Session, error) {
+	if h.pool.ctx.Err() != nil {
+		return nil, nil, errPoolClosed
+	}
+	c, err := h.open(ctx)
+	if err != nil {
+		return nil, nil, fmt.Errorf("opening a new connection to host %s: %w", h.cfg.label(), err)
+	}
+	sess, err := c.client.NewSession()
+	if err != nil {
+		c.client.Close()
+		return nil, nil, fmt.Errorf("host %s: opening a session on a new connection: %w", h.cfg.label(), err)
+	}
+	return c, sess, nil
 }
 
 // failed explains a command that ended without an exit status: the

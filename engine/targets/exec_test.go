@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"io"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -125,5 +127,37 @@ func TestExecStdinNeverEnding(t *testing.T) {
 	case <-done:
 	case <-time.After(10 * time.Second):
 		t.Fatal("Exec waited for its stdin to end")
+	}
+}
+
+// TestExecNewConnection: a command with NewConnection logs in anew (the
+// server counts a second login) and fails once new logins are refused,
+// while the run's own connection still works.
+func TestExecNewConnection(t *testing.T) {
+	tg, s := target(t)
+	run(t.Context(), t, tg, &sdk.Command{Args: []string{"true"}})
+	before := s.Logins()
+	var out bytes.Buffer
+	if res := run(t.Context(), t, tg, &sdk.Command{Args: []string{"echo", "fresh"}, NewConnection: true, Stdout: &out}); res.ExitCode != 0 || out.String() != "fresh\n" {
+		t.Fatalf("exit %d, stdout %q", res.ExitCode, out.String())
+	}
+	if got := s.Logins(); got != before+1 {
+		t.Fatalf("%d logins after a command on a new connection, want %d", got, before+1)
+	}
+	run(t.Context(), t, tg, &sdk.Command{Args: []string{"true"}})
+	if got := s.Logins(); got != before+1 {
+		t.Fatalf("the pooled connection logged in again (%d logins, want %d)", got, before+1)
+	}
+
+	// No key is accepted any more: a new login fails, the old connection goes on.
+	if err := os.WriteFile(filepath.Join(s.Dir, "authorized_keys"), nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, err := tg.Exec(t.Context(), &sdk.Command{Args: []string{"true"}, NewConnection: true})
+	if err == nil || !strings.Contains(err.Error(), "new connection") {
+		t.Fatalf("a new login that the server refuses: err %v, want one about the new connection", err)
+	}
+	if res := run(t.Context(), t, tg, &sdk.Command{Args: []string{"true"}}); res.ExitCode != 0 {
+		t.Fatalf("the run's connection: exit %d", res.ExitCode)
 	}
 }

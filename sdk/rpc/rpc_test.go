@@ -169,7 +169,7 @@ func targetUser(echoAddr string) sdk.Action {
 			add("name=%s", t.Name())
 
 			var stdout, stderr strings.Builder
-			res, err := t.Exec(ctx, &sdk.Command{Args: []string{"cat", "-n"}, Env: map[string]string{"K": "v"}, Dir: "/work", Sudo: true,
+			res, err := t.Exec(ctx, &sdk.Command{Args: []string{"cat", "-n"}, Env: map[string]string{"K": "v"}, Dir: "/work", Sudo: true, NewConnection: true,
 				Stdin: strings.NewReader("in put"), Stdout: &stdout, Stderr: &stderr})
 			if err != nil {
 				return nil, fmt.Errorf("exec: %w", err)
@@ -463,7 +463,7 @@ func TestTargetThroughBroker(t *testing.T) {
 		Commands: map[string]func(context.Context, *sdk.Command) (int, error){
 			"cat": func(_ context.Context, cmd *sdk.Command) (int, error) {
 				in, err := io.ReadAll(cmd.Stdin)
-				fmt.Fprintf(cmd.Stdout, "%s|%v|%s|%s|sudo=%v", in, cmd.Args, cmd.Env["K"], cmd.Dir, cmd.Sudo)
+				fmt.Fprintf(cmd.Stdout, "%s|%v|%s|%s|sudo=%v|new=%v", in, cmd.Args, cmd.Env["K"], cmd.Dir, cmd.Sudo, cmd.NewConnection)
 				fmt.Fprint(cmd.Stderr, "warn")
 				return 0, err
 			},
@@ -480,7 +480,7 @@ func TestTargetThroughBroker(t *testing.T) {
 	}
 	want := []string{
 		"name=web1",
-		`exec exit=0 stdout="in put|[cat -n]|v|/work|sudo=true" stderr="warn"`,
+		`exec exit=0 stdout="in put|[cat -n]|v|/work|sudo=true|new=true" stderr="warn"`,
 		"false exit=1",
 		`missing err=sdktest.Target: no command registered for ["missing"]`,
 		`read="written" err=<nil>`,

@@ -33,7 +33,7 @@ func (t *remoteTarget) Exec(ctx context.Context, cmd *sdk.Command) (*sdk.ExecRes
 	if err != nil {
 		return nil, fromStatus(err)
 	}
-	start := &pb.Exec_Start{Handle: t.handle, Args: cmd.Args, Env: cmd.Env, Dir: cmd.Dir, Stdin: cmd.Stdin != nil, Sudo: cmd.Sudo}
+	start := &pb.Exec_Start{Handle: t.handle, Args: cmd.Args, Env: cmd.Env, Dir: cmd.Dir, Stdin: cmd.Stdin != nil, Sudo: cmd.Sudo, NewConnection: cmd.NewConnection}
 	if err := stream.Send(&pb.Exec_Request{Msg: &pb.Exec_Request_Start{Start: start}}); err != nil {
 		return nil, recvErr(stream.RecvMsg(new(pb.Exec_Response)))
 	}

@@ -118,7 +118,7 @@ func (s *targetServer) Exec(stream pb.Target_ExecServer) error {
 		return stream.Send(resp)
 	}
 	cmd := &sdk.Command{
-		Args: start.GetArgs(), Env: start.GetEnv(), Dir: start.GetDir(), Sudo: start.GetSudo(),
+		Args: start.GetArgs(), Env: start.GetEnv(), Dir: start.GetDir(), Sudo: start.GetSudo(), NewConnection: start.GetNewConnection(),
 		Stdout: sendWriter(func(b []byte) error {
 			return send(&pb.Exec_Response{Msg: &pb.Exec_Response_Stdout{Stdout: b}})
 		}),

@@ -2463,7 +2463,10 @@ type Exec_Start struct {
 	// when the client closes its side.
 	Stdin bool `protobuf:"varint,5,opt,name=stdin,proto3" json:"stdin,omitempty"`
 	// sudo runs the command as root through the target's `sudo -n`.
-	Sudo          bool `protobuf:"varint,6,opt,name=sudo,proto3" json:"sudo,omitempty"`
+	Sudo bool `protobuf:"varint,6,opt,name=sudo,proto3" json:"sudo,omitempty"`
+	// new_connection runs the command over a connection of its own
+	// (sdk.Command.NewConnection).
+	NewConnection bool `protobuf:"varint,7,opt,name=new_connection,json=newConnection,proto3" json:"new_connection,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -2536,6 +2539,13 @@ func (x *Exec_Start) GetStdin() bool {
 func (x *Exec_Start) GetSudo() bool {
 	if x != nil {
 		return x.Sudo
+	}
+	return false
+}
+
+func (x *Exec_Start) GetNewConnection() bool {
+	if x != nil {
+		return x.NewConnection
 	}
 	return false
 }
@@ -4100,15 +4110,16 @@ const file_zrunplugin_proto_rawDesc = "" +
 	"\x05error\x18\x03 \x01(\tR\x05error\x1a6\n" +
 	"\x06Status\x12\x12\n" +
 	"\x04code\x18\x01 \x01(\rR\x04code\x12\x18\n" +
-	"\amessage\x18\x02 \x01(\tR\amessage\"\xa9\x03\n" +
-	"\x04Exec\x1a\xdd\x01\n" +
+	"\amessage\x18\x02 \x01(\tR\amessage\"\xd0\x03\n" +
+	"\x04Exec\x1a\x84\x02\n" +
 	"\x05Start\x12\x16\n" +
 	"\x06handle\x18\x01 \x01(\x04R\x06handle\x12\x12\n" +
 	"\x04args\x18\x02 \x03(\tR\x04args\x124\n" +
 	"\x03env\x18\x03 \x03(\v2\".zrunplugin.v1.Exec.Start.EnvEntryR\x03env\x12\x10\n" +
 	"\x03dir\x18\x04 \x01(\tR\x03dir\x12\x14\n" +
 	"\x05stdin\x18\x05 \x01(\bR\x05stdin\x12\x12\n" +
-	"\x04sudo\x18\x06 \x01(\bR\x04sudo\x1a6\n" +
+	"\x04sudo\x18\x06 \x01(\bR\x04sudo\x12%\n" +
+	"\x0enew_connection\x18\a \x01(\bR\rnewConnection\x1a6\n" +
 	"\bEnvEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\x1a[\n" +
