@@ -58,7 +58,7 @@ func (x *execution) runWorkflow(ctx context.Context, wf *dsl.Workflow, params ma
 	if diags.HasErrors() {
 		return nil, diagsError(diags)
 	}
-	data := newRunData(wf, x.env, params, runInfo{ID: x.id, StartedAt: x.started, Releases: x.releases}, stepTypes(wb, x.env))
+	data := newRunData(wf, x.env, params, runInfo{ID: x.id, StartedAt: x.started, Releases: x.releases}, stepTypes(wb, x.env, params))
 	data.secrets = x.secretValues
 
 	mainCtx := ctx

@@ -90,7 +90,7 @@ func (r *Runner) Plan(ctx context.Context, req RunRequest) (*Plan, hcl.Diagnosti
 
 func (r *Runner) planWorkflow(ctx context.Context, p *Plan, hosts *hostTargets, wf *dsl.Workflow, env *dsl.Environment, params map[string]cty.Value, prefix string) hcl.Diagnostics {
 	wb, diags := r.bind(ctx, wf)
-	data := newRunData(wf, env, params, runInfo{}, stepTypes(wb, env))
+	data := newRunData(wf, env, params, runInfo{}, stepTypes(wb, env, params))
 	data.secrets = hosts.known
 	data.pipes = samePipes(pipesOf(wb, slices.Concat(wb.set(dsl.StepMain), wb.set(dsl.StepOnFailure), wb.set(dsl.StepFinally))))
 	for _, kind := range []dsl.StepKind{dsl.StepMain, dsl.StepOnFailure, dsl.StepFinally} {

@@ -213,20 +213,21 @@ func (x *execution) attemptOn(ctx context.Context, host string, fanned bool, b *
 	return x.attempt(ctx, b, args, info, mask, target, sem)
 }
 
-// stepTypes is wb.stepType in env: a step whose target names a group of
-// env is a map of host to outputs, and one whose target is an expression
-// of more than env's values may be (its type is known only once it
-// runs). A target read from the environment (target = env.db.target) is
-// known here, so a step that targets one host keeps its outputs' type and
-// its streams can be piped.
-func stepTypes(wb *workflowBinding, env *dsl.Environment) func(string) cty.Type {
+// stepTypes is wb.stepType in env with params: a step whose target names
+// a group of env is a map of host to outputs, and one whose target is an
+// expression of more than env's values and the params may be (its type is
+// known only once it runs). A target read from the environment or a param
+// (target = env.db.target, target = param.host) is known here, so a step
+// that targets one host keeps its outputs' type and its streams can be
+// piped.
+func stepTypes(wb *workflowBinding, env *dsl.Environment, params map[string]cty.Value) func(string) cty.Type {
 	return func(name string) cty.Type {
 		ty := wb.stepType(name)
 		b, ok := wb.steps[name]
 		if !ok || b == nil || b.Target == nil || b.ForEach != nil {
 			return ty
 		}
-		v, diags := b.Target.Value(envOnlyContext(b.Target, env))
+		v, diags := b.Target.Value(staticContext(b.Target, env, params))
 		if diags.HasErrors() || !v.IsKnown() || v.IsNull() || !v.Type().Equals(cty.String) {
 			return cty.DynamicPseudoType
 		}
@@ -237,27 +238,36 @@ func stepTypes(wb *workflowBinding, env *dsl.Environment) func(string) cty.Type 
 	}
 }
 
-// envOnlyContext is the evaluation context of an expression that refers
-// to env's values and nothing else (no function either), or nil when it
-// refers to anything else: its value cannot be known before the run.
-func envOnlyContext(expr hcl.Expression, env *dsl.Environment) *hcl.EvalContext {
+// staticContext is the evaluation context of an expression that refers
+// to env's values and the params and nothing else (no function either),
+// or nil when it refers to anything else: its value cannot be known
+// before the run. A param not yet known (at validation) is unknown.
+func staticContext(expr hcl.Expression, env *dsl.Environment, params map[string]cty.Value) *hcl.EvalContext {
 	refs, diags := lang.ReferencesInExpr(expr)
 	if diags.HasErrors() || len(refs) == 0 || env == nil {
 		return nil
 	}
-	vals := map[string]cty.Value{}
+	envVals, paramVals := map[string]cty.Value{}, map[string]cty.Value{}
 	for _, ref := range refs {
-		e, ok := ref.Subject.(addrs.EnvValue)
-		if !ok {
+		switch a := ref.Subject.(type) {
+		case addrs.EnvValue:
+			v, ok := env.Value(a.Name)
+			if !ok {
+				return nil
+			}
+			envVals[a.Name] = v
+		case addrs.Param:
+			v, ok := params[a.Name]
+			if !ok {
+				return nil
+			}
+			paramVals[a.Name] = v
+		default:
 			return nil
 		}
-		v, ok := env.Value(e.Name)
-		if !ok {
-			return nil
-		}
-		vals[e.Name] = v
 	}
-	return &hcl.EvalContext{Variables: map[string]cty.Value{addrs.RootEnv: cty.ObjectVal(vals)}}
+	return &hcl.EvalContext{Variables: map[string]cty.Value{
+		addrs.RootEnv: cty.ObjectVal(envVals), addrs.RootParam: cty.ObjectVal(paramVals)}}
 }
 
 // Interface guards

@@ -76,7 +76,7 @@ func (r *Runner) validateWorkflow(ctx context.Context, wf *dsl.Workflow, env *ds
 	if params == nil {
 		params = unknownParams(wf)
 	}
-	data := newRunData(wf, env, params, runInfo{}, stepTypes(wb, env))
+	data := newRunData(wf, env, params, runInfo{}, stepTypes(wb, env, params))
 	// Each step's own problems first, then what its plugin says: the
 	// plugins check all the steps' arguments in one call each.
 	var perStep []hcl.Diagnostics

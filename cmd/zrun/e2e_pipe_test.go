@@ -74,6 +74,21 @@ func TestPipeProducerKilled(t *testing.T) {
 	wantFile(t, filepath.Join(dir, "copy"), true)
 }
 
+// A producer whose target is a param is piped: the run knows its params
+// before any step, so the stream's type is known.
+func TestPipeTargetFromParam(t *testing.T) {
+	dir := project(t, "pipe")
+	r := zrun(t, dir, nil, "run", "param_target", "--param", "where=local")
+	wantCode(t, r, 0)
+	data, err := os.ReadFile(filepath.Join(dir, "count"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.TrimSpace(string(data)); got != "1000" {
+		t.Errorf("the consumer counted %s bytes, want 1000", got)
+	}
+}
+
 func TestPipeConsumerFails(t *testing.T) {
 	dir := project(t, "pipe")
 	r := zrun(t, dir, nil, "run", "refused", "--output", "json")

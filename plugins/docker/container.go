@@ -43,6 +43,7 @@ type containerArgs struct {
 	HTTPCheck         *string             `zrun:"http_check" help:"The health gate over HTTP, besides Docker's healthcheck: \"8080/health\" (PORT/PATH), a GET at the container's IP on its first network, dialled through the target, until it answers 2xx."`
 	ReadyTimeout      *string             `zrun:"ready_timeout" help:"How long the health gate waits for a new or started container. Default: \"60s\"."`
 	KeepReleases      *int                `zrun:"keep_releases" help:"How many replaced containers of this name are kept, stopped, for docker.rollback (the newest); older ones are removed after a replacement. 0 keeps none. Default: 3."`
+	Handover          *bool               `zrun:"handover" help:"Leave the old container serving after the new one took its name, as NAME--zrun-old, until docker.retire retires it (or docker.reinstate puts it back): a proxy moves the traffic from previous_address to address in between, and no request fails. Needs ports whose host port Docker picks (\"127.0.0.1::8080\"). Default: false."`
 }
 
 type containerOutputs struct {
@@ -54,6 +55,11 @@ type containerOutputs struct {
 	SpecHash        string `zrun:"spec_hash" help:"The container's spec hash (its zrun.spec label)."`
 	Spec            string `zrun:"spec" help:"The container's canonical spec as JSON (its zrun.spec.json label: every env value replaced by a hash of it), which zrun records with the release."`
 	PreviousImageID string `zrun:"previous_image_id" help:"The image ID of the container this step replaced; \"\" if it replaced none."`
+	// Where the container serves on the target (its published ports), and
+	// the old one still serving after a handover.
+	Address         string            `zrun:"address" help:"HOST:PORT of the container's first published port, as the target reaches it (\"127.0.0.1:49153\"; a port bound to every address is given at 127.0.0.1); \"\" if it publishes none."`
+	Ports           map[string]string `zrun:"ports" help:"Each published container port (\"8080/tcp\") to HOST:PORT on the target."`
+	PreviousAddress string            `zrun:"previous_address" help:"With handover: the address of the old container, which still serves until docker.retire; \"\" when none is left serving."`
 }
 
 // What docker.container did (its action output).
@@ -199,6 +205,8 @@ type deployment struct {
 	// what became of it: a new container is removed; docker.rollback's
 	// kept one is kept again.
 	discard func(ctx context.Context, id, name string) string
+	// serving is the old container a handover left serving (NAME--zrun-old).
+	serving *container.InspectResponse
 }
 
 func newDeployment(c *client.Client, ui sdk.UI, want *desired) *deployment {
@@ -254,10 +262,15 @@ func (d *deployment) run(ctx context.Context) (containerOutputs, error) {
 }
 
 func (d *deployment) outputs(ins *container.InspectResponse, action, prev string) containerOutputs {
-	return containerOutputs{
+	out := containerOutputs{
 		ID: ins.ID, Name: d.name(), ImageID: ins.Image, Changed: action != actionUnchanged,
 		Action: action, SpecHash: ins.Config.Labels[labelSpec], Spec: ins.Config.Labels[labelSpecJSON], PreviousImageID: prev,
 	}
+	out.Address, out.Ports = published(ins)
+	if d.serving != nil {
+		out.PreviousAddress, _ = published(d.serving)
+	}
+	return out
 }
 
 func (d *deployment) outputsOf(ctx context.Context, id, action, prev string) (containerOutputs, error) {

@@ -84,7 +84,10 @@ func (d *deployment) settle(ctx context.Context) (cur *container.InspectResponse
 	if err := d.joinNetworks(ctx, cur.ID); err != nil {
 		return nil, "", err
 	}
-	if err := d.retire(ctx, old.ID, old.Name[1:]); err != nil {
+	if d.want.handover {
+		d.ui.Logf("%s still serves beside %s: docker.retire retires it once the proxy has moved", old.Name[1:], name)
+		d.serving = old
+	} else if err := d.retire(ctx, old.ID, old.Name[1:]); err != nil {
 		return nil, "", err
 	}
 	cur, err = containerByName(ctx, d.c, name)
@@ -174,6 +177,9 @@ func (d *deployment) swap(ctx context.Context, cur *container.InspectResponse, c
 	}
 	if err := d.joinNetworks(ctx, cand); err != nil {
 		return containerOutputs{}, fmt.Errorf("%w; %s is the new container and the old one is kept as %s: the next run finishes the swap", err, name, oldName)
+	}
+	if d.want.handover {
+		return d.handOver(ctx, cur.ID, cand, oldName, cur.Image)
 	}
 	if err := d.retire(ctx, cur.ID, oldName); err != nil {
 		return containerOutputs{}, err

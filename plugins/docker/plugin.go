@@ -18,5 +18,5 @@ func Plugin() *sdk.Plugin {
 // actions is every action of the plugin, in the order `zrun plugins` shows.
 func actions() []sdk.Action {
 	return []sdk.Action{newPing(), newBuild(), newTag(), newSave(), newLoad(), newPrune(),
-		newContainer(), newRollbackAction(), newNetwork(), newVolume(), newExec(), newLogs(), newStop(), newStart(), newRemove()}
+		newContainer(), newRetire(), newReinstate(), newRollbackAction(), newNetwork(), newVolume(), newExec(), newLogs(), newStop(), newStart(), newRemove()}
 }

@@ -139,6 +139,9 @@ type desired struct {
 	// replacement (keep_releases; not in the spec: changing it replaces
 	// nothing).
 	keepReleases int
+	// handover leaves the old container serving after a swap, until
+	// docker.retire (not in the spec either).
+	handover bool
 }
 
 // httpCheck is a parsed http_check: a GET of PATH on PORT of the
@@ -148,9 +151,20 @@ type httpCheck struct {
 	path string
 }
 
-// publishes reports whether the spec binds a port of the host, which only
-// one container can hold at a time.
-func (d *desired) publishes() bool { return len(d.bindings) > 0 }
+// publishes reports whether the spec binds a fixed port of the host, which
+// only one container can hold at a time. A port whose host side is left to
+// Docker ("127.0.0.1::8080") is not one: the candidate gets a port of its
+// own and serves beside the old container.
+func (d *desired) publishes() bool {
+	for _, bs := range d.bindings {
+		for _, b := range bs {
+			if b.HostPort != "" {
+				return true
+			}
+		}
+	}
+	return false
+}
 
 // networkNames are the spec's networks sorted: the first is given at
 // create, and the health gate reaches the container on it.
@@ -237,6 +251,13 @@ func parseContainer(a containerArgs, known sdk.Known) (*desired, sdk.Diagnostics
 			d.keepReleases = *a.KeepReleases
 		}
 	}
+	if known.Has("handover") && a.Handover != nil && *a.Handover {
+		d.handover = true
+		if known.Has("ports") && d.publishes() {
+			diags = diags.Errorf(argPath("handover"), "Handover with a fixed host port",
+				"With handover the new container serves beside the old one, so it cannot take a host port the old one holds: leave the host port to Docker (\"127.0.0.1::8080\") and point the proxy at the step's address output.")
+		}
+	}
 	d.normalize()
 	return d, diags
 }
@@ -320,7 +341,7 @@ func (d *desired) parsePorts(a containerArgs, known sdk.Known) sdk.Diagnostics {
 	for i, p := range a.Ports {
 		if _, err := nat.ParsePortSpec(p); err != nil {
 			diags = diags.Errorf(argPath("ports").IndexInt(i), "Invalid port",
-				fmt.Sprintf("%q: %s. A port is \"HOST:CONTAINER\" (\"8080:8080\"), \"IP:HOST:CONTAINER\" (\"127.0.0.1:9090:9090\"), optionally with /udp (\"5353:53/udp\").", p, err))
+				fmt.Sprintf("%q: %s. A port is \"HOST:CONTAINER\" (\"8080:8080\"), \"IP:HOST:CONTAINER\" (\"127.0.0.1:9090:9090\"), \"IP::CONTAINER\" (a host port Docker picks: \"127.0.0.1::8080\"), optionally with /udp (\"5353:53/udp\").", p, err))
 		}
 	}
 	if diags.HasErrors() {
@@ -566,8 +587,8 @@ func deref(s *string) string {
 
 // containerConfig is what Docker is given to create the container of the
 // spec (its image resolved) under name, with labels. A candidate has no
-// host ports (the old container holds them) and no aliases (no traffic
-// before it is ready).
+// fixed host ports (the old container holds them; ports Docker picks it
+// has) and no aliases (no traffic before it is ready).
 func (d *desired) containerConfig(name string, labels map[string]string, candidate bool) (*container.Config, *container.HostConfig, *network.NetworkingConfig) {
 	s := d.spec
 	env := make([]string, 0, len(s.Env))
@@ -589,7 +610,7 @@ func (d *desired) containerConfig(name string, labels map[string]string, candida
 			NanoCPUs: int64(math.Round(s.CPUs * 1e9)), CPUShares: s.CPUShares,
 		},
 	}
-	if !candidate {
+	if !candidate || !d.publishes() {
 		host.PortBindings = d.bindings
 	}
 	var nets *network.NetworkingConfig

@@ -104,6 +104,16 @@ func containerRef(ctx context.Context, c *client.Client, ref string) (*container
 	return &ins, nil
 }
 
+// durationOr is a duration argument validation has checked, or def when
+// it is not set.
+func durationOr(v *string, def time.Duration) time.Duration {
+	if v == nil {
+		return def
+	}
+	d, _ := time.ParseDuration(*v)
+	return d
+}
+
 func running(ins *container.InspectResponse) bool {
 	return ins != nil && ins.State != nil && (ins.State.Running || ins.State.Restarting)
 }
@@ -130,10 +140,7 @@ func runStop(ctx context.Context, a stopArgs, ui sdk.UI) (changedOutputs, error)
 }
 
 func runStart(ctx context.Context, a startArgs, ui sdk.UI) (changedOutputs, error) {
-	timeout := defaultReadyTimeout
-	if a.ReadyTimeout != nil {
-		timeout, _ = time.ParseDuration(*a.ReadyTimeout)
-	}
+	timeout := durationOr(a.ReadyTimeout, defaultReadyTimeout)
 	c, err := connect(ctx, ui.Target(), a.Socket)
 	if err != nil {
 		return changedOutputs{}, err

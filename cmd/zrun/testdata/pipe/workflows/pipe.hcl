@@ -13,6 +13,22 @@ workflow "count" {
   }
 }
 
+# The producer's target is a param: known when the run starts, so its
+# stream is piped as a literal target's is.
+workflow "param_target" {
+  param "where" { default = "local" }
+  step "dump" {
+    action = exec.run
+    target = param.where
+    script = "head -c 1000 /dev/zero"
+  }
+  step "load" {
+    action = exec.run
+    stdin  = step.dump.stream
+    script = "wc -c > count"
+  }
+}
+
 # The producer dies halfway: the consumer copies what it got into a file
 # and would succeed, but its step fails with the producer's error.
 workflow "killed" {
