@@ -94,6 +94,8 @@ tools:
 		apt-get update -qq && apt-get install -y -qq --no-install-recommends openssh-server openssh-client >/dev/null; }
 	@command -v zstd >/dev/null && command -v age >/dev/null || { echo "installing zstd and age (the archive plugin's compatibility tests)"; \
 		apt-get update -qq && apt-get install -y -qq --no-install-recommends zstd age >/dev/null; }
+	@test -x /usr/sbin/nginx && test -x /usr/sbin/ufw || { echo "installing nginx and ufw (the nginx tests run it on loopback, the ufw tests inside network namespaces)"; \
+		apt-get update -qq && apt-get install -y -qq --no-install-recommends nginx-light ufw iptables >/dev/null; }
 
 tools-proto:
 	@command -v protoc >/dev/null || { apt-get update -qq && apt-get install -y -qq protobuf-compiler; }

@@ -23,6 +23,9 @@ type Config struct {
 	// Secrets declared outside any environment, by name: every
 	// environment has them unless it declares its own of the same name.
 	Secrets map[string]*Secret
+	// Defaults are the top-level `defaults "PLUGIN"` blocks, by plugin:
+	// arguments for every workflow's steps of that plugin.
+	Defaults map[string]*Defaults
 	// Files maps every parsed file name to its source, for rendering
 	// diagnostics with snippets.
 	Files map[string]*hcl.File
@@ -68,7 +71,10 @@ type Workflow struct {
 	FinallyOrder   []string
 	Outputs        map[string]*Output
 	OutputOrder    []string
-	Timeout        *Duration // nil when unset
+	// Defaults are the workflow's `defaults "PLUGIN"` blocks, by plugin,
+	// over the project's.
+	Defaults map[string]*Defaults
+	Timeout  *Duration // nil when unset
 	// Lock is the key runs of the workflow exclude each other by; "" for
 	// the environment's name.
 	Lock      string

@@ -36,6 +36,7 @@ var fileSchema = &hcl.BodySchema{
 		{Type: "workflow", LabelNames: []string{"name"}},
 		{Type: "environment", LabelNames: []string{"name"}},
 		{Type: "secret", LabelNames: []string{"name"}},
+		{Type: "defaults", LabelNames: []string{"plugin"}},
 	},
 }
 
@@ -60,6 +61,8 @@ func (d *decoder) decodeFile(cfg *Config, f *hcl.File) {
 			if claim(d, "secret", block, cfg.Secrets, func(s *Secret) hcl.Range { return s.DeclRange }) {
 				cfg.Secrets[block.Labels[0]] = d.decodeSecret(block)
 			}
+		case "defaults":
+			d.addDefaults(cfg.Defaults, block)
 		}
 	}
 }

@@ -200,6 +200,7 @@ func build(dir string, files []sourceFile) (*Config, hcl.Diagnostics) {
 		Workflows:    map[string]*Workflow{},
 		Environments: map[string]*Environment{},
 		Secrets:      map[string]*Secret{},
+		Defaults:     map[string]*Defaults{},
 		Files:        map[string]*hcl.File{},
 		Hash:         hashFiles(files),
 	}
@@ -212,6 +213,7 @@ func build(dir string, files []sourceFile) (*Config, hcl.Diagnostics) {
 		d.decodeFile(cfg, sf.file)
 	}
 	d.resolveEnvironments(cfg)
+	applyDefaults(cfg)
 	d.checkWorkflowCalls(cfg)
 	return cfg, d.diags
 }

@@ -20,6 +20,7 @@ var workflowSchema = &hcl.BodySchema{
 		{Type: "on_failure"},
 		{Type: "finally"},
 		{Type: "output", LabelNames: []string{"name"}},
+		{Type: "defaults", LabelNames: []string{"plugin"}},
 	},
 }
 
@@ -36,6 +37,7 @@ func (d *decoder) decodeWorkflow(block *hcl.Block) *Workflow {
 		OnFailure: map[string]*Step{},
 		Finally:   map[string]*Step{},
 		Outputs:   map[string]*Output{},
+		Defaults:  map[string]*Defaults{},
 		DeclRange: block.DefRange,
 		NameRange: block.LabelRanges[0],
 	}
@@ -92,6 +94,8 @@ func (d *decoder) decodeWorkflow(block *hcl.Block) *Workflow {
 			}
 		case "output":
 			d.addOutput(wf, b)
+		case "defaults":
+			d.addDefaults(wf.Defaults, b)
 		}
 	}
 	d.checkDependsOn(wf, stepRanges)

@@ -45,7 +45,7 @@ func (r *Runner) Validate(ctx context.Context) hcl.Diagnostics {
 	for w := range names {
 		diags = append(diags, mergeEnvDiags(envs, perWorkflow[w])...)
 	}
-	return groupByPlugin(diags)
+	return groupByPlugin(uniqueDiags(diags))
 }
 
 // envList returns the project's environments, or one empty stand-in when
@@ -69,6 +69,7 @@ func (r *Runner) defaultEnv() *dsl.Environment { return r.opts.Config.DefaultEnv
 // right type, and each plugin accepts its arguments.
 func (r *Runner) validateWorkflow(ctx context.Context, wf *dsl.Workflow, env *dsl.Environment, params map[string]cty.Value) hcl.Diagnostics {
 	wb, diags := r.bind(ctx, wf)
+	diags = append(diags, r.checkDefaults(ctx, wf)...)
 	for _, kind := range []dsl.StepKind{dsl.StepMain, dsl.StepOnFailure, dsl.StepFinally} {
 		_, moreDiags := buildGraph(wb, kind)
 		diags = append(diags, moreDiags...)
@@ -153,7 +154,7 @@ func (r *Runner) validateStep(data *runData, b *boundStep, index int) (hcl.Diagn
 // a misspelt timeout, not a plugin's argument.
 func hintMetaArguments(b *boundStep, diags hcl.Diagnostics) {
 	spec, ok := b.spec.(hcldec.ObjectSpec)
-	body, isSyntax := b.Body.(*hclsyntax.Body)
+	body, isSyntax := dsl.OwnBody(b.Body).(*hclsyntax.Body)
 	if !ok || !isSyntax {
 		return
 	}
@@ -371,4 +372,74 @@ func groupOf(d *hcl.Diagnostic) *pluginGroup {
 		return x.group
 	}
 	return nil
+}
+
+// checkDefaults reports the arguments of wf's defaults blocks, and of the
+// project's for the plugins wf's steps use, that no action of their plugin
+// takes (a default no step could ever get is a typo), and a defaults
+// block of a plugin zrun cannot find.
+func (r *Runner) checkDefaults(ctx context.Context, wf *dsl.Workflow) hcl.Diagnostics {
+	used := map[string]bool{}
+	for _, steps := range []map[string]*dsl.Step{wf.Steps, wf.OnFailure, wf.Finally} {
+		for _, s := range steps {
+			if s.Action != nil {
+				used[s.Action.Plugin] = true
+			}
+		}
+	}
+	var defs []*dsl.Defaults
+	for _, name := range keys(wf.Defaults) {
+		defs = append(defs, wf.Defaults[name])
+	}
+	for _, name := range keys(r.opts.Config.Defaults) {
+		if used[name] {
+			defs = append(defs, r.opts.Config.Defaults[name])
+		}
+	}
+	var diags hcl.Diagnostics
+	for _, def := range defs {
+		_, ps, err := r.pluginSchema(ctx, def.Plugin)
+		if err != nil {
+			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Unknown plugin in defaults",
+				Detail: fmt.Sprintf("defaults %q: %s", def.Plugin, err), Subject: def.NameRange.Ptr()})
+			continue
+		}
+		takes := map[string]bool{}
+		for _, a := range ps.Actions {
+			for _, arg := range a.Args {
+				takes[arg.Name] = true
+			}
+		}
+		for _, name := range keys(def.Attributes) {
+			if takes[name] {
+				continue
+			}
+			attr := def.Attributes[name]
+			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Unsupported argument in defaults",
+				Detail:  fmt.Sprintf("No action of plugin %q takes an argument %q, so no step would get it. %s", def.Plugin, name, suggest(name, keys(takes), "arguments")),
+				Subject: attr.NameRange.Ptr()})
+		}
+	}
+	return diags
+}
+
+// uniqueDiags drops the repeats of a diagnostic (the same problem at the
+// same place), which the project's defaults blocks give once per workflow
+// that uses their plugin.
+func uniqueDiags(diags hcl.Diagnostics) hcl.Diagnostics {
+	seen := map[string]bool{}
+	out := diags[:0:0]
+	for _, d := range diags {
+		at := ""
+		if d.Subject != nil {
+			at = d.Subject.String()
+		}
+		key := fmt.Sprintf("%d\x00%s\x00%s\x00%s", d.Severity, d.Summary, d.Detail, at)
+		if seen[key] {
+			continue
+		}
+		seen[key] = true
+		out = append(out, d)
+	}
+	return out
 }

@@ -21,21 +21,11 @@ workflow "backup" {
   # and how it is reached from there.
   step "ready" {
     action   = postgres.ready
-    target   = env.db.target
-    host     = env.db.host
-    port     = env.db.port
-    user     = env.db.user
-    password = secret.db_password
     database = env.db.name
   }
 
   step "dump" {
     action     = postgres.dump
-    target     = env.db.target
-    host       = env.db.host
-    port       = env.db.port
-    user       = env.db.user
-    password   = secret.db_password
     database   = env.db.name
     format     = "custom"
     depends_on = [step.ready]
@@ -73,11 +63,6 @@ workflow "backup" {
   step "scratch" {
     when       = coalesce(param.drill, env.backup.drill.enabled)
     action     = postgres.create_database
-    target     = env.db.target
-    host       = env.db.host
-    port       = env.db.port
-    user       = env.db.user
-    password   = secret.db_password
     name       = "${env.db.name}_drill_${replace(lower(run.id), "-", "_")}"
     template   = "template0"
     depends_on = [step.verify]
@@ -106,22 +91,12 @@ workflow "backup" {
     when     = coalesce(param.drill, env.backup.drill.enabled)
     action   = postgres.restore
     from     = step.unpack.stream
-    target   = env.db.target
-    host     = env.db.host
-    port     = env.db.port
-    user     = env.db.user
-    password = secret.db_password
     database = step.scratch.name
   }
 
   step "check" {
     when       = coalesce(param.drill, env.backup.drill.enabled)
     action     = postgres.info
-    target     = env.db.target
-    host       = env.db.host
-    port       = env.db.port
-    user       = env.db.user
-    password   = secret.db_password
     database   = step.scratch.name
     checksums  = false
     depends_on = [step.restore]
@@ -212,11 +187,6 @@ workflow "backup" {
     step "drop_scratch" {
       when      = coalesce(param.drill, env.backup.drill.enabled)
       action    = postgres.drop_database
-      target    = env.db.target
-      host      = env.db.host
-      port      = env.db.port
-      user      = env.db.user
-      password  = secret.db_password
       name      = "${env.db.name}_drill_${replace(lower(run.id), "-", "_")}"
       if_exists = true
     }

@@ -8,21 +8,11 @@ workflow "migrate" {
 
   step "ready" {
     action   = postgres.ready
-    target   = env.db.target
-    host     = env.db.host
-    port     = env.db.port
-    user     = env.db.user
-    password = secret.db_password
     database = env.db.name
   }
 
   step "migrate" {
     action     = postgres.migrate
-    target     = env.db.target
-    host       = env.db.host
-    port       = env.db.port
-    user       = env.db.user
-    password   = secret.db_password
     database   = env.db.name
     dir        = env.db.migrations
     depends_on = [step.ready]

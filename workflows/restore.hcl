@@ -66,11 +66,6 @@ workflow "restore" {
 
   step "scratch" {
     action     = postgres.create_database
-    target     = env.db.target
-    host       = env.db.host
-    port       = env.db.port
-    user       = env.db.user
-    password   = secret.db_password
     name       = "${env.db.name}_restore_${replace(lower(run.id), "-", "_")}"
     template   = "template0"
     depends_on = [step.verify]
@@ -96,22 +91,12 @@ workflow "restore" {
   step "load" {
     action   = postgres.restore
     from     = step.unpack.stream
-    target   = env.db.target
-    host     = env.db.host
-    port     = env.db.port
-    user     = env.db.user
-    password = secret.db_password
     database = step.scratch.name
     format   = jsondecode(step.manifest.content).format
   }
 
   step "check" {
     action     = postgres.info
-    target     = env.db.target
-    host       = env.db.host
-    port       = env.db.port
-    user       = env.db.user
-    password   = secret.db_password
     database   = step.scratch.name
     checksums  = false
     depends_on = [step.load]
@@ -141,11 +126,6 @@ workflow "restore" {
   step "terminate" {
     when       = param.swap
     action     = postgres.terminate
-    target     = env.db.target
-    host       = env.db.host
-    port       = env.db.port
-    user       = env.db.user
-    password   = secret.db_password
     database   = env.db.name
     depends_on = [step.stop]
   }
@@ -153,11 +133,6 @@ workflow "restore" {
   step "retire" {
     when       = param.swap
     action     = postgres.rename_database
-    target     = env.db.target
-    host       = env.db.host
-    port       = env.db.port
-    user       = env.db.user
-    password   = secret.db_password
     from       = env.db.name
     to         = "${env.db.name}_pre_restore_${lower(formatdate("YYYYMMDD'T'hhmmss'Z'", run.started_at))}"
     depends_on = [step.terminate]
@@ -166,11 +141,6 @@ workflow "restore" {
   step "swap" {
     when       = param.swap
     action     = postgres.rename_database
-    target     = env.db.target
-    host       = env.db.host
-    port       = env.db.port
-    user       = env.db.user
-    password   = secret.db_password
     from       = step.scratch.name
     to         = env.db.name
     depends_on = [step.retire]
@@ -196,24 +166,14 @@ workflow "restore" {
     # After the swap: the restored database steps aside, the old one comes
     # back.
     step "unswap" {
-      when     = try(step.swap.terminated, null) != null
-      action   = postgres.rename_database
-      target   = env.db.target
-      host     = env.db.host
-      port     = env.db.port
-      user     = env.db.user
-      password = secret.db_password
-      from     = env.db.name
-      to       = "${env.db.name}_failed_restore_${lower(formatdate("YYYYMMDD'T'hhmmss'Z'", run.started_at))}"
+      when   = try(step.swap.terminated, null) != null
+      action = postgres.rename_database
+      from   = env.db.name
+      to     = "${env.db.name}_failed_restore_${lower(formatdate("YYYYMMDD'T'hhmmss'Z'", run.started_at))}"
     }
     step "unretire" {
       when       = try(step.retire.terminated, null) != null
       action     = postgres.rename_database
-      target     = env.db.target
-      host       = env.db.host
-      port       = env.db.port
-      user       = env.db.user
-      password   = secret.db_password
       from       = "${env.db.name}_pre_restore_${lower(formatdate("YYYYMMDD'T'hhmmss'Z'", run.started_at))}"
       to         = env.db.name
       depends_on = [step.unswap]
@@ -222,11 +182,6 @@ workflow "restore" {
     step "discard" {
       when       = try(step.swap.terminated, null) == null
       action     = postgres.drop_database
-      target     = env.db.target
-      host       = env.db.host
-      port       = env.db.port
-      user       = env.db.user
-      password   = secret.db_password
       name       = "${env.db.name}_restore_${replace(lower(run.id), "-", "_")}"
       if_exists  = true
       depends_on = [step.unretire]

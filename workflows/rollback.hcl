@@ -39,11 +39,6 @@ workflow "rollback" {
     when       = env.db.migrate_on_deploy
     action     = postgres.migrate
     apply      = false
-    target     = env.db.target
-    host       = env.db.host
-    port       = env.db.port
-    user       = env.db.user
-    password   = secret.db_password
     database   = env.db.name
     dir        = env.db.migrations
     depends_on = [step.check]

@@ -65,11 +65,15 @@ func Referenced(cfg *dsl.Config, wf *dsl.Workflow) []string {
 }
 
 // bodyTraversals returns the variables of every expression in body and
-// its nested blocks. dsl loads native syntax only; another body (none
-// today) would fall back to its top-level attributes.
+// its nested blocks, and in the plugin's defaults under it. dsl loads
+// native syntax only; another body (none today) would fall back to its
+// top-level attributes.
 func bodyTraversals(body hcl.Body) []hcl.Traversal {
 	var out []hcl.Traversal
-	switch b := body.(type) {
+	for _, attr := range dsl.DefaultAttributes(body) {
+		out = append(out, attr.Expr.Variables()...)
+	}
+	switch b := dsl.OwnBody(body).(type) {
 	case nil:
 	case *hclsyntax.Body:
 		if b == nil {

@@ -52,6 +52,24 @@ workflow "upload" {
     again  = secret.b2_key
   }
 }
+defaults "postgres" {
+  password = secret.pg_password
+}
+workflow "defaulted" {
+  defaults "exec" {
+    env = { TOKEN = secret.exec_token }
+  }
+  step "q" {
+    action = postgres.query
+    sql    = "select 1"
+  }
+  step "r" {
+    action = exec.run
+  }
+  step "other" {
+    action = http.check
+  }
+}
 workflow "plain" {
   step "s" {
     action = exec.run
@@ -80,9 +98,10 @@ workflow "loop_b" {
 			workflow: "deploy",
 			want:     []string{"api_key", "b2_key", "db_password", "flag", "host", "out", "telegram_token"},
 		},
-		"called workflow alone": {workflow: "backup", want: []string{"b2_key"}},
-		"none":                  {workflow: "plain", want: []string{}},
-		"calls in a cycle end":  {workflow: "loop_a", want: []string{"a", "b"}},
+		"called workflow alone":                 {workflow: "backup", want: []string{"b2_key"}},
+		"none":                                  {workflow: "plain", want: []string{}},
+		"defaults of the plugins the steps use": {workflow: "defaulted", want: []string{"exec_token", "pg_password"}},
+		"calls in a cycle end":                  {workflow: "loop_a", want: []string{"a", "b"}},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
