@@ -127,3 +127,37 @@ func TestContainerHandoverFixedPort(t *testing.T) {
 		t.Fatalf("an ephemeral port with handover: %v", diags.Err())
 	}
 }
+
+// A rollback with handover goes the same way as a deploy: the kept
+// container serves at an address of its own beside the current one, until
+// docker.retire; no request to either fails meanwhile.
+func TestRollbackHandover(t *testing.T) {
+	t.Parallel()
+	e := newCtrEnv(t)
+	name := e.name("api")
+	tagA, idA := e.image()
+	tagB, _ := e.image("LABEL h4.variant=b")
+	id1 := e.str(e.ok(e.run("container", handoverArgs(name, tagA, "1"))), "id")
+	out := e.ok(e.run("container", handoverArgs(name, tagB, "2")))
+	id2, addr2 := e.str(out, "id"), e.str(out, "address")
+	e.ok(e.run("retire", map[string]any{"name": name, "drain": "0s"}))
+
+	stop := e.hammer("http://" + addr2 + "/")
+	out = e.ok(e.run("rollback", map[string]any{"name": name, "image_id": idA, "ready_timeout": "5s", "handover": true}))
+	total, failed, first := stop()
+	addr1 := e.str(out, "address")
+	if e.str(out, "action") != actionRolledBack || e.str(out, "id") != id1 || e.str(out, "previous_address") != addr2 || addr1 == "" || addr1 == addr2 {
+		t.Fatalf("rollback: outputs %#v", out.AsValueMap())
+	}
+	if failed > 0 {
+		t.Errorf("%d of %d requests to the current container failed during the rollback; the first: %s", failed, total, first)
+	}
+	if v := e.appVersion("http://" + addr1); v != "1" {
+		t.Errorf("the container rolled back to serves version %q at %s", v, addr1)
+	}
+	if v := e.appVersion("http://" + addr2); v != "2" {
+		t.Errorf("the current container stopped serving before docker.retire: version %q", v)
+	}
+	e.ok(e.run("retire", map[string]any{"name": name, "drain": "0s"}))
+	e.kept(name, id2)
+}

@@ -32,6 +32,7 @@ type rollbackArgs struct {
 	Check        bool       `zrun:"check,optional" help:"Only check that the rollback can be done; change nothing."`
 	HTTPCheck    *string    `zrun:"http_check" help:"The health gate over HTTP, besides Docker's healthcheck: \"8080/health\" (PORT/PATH), a GET at the container's IP on its first network, dialled through the target, until it answers 2xx."`
 	ReadyTimeout *string    `zrun:"ready_timeout" help:"How long the health gate waits for the container rolled back to. Default: \"60s\"."`
+	Handover     *bool      `zrun:"handover" help:"As docker.container's: the current container keeps serving, as NAME--zrun-old, until docker.retire, while a proxy moves the traffic to the one rolled back to (its address output). Needs a spec whose host ports Docker picks. Default: false."`
 }
 
 // release is one element of run.releases (engine/releases.go).
@@ -346,6 +347,13 @@ func runRollback(ctx context.Context, a rollbackArgs, ui sdk.UI) (rollbackOutput
 		return rollbackOutputs{containerOutputs: currentOutputs(a.Name, p.cur), Release: g.release}, nil
 	}
 	p.want.httpCheck, p.want.readyTimeout = hc, timeout
+	if a.Handover != nil && *a.Handover {
+		if p.want.publishes() {
+			return rollbackOutputs{}, &sdk.ArgError{Path: argPath("handover"), Summary: "Handover with a fixed host port",
+				Detail: fmt.Sprintf("The release of %s that the rollback goes back to publishes a fixed host port, which its container could not take while the current one holds it: roll back without handover.", a.Name)}
+		}
+		p.want.handover = true
+	}
 	d := newRollbackDeployment(c, ui, p)
 	if err := d.rekeepStrays(ctx, p.all); err != nil {
 		return rollbackOutputs{}, err
@@ -360,7 +368,9 @@ func currentOutputs(name string, cur *container.InspectResponse) containerOutput
 	if cur == nil {
 		return containerOutputs{Name: name, Action: actionUnchanged}
 	}
-	return containerOutputs{ID: cur.ID, Name: name, ImageID: cur.Image, Action: actionUnchanged, SpecHash: cur.Config.Labels[labelSpec], Spec: cur.Config.Labels[labelSpecJSON]}
+	out := containerOutputs{ID: cur.ID, Name: name, ImageID: cur.Image, Action: actionUnchanged, SpecHash: cur.Config.Labels[labelSpec], Spec: cur.Config.Labels[labelSpecJSON]}
+	out.Address, out.Ports = published(cur)
+	return out
 }
 
 // newRollbackDeployment is the deployment that swaps p's kept container in: its
