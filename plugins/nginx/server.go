@@ -1,0 +1,318 @@
+package nginx
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"path"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/zclconf/go-cty/cty"
+
+	"github.com/zrun-dev/zrun/sdk"
+)
+
+// connArgs are the arguments every action takes to reach nginx on the
+// step's target (embedded in each action's arguments).
+type connArgs struct {
+	Nginx         *string `zrun:"nginx" help:"The nginx binary on the target. Default: \"nginx\" (looked up in PATH)."`
+	Config        *string `zrun:"config" help:"The main configuration file, passed with -c to nginx -t and nginx -s reload. Default: \"/etc/nginx/nginx.conf\"."`
+	Prefix        *string `zrun:"prefix" help:"nginx's prefix path, passed with -p when set."`
+	Sudo          bool    `zrun:"sudo,optional" help:"Run nginx through sudo -n (no password prompt)."`
+	PidFile       *string `zrun:"pid_file" help:"The master's pid file. Default: the main configuration's pid directive, else the one nginx was built with (nginx -V)."`
+	ReloadTimeout *string `zrun:"reload_timeout" help:"How long a reload may take to replace the workers before it counts as failed, e.g. \"10s\". Default: \"10s\"."`
+}
+
+const (
+	defaultConfig        = "/etc/nginx/nginx.conf"
+	defaultReloadTimeout = 10 * time.Second
+	// maxOutput bounds what is kept of nginx's output for messages.
+	maxOutput = 16 << 10
+)
+
+func (c *connArgs) validate(known sdk.Known) sdk.Diagnostics {
+	var diags sdk.Diagnostics
+	if known.Has("reload_timeout") && c.ReloadTimeout != nil {
+		if d, err := time.ParseDuration(*c.ReloadTimeout); err != nil || d <= 0 {
+			diags = diags.Errorf(cty.GetAttrPath("reload_timeout"), "Invalid duration",
+				fmt.Sprintf("reload_timeout %q is not a positive duration; write it as \"10s\" or \"1m\".", *c.ReloadTimeout))
+		}
+	}
+	for name, p := range map[string]*string{"config": c.Config, "prefix": c.Prefix, "pid_file": c.PidFile} {
+		if known.Has(name) && p != nil && !path.IsAbs(*p) {
+			diags = diags.Errorf(cty.GetAttrPath(name), "Relative path",
+				fmt.Sprintf("%s %q must be an absolute path on the target, e.g. \"/etc/nginx/nginx.conf\".", name, *p))
+		}
+	}
+	return diags
+}
+
+// server is nginx on one target, as connArgs describe it.
+type server struct {
+	t       sdk.Target
+	ui      sdk.UI
+	bin     string
+	config  string
+	prefix  string
+	sudo    bool
+	pidFile string // resolved lazily by pid
+	timeout time.Duration
+}
+
+func (c *connArgs) server(ui sdk.UI) (*server, error) {
+	if ui == nil || ui.Target() == nil {
+		return nil, errors.New("the host gave the step no target")
+	}
+	s := &server{t: ui.Target(), ui: ui, bin: "nginx", config: defaultConfig, sudo: c.Sudo, timeout: defaultReloadTimeout}
+	if c.Nginx != nil {
+		s.bin = *c.Nginx
+	}
+	if c.Config != nil {
+		s.config = *c.Config
+	}
+	if c.Prefix != nil {
+		s.prefix = *c.Prefix
+	}
+	if c.PidFile != nil {
+		s.pidFile = *c.PidFile
+	}
+	if c.ReloadTimeout != nil {
+		s.timeout, _ = time.ParseDuration(*c.ReloadTimeout)
+	}
+	return s, nil
+}
+
+// args is an nginx command line: the binary, -p and -c, then extra.
+func (s *server) args(extra ...string) []string {
+	a := []string{s.bin}
+	if s.prefix != "" {
+		a = append(a, "-p", s.prefix)
+	}
+	return append(append(a, "-c", s.config), extra...)
+}
+
+// run runs nginx with extra arguments and returns its exit code and
+// what it wrote (nginx writes its messages to stderr).
+func (s *server) run(ctx context.Context, extra ...string) (int, string, error) {
+	var out boundedBuffer
+	args := s.args(extra...)
+	res, err := s.t.Exec(ctx, &sdk.Command{Args: args, Sudo: s.sudo, Stdout: &out, Stderr: &out})
+	if err != nil {
+		return 0, "", fmt.Errorf("run %s on %s: %w", strings.Join(args, " "), s.t.Name(), err)
+	}
+	return res.ExitCode, strings.TrimSpace(out.String()), nil
+}
+
+// test runs nginx -t; a refused configuration is an error carrying
+// nginx's own message (file:line).
+func (s *server) test(ctx context.Context) error {
+	code, out, err := s.run(ctx, "-t", "-q")
+	if err != nil {
+		return err
+	}
+	if code != 0 {
+		return fmt.Errorf("nginx -t -c %s failed on %s (exit code %d):\n%s", s.config, s.t.Name(), code, out)
+	}
+	return nil
+}
+
+// reload signals the master to reload and waits until it has started
+// new workers: the proof that it parsed the configuration and took it.
+func (s *server) reload(ctx context.Context) error {
+	master, before, err := s.workers(ctx)
+	if err != nil {
+		return err
+	}
+	code, out, err := s.run(ctx, "-s", "reload")
+	if err != nil {
+		return err
+	}
+	if code != 0 {
+		return fmt.Errorf("nginx -s reload failed on %s (exit code %d):\n%s", s.t.Name(), code, out)
+	}
+	ctx, cancel := context.WithTimeout(ctx, s.timeout)
+	defer cancel()
+	tick := time.NewTicker(10 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		now, err := s.children(ctx, master)
+		if err != nil {
+			return fmt.Errorf("nginx's master (pid %d) on %s is gone after the reload: %w", master, s.t.Name(), err)
+		}
+		for _, pid := range now {
+			if !slices.Contains(before, pid) {
+				return nil
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("nginx on %s did not take the new configuration within %s: the master (pid %d) started no new workers (workers %v); its error log says why",
+				s.t.Name(), s.timeout, master, now)
+		case <-tick.C:
+		}
+	}
+}
+
+// workers returns the running master's pid and its children's.
+func (s *server) workers(ctx context.Context) (int, []int, error) {
+	master, err := s.master(ctx)
+	if err != nil {
+		return 0, nil, err
+	}
+	if master == 0 {
+		return 0, nil, fmt.Errorf("nginx is not running on %s (no live master in %s): start it first, e.g. with an nginx.ensure_running step", s.t.Name(), s.pidFile)
+	}
+	kids, err := s.children(ctx, master)
+	if err != nil {
+		return 0, nil, fmt.Errorf("list the workers of nginx's master (pid %d) on %s: %w", master, s.t.Name(), err)
+	}
+	return master, kids, nil
+}
+
+// master returns the pid of the live master named by the pid file, or 0
+// when there is none (no pid file, or a stale one).
+func (s *server) master(ctx context.Context) (int, error) {
+	pidFile, err := s.pidPath(ctx)
+	if err != nil {
+		return 0, err
+	}
+	b, err := readFile(ctx, s.t, pidFile, 64)
+	if err != nil {
+		return 0, fmt.Errorf("read nginx's pid file %s on %s: %w", pidFile, s.t.Name(), err)
+	}
+	if b == nil {
+		return 0, nil
+	}
+	pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
+	if err != nil || pid <= 0 {
+		return 0, fmt.Errorf("nginx's pid file %s on %s holds %q, not a process id", pidFile, s.t.Name(), b)
+	}
+	if _, err := s.children(ctx, pid); errors.Is(err, fs.ErrNotExist) {
+		return 0, nil
+	} else if err != nil {
+		return 0, err
+	}
+	return pid, nil
+}
+
+// children lists pid's child processes (Linux's /proc children file,
+// readable through any target).
+func (s *server) children(ctx context.Context, pid int) ([]int, error) {
+	p := fmt.Sprintf("/proc/%d/task/%d/children", pid, pid)
+	b, err := readFile(ctx, s.t, p, 1<<16)
+	if err != nil {
+		return nil, err
+	}
+	if b == nil {
+		return nil, fmt.Errorf("no process %d: %w", pid, fs.ErrNotExist)
+	}
+	var kids []int
+	for _, f := range strings.Fields(string(b)) {
+		if n, err := strconv.Atoi(f); err == nil {
+			kids = append(kids, n)
+		}
+	}
+	return kids, nil
+}
+
+var (
+	pidDirective = regexp.MustCompile(`(?m)^\s*pid\s+("[^"]+"|'[^']+'|[^\s;]+)\s*;`)
+	pidPathFlag  = regexp.MustCompile(`--pid-path=(\S+)`)
+	prefixFlag   = regexp.MustCompile(`--prefix=(\S+)`)
+)
+
+// pidPath resolves the pid file: the pid_file argument, the main
+// configuration's pid directive, or the path nginx was built with; a
+// relative one is below the prefix.
+func (s *server) pidPath(ctx context.Context) (string, error) {
+	if s.pidFile != "" {
+		return s.pidFile, nil
+	}
+	p := ""
+	conf, err := readFile(ctx, s.t, s.config, 1<<20)
+	if err != nil {
+		return "", fmt.Errorf("read %s on %s: %w", s.config, s.t.Name(), err)
+	}
+	if m := pidDirective.FindSubmatch(conf); m != nil {
+		p = strings.Trim(string(m[1]), `"'`)
+	}
+	var built string
+	if p == "" || (!path.IsAbs(p) && s.prefix == "") {
+		var out boundedBuffer
+		if _, err := s.t.Exec(ctx, &sdk.Command{Args: []string{s.bin, "-V"}, Sudo: s.sudo, Stdout: &out, Stderr: &out}); err != nil {
+			return "", fmt.Errorf("run %s -V on %s: %w", s.bin, s.t.Name(), err)
+		}
+		built = out.String()
+	}
+	if p == "" {
+		m := pidPathFlag.FindStringSubmatch(built)
+		if m == nil {
+			return "", &sdk.ArgError{Path: cty.GetAttrPath("pid_file"), Summary: "Cannot find nginx's pid file",
+				Detail: fmt.Sprintf("%s has no pid directive and %s -V names no --pid-path on %s: set pid_file.", s.config, s.bin, s.t.Name())}
+		}
+		p = m[1]
+	}
+	if !path.IsAbs(p) {
+		prefix := s.prefix
+		if m := prefixFlag.FindStringSubmatch(built); prefix == "" && m != nil {
+			prefix = m[1]
+		}
+		p = path.Join(prefix, p)
+	}
+	s.pidFile = p
+	return p, nil
+}
+
+// readFile reads a file of at most limit bytes from the target; nil
+// when it does not exist.
+func readFile(ctx context.Context, t sdk.Target, name string, limit int64) ([]byte, error) {
+	r, err := t.Open(ctx, name)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	defer r.Close()
+	b, err := io.ReadAll(io.LimitReader(r, limit+1))
+	if err != nil {
+		return nil, err
+	}
+	if int64(len(b)) > limit {
+		return nil, fmt.Errorf("%s is larger than %d bytes", name, limit)
+	}
+	if b == nil {
+		b = []byte{}
+	}
+	return b, nil
+}
+
+// boundedBuffer keeps the first maxOutput bytes written to it, from
+// stdout and stderr at once.
+type boundedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *boundedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if room := maxOutput - b.buf.Len(); room > 0 {
+		b.buf.Write(p[:min(len(p), room)])
+	}
+	return len(p), nil
+}
+
+func (b *boundedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
