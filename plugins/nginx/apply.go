@@ -42,6 +42,9 @@ type change struct {
 	files []*current
 }
 
+// restoreTimeout is the least time a restoring reload may take.
+const restoreTimeout = 10 * time.Second
+
 // maxConfig bounds a file read to compare it.
 const maxConfig = 8 << 20
 
@@ -179,7 +182,7 @@ func (s *server) apply(ctx context.Context, c *change) error {
 func (s *server) restore(ctx context.Context, written []*current, reload bool, cause error) error {
 	// Restoring must happen even when the step's ctx ended: it is the
 	// safety net. It is still bounded, by the reload timeout.
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.timeout+10*time.Second)
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), max(s.timeout, restoreTimeout)+10*time.Second)
 	defer cancel()
 	var errs []error
 	for i := len(written) - 1; i >= 0; i-- {
@@ -200,7 +203,9 @@ func (s *server) restore(ctx context.Context, written []*current, reload bool, c
 	if !reload {
 		return fmt.Errorf("%w\nThe previous files are back on %s; nginx was not reloaded and serves its previous configuration.", cause, s.t.Name())
 	}
-	if err := s.reload(ctx); err != nil {
+	// nginx may still be busy with the reload that failed (it retries a
+	// bind for 2 s): the safety net waits longer than the step did.
+	if err := s.reloadWithin(ctx, max(s.timeout, restoreTimeout)); err != nil {
 		return fmt.Errorf("%w\nThe previous files are back on %s, but reloading them failed too: %w", cause, s.t.Name(), err)
 	}
 	return fmt.Errorf("%w\nThe previous files are back on %s and nginx was reloaded with them.", cause, s.t.Name())

@@ -28,7 +28,9 @@ func index(p cty.Path, i int) cty.Path {
 	return append(slices.Clip(p), cty.IndexStep{Key: cty.NumberIntVal(int64(i))})
 }
 
-func attr(p cty.Path, name string) cty.Path { return append(slices.Clip(p), cty.GetAttrStep{Name: name}) }
+func attr(p cty.Path, name string) cty.Path {
+	return append(slices.Clip(p), cty.GetAttrStep{Name: name})
+}
 
 // list returns the elements of a list, tuple or set; nil for null.
 func (d *decoder) list(v cty.Value, p cty.Path, what string) []cty.Value {

@@ -93,6 +93,9 @@ func startNginx(t *testing.T) *testNginx {
 
 // stop ends nginx (its master and workers) and waits for it.
 func (n *testNginx) stop(t *testing.T) {
+	if log, err := os.ReadFile(filepath.Join(n.dir, "error.log")); t.Failed() && err == nil {
+		t.Logf("nginx's error log:\n%s", log)
+	}
 	b, err := os.ReadFile(n.pidFile)
 	if err != nil {
 		return

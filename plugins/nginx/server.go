@@ -126,7 +126,10 @@ func (s *server) test(ctx context.Context) error {
 
 // reload signals the master to reload and waits until it has started
 // new workers: the proof that it parsed the configuration and took it.
-func (s *server) reload(ctx context.Context) error {
+func (s *server) reload(ctx context.Context) error { return s.reloadWithin(ctx, s.timeout) }
+
+// reloadWithin is reload with its own bound on the wait for new workers.
+func (s *server) reloadWithin(ctx context.Context, timeout time.Duration) error {
 	master, before, err := s.workers(ctx)
 	if err != nil {
 		return err
@@ -138,14 +141,20 @@ func (s *server) reload(ctx context.Context) error {
 	if code != 0 {
 		return fmt.Errorf("nginx -s reload failed on %s (exit code %d):\n%s", s.t.Name(), code, out)
 	}
-	ctx, cancel := context.WithTimeout(ctx, s.timeout)
+	wait, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	tick := time.NewTicker(10 * time.Millisecond)
 	defer tick.Stop()
+	var now []int
 	for {
-		now, err := s.children(ctx, master)
-		if err != nil {
-			return fmt.Errorf("nginx's master (pid %d) on %s is gone after the reload: %w", master, s.t.Name(), err)
+		now, err = s.children(wait, master)
+		switch {
+		case wait.Err() != nil && ctx.Err() == nil:
+			// The wait's own bound: said below.
+		case errors.Is(err, fs.ErrNotExist):
+			return fmt.Errorf("nginx's master (pid %d) on %s is gone after the reload: its error log says why", master, s.t.Name())
+		case err != nil:
+			return fmt.Errorf("list the workers of nginx's master (pid %d) on %s: %w", master, s.t.Name(), err)
 		}
 		for _, pid := range now {
 			if !slices.Contains(before, pid) {
@@ -153,9 +162,12 @@ func (s *server) reload(ctx context.Context) error {
 			}
 		}
 		select {
-		case <-ctx.Done():
-			return fmt.Errorf("nginx on %s did not take the new configuration within %s: the master (pid %d) started no new workers (workers %v); its error log says why",
-				s.t.Name(), s.timeout, master, now)
+		case <-wait.Done():
+			if ctx.Err() != nil {
+				return fmt.Errorf("waiting for nginx's reload on %s: %w", s.t.Name(), ctx.Err())
+			}
+			return fmt.Errorf("nginx on %s did not take the configuration within %s: the master (pid %d) started no new workers (it has %v); its error log says why",
+				s.t.Name(), timeout, master, now)
 		case <-tick.C:
 		}
 	}

@@ -206,3 +206,93 @@ func planOf(t *testing.T, action string, args map[string]any) *sdk.PlanResponse 
 	}
 	return resp
 }
+
+// TestSiteBrokenRefused: a configuration nginx -t refuses fails the step
+// with nginx's own file:line, puts the previous file back (removes a new
+// one) and leaves nginx serving the old configuration, not reloaded.
+func TestSiteBrokenRefused(t *testing.T) {
+	n := startNginx(t)
+	app := newBackend(t, "old")
+	port := freePort(t)
+	site := filepath.Join(n.confd, "site.conf")
+	good := n.conn(map[string]any{"path": site, "servers": val(list{obj{
+		"listen":    list{fmt.Sprintf("127.0.0.1:%d", port)},
+		"locations": list{obj{"path": "/", "proxy_pass": app.URL}},
+	}})})
+	n.run(t, "site", good).ok(t)
+	before, _ := os.ReadFile(site)
+	workers := n.workers(t)
+	get := func() string {
+		t.Helper()
+		resp, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d/", port))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return string(b)
+	}
+	if got := get(); got != "old" {
+		t.Fatalf("before: %q", got)
+	}
+
+	broken := n.conn(map[string]any{"path": site, "content": "server {\n    listen 127.0.0.1:1;\n    bogus_directive on;\n}\n"})
+	err := n.run(t, "site", broken).err()
+	if err == nil || !strings.Contains(err.Error(), `unknown directive "bogus_directive" in `+site+":3") ||
+		!strings.Contains(err.Error(), "The previous files are back") {
+		t.Fatalf("error = %v", err)
+	}
+	if after, _ := os.ReadFile(site); string(after) != string(before) {
+		t.Errorf("the previous file was not restored:\n%s", after)
+	}
+	if got := get(); got != "old" || !slices.Equal(workers, n.workers(t)) {
+		t.Errorf("after the refused config: %q, workers %v -> %v", got, workers, n.workers(t))
+	}
+
+	// A new file that is refused is removed.
+	other := filepath.Join(n.confd, "other.conf")
+	err = n.run(t, "site", n.conn(map[string]any{"path": other, "content": "upstream x { bogus; }\n"})).err()
+	if err == nil || !strings.Contains(err.Error(), other+":1") {
+		t.Fatalf("error = %v", err)
+	}
+	if _, err := os.Stat(other); !os.IsNotExist(err) {
+		t.Errorf("the refused new file is still there: %v", err)
+	}
+}
+
+// TestSiteReloadNotTaken: a configuration nginx -t accepts but the
+// master cannot take (its port is held by another process) fails the
+// step once the reload timeout passes with no new workers; the previous
+// file comes back and nginx is reloaded with it.
+func TestSiteReloadNotTaken(t *testing.T) {
+	n := startNginx(t)
+	app := newBackend(t, "old")
+	port := freePort(t)
+	site := filepath.Join(n.confd, "site.conf")
+	args := func(ports ...string) map[string]any {
+		return n.conn(map[string]any{"path": site, "reload_timeout": "1s", "servers": val(list{obj{
+			"listen": ports, "locations": list{obj{"path": "/", "proxy_pass": app.URL}},
+		}})})
+	}
+	n.run(t, "site", args(fmt.Sprintf("127.0.0.1:%d", port))).ok(t)
+	before, _ := os.ReadFile(site)
+
+	held := newBackend(t, "held") // another process's port
+	res := n.run(t, "site", args(fmt.Sprintf("127.0.0.1:%d", port), held.hostPort()))
+	err := res.err()
+	if err == nil || !strings.Contains(err.Error(), "did not take the configuration within 1s") ||
+		!strings.Contains(err.Error(), "reloaded with them") {
+		t.Fatalf("error = %v", err)
+	}
+	if after, _ := os.ReadFile(site); string(after) != string(before) {
+		t.Errorf("the previous file was not restored:\n%s", after)
+	}
+	resp, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d/", port))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Errorf("after the failed reload: %s", resp.Status)
+	}
+}
