@@ -156,21 +156,51 @@ func (s *server) reloadWithin(ctx context.Context, timeout time.Duration) error 
 		case err != nil:
 			return fmt.Errorf("list the workers of nginx's master (pid %d) on %s: %w", master, s.t.Name(), err)
 		}
-		for _, pid := range now {
-			if !slices.Contains(before, pid) {
-				return nil
-			}
+		if took, err := s.replaced(wait, before, now); err == nil && took {
+			return nil
 		}
 		select {
 		case <-wait.Done():
 			if ctx.Err() != nil {
 				return fmt.Errorf("waiting for nginx's reload on %s: %w", s.t.Name(), ctx.Err())
 			}
-			return fmt.Errorf("nginx on %s did not take the configuration within %s: the master (pid %d) started no new workers (it has %v); its error log says why",
+			return fmt.Errorf("nginx on %s did not take the configuration within %s: the master (pid %d) did not replace its workers (it has %v); its error log says why",
 				s.t.Name(), timeout, master, now)
 		case <-tick.C:
 		}
 	}
+}
+
+// replaced reports whether the master's children now show a finished
+// reload: a worker not there before, and every old one gone or shutting
+// down (it no longer accepts connections: a new connection reaches the
+// new configuration once this holds).
+func (s *server) replaced(ctx context.Context, before, now []int) (bool, error) {
+	started := false
+	for _, pid := range now {
+		if !slices.Contains(before, pid) {
+			started = true
+		}
+	}
+	if !started {
+		return false, nil
+	}
+	for _, pid := range now {
+		if !slices.Contains(before, pid) {
+			continue
+		}
+		// A worker that took the signal to stop retitles itself before it
+		// closes its listening sockets, in one step of its event loop; an
+		// exited one not reaped yet has no command line.
+		cmd, err := readFile(ctx, s.t, fmt.Sprintf("/proc/%d/cmdline", pid), 4096)
+		if err != nil {
+			return false, err
+		}
+		if len(cmd) > 0 && !bytes.Contains(cmd, []byte("shutting down")) {
+			return false, nil
+		}
+	}
+	return true, nil
 }
 
 // workers returns the running master's pid and its children's.

@@ -1,0 +1,154 @@
+package nginx
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// load sends GET requests to url from a few clients, continuously, until
+// stopped; it counts the answers by body and every failure.
+type load struct {
+	mu       sync.Mutex
+	served   map[string]int
+	failures []string
+	last     atomic.Value // the body of the latest answer
+	stop     context.CancelFunc
+	done     sync.WaitGroup
+}
+
+func startLoad(t *testing.T, url string, clients int) *load {
+	ctx, cancel := context.WithTimeout(t.Context(), 60*time.Second)
+	l := &load{served: map[string]int{}, stop: cancel}
+	l.last.Store("")
+	for range clients {
+		l.done.Add(1)
+		go func() {
+			defer l.done.Done()
+			c := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 1}}
+			defer c.CloseIdleConnections()
+			for ctx.Err() == nil {
+				req, _ := http.NewRequestWithContext(ctx, "GET", url, nil)
+				resp, err := c.Do(req)
+				if ctx.Err() != nil {
+					return
+				}
+				l.record(resp, err)
+			}
+		}()
+	}
+	return l
+}
+
+func (l *load) record(resp *http.Response, err error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if err != nil {
+		l.failures = append(l.failures, err.Error())
+		return
+	}
+	b, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err != nil || resp.StatusCode != 200 {
+		l.failures = append(l.failures, fmt.Sprintf("%s %q %v", resp.Status, b, err))
+		return
+	}
+	l.served[string(b)]++
+	l.last.Store(string(b))
+}
+
+func (l *load) end() (map[string]int, []string) {
+	l.stop()
+	l.done.Wait()
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.served, l.failures
+}
+
+// waitServed waits until the load's answers come from name.
+func (l *load) waitServed(t *testing.T, name string) {
+	t.Helper()
+	for deadline := time.Now().Add(5 * time.Second); l.last.Load() != name; time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the load is still answered by %q, not %q", l.last.Load(), name)
+		}
+	}
+}
+
+// TestUpstreamSwitch is the zero-downtime proof: nginx.upstream moves
+// an upstream between two backends, and back, while clients send
+// requests continuously; not one request fails, and once the step ends
+// a new connection reaches the new backend.
+func TestUpstreamSwitch(t *testing.T) {
+	n := startNginx(t)
+	blue, green := newBackend(t, "blue"), newBackend(t, "green")
+	port := freePort(t)
+	upstreamFile := filepath.Join(n.confd, "app.upstream.conf")
+	point := func(b *backend) *result {
+		t.Helper()
+		return n.run(t, "upstream", map[string]any{"path": upstreamFile, "name": "app", "servers": []string{b.hostPort()}, "keepalive": 4}).ok(t)
+	}
+	res := point(blue)
+	if !res.boolean("changed") || len(res.strs("previous")) != 0 || !slices.Equal(res.strs("servers"), []string{blue.hostPort()}) {
+		t.Fatalf("first upstream: %#v", res.outputs)
+	}
+	n.run(t, "site", n.conn(map[string]any{"path": filepath.Join(n.confd, "site.conf"), "servers": val(list{obj{
+		"listen":    list{fmt.Sprintf("127.0.0.1:%d", port)},
+		"locations": list{obj{"path": "/", "proxy_pass": "http://app"}},
+	}})})).ok(t)
+	url := fmt.Sprintf("http://127.0.0.1:%d/", port)
+	fresh := func() string {
+		t.Helper()
+		c := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
+		resp, err := c.Get(url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return string(b)
+	}
+
+	l := startLoad(t, url, 4)
+	l.waitServed(t, "blue")
+	var took []time.Duration
+	for _, to := range []*backend{green, blue, green, blue} {
+		from := blue
+		if to == blue {
+			from = green
+		}
+		start := time.Now()
+		res := point(to)
+		took = append(took, time.Since(start))
+		if !res.boolean("changed") || !slices.Equal(res.strs("previous"), []string{from.hostPort()}) {
+			t.Errorf("switch to %s: %#v", to.name, res.outputs)
+		}
+		if got := fresh(); got != to.name {
+			t.Errorf("after the switch to %s a new connection reached %q", to.name, got)
+		}
+		l.waitServed(t, to.name)
+		time.Sleep(100 * time.Millisecond)
+	}
+	served, failures := l.end()
+	if len(failures) > 0 {
+		t.Errorf("%d requests failed across the switches, e.g. %s", len(failures), strings.Join(failures[:min(5, len(failures))], "; "))
+	}
+	if served["blue"] == 0 || served["green"] == 0 {
+		t.Errorf("served %v", served)
+	}
+	t.Logf("served %v with %d failures; nginx.upstream switches took %v", served, len(failures), took)
+
+	// The same servers again: no change, no reload.
+	workers := n.workers(t)
+	if res := point(blue); res.boolean("changed") || !slices.Equal(workers, n.workers(t)) {
+		t.Errorf("the same upstream again changed it or reloaded nginx: %#v", res.outputs)
+	}
+}
