@@ -83,12 +83,16 @@ func runEnsureRunning(ctx context.Context, a ensureArgs, ui sdk.UI) (ensureOutpu
 	if err := s.test(ctx); err != nil {
 		return ensureOutputs{}, fmt.Errorf("not started: %w", err)
 	}
-	// The daemon keeps stderr open when its error log is stderr (Debian's
+	// nginx daemonizes (fork, then setsid in the child). The target stops
+	// what is left of a command's process group when it ends, which can
+	// catch the child before its setsid: setsid -w puts nginx in a session
+	// of its own before it starts, and waits for it to daemonize. The
+	// daemon keeps stderr open when its error log is stderr (Debian's
 	// default), which would hold Exec (and an SSH session) until nginx
-	// ends: start it with its standard streams on /dev/null. Its -t above
-	// said what is wrong with the configuration; a start that fails
-	// later (a port in use) is in its error log.
-	args := append([]string{"sh", "-c", `exec "$0" "$@" </dev/null >/dev/null 2>&1`}, s.args()...)
+	// ends: its standard streams go to /dev/null. The -t above said what
+	// is wrong with a configuration; a start that fails later (a port in
+	// use) is in nginx's error log.
+	args := append([]string{"sh", "-c", `exec setsid -w "$0" "$@" </dev/null >/dev/null 2>&1`}, s.args()...)
 	res, err := s.t.Exec(ctx, &sdk.Command{Args: args, Sudo: s.sudo})
 	if err != nil {
 		return ensureOutputs{}, fmt.Errorf("start nginx on %s: %w", s.t.Name(), err)

@@ -128,7 +128,8 @@ func (n *testNginx) run(t *testing.T, action string, args map[string]any) *resul
 	return runAction(t, action, n.conn(args))
 }
 
-// workers returns the worker pids of n's master.
+// workers returns the pids of n's master's live workers (not those
+// shutting down after a reload).
 func (n *testNginx) workers(t *testing.T) []int {
 	t.Helper()
 	b, err := os.ReadFile(n.pidFile)
@@ -142,6 +143,10 @@ func (n *testNginx) workers(t *testing.T) []int {
 	}
 	var out []int
 	for _, f := range strings.Fields(string(kids)) {
+		cmd, _ := os.ReadFile("/proc/" + f + "/cmdline")
+		if len(cmd) == 0 || strings.Contains(string(cmd), "shutting down") {
+			continue // an old worker on its way out
+		}
 		n, _ := strconv.Atoi(f)
 		out = append(out, n)
 	}
