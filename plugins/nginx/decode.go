@@ -261,13 +261,6 @@ func (d *decoder) tls(v cty.Value, p cty.Path) *tlsConf {
 		protocols:       d.strs(get("protocols"), attr(p, "protocols"), "protocol names"),
 		ciphers:         d.str(get("ciphers"), attr(p, "ciphers"), false),
 	}
-	t.certificate = d.pem(get("certificate"), attr(p, "certificate"), "certificate", "CERTIFICATE")
-	t.key = d.pem(get("key"), attr(p, "key"), "key", "PRIVATE KEY")
-	for name, fp := range map[string]string{"certificate_path": t.certificatePath, "key_path": t.keyPath} {
-		if fp != "" && !strings.HasPrefix(fp, "/") {
-			d.errorf(attr(p, name), "Relative path", "%s must be an absolute path on the target, e.g. \"/etc/nginx/tls/site.pem\".", name)
-		}
-	}
 	if t.protocols == nil {
 		t.protocols = []string{"TLSv1.2", "TLSv1.3"}
 	}
@@ -276,6 +269,17 @@ func (d *decoder) tls(v cty.Value, p cty.Path) *tlsConf {
 			d.errorf(index(attr(p, "protocols"), i), "Unknown protocol", "%q is not an nginx ssl_protocols value; use %s.", proto, strings.Join(protocols, ", "))
 		}
 	}
+	for _, f := range []struct{ name, path string }{{"certificate_path", t.certificatePath}, {"key_path", t.keyPath}} {
+		if f.path != "" && !strings.HasPrefix(f.path, "/") {
+			d.errorf(attr(p, f.name), "Relative path", "%s must be an absolute path on the target, e.g. \"/etc/ssl/private/site.key\".", f.name)
+		}
+	}
+	if get("certificate").IsNull() && get("key").IsNull() && t.certificatePath != "" && t.keyPath != "" {
+		return t // files the target has already (certbot's, say): referenced, not uploaded
+	}
+	t.upload = true
+	t.certificate = d.pem(get("certificate"), attr(p, "certificate"), "certificate", "CERTIFICATE")
+	t.key = d.pem(get("key"), attr(p, "key"), "key", "PRIVATE KEY")
 	return t
 }
 
@@ -283,7 +287,7 @@ func (d *decoder) tls(v cty.Value, p cty.Path) *tlsConf {
 // is a secret, and diagnostics quote nothing of either).
 func (d *decoder) pem(v cty.Value, p cty.Path, name, kind string) string {
 	if v.IsNull() {
-		d.errorf(p, "Missing "+name, "A tls block needs its %s's PEM contents, e.g. %s = file(\"tls/site.%s\") or a secret.", name, name, map[string]string{"certificate": "crt", "key": "key"}[name])
+		d.errorf(p, "Missing "+name, "A tls block needs its %s's PEM contents (e.g. %s = secret.tls_%s), or, for files the target has already, certificate_path and key_path with neither certificate nor key.", name, name, name)
 		return ""
 	}
 	sv, err := convert.Convert(v, cty.String)

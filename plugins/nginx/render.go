@@ -43,7 +43,8 @@ type serverBlock struct {
 
 type tlsConf struct {
 	certificate, key         string // PEM contents; key is secret
-	certificatePath, keyPath string // resolved by siteFiles
+	certificatePath, keyPath string // resolved by tlsFiles
+	upload                   bool   // false: the paths name files the target has
 	protocols                []string
 	ciphers                  string
 }

@@ -1,6 +1,7 @@
 package nginx
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -96,5 +97,13 @@ server {
 	}
 	if got := parseServers([]byte(u)); !cmp.Equal(got, []string{"127.0.0.1:9001"}) {
 		t.Errorf("parseServers = %v", got)
+	}
+
+	// TLS files the target has already are referenced, not uploaded.
+	b := &siteArgs{Path: "/etc/nginx/conf.d/z.conf", Servers: val(list{obj{"listen": list{443},
+		"tls": obj{"certificate_path": "/etc/ssl/certs/zakupai.crt", "key_path": "/etc/ssl/private/zakupai.key"}}})}
+	files, diags = b.files()
+	if diags.HasErrors() || len(files) != 1 || !strings.Contains(string(files[0].content), "    ssl_certificate_key /etc/ssl/private/zakupai.key;\n") {
+		t.Errorf("referenced TLS files: %v %v", diags.Err(), files)
 	}
 }

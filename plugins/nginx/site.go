@@ -131,7 +131,7 @@ func (a *siteArgs) tlsFiles(s *site) []*file {
 	}
 	for i, sb := range s.servers {
 		t := sb.tls
-		if t == nil {
+		if t == nil || !t.upload {
 			continue
 		}
 		name := fmt.Sprintf("server%d", i)

@@ -19,6 +19,7 @@ type upstreamArgs struct {
 	Keepalive   *int     `zrun:"keepalive" help:"Idle keepalive connections to the servers each worker keeps (the keepalive directive)."`
 	MaxFails    *int     `zrun:"max_fails" help:"Failed attempts before a server counts as unavailable (each server's max_fails)."`
 	FailTimeout *string  `zrun:"fail_timeout" help:"How long a server counts as unavailable after max_fails (each server's fail_timeout), e.g. \"10s\"."`
+	CreateOnly  bool     `zrun:"create_only,optional" help:"Write the file only when it does not exist yet: a proxy set-up names the first servers, and from then on the deploys that move the upstream own it."`
 	connArgs
 }
 
@@ -118,6 +119,9 @@ func planUpstream(ctx context.Context, a upstreamArgs, known sdk.Known, target s
 	if err != nil {
 		return nil, err
 	}
+	if a.CreateOnly && c.files[0].exists {
+		return &sdk.PlanResponse{Changes: []string{fmt.Sprintf("upstream %s (%s) on %s exists: left as it is (create_only)", a.Name, a.Path, target.Name())}, NoOp: true}, nil
+	}
 	return c.plan("upstream "+a.Name+" ("+a.Path+")", target.Name()), nil
 }
 
@@ -137,6 +141,11 @@ func runUpstream(ctx context.Context, a upstreamArgs, ui sdk.UI) (upstreamOutput
 	}
 	out.Previous = parseServers(c.files[0].old)
 	out.SHA256 = sha256Hex(f.content)
+	if a.CreateOnly && c.files[0].exists {
+		ui.Logf("upstream %s on %s exists (create_only): left as it is, to %s", a.Name, s.t.Name(), strings.Join(out.Previous, ", "))
+		out.Servers, out.SHA256 = out.Previous, sha256Hex(c.files[0].old)
+		return out, nil
+	}
 	if !c.changed() {
 		ui.Logf("upstream %s on %s already goes to %s: no change", a.Name, s.t.Name(), strings.Join(a.Servers, ", "))
 		return out, nil

@@ -146,9 +146,14 @@ func TestUpstreamSwitch(t *testing.T) {
 	}
 	t.Logf("served %v with %d failures; nginx.upstream switches took %v", served, len(failures), took)
 
-	// The same servers again: no change, no reload.
+	// The same servers again: no change, no reload; nor with create_only
+	// and other servers, since the file exists.
 	workers := n.workers(t)
 	if res := point(blue); res.boolean("changed") || !slices.Equal(workers, n.workers(t)) {
 		t.Errorf("the same upstream again changed it or reloaded nginx: %#v", res.outputs)
+	}
+	res = n.run(t, "upstream", map[string]any{"path": upstreamFile, "name": "app", "servers": []string{green.hostPort()}, "create_only": true}).ok(t)
+	if res.boolean("changed") || !slices.Equal(res.strs("servers"), []string{blue.hostPort()}) || !slices.Equal(workers, n.workers(t)) {
+		t.Errorf("create_only on an existing upstream: %#v", res.outputs)
 	}
 }
