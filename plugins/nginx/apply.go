@@ -142,7 +142,7 @@ func (c *change) plan(what, host string) *sdk.PlanResponse {
 	if !c.changed() {
 		return &sdk.PlanResponse{Changes: []string{fmt.Sprintf("%s on %s: no change", what, host)}, NoOp: true}
 	}
-	return &sdk.PlanResponse{Changes: append([]string{fmt.Sprintf("update %s on %s, test and reload nginx", what, host)},
+	return &sdk.PlanResponse{Changes: append([]string{fmt.Sprintf("write %s on %s, test and reload nginx", what, host)},
 		strings.Split(c.diff(host), "\n")...)}
 }
 

@@ -241,13 +241,12 @@ func (s *site) writeLocation(w *writer, l *location) {
 		}
 	}
 	if l.proxyPass != "" {
+		// HTTP/1.1 without the client's "Connection: close", so that an
+		// upstream's keepalive connections are reused (its upstream block
+		// may be in another file: nginx.upstream's).
 		w.line("proxy_pass", l.proxyPass)
-		if s.keepaliveUpstream(l.proxyPass) {
-			// Keepalive connections to an upstream need HTTP/1.1 and no
-			// "Connection: close" from the client.
-			w.line("proxy_http_version", "1.1")
-			w.line("proxy_set_header", "Connection", "")
-		}
+		w.line("proxy_http_version", "1.1")
+		w.line("proxy_set_header", "Connection", "")
 		headers := l.proxyHeaders
 		if headers == nil {
 			headers = defaultProxyHeaders
@@ -268,17 +267,6 @@ func (s *site) writeLocation(w *writer, l *location) {
 		}
 	}
 	w.close()
-}
-
-// keepaliveUpstream reports whether proxyPass names one of the site's
-// upstreams that keeps connections alive.
-func (s *site) keepaliveUpstream(proxyPass string) bool {
-	for _, u := range s.upstreams {
-		if u.keepalive > 0 && (proxyPass == "http://"+u.name || strings.HasPrefix(proxyPass, "http://"+u.name+"/")) {
-			return true
-		}
-	}
-	return false
 }
 
 // writeRedirect writes the port-80 server that sends every request to

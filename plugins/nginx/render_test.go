@@ -62,6 +62,8 @@ server {
         limit_req zone=api burst=10 nodelay;
         limit_req_status 429;
         proxy_pass http://api;
+        proxy_http_version 1.1;
+        proxy_set_header Connection "";
         proxy_set_header Host $host;
         proxy_set_header X-Note "say \"hi\"";
     }
