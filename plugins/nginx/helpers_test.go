@@ -47,6 +47,7 @@ func nginxBinary(t *testing.T) string {
 // prefix, pid file and conf.d in a temporary folder, on loopback ports.
 type testNginx struct {
 	bin, dir, config, confd, pidFile string
+	target                           sdk.Target // the actions' (nil: local)
 }
 
 // mainConf is the test's nginx.conf: everything below dir, one worker,
@@ -67,11 +68,18 @@ http {
 }
 `
 
-// startNginx starts nginx through nginx.ensure_running, stopped when the
-// test ends.
+// startNginx starts nginx through nginx.ensure_running on the local
+// target, stopped when the test ends.
 func startNginx(t *testing.T) *testNginx {
 	t.Helper()
-	n := &testNginx{bin: nginxBinary(t), dir: t.TempDir()}
+	return startNginxOn(t, local.Target())
+}
+
+// startNginxOn is startNginx with the actions run on target (a target of
+// this machine, over SSH).
+func startNginxOn(t *testing.T, target sdk.Target) *testNginx {
+	t.Helper()
+	n := &testNginx{bin: nginxBinary(t), dir: t.TempDir(), target: target}
 	n.config = filepath.Join(n.dir, "nginx.conf")
 	n.confd = filepath.Join(n.dir, "conf.d")
 	n.pidFile = filepath.Join(n.dir, "nginx.pid")
@@ -125,7 +133,7 @@ func (n *testNginx) conn(args map[string]any) map[string]any {
 // run runs an action over gRPC on the local target with n's connection.
 func (n *testNginx) run(t *testing.T, action string, args map[string]any) *result {
 	t.Helper()
-	return runAction(t, action, n.conn(args))
+	return runOn(t, n.target, action, n.conn(args))
 }
 
 // workers returns the pids of n's master's live workers (not those
@@ -162,7 +170,13 @@ type result struct {
 
 func runAction(t *testing.T, action string, args map[string]any) *result {
 	t.Helper()
-	res := sdktest.Run(t, Plugin(), action, args, sdktest.OverGRPC(), sdktest.WithTarget(local.Target()))
+	return runOn(t, local.Target(), action, args)
+}
+
+// runOn runs an action over gRPC on target.
+func runOn(t *testing.T, target sdk.Target, action string, args map[string]any) *result {
+	t.Helper()
+	res := sdktest.Run(t, Plugin(), action, args, sdktest.OverGRPC(), sdktest.WithTarget(target))
 	return &result{outputs: res.Outputs, diags: res.Diagnostics, Record: res.Record}
 }
 
