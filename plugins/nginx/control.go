@@ -40,12 +40,17 @@ type reloadOutputs struct {
 }
 
 func newReload() sdk.Action {
-	return sdk.NewAction("reload", "Test the configuration, reload nginx and prove the reload took (the master started new workers).",
+	return sdk.NewAction("reload", "Test the configuration, reload nginx and prove the reload took (new workers run and the old ones are gone or shutting down).",
 		func(ctx context.Context, a reloadArgs, ui sdk.UI) (reloadOutputs, error) {
 			s, err := a.server(ui)
 			if err != nil {
 				return reloadOutputs{}, err
 			}
+			unlock, err := s.lock(ctx)
+			if err != nil {
+				return reloadOutputs{}, err
+			}
+			defer unlock()
 			if err := s.test(ctx); err != nil {
 				return reloadOutputs{}, fmt.Errorf("not reloaded: %w", err)
 			}

@@ -90,6 +90,29 @@ func (c *connArgs) server(ui sdk.UI) (*server, error) {
 	return s, nil
 }
 
+// applying holds one token per nginx (target and main configuration):
+// the steps of a run that change one nginx (say two nginx.upstream steps
+// running side by side) take turns, so that one's nginx -t never reads
+// another's half-done change and each reload's proof is its own.
+var applying sync.Map // applyKey -> chan struct{}
+
+type applyKey struct {
+	t      sdk.Target
+	config string
+}
+
+// lock waits for this nginx's turn; the returned func gives it back.
+func (s *server) lock(ctx context.Context) (func(), error) {
+	v, _ := applying.LoadOrStore(applyKey{s.t, s.config}, make(chan struct{}, 1))
+	turn := v.(chan struct{})
+	select {
+	case turn <- struct{}{}:
+		return func() { <-turn }, nil
+	case <-ctx.Done():
+		return nil, fmt.Errorf("waiting for another step changing nginx on %s: %w", s.t.Name(), ctx.Err())
+	}
+}
+
 // args is an nginx command line: the binary, -p and -c, then extra.
 func (s *server) args(extra ...string) []string {
 	a := []string{s.bin}

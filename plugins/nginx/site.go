@@ -175,6 +175,11 @@ func runSite(ctx context.Context, a siteArgs, ui sdk.UI) (siteOutputs, error) {
 	if diags.HasErrors() {
 		return out, diags.Err()
 	}
+	unlock, err := s.lock(ctx)
+	if err != nil {
+		return out, err
+	}
+	defer unlock()
 	conf := files[len(files)-1].content
 	c, err := compare(ctx, s.t, files)
 	if err != nil {

@@ -135,6 +135,11 @@ func runUpstream(ctx context.Context, a upstreamArgs, ui sdk.UI) (upstreamOutput
 	if err != nil {
 		return out, err
 	}
+	unlock, err := s.lock(ctx)
+	if err != nil {
+		return out, err
+	}
+	defer unlock()
 	c, err := compare(ctx, s.t, []*file{f})
 	if err != nil {
 		return out, err

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -12,6 +13,9 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/zrun-dev/zrun/sdk/local"
+	"github.com/zrun-dev/zrun/sdk/sdktest"
 )
 
 // load sends GET requests to url from a few clients, continuously, until
@@ -155,5 +159,80 @@ func TestUpstreamSwitch(t *testing.T) {
 	res = n.run(t, "upstream", map[string]any{"path": upstreamFile, "name": "app", "servers": []string{green.hostPort()}, "create_only": true}).ok(t)
 	if res.boolean("changed") || !slices.Equal(res.strs("servers"), []string{blue.hostPort()}) || !slices.Equal(workers, n.workers(t)) {
 		t.Errorf("create_only on an existing upstream: %#v", res.outputs)
+	}
+}
+
+// TestUpstreamConcurrent: two steps of one run change two upstreams of
+// one nginx at once (the proxy workflow's two upstream steps); they take
+// turns, and both changes are served.
+func TestUpstreamConcurrent(t *testing.T) {
+	n := startNginx(t)
+	target := local.Target() // one run: one Target value for both steps
+	backends := map[string]*backend{"one": newBackend(t, "one"), "two": newBackend(t, "two")}
+	ports := map[string]int{}
+	for name, b := range backends {
+		n.run(t, "upstream", map[string]any{"path": filepath.Join(n.confd, name+".upstream.conf"), "name": name, "servers": []string{b.URL[len("http://"):]}}).ok(t)
+		ports[name] = freePort(t)
+		n.run(t, "site", n.conn(map[string]any{"path": filepath.Join(n.confd, name+".conf"), "servers": val(list{obj{
+			"listen": list{fmt.Sprintf("127.0.0.1:%d", ports[name])}, "locations": list{obj{"path": "/", "proxy_pass": "http://" + name}},
+		}})})).ok(t)
+	}
+	swapped := map[string]*backend{"one": backends["two"], "two": backends["one"]}
+	var wg sync.WaitGroup
+	errs := make(chan error, 2)
+	for name, b := range swapped {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			res := sdktest.Run(t, Plugin(), "upstream", n.conn(map[string]any{"path": filepath.Join(n.confd, name+".upstream.conf"), "name": name, "servers": []string{b.hostPort()}}), sdktest.WithTarget(target))
+			errs <- res.Diagnostics.Err()
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Error(err)
+		}
+	}
+	for name, b := range swapped {
+		c := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
+		resp, err := c.Get(fmt.Sprintf("http://127.0.0.1:%d/", ports[name]))
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if string(body) != b.name {
+			t.Errorf("upstream %s answered by %q, want %q", name, body, b.name)
+		}
+	}
+}
+
+// TestTestAndReload: nginx.test passes a good configuration and fails a
+// bad one with nginx's message; nginx.reload replaces the workers.
+func TestTestAndReload(t *testing.T) {
+	n := startNginx(t)
+	if res := n.run(t, "test", nil).ok(t); !res.boolean("ok") {
+		t.Errorf("test: %#v", res.outputs)
+	}
+	before := n.workers(t)
+	res := n.run(t, "reload", nil).ok(t)
+	var after []int
+	for _, v := range res.outputs.GetAttr("workers").AsValueSlice() {
+		i, _ := v.AsBigFloat().Int64()
+		after = append(after, int(i))
+	}
+	if slices.Equal(before, n.workers(t)) || !slices.Equal(after, n.workers(t)) {
+		t.Errorf("reload: workers %v -> %v (outputs %v)", before, n.workers(t), after)
+	}
+	if err := os.WriteFile(filepath.Join(n.confd, "bad.conf"), []byte("\n\nno_such_directive 1;\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, action := range []string{"test", "reload"} {
+		err := n.run(t, action, nil).err()
+		if err == nil || !strings.Contains(err.Error(), filepath.Join(n.confd, "bad.conf")+":3") {
+			t.Errorf("%s of a bad config: %v", action, err)
+		}
 	}
 }
