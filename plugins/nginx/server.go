@@ -144,6 +144,9 @@ func (s *server) test(ctx context.Context) error {
 	if code != 0 {
 		return fmt.Errorf("nginx -t -c %s failed on %s (exit code %d):\n%s", s.config, s.t.Name(), code, out)
 	}
+	if out != "" {
+		s.ui.Logf("nginx -t on %s passed, with warnings:\n%s", s.t.Name(), out) // a conflicting server name...
+	}
 	return nil
 }
 

@@ -111,6 +111,12 @@ func TestSiteTLS(t *testing.T) {
 	httpsPort, httpPort := freePort(t), freePort(t)
 	args := tlsSite(n, pki, app, httpsPort, httpPort)
 
+	plan := planOf(t, "site", args)
+	if text := strings.Join(plan.Changes, "\n"); plan.NoOp || !strings.Contains(text, "+    listen 127.0.0.1:") ||
+		!strings.Contains(text, "create private key "+filepath.Join(n.confd, "site.localhost.key")+" (mode 0600; contents not shown)") ||
+		strings.Contains(text, strings.Split(pki.key, "\n")[1]) {
+		t.Errorf("plan of the new site:\n%s", text)
+	}
 	res := n.run(t, "site", args).ok(t)
 	conf, err := os.ReadFile(filepath.Join(n.confd, "site.conf"))
 	if err != nil {
@@ -188,7 +194,7 @@ func TestSiteTLS(t *testing.T) {
 	if !fi.ModTime().Equal(fi2.ModTime()) || !slices.Equal(workers, n.workers(t)) {
 		t.Errorf("second apply rewrote the file or reloaded nginx (workers %v -> %v)", workers, n.workers(t))
 	}
-	plan := planOf(t, "site", args)
+	plan = planOf(t, "site", args)
 	if !plan.NoOp || len(plan.Changes) != 1 || !strings.Contains(plan.Changes[0], "no change") {
 		t.Errorf("plan of the same site: %#v", plan)
 	}
