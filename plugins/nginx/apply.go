@@ -167,10 +167,11 @@ func (s *server) apply(ctx context.Context, c *change) error {
 			return s.restore(ctx, written, false, fmt.Errorf("write %s on %s: %w", f.path, s.t.Name(), err))
 		}
 	}
-	if err := s.test(ctx); err != nil {
-		return s.restore(ctx, written, false, fmt.Errorf("the new configuration was refused: %w", err))
-	}
-	if err := s.reload(ctx); err != nil {
+	if err := s.testReload(ctx); err != nil {
+		var r *refused
+		if errors.As(err, &r) {
+			return s.restore(ctx, written, false, fmt.Errorf("the new configuration was refused: %w", err))
+		}
 		return s.restore(ctx, written, true, err)
 	}
 	return nil

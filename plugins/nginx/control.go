@@ -2,6 +2,7 @@ package nginx
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -51,10 +52,11 @@ func newReload() sdk.Action {
 				return reloadOutputs{}, err
 			}
 			defer unlock()
-			if err := s.test(ctx); err != nil {
-				return reloadOutputs{}, fmt.Errorf("not reloaded: %w", err)
-			}
-			if err := s.reload(ctx); err != nil {
+			if err := s.testReload(ctx); err != nil {
+				var r *refused
+				if errors.As(err, &r) {
+					return reloadOutputs{}, fmt.Errorf("not reloaded: %w", err)
+				}
 				return reloadOutputs{}, err
 			}
 			master, workers, err := s.workers(ctx)

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/zrun-dev/zrun/engine/targets"
 	"github.com/zrun-dev/zrun/engine/targets/sshdtest"
@@ -58,6 +59,19 @@ func TestRemoteSite(t *testing.T) {
 	if res := n.run(t, "site", args).ok(t); res.boolean("changed") || fmt.Sprint(workers) != fmt.Sprint(n.workers(t)) {
 		t.Errorf("the same site again over SSH: %#v, workers %v -> %v", res.outputs, workers, n.workers(t))
 	}
+
+	// An upstream switch over SSH, timed: what a deploy pays per service.
+	other := newBackend(t, "other")
+	var took []time.Duration
+	for _, b := range []*backend{other, app, other} {
+		start := time.Now()
+		res := n.run(t, "upstream", map[string]any{"path": filepath.Join(n.confd, "app2.upstream.conf"), "name": "app2", "servers": []string{b.hostPort()}}).ok(t)
+		took = append(took, time.Since(start))
+		if !res.boolean("changed") {
+			t.Errorf("upstream over SSH: %#v", res.outputs)
+		}
+	}
+	t.Logf("nginx.upstream switches over SSH took %v", took)
 
 	before, _ := os.ReadFile(filepath.Join(n.confd, "site.conf"))
 	bad := n.conn(map[string]any{"path": filepath.Join(n.confd, "site.conf"), "content": "bogus_directive;\n"})

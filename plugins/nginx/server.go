@@ -134,15 +134,26 @@ func (s *server) run(ctx context.Context, extra ...string) (int, string, error) 
 	return res.ExitCode, strings.TrimSpace(out.String()), nil
 }
 
-// test runs nginx -t; a refused configuration is an error carrying
+// refused is nginx -t's refusal of a configuration, with its message.
+type refused struct{ error }
+
+// testFailed is the exit code of testReload's script when nginx -t fails.
+const testFailed = 97
+
+// test runs nginx -t; a refused configuration is a *refused carrying
 // nginx's own message (file:line).
 func (s *server) test(ctx context.Context) error {
 	code, out, err := s.run(ctx, "-t", "-q")
 	if err != nil {
 		return err
 	}
-	if code != 0 {
-		return fmt.Errorf("nginx -t -c %s failed on %s (exit code %d):\n%s", s.config, s.t.Name(), code, out)
+	return s.tested(code != 0, out)
+}
+
+// tested turns nginx -t's outcome into an error, or logs its warnings.
+func (s *server) tested(failed bool, out string) error {
+	if failed {
+		return &refused{fmt.Errorf("nginx -t -c %s failed on %s:\n%s", s.config, s.t.Name(), out)}
 	}
 	if out != "" {
 		s.ui.Logf("nginx -t on %s passed, with warnings:\n%s", s.t.Name(), out) // a conflicting server name...
@@ -150,8 +161,34 @@ func (s *server) test(ctx context.Context) error {
 	return nil
 }
 
-// reload signals the master to reload and waits until it has started
-// new workers: the proof that it parsed the configuration and took it.
+// testReload runs nginx -t and, when it passes, nginx -s reload, in one
+// command: on a host over SSH each command costs a session. Then it
+// waits for the proof as reload does. A refusal is a *refused.
+func (s *server) testReload(ctx context.Context) error {
+	master, before, err := s.workers(ctx)
+	if err != nil {
+		return err
+	}
+	var out boundedBuffer
+	args := append([]string{"sh", "-c", `"$0" "$@" -t -q || exit ` + strconv.Itoa(testFailed) + `; exec "$0" "$@" -s reload`}, s.args()...)
+	res, err := s.t.Exec(ctx, &sdk.Command{Args: args, Sudo: s.sudo, Stdout: &out, Stderr: &out})
+	if err != nil {
+		return fmt.Errorf("run nginx -t and nginx -s reload on %s: %w", s.t.Name(), err)
+	}
+	text := strings.TrimSpace(out.String())
+	switch res.ExitCode {
+	case testFailed:
+		return s.tested(true, text)
+	case 0:
+		_ = s.tested(false, text)
+	default:
+		return fmt.Errorf("nginx -s reload failed on %s (exit code %d):\n%s", s.t.Name(), res.ExitCode, text)
+	}
+	return s.replacedWithin(ctx, master, before, s.timeout)
+}
+
+// reload signals the master to reload and waits until it has replaced
+// its workers: the proof that it parsed the configuration and took it.
 func (s *server) reload(ctx context.Context) error { return s.reloadWithin(ctx, s.timeout) }
 
 // reloadWithin is reload with its own bound on the wait for new workers.
@@ -167,13 +204,18 @@ func (s *server) reloadWithin(ctx context.Context, timeout time.Duration) error 
 	if code != 0 {
 		return fmt.Errorf("nginx -s reload failed on %s (exit code %d):\n%s", s.t.Name(), code, out)
 	}
+	return s.replacedWithin(ctx, master, before, timeout)
+}
+
+// replacedWithin waits, at most timeout, until master has replaced the
+// workers it had before the reload signal (replaced).
+func (s *server) replacedWithin(ctx context.Context, master int, before []int, timeout time.Duration) error {
 	wait, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	tick := time.NewTicker(10 * time.Millisecond)
 	defer tick.Stop()
-	var now []int
 	for {
-		now, err = s.children(wait, master)
+		now, err := s.children(wait, master)
 		switch {
 		case wait.Err() != nil && ctx.Err() == nil:
 			// The wait's own bound: said below.
