@@ -96,7 +96,7 @@ func (d *decoder) str(v cty.Value, p cty.Path, required bool) string {
 // checkValue refuses what would end a directive or open a block.
 func (d *decoder) checkValue(s string, p cty.Path) {
 	if i := strings.IndexFunc(s, func(r rune) bool { return r == ';' || r == '{' || r == '}' || r < ' ' || r == 0x7f }); i >= 0 {
-		d.errorf(p, "Invalid character", "%q contains %q, which would end the nginx directive or open a block (a way to inject configuration). Remove it; for configuration this plugin does not model, use extra or content.", s, s[i:i+1])
+		d.errorf(p, "Invalid character", "%q contains %q, which would end the nginx directive or open a block (a way to inject configuration). Remove it: each value is one nginx token, each extra entry one simple directive; for anything else, write the file with content.", s, s[i:i+1])
 	}
 }
 
@@ -136,7 +136,13 @@ func (d *decoder) integer(v cty.Value, p cty.Path, lo, hi int64) *int {
 	return nil
 }
 
+// match checks s against re, unless s was already refused at p.
 func (d *decoder) match(re *regexp.Regexp, s string, p cty.Path, summary, detail string) {
+	for _, diag := range d.diags {
+		if diag.Path.Equals(p) {
+			return
+		}
+	}
 	if s != "" && !re.MatchString(s) {
 		d.errorf(p, summary, "%q: %s", s, detail)
 	}

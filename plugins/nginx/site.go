@@ -156,7 +156,7 @@ func planSite(ctx context.Context, a siteArgs, known sdk.Known, target sdk.Targe
 	}
 	files, diags := a.files()
 	if diags.HasErrors() {
-		return nil, diags.Err()
+		return nil, argError(diags)
 	}
 	c, err := compare(ctx, target, files)
 	if err != nil {
@@ -173,7 +173,7 @@ func runSite(ctx context.Context, a siteArgs, ui sdk.UI) (siteOutputs, error) {
 	}
 	files, diags := a.files()
 	if diags.HasErrors() {
-		return out, diags.Err()
+		return out, argError(diags)
 	}
 	unlock, err := s.lock(ctx)
 	if err != nil {
@@ -200,6 +200,17 @@ func runSite(ctx context.Context, a siteArgs, ui sdk.UI) (siteOutputs, error) {
 	ui.Logf("nginx on %s tested and reloaded with %s", s.t.Name(), a.Path)
 	out.Changed, out.SHA256 = true, sha256Hex(conf)
 	return out, nil
+}
+
+// argError is the first error of diags as an ArgError, so that it keeps
+// its argument path. (Run validates first: this is a fallback.)
+func argError(diags sdk.Diagnostics) error {
+	for _, d := range diags {
+		if d.Severity == sdk.Error {
+			return &sdk.ArgError{Path: d.Path, Summary: d.Summary, Detail: d.Detail}
+		}
+	}
+	return nil
 }
 
 // hostName names the target in plans, which zrun may make without one.

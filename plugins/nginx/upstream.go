@@ -102,7 +102,7 @@ func parseServers(conf []byte) []string {
 func (a *upstreamArgs) file() (*file, error) {
 	u, diags := a.upstream()
 	if diags.HasErrors() {
-		return nil, diags.Err()
+		return nil, argError(diags)
 	}
 	return &file{path: a.Path, content: []byte(renderUpstream(u)), mode: 0o644}, nil
 }
