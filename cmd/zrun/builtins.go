@@ -9,6 +9,7 @@ import (
 	dockerplugin "github.com/zrun-dev/zrun/plugins/docker"
 	execplugin "github.com/zrun-dev/zrun/plugins/exec"
 	httpplugin "github.com/zrun-dev/zrun/plugins/http"
+	nginxplugin "github.com/zrun-dev/zrun/plugins/nginx"
 	postgresplugin "github.com/zrun-dev/zrun/plugins/postgres"
 	sshplugin "github.com/zrun-dev/zrun/plugins/ssh"
 	"github.com/zrun-dev/zrun/sdk"
@@ -25,6 +26,7 @@ var builtins = map[string]func() *sdk.Plugin{
 	"docker":   dockerplugin.Plugin,
 	"exec":     execplugin.Plugin,
 	"http":     httpplugin.Plugin,
+	"nginx":    nginxplugin.Plugin,
 	"postgres": postgresplugin.Plugin,
 	"rclone":   nil, // served by zrun-rclone: see companions
 	"ssh":      sshplugin.Plugin,
