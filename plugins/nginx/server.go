@@ -65,6 +65,7 @@ type server struct {
 	sudo    bool
 	pidFile string // resolved lazily by pid
 	timeout time.Duration
+	old     []int // the workers before the last reload
 }
 
 func (c *connArgs) server(ui sdk.UI) (*server, error) {
@@ -175,6 +176,7 @@ func (s *server) testReload(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("run nginx -t and nginx -s reload on %s: %w", s.t.Name(), err)
 	}
+	s.old = before
 	text := strings.TrimSpace(out.String())
 	switch res.ExitCode {
 	case testFailed:
@@ -269,6 +271,37 @@ func (s *server) replaced(ctx context.Context, before, now []int) (bool, error) 
 		}
 	}
 	return true, nil
+}
+
+// drain waits, at most timeout, until the workers the last reload
+// replaced have exited: every request they were serving (through the
+// previous configuration's upstreams) has ended.
+func (s *server) drain(ctx context.Context, timeout time.Duration) error {
+	wait, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	for {
+		var left []int
+		for _, pid := range s.old {
+			stat, err := readFile(wait, s.t, fmt.Sprintf("/proc/%d/stat", pid), 4096)
+			if err != nil && wait.Err() == nil {
+				return fmt.Errorf("look at nginx's old worker %d on %s: %w", pid, s.t.Name(), err)
+			}
+			if stat != nil && !bytes.Contains(stat, []byte(") Z ")) {
+				left = append(left, pid)
+			}
+		}
+		if len(left) == 0 {
+			return nil
+		}
+		select {
+		case <-wait.Done():
+			if ctx.Err() != nil {
+				return fmt.Errorf("waiting for nginx's old workers on %s: %w", s.t.Name(), ctx.Err())
+			}
+			return fmt.Errorf("nginx's old workers %v on %s still serve requests after %s (long requests or WebSockets; nginx's worker_shutdown_timeout bounds them)", left, s.t.Name(), timeout)
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
 }
 
 // workers returns the running master's pid and its children's.
