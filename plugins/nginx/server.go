@@ -259,15 +259,8 @@ func (s *server) replaced(ctx context.Context, before, now []int) (bool, error) 
 		if !slices.Contains(before, pid) {
 			continue
 		}
-		// A worker that took the signal to stop retitles itself before it
-		// closes its listening sockets, in one step of its event loop; an
-		// exited one not reaped yet has no command line.
-		cmd, err := readFile(ctx, s.t, fmt.Sprintf("/proc/%d/cmdline", pid), 4096)
-		if err != nil {
+		if retiring, err := s.retiring(ctx, pid); err != nil || !retiring {
 			return false, err
-		}
-		if len(cmd) > 0 && !bytes.Contains(cmd, []byte("shutting down")) {
-			return false, nil
 		}
 	}
 	return true, nil
@@ -302,6 +295,38 @@ func (s *server) drain(ctx context.Context, timeout time.Duration) error {
 		case <-time.After(20 * time.Millisecond):
 		}
 	}
+}
+
+// live returns the running master's pid and its workers that are not
+// shutting down (after a reload, the old ones may linger a moment).
+func (s *server) live(ctx context.Context) (int, []int, error) {
+	master, kids, err := s.workers(ctx)
+	if err != nil {
+		return 0, nil, err
+	}
+	var out []int
+	for _, pid := range kids {
+		retiring, err := s.retiring(ctx, pid)
+		if err != nil {
+			return 0, nil, err
+		}
+		if !retiring {
+			out = append(out, pid)
+		}
+	}
+	return master, out, nil
+}
+
+// retiring reports whether a worker is on its way out. A worker that took
+// the signal to stop retitles itself ("worker process is shutting down")
+// before it closes its listening sockets, in one step of its event loop;
+// one that exited (and is not reaped yet) has no command line.
+func (s *server) retiring(ctx context.Context, pid int) (bool, error) {
+	cmd, err := readFile(ctx, s.t, fmt.Sprintf("/proc/%d/cmdline", pid), 4096)
+	if err != nil {
+		return false, err
+	}
+	return len(cmd) == 0 || bytes.Contains(cmd, []byte("shutting down")), nil
 }
 
 // workers returns the running master's pid and its children's.
