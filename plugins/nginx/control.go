@@ -37,7 +37,7 @@ type reloadArgs struct {
 
 type reloadOutputs struct {
 	Master  int   `zrun:"master" help:"The master's process id."`
-	Workers []int `zrun:"workers" help:"The worker process ids after the reload."`
+	Workers []int `zrun:"workers" help:"The worker process ids after the reload (not the old ones shutting down)."`
 }
 
 func newReload() sdk.Action {
@@ -59,7 +59,7 @@ func newReload() sdk.Action {
 				}
 				return reloadOutputs{}, err
 			}
-			master, workers, err := s.workers(ctx)
+			master, workers, err := s.live(ctx)
 			return reloadOutputs{Master: master, Workers: workers}, err
 		}, sdk.WithValidate(func(_ context.Context, a reloadArgs, known sdk.Known) sdk.Diagnostics { return a.validate(known) }))
 }

@@ -65,6 +65,7 @@ type server struct {
 	sudo    bool
 	pidFile string // resolved lazily by pid
 	timeout time.Duration
+	old     []int // the workers before the last reload
 }
 
 func (c *connArgs) server(ui sdk.UI) (*server, error) {
@@ -175,6 +176,7 @@ func (s *server) testReload(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("run nginx -t and nginx -s reload on %s: %w", s.t.Name(), err)
 	}
+	s.old = before
 	text := strings.TrimSpace(out.String())
 	switch res.ExitCode {
 	case testFailed:
@@ -257,18 +259,74 @@ func (s *server) replaced(ctx context.Context, before, now []int) (bool, error) 
 		if !slices.Contains(before, pid) {
 			continue
 		}
-		// A worker that took the signal to stop retitles itself before it
-		// closes its listening sockets, in one step of its event loop; an
-		// exited one not reaped yet has no command line.
-		cmd, err := readFile(ctx, s.t, fmt.Sprintf("/proc/%d/cmdline", pid), 4096)
-		if err != nil {
+		if retiring, err := s.retiring(ctx, pid); err != nil || !retiring {
 			return false, err
-		}
-		if len(cmd) > 0 && !bytes.Contains(cmd, []byte("shutting down")) {
-			return false, nil
 		}
 	}
 	return true, nil
+}
+
+// drain waits, at most timeout, until the workers the last reload
+// replaced have exited: every request they were serving (through the
+// previous configuration's upstreams) has ended.
+func (s *server) drain(ctx context.Context, timeout time.Duration) error {
+	wait, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	for {
+		var left []int
+		for _, pid := range s.old {
+			stat, err := readFile(wait, s.t, fmt.Sprintf("/proc/%d/stat", pid), 4096)
+			if err != nil && wait.Err() == nil {
+				return fmt.Errorf("look at nginx's old worker %d on %s: %w", pid, s.t.Name(), err)
+			}
+			if stat != nil && !bytes.Contains(stat, []byte(") Z ")) {
+				left = append(left, pid)
+			}
+		}
+		if len(left) == 0 {
+			return nil
+		}
+		select {
+		case <-wait.Done():
+			if ctx.Err() != nil {
+				return fmt.Errorf("waiting for nginx's old workers on %s: %w", s.t.Name(), ctx.Err())
+			}
+			return fmt.Errorf("nginx's old workers %v on %s still serve requests after %s (long requests or WebSockets; nginx's worker_shutdown_timeout bounds them)", left, s.t.Name(), timeout)
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+}
+
+// live returns the running master's pid and its workers that are not
+// shutting down (after a reload, the old ones may linger a moment).
+func (s *server) live(ctx context.Context) (int, []int, error) {
+	master, kids, err := s.workers(ctx)
+	if err != nil {
+		return 0, nil, err
+	}
+	var out []int
+	for _, pid := range kids {
+		retiring, err := s.retiring(ctx, pid)
+		if err != nil {
+			return 0, nil, err
+		}
+		if !retiring {
+			out = append(out, pid)
+		}
+	}
+	return master, out, nil
+}
+
+// retiring reports whether a worker is on its way out. A worker that took
+// the signal to stop retitles itself ("worker process is shutting down")
+// before it closes its listening sockets, in one step of its event loop;
+// one that exited (and is not reaped yet) has no command line.
+func (s *server) retiring(ctx context.Context, pid int) (bool, error) {
+	cmd, err := readFile(ctx, s.t, fmt.Sprintf("/proc/%d/cmdline", pid), 4096)
+	if err != nil {
+		return false, err
+	}
+	return len(cmd) == 0 || bytes.Contains(cmd, []byte("shutting down")), nil
 }
 
 // workers returns the running master's pid and its children's.

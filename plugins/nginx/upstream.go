@@ -6,6 +6,7 @@ import (
 	"path"
 	"regexp"
 	"strings"
+	"time"
 
 	"github.com/zclconf/go-cty/cty"
 
@@ -19,6 +20,7 @@ type upstreamArgs struct {
 	Keepalive   *int     `zrun:"keepalive" help:"Idle keepalive connections to the servers each worker keeps (the keepalive directive)."`
 	MaxFails    *int     `zrun:"max_fails" help:"Failed attempts before a server counts as unavailable (each server's max_fails)."`
 	FailTimeout *string  `zrun:"fail_timeout" help:"How long a server counts as unavailable after max_fails (each server's fail_timeout), e.g. \"10s\"."`
+	Drain       *string  `zrun:"drain" help:"After the switch, wait at most this long (e.g. \"30s\") until nginx's old workers have exited: every request they were serving through the previous servers has ended, so those can be stopped. The step fails if they have not (the upstream stays switched)."`
 	CreateOnly  bool     `zrun:"create_only,optional" help:"Write the file only when it does not exist yet: a proxy set-up names the first servers, and from then on the deploys that move the upstream own it."`
 	connArgs
 }
@@ -30,6 +32,7 @@ type upstreamOutputs struct {
 	Path     string   `zrun:"path" help:"The upstream file's path."`
 	SHA256   string   `zrun:"sha256" help:"The SHA-256 of the file now on the target, in hex."`
 	Diff     string   `zrun:"diff" help:"The unified diff of the file; \"\" when nothing changed."`
+	Drained  bool     `zrun:"drained" help:"Whether drain waited until no old worker was left (false without drain, or when nothing changed)."`
 }
 
 func newUpstream() sdk.Action {
@@ -70,6 +73,11 @@ func (a *upstreamArgs) upstream() (*upstream, sdk.Diagnostics) {
 	}
 	if a.MaxFails != nil {
 		d.integerOr(*a.MaxFails, cty.GetAttrPath("max_fails"), 0, 1000)
+	}
+	if a.Drain != nil {
+		if dur, err := time.ParseDuration(*a.Drain); err != nil || dur <= 0 {
+			d.errorf(cty.GetAttrPath("drain"), "Invalid duration", "drain %q is not a positive duration; write it as \"30s\".", *a.Drain)
+		}
 	}
 	if a.FailTimeout != nil {
 		u.failTimeout = d.str(cty.StringVal(*a.FailTimeout), cty.GetAttrPath("fail_timeout"), false)
@@ -161,5 +169,14 @@ func runUpstream(ctx context.Context, a upstreamArgs, ui sdk.UI) (upstreamOutput
 	}
 	ui.Logf("upstream %s on %s: %s -> %s (nginx reloaded)", a.Name, s.t.Name(), strings.Join(out.Previous, ", "), strings.Join(a.Servers, ", "))
 	out.Changed = true
+	if a.Drain != nil {
+		dur, _ := time.ParseDuration(*a.Drain)
+		start := time.Now()
+		if err := s.drain(ctx, dur); err != nil {
+			return out, fmt.Errorf("upstream %s was switched to %s, but %w", a.Name, strings.Join(a.Servers, ", "), err)
+		}
+		ui.Logf("nginx's old workers on %s drained in %s", s.t.Name(), time.Since(start).Round(time.Millisecond))
+		out.Drained = true
+	}
 	return out, nil
 }

@@ -236,3 +236,47 @@ func TestTestAndReload(t *testing.T) {
 		}
 	}
 }
+
+// TestUpstreamDeploy is a deploy's traffic handover, three times over:
+// each new version starts beside the old one, nginx.upstream moves the
+// upstream to it and drains (waits until the old workers have finished
+// their requests), then the old version stops. Under continuous load no
+// request fails, and every version serves.
+func TestUpstreamDeploy(t *testing.T) {
+	n := startNginx(t)
+	port := freePort(t)
+	upstreamFile := filepath.Join(n.confd, "app.upstream.conf")
+	current := newBackend(t, "v1")
+	n.run(t, "upstream", map[string]any{"path": upstreamFile, "name": "app", "servers": []string{current.hostPort()}, "keepalive": 4}).ok(t)
+	n.run(t, "site", n.conn(map[string]any{"path": filepath.Join(n.confd, "site.conf"), "servers": val(list{obj{
+		"listen":    list{fmt.Sprintf("127.0.0.1:%d", port)},
+		"locations": list{obj{"path": "/", "proxy_pass": "http://app"}},
+	}})})).ok(t)
+
+	l := startLoad(t, fmt.Sprintf("http://127.0.0.1:%d/", port), 4)
+	l.waitServed(t, "v1")
+	var took []time.Duration
+	for _, version := range []string{"v2", "v3", "v4"} {
+		next := newBackend(t, version)
+		start := time.Now()
+		res := n.run(t, "upstream", map[string]any{"path": upstreamFile, "name": "app", "servers": []string{next.hostPort()}, "keepalive": 4, "drain": "10s"}).ok(t)
+		took = append(took, time.Since(start))
+		if !res.boolean("changed") || !res.boolean("drained") || !slices.Equal(res.strs("previous"), []string{current.hostPort()}) {
+			t.Errorf("switch to %s: %#v", version, res.outputs)
+		}
+		current.Close() // the old version stops: nothing may reach it any more
+		current = next
+		l.waitServed(t, version)
+		time.Sleep(100 * time.Millisecond)
+	}
+	served, failures := l.end()
+	if len(failures) > 0 {
+		t.Errorf("%d requests failed across the deploys, e.g. %s", len(failures), strings.Join(failures[:min(5, len(failures))], "; "))
+	}
+	for _, v := range []string{"v1", "v2", "v3", "v4"} {
+		if served[v] == 0 {
+			t.Errorf("%s served nothing: %v", v, served)
+		}
+	}
+	t.Logf("served %v with %d failures; switch and drain took %v", served, len(failures), took)
+}

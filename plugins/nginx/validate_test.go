@@ -59,6 +59,8 @@ func TestValidate(t *testing.T) {
 			"Invalid character", cty.GetAttrPath("servers").Index(cty.NumberIntVal(0))},
 		"upstream without servers": {"upstream", map[string]any{"path": "/x.conf", "name": "app", "servers": []string{}},
 			"No servers", cty.GetAttrPath("servers")},
+		"bad drain": {"upstream", map[string]any{"path": "/x.conf", "name": "app", "servers": []string{"127.0.0.1:1"}, "drain": "a while"},
+			"Invalid duration", cty.GetAttrPath("drain")},
 		"upstream name": {"upstream", map[string]any{"path": "/x.conf", "name": "my app", "servers": []string{"127.0.0.1:1"}},
 			"Invalid upstream name", cty.GetAttrPath("name")},
 	}
