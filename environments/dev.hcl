@@ -73,6 +73,33 @@ environment "dev" {
     bind   = "127.0.0.1" # published ports listen on loopback only
   }
 
+  # nginx in front of the stack (workflows/proxy.hcl): the guide's two TLS
+  # sites, and the zero-downtime deploy (workflows/cutover.hcl), which
+  # moves the upstreams named here to each new container before the old
+  # one stops. Off in dev unless ZAKUPAI_PROXY=1 (it needs a running nginx,
+  # a service as on a server, whose main configuration includes conf_dir;
+  # the tests and make demo run their own).
+  proxy = {
+    enabled    = env("ZAKUPAI_PROXY", "") == "1"
+    target     = "local"
+    sudo       = false
+    nginx_conf = env("ZAKUPAI_NGINX_CONF", "/etc/nginx/nginx.conf")
+    conf_dir   = env("ZAKUPAI_NGINX_CONF_DIR", "/etc/nginx/conf.d")
+    web_domain = "zakupai.localhost"
+    api_domain = "api.zakupai.localhost"
+    https_port = tonumber(env("ZAKUPAI_HTTPS_PORT", "443"))
+    http_port  = tonumber(env("ZAKUPAI_HTTP_PORT", "80"))
+    # The upstreams' first servers, before a deploy moves them.
+    web_port = 8082
+    api_port = 8080
+    # The services nginx fronts, and their upstreams (NAME.upstream.conf
+    # in conf_dir, upstream NAME with _ for -).
+    upstreams = { gateway = "zakupai-api", web = "zakupai-web" }
+    # How long nginx's old workers may take to finish the requests they
+    # hold for an old container after the reload (the cutover fails past it).
+    drain = "30s"
+  }
+
   # The example stack: one static Go server (testdata/stack/app) stands for
   # every service, built into one image FROM scratch.
   stack = {

@@ -38,6 +38,12 @@ environment "prod" {
 
   scaling = { worker_processes = 4, max_connections = 1000 }
 
+  proxy = {
+    web_domain = "zakupai.site"
+    api_domain = "api.zakupai.site"
+    drain      = "60s" # longer requests in production
+  }
+
   host "app" {
     address          = env("ZAKUPAI_PROD_HOST", "zakupai.site")
     user             = env("ZAKUPAI_PROD_USER", "deploy")

@@ -56,6 +56,19 @@ environment "stage" {
 
   restart = "always"
 
+  # The server's nginx fronts the stack: deploys there have no downtime.
+  proxy = {
+    enabled    = true
+    target     = "app"
+    sudo       = true
+    nginx_conf = "/etc/nginx/nginx.conf"
+    conf_dir   = "/etc/nginx/conf.d"
+    web_domain = "stage.zakupai.site"
+    api_domain = "api.stage.zakupai.site"
+    https_port = 443
+    http_port  = 80
+  }
+
   service_env = {
     LOG_LEVEL            = "INFO"
     DEV_MODE             = "false"

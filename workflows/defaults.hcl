@@ -9,3 +9,11 @@ defaults "postgres" {
   user     = env.db.user
   password = secret.db_password
 }
+
+# Every nginx step drives the environment's nginx (workflows/proxy.hcl,
+# cutover.hcl).
+defaults "nginx" {
+  target = env.proxy.target
+  sudo   = env.proxy.sudo
+  config = env.proxy.nginx_conf
+}

@@ -7,6 +7,14 @@
 # /health is checked. A failed deploy puts back what it replaced. Where the
 # environment says so (stage, prod), pending database migrations are applied
 # first, after a backup.
+#
+# Zero downtime (env.proxy.enabled): the services nginx fronts
+# (env.proxy.upstreams) listen on ports Docker picks; the new container
+# starts beside the old one, and once it is healthy nginx's upstream moves
+# to it (tested, reloaded, proven), the services are checked, and only then
+# is the old one retired after a drain. No request fails on the way, and a
+# failure moves the upstream back and reinstates the old container, which
+# never stopped.
 workflow "deploy" {
   description = "Build, ship and roll out the stack, health-gated"
 
@@ -104,7 +112,11 @@ workflow "deploy" {
       DB_PASSWORD        = secret.db_password
       TELEGRAM_BOT_TOKEN = secret.telegram_bot_token
     })
-    ports              = try(each.value.port, null) == null ? [] : ["${env.docker.bind}:${each.value.port}:8080"]
+    # Behind the proxy: a port Docker picks, and the old container serves
+    # until the proxy has moved (step.route, step.retire).
+    handover = env.proxy.enabled && contains(keys(env.proxy.upstreams), each.key)
+    ports = (env.proxy.enabled && contains(keys(env.proxy.upstreams), each.key) ? ["${env.docker.bind}::8080"]
+    : try(each.value.port, null) == null ? [] : ["${env.docker.bind}:${each.value.port}:8080"])
     networks           = { (env.stack.network) = [each.key] }
     restart            = env.restart
     memory             = try(each.value.memory, null)
@@ -120,11 +132,12 @@ workflow "deploy" {
     ready_timeout   = param.ready_timeout
   }
 
-  # The guide's scripts/health-check.sh, against the published endpoints.
-  step "health" {
-    workflow   = "health-check"
+  # Behind the proxy the traffic moves to the new containers; then every
+  # service's /health is checked, and the old containers are retired.
+  step "cutover" {
+    workflow   = "cutover"
+    services   = step.service
     depends_on = [step.service]
-    interval   = "1s"
   }
 
   # A deploy that failed puts back each container it had already replaced:
@@ -132,8 +145,9 @@ workflow "deploy" {
   on_failure {
     step "rollback" {
       # A container whose step failed reads as null: it was not replaced.
-      # (null when the services never ran: nothing to put back)
-      for_each = try({ for name, s in step.service : name => s if try(s.action, "") == "replaced" }, {})
+      # (null when the services never ran: nothing to put back; the
+      # cutover undoes a handover itself)
+      for_each = try({ for name, s in step.service : name => s if try(s.action, "") == "replaced" && try(s.previous_address, "") == "" }, {})
       action   = docker.rollback
       target   = env.docker.target
       socket   = env.docker.socket

@@ -24,38 +24,38 @@ secret "tls_key" {
 workflow "proxy" {
   description = "Put nginx with TLS, the HTTP redirect and the API rate limit in front of the services"
 
+  # nginx itself, started with the environment's configuration unless its
+  # master runs already.
+  step "nginx" {
+    when   = env.proxy.enabled
+    action = nginx.ensure_running
+  }
+
   step "web_upstream" {
     when        = env.proxy.enabled
     action      = nginx.upstream
-    target      = env.proxy.target
-    sudo        = env.proxy.sudo
-    config      = env.proxy.nginx_conf
     path        = "${env.proxy.conf_dir}/zakupai-web.upstream.conf"
     name        = "zakupai_web"
     servers     = ["127.0.0.1:${env.proxy.web_port}"]
     keepalive   = 16
     create_only = true
+    depends_on  = [step.nginx]
   }
 
   step "api_upstream" {
     when        = env.proxy.enabled
     action      = nginx.upstream
-    target      = env.proxy.target
-    sudo        = env.proxy.sudo
-    config      = env.proxy.nginx_conf
     path        = "${env.proxy.conf_dir}/zakupai-api.upstream.conf"
     name        = "zakupai_api"
     servers     = ["127.0.0.1:${env.proxy.api_port}"]
     keepalive   = 16
     create_only = true
+    depends_on  = [step.nginx]
   }
 
   step "site" {
     when   = env.proxy.enabled
     action = nginx.site
-    target = env.proxy.target
-    sudo   = env.proxy.sudo
-    config = env.proxy.nginx_conf
     path   = "${env.proxy.conf_dir}/zakupai.conf"
 
     rate_limits = [{ name = "api", rate = "60r/m" }]

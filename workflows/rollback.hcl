@@ -2,7 +2,8 @@
 # up -d; sleep 30), done better: no rebuild and no checkout. Each container
 # goes back to the exact image and spec it ran in an earlier release (the
 # containers of the last releases are kept, stopped, on the engine),
-# through the same health gate as a deploy. Every container is checked
+# through the same health gate as a deploy, and behind the proxy with the
+# same zero-downtime cutover. Every container is checked
 # first: a release that cannot be restored is refused before anything
 # stops.
 workflow "rollback" {
@@ -61,11 +62,14 @@ workflow "rollback" {
     name     = "${env.stack.prefix}${each.key}"
     releases = run.releases
     release  = param.release
+    # Behind the proxy, as a deploy: the current container serves until
+    # the cutover has moved nginx to the one rolled back to.
+    handover = env.proxy.enabled && contains(keys(env.proxy.upstreams), each.key)
   }
 
-  step "health" {
-    workflow   = "health-check"
+  step "cutover" {
+    workflow   = "cutover"
+    services   = step.service
     depends_on = [step.service]
-    interval   = "1s"
   }
 }

@@ -509,8 +509,10 @@ func TestDockerStage(t *testing.T) {
   extends = "stage"
   stack   = { network = %q, prefix = %q }
   # The stand-in server runs no database (TestDeployMigrates deploys
-  # with migrations).
-  db = { migrate_on_deploy = false }
+  # with migrations), and no nginx (TestProxyZeroDowntimeDeploy deploys
+  # behind one, on this machine).
+  db    = { migrate_on_deploy = false }
+  proxy = { enabled = false }
 }
 `, strings.TrimSuffix(p.prefix, "-"), p.prefix))
 	writeFile(t, filepath.Join(p.dir, ".env.stage"), "DB_PASSWORD=stage-secret-123456\nTELEGRAM_BOT_TOKEN=123:stage-token-abcdef\n")
