@@ -12,18 +12,20 @@ type change struct {
 	Line string
 	// Args is the command after "ufw".
 	Args []string
-	// Rule is the rule added or deleted, nil for the others.
-	Rule  *rule
-	Added bool
+	// Rule is the rule added or deleted, nil for the others; Old is the
+	// rule an update replaces in place.
+	Rule, Old *rule
+	Added     bool
 }
 
 // diff computes the changes that turn cur into w, in the order they are
 // applied (docs/ufw-plugin.md, "The order of an apply"):
 //
-//  1. rules to add, in the rule set's order, each inserted before the
-//     rule that follows it in the set (or appended); a rule already there
-//     but out of place or with another comment is deleted just before it
-//     is added again;
+//  1. in the rule set's order: rules to add, each inserted before the
+//     rule that follows it in the set (or appended); rules in place whose
+//     action or comment changes, updated in place (one ufw command: ufw
+//     swaps the verdict at once); and a rule that is there out of place,
+//     deleted just before it is inserted where it belongs (the only gap);
 //  2. default policies that close more (allow to deny or reject);
 //  3. the rules the set no longer has, deleted;
 //  4. default policies that open more (deny or reject to allow), the
@@ -50,7 +52,12 @@ func diff(cur *state, w *want) []change {
 	}
 	for i := range w.Rules {
 		r := w.Rules[i]
-		if kept[r.key()+"\x00"+r.Comment] {
+		if kept[r.key()] {
+			old := live[indexOf(r.key())]
+			if old.Action != r.Action || old.Comment != r.Comment {
+				rc := r
+				out = append(out, change{Line: "~ " + old.String() + " -> " + r.String(), Args: r.args(true), Rule: &rc, Old: &old, Added: true})
+			}
 			continue
 		}
 		if j := indexOf(r.key()); j >= 0 {
@@ -123,10 +130,10 @@ func number(live []rule, j int) int {
 	return n
 }
 
-// lcs returns the rules (by key and comment) of the longest common
-// subsequence of a and b: the rules an apply keeps where they are.
+// lcs returns the keys of the longest common subsequence of a and b: the
+// rules an apply keeps where they are.
 func lcs(a, b []rule) map[string]bool {
-	id := func(r rule) string { return r.key() + "\x00" + r.Comment }
+	id := func(r rule) string { return r.key() }
 	n, m := len(a), len(b)
 	t := make([][]int, n+1)
 	for i := range t {

@@ -62,18 +62,17 @@ func TestDiff(t *testing.T) {
 		"same set": {
 			want: rulesOf(t, allow("22"), allow("80"), allow("443", "comment", "web s"), map[string]cty.Value{"action": cty.StringVal("allow"), "port": cty.NumberIntVal(9090), "from": cty.StringVal("203.0.113.7/24")}),
 		},
-		"limit replaces allow before it goes, then the stale rules": {
-			want:  rulesOf(t, map[string]cty.Value{"action": cty.StringVal("limit"), "port": cty.StringVal("22"), "proto": cty.StringVal("tcp")}, allow("80"), allow("8443")),
-			lines: []string{"+ limit 22/tcp from any", "+ allow 8443/tcp from any", "- allow 22/tcp from any", "- allow 443/tcp from any # web s", "- allow 9090 from 203.0.113.0/24"},
-			args: [][]string{{"insert", "2", "limit", "in", "proto", "tcp", "from", "any", "to", "any", "port", "22"},
-				{"allow", "in", "proto", "tcp", "from", "any", "to", "any", "port", "8443"},
-				{"delete", "allow", "in", "proto", "tcp", "from", "0.0.0.0/0", "to", "0.0.0.0/0", "port", "22"},
-				{"delete", "allow", "in", "proto", "tcp", "from", "0.0.0.0/0", "to", "0.0.0.0/0", "port", "443"},
-				{"delete", "allow", "in", "from", "203.0.113.0/24", "to", "0.0.0.0/0", "port", "9090"}},
+		"limit updates allow in place, new rules before the stale ones go": {
+			want:  rulesOf(t, map[string]cty.Value{"action": cty.StringVal("limit"), "port": cty.StringVal("22"), "proto": cty.StringVal("tcp")}, allow("8443"), allow("80")),
+			lines: []string{"~ allow 22/tcp from any -> limit 22/tcp from any", "+ allow 8443/tcp from any", "- allow 443/tcp from any # web s", "- allow 9090 from 203.0.113.0/24"},
+			args: [][]string{{"limit", "in", "proto", "tcp", "from", "any", "to", "any", "port", "22"},
+				{"insert", "2", "allow", "in", "proto", "tcp", "from", "any", "to", "any", "port", "8443"},
+				{"delete", "allow", "in", "proto", "tcp", "from", "any", "to", "any", "port", "443"},
+				{"delete", "allow", "in", "from", "203.0.113.0/24", "to", "any", "port", "9090"}},
 		},
-		"a moved rule and a new comment: deleted then added in place": {
+		"a moved rule deleted then inserted, a new comment updated": {
 			want:  rulesOf(t, allow("80"), allow("22"), allow("443", "comment", "https"), map[string]cty.Value{"action": cty.StringVal("allow"), "port": cty.StringVal("9090"), "from": cty.StringVal("203.0.113.0/24")}),
-			lines: []string{"- allow 22/tcp from any", "+ allow 22/tcp from any", "- allow 443/tcp from any # web s", "+ allow 443/tcp from any # https"},
+			lines: []string{"- allow 22/tcp from any", "+ allow 22/tcp from any", "~ allow 443/tcp from any # web s -> allow 443/tcp from any # https"},
 		},
 		"defaults: closing before the deletions, opening last": {
 			want:     rulesOf(t, allow("22")),

@@ -21,18 +21,23 @@ type sshConn struct {
 	Port           int
 }
 
-// sshConnection reads $SSH_CONNECTION on the target; nil when the target
-// is not reached over SSH (locally there is no connection to guard).
-func sshConnection(ctx context.Context, t sdk.Target) (*sshConn, error) {
+// probe reads on the target whether the login is root (ufw then runs
+// without sudo) and $SSH_CONNECTION: conn is nil when the target is not
+// reached over SSH (locally there is no connection to guard).
+func probe(ctx context.Context, t sdk.Target) (root bool, conn *sshConn, err error) {
 	var out bytes.Buffer
 	// Not through sudo: it would drop the variable.
-	res, err := t.Exec(ctx, &sdk.Command{Args: []string{"sh", "-c", `echo "$SSH_CONNECTION"`}, Stdout: &out})
+	res, err := t.Exec(ctx, &sdk.Command{Args: []string{"sh", "-c", `echo "$(id -u) $SSH_CONNECTION"`}, Stdout: &out})
 	if err != nil {
-		return nil, fmt.Errorf("read $SSH_CONNECTION on %s: %w", t.Name(), err)
+		return false, nil, fmt.Errorf("read $SSH_CONNECTION on %s: %w", t.Name(), err)
 	}
 	f := strings.Fields(out.String())
-	if res.ExitCode != 0 || len(f) != 4 {
-		return nil, nil
+	if res.ExitCode != 0 || len(f) == 0 {
+		return false, nil, fmt.Errorf("cannot run a shell on %s (exit %d)", t.Name(), res.ExitCode)
+	}
+	root, f = f[0] == "0", f[1:]
+	if len(f) != 4 {
+		return root, nil, nil
 	}
 	c := &sshConn{}
 	c.Client, err = netip.ParseAddr(f[0])
@@ -43,10 +48,10 @@ func sshConnection(ctx context.Context, t sdk.Target) (*sshConn, error) {
 		c.Port, err = strconv.Atoi(f[3])
 	}
 	if err != nil {
-		return nil, fmt.Errorf("cannot parse $SSH_CONNECTION on %s (%q): %w", t.Name(), out.String(), err)
+		return root, nil, fmt.Errorf("cannot parse $SSH_CONNECTION on %s (%q): %w", t.Name(), out.String(), err)
 	}
 	c.Client, c.Server = c.Client.Unmap(), c.Server.Unmap()
-	return c, nil
+	return root, c, nil
 }
 
 // blocker finds what in the final rule set would refuse a new TCP

@@ -29,10 +29,11 @@ type rule struct {
 	rawTo, rawFrom string
 }
 
-// key identifies a rule: two rules of one key are the same rule to ufw,
-// whatever their comments (ufw refuses to add a second).
+// key identifies a rule by what it matches: two rules of one key are the
+// same rule to ufw, whatever their actions and comments (adding the
+// second updates the first in place, where it is).
 func (r *rule) key() string {
-	return strings.Join([]string{r.Action, r.Proto, r.Port, r.To, r.From, r.FromPort, r.Direction, r.Interface}, " ")
+	return strings.Join([]string{r.Proto, r.Port, r.To, r.From, r.FromPort, r.Direction, r.Interface}, " ")
 }
 
 // String is the rule as plans and outputs show it: "allow 443/tcp from
@@ -76,9 +77,14 @@ func (r *rule) args(withComment bool) []string {
 	if r.Proto != "any" {
 		args = append(args, "proto", r.Proto)
 	}
+	// "any" deletes a rule from both families; a written address is
+	// matched as the file writes it.
 	from, to := r.From, r.To
-	if r.rawFrom != "" {
-		from, to = r.rawFrom, r.rawTo
+	if r.rawFrom != "" && from != "any" {
+		from = r.rawFrom
+	}
+	if r.rawTo != "" && to != "any" {
+		to = r.rawTo
 	}
 	args = append(args, "from", from)
 	if r.FromPort != "any" {

@@ -45,8 +45,14 @@ func validateRules(_ context.Context, a rulesArgs, known sdk.Known) sdk.Diagnost
 	return diags
 }
 
-func (a *rulesArgs) runner(t sdk.Target) *runner {
-	return &runner{t: t, sudo: a.Sudo == nil || *a.Sudo}
+// connect probes the target: a runner for ufw's commands (sudo unless
+// the login is root or sudo = false) and the SSH connection to guard.
+func connect(ctx context.Context, t sdk.Target, sudo *bool) (*runner, *sshConn, error) {
+	root, conn, err := probe(ctx, t)
+	if err != nil {
+		return nil, nil, err
+	}
+	return &runner{t: t, sudo: !root && (sudo == nil || *sudo)}, conn, nil
 }
 
 func (a *rulesArgs) confirmTimeout() (time.Duration, error) {
@@ -62,35 +68,35 @@ func (a *rulesArgs) confirmTimeout() (time.Duration, error) {
 
 // prepare reads the target's firewall and the step's rule set, and checks
 // the set against zrun's SSH connection.
-func (a *rulesArgs) prepare(ctx context.Context, r *runner) (*state, *want, []change, error) {
+func (a *rulesArgs) prepare(ctx context.Context, t sdk.Target) (*runner, *state, *want, []change, error) {
 	w, diags := a.parseWant(sdk.Known{})
 	if err := diags.Err(); err != nil {
-		return nil, nil, nil, err
+		return nil, nil, nil, nil, err
+	}
+	r, conn, err := connect(ctx, t, a.Sudo)
+	if err != nil {
+		return nil, nil, nil, nil, err
 	}
 	cur, err := r.readState(ctx)
 	if err != nil {
-		return nil, nil, nil, err
+		return nil, nil, nil, nil, err
 	}
 	if err := w.resolve(ctx, r.t, cur.IPv6); err != nil {
-		return nil, nil, nil, err
-	}
-	conn, err := sshConnection(ctx, r.t)
-	if err != nil {
-		return nil, nil, nil, err
+		return nil, nil, nil, nil, err
 	}
 	if conn != nil && !a.AllowSSHBlock {
 		if err := conn.guard(w, cur); err != nil {
-			return nil, nil, nil, err
+			return nil, nil, nil, nil, err
 		}
 	}
-	return cur, w, diff(cur, w), nil
+	return r, cur, w, diff(cur, w), nil
 }
 
 func planRules(ctx context.Context, a rulesArgs, known sdk.Known, target sdk.Target) (*sdk.PlanResponse, error) {
 	if target == nil || !known.All() {
 		return &sdk.PlanResponse{Changes: []string{"make ufw's rules on " + targetName(target) + " those declared (known at run time)"}}, nil
 	}
-	_, _, changes, err := a.prepare(ctx, a.runner(target))
+	_, _, _, changes, err := a.prepare(ctx, target)
 	if err != nil {
 		return nil, err
 	}
@@ -116,13 +122,12 @@ func runRules(ctx context.Context, a rulesArgs, ui sdk.UI) (rulesOutputs, error)
 	if ui == nil || ui.Target() == nil {
 		return out, errors.New("the host gave the step no target")
 	}
-	r := a.runner(ui.Target())
-	name := r.t.Name()
+	name := ui.Target().Name()
 	timeout, err := a.confirmTimeout()
 	if err != nil {
 		return out, err
 	}
-	cur, w, changes, err := a.prepare(ctx, r)
+	r, cur, w, changes, err := a.prepare(ctx, ui.Target())
 	if err != nil {
 		return out, err
 	}
@@ -169,6 +174,9 @@ func apply(ctx context.Context, r *runner, changes []change, ui sdk.UI, out *rul
 			return err
 		}
 		out.Changed = true
+		if c.Old != nil {
+			out.Removed = append(out.Removed, c.Old.String())
+		}
 		if c.Rule != nil && c.Added {
 			out.Added = append(out.Added, c.Rule.String())
 		} else if c.Rule != nil {

@@ -27,7 +27,11 @@ func runStatus(ctx context.Context, a statusArgs, ui sdk.UI) (statusOutputs, err
 	if ui == nil || ui.Target() == nil {
 		return statusOutputs{}, errors.New("the host gave the step no target")
 	}
-	s, err := (&runner{t: ui.Target(), sudo: a.Sudo == nil || *a.Sudo}).readState(ctx)
+	r, _, err := connect(ctx, ui.Target(), a.Sudo)
+	if err != nil {
+		return statusOutputs{}, err
+	}
+	s, err := r.readState(ctx)
 	if err != nil {
 		return statusOutputs{}, err
 	}

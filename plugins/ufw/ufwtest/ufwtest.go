@@ -254,7 +254,8 @@ func (ns *Namespace) Reach(port int) string {
 func (ns *Namespace) remove(host string) {
 	if out, err := exec.Command("ip", "netns", "pids", ns.Name).Output(); err == nil {
 		for _, f := range strings.Fields(string(out)) {
-			if pid, err := strconv.Atoi(f); err == nil {
+			// The test's own process is there too (Listen's threads).
+			if pid, err := strconv.Atoi(f); err == nil && pid != os.Getpid() {
 				_ = syscall.Kill(pid, syscall.SIGKILL)
 			}
 		}
