@@ -15,19 +15,28 @@ import (
 // one folder each (mktemp), removed once an apply is confirmed.
 const snapshotRoot = "/var/tmp"
 
-// revertScript restores a snapshot: $1 is the snapshot's folder, $2 the
-// seconds to wait first ("0" to revert now). Whoever renames "armed"
-// first wins: the revert ("fired") or the confirmation ("cancelled"), so
-// a late confirmation cannot half-cancel a revert that has begun.
+// revertScript restores a snapshot: $1 is the snapshot's folder; with
+// $2 = "wait" it first sleeps until the time (in seconds since the epoch)
+// in its file "deadline", which zrun moves on once the apply is done.
+// Whoever renames "armed" first wins: the revert ("fired") or the
+// confirmation ("cancelled"), so a late confirmation cannot half-cancel
+// a revert that has begun.
 const revertScript = `d=$1
-[ "$2" -gt 0 ] && { echo $$ > "$d/pid"; sleep "$2"; }
+if [ "$2" = wait ]; then
+	echo $$ > "$d/pid"
+	while [ "$(date +%s)" -lt "$(cat "$d/deadline" 2>/dev/null || echo 0)" ]; do sleep 0.5 2>/dev/null || sleep 1; done
+fi
 mv "$d/armed" "$d/fired" 2>/dev/null || exit 0
 i=0
 for f in ` + userRules + ` ` + user6Rules + ` ` + defaultsFile + ` ` + confFile + `; do
 	[ -e "$d/file$i" ] && cat "$d/file$i" > "$f"
 	i=$((i+1))
 done
-if grep -q '^ENABLED=yes' "$d/file3"; then ufw --force enable; else ufw --force disable; fi > "$d/revert.log" 2>&1
+# ufw enable does not reread the files of a running firewall: reload does.
+if ! grep -q '^ENABLED=yes' "$d/file3"; then ufw --force disable
+elif ufw status | grep -q '^Status: active'; then ufw reload
+else ufw --force enable
+fi > "$d/revert.log" 2>&1
 echo $? > "$d/done"
 `
 
@@ -43,8 +52,9 @@ for f in ` + userRules + ` ` + user6Rules + ` ` + defaultsFile + ` ` + confFile 
 	i=$((i+1))
 done
 printf '%s' "$2" > "$d/revert.sh"
+echo $(( $(date +%s) + $1 )) > "$d/deadline"
 touch "$d/armed"
-PATH=$PATH:/usr/sbin:/sbin setsid nohup sh "$d/revert.sh" "$d" "$1" </dev/null >/dev/null 2>&1 &
+PATH=$PATH:/usr/sbin:/sbin setsid nohup sh "$d/revert.sh" "$d" wait </dev/null >/dev/null 2>&1 &
 n=0
 while [ ! -s "$d/pid" ]; do n=$((n+1)); [ $n -lt 100 ] || { echo "the revert did not start" >&2; exit 1; }; sleep 0.05; done
 echo "$d"
@@ -73,11 +83,12 @@ type revert struct {
 }
 
 // arm snapshots the firewall and starts the revert: from now on the
-// previous rules come back after timeout unless confirm cancels it.
-func arm(ctx context.Context, r *runner, timeout time.Duration) (*revert, error) {
+// previous rules come back after timeout plus slack (the time the apply
+// may take, until extend moves the deadline) unless confirm cancels it.
+func arm(ctx context.Context, r *runner, timeout, slack time.Duration) (*revert, error) {
 	secs := int((timeout + time.Second - 1) / time.Second)
-	armedAt := time.Now()
-	out, err := r.sh(ctx, armScript, strconv.Itoa(secs), revertScript)
+	armedAt := time.Now().Add(slack)
+	out, err := r.sh(ctx, armScript, strconv.Itoa(secs+int(slack/time.Second)), revertScript)
 	if err != nil {
 		return nil, fmt.Errorf("cannot arm the revert on %s (nothing was changed): %w", r.t.Name(), err)
 	}
@@ -86,6 +97,22 @@ func arm(ctx context.Context, r *runner, timeout time.Duration) (*revert, error)
 		return nil, fmt.Errorf("cannot arm the revert on %s (nothing was changed): unexpected output %q", r.t.Name(), out)
 	}
 	return &revert{r: r, dir: dir, timeout: time.Duration(secs) * time.Second, armedAt: armedAt}, nil
+}
+
+// extend moves the revert's deadline to timeout from now: the apply is
+// done, the confirmation gets the whole confirm_timeout.
+func (v *revert) extend(ctx context.Context) error {
+	secs := strconv.Itoa(int(v.timeout / time.Second))
+	start := time.Now()
+	if _, err := v.r.sh(ctx, `[ -e "$1/armed" ] || exit 97 # revertBegun
+echo $(( $(date +%s) + $2 )) > "$1/deadline.new" && mv "$1/deadline.new" "$1/deadline"`, v.dir, secs); err != nil {
+		if exitCode(err) == revertBegun {
+			return errRevertFired
+		}
+		return fmt.Errorf("cannot move the revert's deadline on %s: %w", v.r.t.Name(), err)
+	}
+	v.armedAt = start
+	return nil
 }
 
 // due is when the revert runs.
@@ -119,7 +146,7 @@ func (v *revert) confirm(ctx context.Context) error {
 
 // now reverts at once (after a failed apply), over the current connection.
 func (v *revert) now(ctx context.Context) error {
-	_, err := v.r.sh(ctx, `sh "$1/revert.sh" "$1" 0; [ -e "$1/done" ] || [ -e "$1/cancelled" ]`, v.dir)
+	_, err := v.r.sh(ctx, `sh "$1/revert.sh" "$1" now; [ -e "$1/done" ] || [ -e "$1/cancelled" ]`, v.dir)
 	if err == nil {
 		// The sleeping process finds no token and exits when it wakes.
 		_, _ = v.r.sh(ctx, `kill -TERM -- "-$(cat "$1/pid")" 2>/dev/null; true`, v.dir)

@@ -138,13 +138,17 @@ func runRules(ctx context.Context, a rulesArgs, ui sdk.UI) (rulesOutputs, error)
 		ui.Logf("ufw on %s is up to date", name)
 		return out, nil
 	}
-	v, err := arm(ctx, r, timeout)
+	// Until the apply is done the deadline leaves it time: a ufw command
+	// takes up to a second or two on a busy machine.
+	v, err := arm(ctx, r, timeout, 10*time.Second+time.Duration(len(changes))*3*time.Second)
 	if err != nil {
 		return out, err
 	}
-	ui.Logf("saved the current rules on %s in %s; they come back by themselves at %s unless a new login confirms the change",
-		name, v.dir, v.due().UTC().Format(time.TimeOnly))
-	if err := apply(ctx, r, changes, ui, &out); err != nil {
+	ui.Logf("saved the current rules on %s in %s: they come back by themselves unless a new login confirms the change", name, v.dir)
+	if err := apply(ctx, r, v, changes, ui, &out); err != nil {
+		if errors.Is(err, errRevertFired) {
+			return out, v.awaitRevert(ctx, cur, err)
+		}
 		return out, v.undo(ctx, cur, fmt.Errorf("applying the rules on %s failed: %w", name, err))
 	}
 	// The change proves itself: read back, nothing is left to do.
@@ -153,6 +157,12 @@ func runRules(ctx context.Context, a rulesArgs, ui sdk.UI) (rulesOutputs, error)
 	} else if left := diff(again, w); len(left) > 0 {
 		return out, v.undo(ctx, cur, fmt.Errorf("ufw on %s does not hold the rule set after the apply; still different: %s", name, left[0].Line))
 	}
+	if err := v.extend(ctx); errors.Is(err, errRevertFired) {
+		return out, v.awaitRevert(ctx, cur, err)
+	} else if err != nil {
+		return out, v.undo(ctx, cur, err)
+	}
+	ui.Logf("applied; the previous rules come back at %s unless a new login confirms the change", v.due().UTC().Format(time.TimeOnly))
 	if testHookApplied != nil {
 		if err := testHookApplied(ctx); err != nil {
 			return out, err
@@ -165,12 +175,25 @@ func runRules(ctx context.Context, a rulesArgs, ui sdk.UI) (rulesOutputs, error)
 	return out, nil
 }
 
-// apply runs the changes in order.
-func apply(ctx context.Context, r *runner, changes []change, ui sdk.UI, out *rulesOutputs) error {
+// applyScript runs one ufw command unless the revert has begun ($1 is
+// the snapshot's folder).
+const applyScript = `[ -e "$1/armed" ] || exit 97 # revertBegun
+shift
+exec ufw "$@"`
+
+// revertBegun is the exit code of applyScript and extend when the revert
+// has begun.
+const revertBegun = 97
+
+// apply runs the changes in order, and stops if the revert begins.
+func apply(ctx context.Context, r *runner, v *revert, changes []change, ui sdk.UI, out *rulesOutputs) error {
 	for i, c := range changes {
 		ui.Progress(int64(i), int64(len(changes)), c.Line)
 		ui.Logf("%s", c.Line)
-		if _, err := r.run(ctx, append([]string{"ufw"}, c.Args...)...); err != nil {
+		if _, err := r.sh(ctx, applyScript, append([]string{v.dir}, c.Args...)...); err != nil {
+			if exitCode(err) == revertBegun {
+				return errRevertFired
+			}
 			return err
 		}
 		out.Changed = true

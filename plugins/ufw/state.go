@@ -3,6 +3,7 @@ package ufw
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -54,9 +55,26 @@ func (r *runner) run(ctx context.Context, args ...string) (string, error) {
 		return out.String(), fmt.Errorf("%s on %s: %w", strings.Join(args, " "), r.t.Name(), err)
 	}
 	if res.ExitCode != 0 {
-		return out.String(), fmt.Errorf("`%s` exited with code %d on %s: %s", strings.Join(args, " "), res.ExitCode, r.t.Name(), strings.TrimSpace(out.String()))
+		return out.String(), &exitError{Code: res.ExitCode, msg: fmt.Sprintf("`%s` exited with code %d on %s: %s", strings.Join(args, " "), res.ExitCode, r.t.Name(), strings.TrimSpace(out.String()))}
 	}
 	return out.String(), nil
+}
+
+// exitError is a command that exited non-zero.
+type exitError struct {
+	Code int
+	msg  string
+}
+
+func (e *exitError) Error() string { return e.msg }
+
+// exitCode is err's exit code, or -1 when err is not an exitError.
+func exitCode(err error) int {
+	var ee *exitError
+	if errors.As(err, &ee) {
+		return ee.Code
+	}
+	return -1
 }
 
 // sh runs a shell script.
