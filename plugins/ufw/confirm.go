@@ -12,7 +12,8 @@ import (
 )
 
 // snapshotRoot holds the snapshots of confirmed applies on the target,
-// one folder each (mktemp), removed once an apply is confirmed.
+// one folder each (mktemp), removed once an apply is confirmed or its
+// revert checked (and those of finished reverts at the next apply).
 const snapshotRoot = "/var/tmp"
 
 // revertScript restores a snapshot: $1 is the snapshot's folder; with
@@ -45,6 +46,7 @@ echo $? > "$d/done"
 // and outputs closed), so that it survives zrun and the SSH connection.
 // It prints the folder once the revert's process is running.
 const armScript = `set -e
+for o in ` + snapshotRoot + `/zrun-ufw.*; do [ ! -e "$o/done" ] || rm -rf "$o"; done
 d=$(mktemp -d ` + snapshotRoot + `/zrun-ufw.XXXXXXXX)
 i=0
 for f in ` + userRules + ` ` + user6Rules + ` ` + defaultsFile + ` ` + confFile + `; do
@@ -99,22 +101,6 @@ func arm(ctx context.Context, r *runner, timeout, slack time.Duration) (*revert,
 	return &revert{r: r, dir: dir, timeout: time.Duration(secs) * time.Second, armedAt: armedAt}, nil
 }
 
-// extend moves the revert's deadline to timeout from now: the apply is
-// done, the confirmation gets the whole confirm_timeout.
-func (v *revert) extend(ctx context.Context) error {
-	secs := strconv.Itoa(int(v.timeout / time.Second))
-	start := time.Now()
-	if _, err := v.r.sh(ctx, `[ -e "$1/armed" ] || exit 97 # revertBegun
-echo $(( $(date +%s) + $2 )) > "$1/deadline.new" && mv "$1/deadline.new" "$1/deadline"`, v.dir, secs); err != nil {
-		if exitCode(err) == revertBegun {
-			return errRevertFired
-		}
-		return fmt.Errorf("cannot move the revert's deadline on %s: %w", v.r.t.Name(), err)
-	}
-	v.armedAt = start
-	return nil
-}
-
 // due is when the revert runs.
 func (v *revert) due() time.Time { return v.armedAt.Add(v.timeout) }
 
@@ -152,6 +138,12 @@ func (v *revert) now(ctx context.Context) error {
 		_, _ = v.r.sh(ctx, `kill -TERM -- "-$(cat "$1/pid")" 2>/dev/null; true`, v.dir)
 	}
 	return err
+}
+
+// remove removes the snapshot of a revert that has run and been checked
+// (best effort: the next apply removes it otherwise).
+func (v *revert) remove(ctx context.Context) {
+	_, _ = v.r.sh(ctx, `[ -e "$1/done" ] && rm -rf "$1"`, v.dir)
 }
 
 // wait waits for the revert to have run (until a few seconds after it is

@@ -1,7 +1,6 @@
 package ufw
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"net/netip"
@@ -21,37 +20,68 @@ type sshConn struct {
 	Port           int
 }
 
-// probe reads on the target whether the login is root (ufw then runs
-// without sudo) and $SSH_CONNECTION: conn is nil when the target is not
-// reached over SSH (locally there is no connection to guard).
-func probe(ctx context.Context, t sdk.Target) (root bool, conn *sshConn, err error) {
-	var out bytes.Buffer
+// probeScript prints the login's uid and $SSH_CONNECTION, then, when
+// ufw needs no sudo (root, or $1 = "nosudo"), the firewall's files.
+const probeScript = `echo "$(id -u) $SSH_CONNECTION"
+m=$1; shift
+[ "$(id -u)" = 0 ] || [ "$m" = nosudo ] || exit 0
+` + readFiles
+
+// connect probes the target in one command (two when ufw needs sudo): a
+// runner for ufw's commands (through sudo unless the login is root or
+// sudo = false), the SSH connection zrun uses (nil when the target is
+// not reached over SSH: locally there is no connection to guard), and
+// the firewall's state.
+func connect(ctx context.Context, t sdk.Target, sudo *bool) (*runner, *sshConn, *state, error) {
+	mode := "sudo"
+	if sudo != nil && !*sudo {
+		mode = "nosudo"
+	}
 	// Not through sudo: it would drop the variable.
-	res, err := t.Exec(ctx, &sdk.Command{Args: []string{"sh", "-c", `echo "$(id -u) $SSH_CONNECTION"`}, Stdout: &out})
+	out, err := (&runner{t: t}).sh(ctx, probeScript, append([]string{mode}, stateFiles...)...)
 	if err != nil {
-		return false, nil, fmt.Errorf("read $SSH_CONNECTION on %s: %w", t.Name(), err)
+		return nil, nil, nil, err
 	}
-	f := strings.Fields(out.String())
-	if res.ExitCode != 0 || len(f) == 0 {
-		return false, nil, fmt.Errorf("cannot run a shell on %s (exit %d)", t.Name(), res.ExitCode)
+	first, files, _ := strings.Cut(out, "\n")
+	f := strings.Fields(first)
+	if len(f) == 0 {
+		return nil, nil, nil, fmt.Errorf("cannot run a shell on %s: unexpected output %q", t.Name(), out)
 	}
-	root, f = f[0] == "0", f[1:]
+	r := &runner{t: t, sudo: f[0] != "0" && mode == "sudo"}
+	conn, err := parseSSHConnection(f[1:])
+	if err != nil {
+		return nil, nil, nil, fmt.Errorf("cannot parse $SSH_CONNECTION on %s (%q): %w", t.Name(), first, err)
+	}
+	var st *state
+	if r.sudo {
+		st, err = r.readState(ctx)
+	} else {
+		st, err = r.parseFiles(files)
+	}
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	return r, conn, st, nil
+}
+
+// parseSSHConnection parses $SSH_CONNECTION's fields: nil, nil for none.
+func parseSSHConnection(f []string) (*sshConn, error) {
 	if len(f) != 4 {
-		return root, nil, nil
+		return nil, nil
 	}
 	c := &sshConn{}
-	c.Client, err = netip.ParseAddr(f[0])
-	if err == nil {
-		c.Server, err = netip.ParseAddr(f[2])
+	var err error
+	if c.Client, err = netip.ParseAddr(f[0]); err != nil {
+		return nil, err
 	}
-	if err == nil {
-		c.Port, err = strconv.Atoi(f[3])
+	if c.Server, err = netip.ParseAddr(f[2]); err != nil {
+		return nil, err
 	}
-	if err != nil {
-		return root, nil, fmt.Errorf("cannot parse $SSH_CONNECTION on %s (%q): %w", t.Name(), out.String(), err)
+	if c.Port, err = strconv.Atoi(f[3]); err != nil {
+		return nil, err
 	}
 	c.Client, c.Server = c.Client.Unmap(), c.Server.Unmap()
-	return root, c, nil
+	return c, nil
 }
 
 // blocker finds what in the final rule set would refuse a new TCP

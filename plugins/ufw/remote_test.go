@@ -214,8 +214,11 @@ func TestRulesConfirmCut(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "a new login to srv failed") || !strings.Contains(err.Error(), "came back on srv by themselves (reverted)") {
 		t.Fatalf("error = %v\nlogs: %q", err, res.Logs)
 	}
-	if took > 20*time.Second {
+	if took > 60*time.Second {
 		t.Errorf("the revert took %s", took)
+	}
+	if left, _ := os.ReadDir(ns.Dir + "/var-tmp"); len(left) != 0 {
+		t.Errorf("the checked revert left %d snapshot(s)", len(left))
 	}
 	if got := ns.File(t, "/etc/ufw/user.rules"); got != before {
 		t.Errorf("the rules did not come back:\n%s", got)
@@ -233,14 +236,15 @@ func TestRulesConfirmKilled(t *testing.T) {
 	ok(t, run(t, ns, "rules", args))
 	before := ns.File(t, "/etc/ufw/user.rules")
 
+	var killed time.Time
 	testHookApplied = func(context.Context) error {
+		killed = time.Now()
 		ns.Server.KillConnections() // the session dies with zrun
 		return errors.New("zrun was killed")
 	}
 	t.Cleanup(func() { testHookApplied = nil })
 	args["rules"] = cty.TupleVal([]cty.Value{tcp("allow", 22)})
 	args["confirm_timeout"] = "3s"
-	start := time.Now()
 	res := run(t, ns, "rules", args)
 	if err := res.Diagnostics.Err(); err == nil || !strings.Contains(err.Error(), "zrun was killed") {
 		t.Fatalf("error = %v", err)
@@ -248,13 +252,15 @@ func TestRulesConfirmKilled(t *testing.T) {
 	if ns.Reach(80) != "filtered" {
 		t.Fatal("the new rules were not applied")
 	}
+	// Back by themselves: 3s after zrun died, plus a ufw reload (which
+	// takes seconds on a busy machine).
 	for ns.File(t, "/etc/ufw/user.rules") != before || ns.Reach(80) != "open" {
-		if time.Since(start) > 15*time.Second {
-			t.Fatalf("the rules did not come back within 15s:\n%s", ns.File(t, "/etc/ufw/user.rules"))
+		if time.Since(killed) > 30*time.Second {
+			t.Fatalf("the rules did not come back within 30s of zrun's death:\n%s", ns.File(t, "/etc/ufw/user.rules"))
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
-	t.Logf("the server reverted by itself %s after the apply began", time.Since(start).Round(time.Millisecond))
+	t.Logf("the server reverted by itself %s after zrun died", time.Since(killed).Round(time.Millisecond))
 	newLogin(t, ns)
 }
 

@@ -1,10 +1,13 @@
 package ufw
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/zclconf/go-cty/cty"
@@ -45,16 +48,6 @@ func validateRules(_ context.Context, a rulesArgs, known sdk.Known) sdk.Diagnost
 	return diags
 }
 
-// connect probes the target: a runner for ufw's commands (sudo unless
-// the login is root or sudo = false) and the SSH connection to guard.
-func connect(ctx context.Context, t sdk.Target, sudo *bool) (*runner, *sshConn, error) {
-	root, conn, err := probe(ctx, t)
-	if err != nil {
-		return nil, nil, err
-	}
-	return &runner{t: t, sudo: !root && (sudo == nil || *sudo)}, conn, nil
-}
-
 func (a *rulesArgs) confirmTimeout() (time.Duration, error) {
 	if a.ConfirmTimeout == nil {
 		return defaultConfirmTimeout, nil
@@ -73,11 +66,7 @@ func (a *rulesArgs) prepare(ctx context.Context, t sdk.Target) (*runner, *state,
 	if err := diags.Err(); err != nil {
 		return nil, nil, nil, nil, err
 	}
-	r, conn, err := connect(ctx, t, a.Sudo)
-	if err != nil {
-		return nil, nil, nil, nil, err
-	}
-	cur, err := r.readState(ctx)
+	r, conn, cur, err := connect(ctx, t, a.Sudo)
 	if err != nil {
 		return nil, nil, nil, nil, err
 	}
@@ -145,22 +134,15 @@ func runRules(ctx context.Context, a rulesArgs, ui sdk.UI) (rulesOutputs, error)
 		return out, err
 	}
 	ui.Logf("saved the current rules on %s in %s: they come back by themselves unless a new login confirms the change", name, v.dir)
-	if err := apply(ctx, r, v, changes, ui, &out); err != nil {
-		if errors.Is(err, errRevertFired) {
-			return out, v.awaitRevert(ctx, cur, err)
-		}
+	again, err := v.apply(ctx, changes, ui, &out)
+	if errors.Is(err, errRevertFired) {
+		return out, v.awaitRevert(ctx, cur, err)
+	} else if err != nil {
 		return out, v.undo(ctx, cur, fmt.Errorf("applying the rules on %s failed: %w", name, err))
 	}
 	// The change proves itself: read back, nothing is left to do.
-	if again, err := r.readState(ctx); err != nil {
-		return out, v.undo(ctx, cur, fmt.Errorf("cannot read the rules back on %s: %w", name, err))
-	} else if left := diff(again, w); len(left) > 0 {
+	if left := diff(again, w); len(left) > 0 {
 		return out, v.undo(ctx, cur, fmt.Errorf("ufw on %s does not hold the rule set after the apply; still different: %s", name, left[0].Line))
-	}
-	if err := v.extend(ctx); errors.Is(err, errRevertFired) {
-		return out, v.awaitRevert(ctx, cur, err)
-	} else if err != nil {
-		return out, v.undo(ctx, cur, err)
 	}
 	ui.Logf("applied; the previous rules come back at %s unless a new login confirms the change", v.due().UTC().Format(time.TimeOnly))
 	if testHookApplied != nil {
@@ -175,39 +157,121 @@ func runRules(ctx context.Context, a rulesArgs, ui sdk.UI) (rulesOutputs, error)
 	return out, nil
 }
 
-// applyScript runs one ufw command unless the revert has begun ($1 is
-// the snapshot's folder).
-const applyScript = `[ -e "$1/armed" ] || exit 97 # revertBegun
-shift
-exec ufw "$@"`
-
-// revertBegun is the exit code of applyScript and extend when the revert
-// has begun.
+// revertBegun is the exit code of an apply that stopped because the
+// revert had begun.
 const revertBegun = 97
 
-// apply runs the changes in order, and stops if the revert begins.
-func apply(ctx context.Context, r *runner, v *revert, changes []change, ui sdk.UI, out *rulesOutputs) error {
-	for i, c := range changes {
-		ui.Progress(int64(i), int64(len(changes)), c.Line)
-		ui.Logf("%s", c.Line)
-		if _, err := r.sh(ctx, applyScript, append([]string{v.dir}, c.Args...)...); err != nil {
-			if exitCode(err) == revertBegun {
-				return errRevertFired
-			}
-			return err
+// markers are the lines an apply prints on its standard output.
+const (
+	appliedMarker  = "zrun-ufw-applied"
+	extendedMarker = "zrun-ufw-extended"
+)
+
+// applyScript is the shell of an apply: the changes' ufw commands one by
+// one, each only if the revert has not begun (the snapshot's folder is
+// $1), each followed by a marker line; then the revert's deadline moved
+// to $2 seconds from now (the confirmation gets the whole
+// confirm_timeout), and the firewall's files ("$@" after $2) read back.
+// One command for all of it: a command costs a round trip and a session.
+func applyScript(changes []change) string {
+	var b strings.Builder
+	b.WriteString("d=$1; secs=$2; shift 2\n")
+	for _, c := range changes {
+		b.WriteString(`[ -e "$d/armed" ] || exit 97` + "\n")
+		b.WriteString("ufw")
+		for _, a := range c.Args {
+			b.WriteString(" '" + strings.ReplaceAll(a, "'", `'\''`) + "'")
 		}
-		out.Changed = true
-		if c.Old != nil {
-			out.Removed = append(out.Removed, c.Old.String())
-		}
-		if c.Rule != nil && c.Added {
-			out.Added = append(out.Added, c.Rule.String())
-		} else if c.Rule != nil {
-			out.Removed = append(out.Removed, c.Rule.String())
-		}
+		b.WriteString(" >&2 || exit $?\necho " + appliedMarker + "\n")
 	}
-	ui.Progress(int64(len(changes)), int64(len(changes)), "applied")
-	return nil
+	b.WriteString(`[ -e "$d/armed" ] || exit 97
+echo $(( $(date +%s) + secs )) > "$d/deadline.new" && mv "$d/deadline.new" "$d/deadline" || exit 96
+echo ` + extendedMarker + "\n")
+	b.WriteString(readFiles)
+	return b.String()
+}
+
+// apply runs the changes in order, stopping if the revert begins, moves
+// the revert's deadline on, and returns the firewall as it is then.
+func (v *revert) apply(ctx context.Context, changes []change, ui sdk.UI, out *rulesOutputs) (*state, error) {
+	var stdout, stderr strings.Builder
+	applied := 0
+	lines := &lineWriter{line: func(line string) {
+		stdout.WriteString(line + "\n")
+		switch line {
+		case appliedMarker:
+			if applied < len(changes) {
+				ui.Logf("%s", changes[applied].Line)
+				recordChange(changes[applied], out)
+			}
+			applied++
+			ui.Progress(int64(applied), int64(len(changes)), "applied")
+		case extendedMarker:
+			v.armedAt = time.Now()
+		}
+	}}
+	args := append([]string{"sh", "-c", applyScript(changes), "zrun-ufw", v.dir, strconv.Itoa(int(v.timeout / time.Second))}, stateFiles...)
+	res, err := v.r.t.Exec(ctx, &sdk.Command{Args: args, Sudo: v.r.sudo, Stdout: lines, Stderr: &stderr, Env: map[string]string{"LC_ALL": "C"}})
+	lines.flush()
+	switch {
+	case err != nil:
+		return nil, fmt.Errorf("ufw on %s: %w", v.r.t.Name(), err)
+	case res.ExitCode == revertBegun:
+		return nil, errRevertFired
+	case res.ExitCode != 0 && applied < len(changes):
+		return nil, fmt.Errorf("%q (ufw %s) exited with code %d: %s", changes[applied].Line, strings.Join(changes[applied].Args, " "), res.ExitCode, strings.TrimSpace(stderr.String()))
+	case res.ExitCode != 0:
+		return nil, fmt.Errorf("moving the revert's deadline on %s failed (exit %d): %s", v.r.t.Name(), res.ExitCode, strings.TrimSpace(stderr.String()))
+	}
+	_, files, ok := strings.Cut(stdout.String(), extendedMarker+"\n")
+	if !ok {
+		return nil, fmt.Errorf("ufw on %s: the apply ended without reading the rules back", v.r.t.Name())
+	}
+	return v.r.parseFiles(files)
+}
+
+// recordChange adds an applied change to the outputs.
+func recordChange(c change, out *rulesOutputs) {
+	out.Changed = true
+	if c.Old != nil {
+		out.Removed = append(out.Removed, c.Old.String())
+	}
+	if c.Rule != nil && c.Added {
+		out.Added = append(out.Added, c.Rule.String())
+	} else if c.Rule != nil {
+		out.Removed = append(out.Removed, c.Rule.String())
+	}
+}
+
+// lineWriter calls line for each line written to it.
+type lineWriter struct {
+	mu   sync.Mutex
+	buf  []byte
+	line func(string)
+}
+
+func (w *lineWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.buf = append(w.buf, p...)
+	for {
+		i := bytes.IndexByte(w.buf, '\n')
+		if i < 0 {
+			return len(p), nil
+		}
+		w.line(string(w.buf[:i]))
+		w.buf = w.buf[i+1:]
+	}
+}
+
+// flush passes on a last line without its newline.
+func (w *lineWriter) flush() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if len(w.buf) > 0 {
+		w.line(string(w.buf))
+		w.buf = nil
+	}
 }
 
 // undo puts the previous rules back at once after a failed apply and
@@ -219,6 +283,7 @@ func (v *revert) undo(ctx context.Context, prev *state, cause error) error {
 	if err := v.check(ctx, prev); err != nil {
 		return fmt.Errorf("%w; %v", cause, err)
 	}
+	v.remove(ctx)
 	return fmt.Errorf("%w; the previous rules are back", cause)
 }
 
@@ -235,6 +300,7 @@ func (v *revert) awaitRevert(ctx context.Context, prev *state, cause error) erro
 	if err := v.check(ctx, prev); err != nil {
 		return fmt.Errorf("%w; %v", cause, err)
 	}
+	v.remove(ctx)
 	return fmt.Errorf("%w, so the change is not confirmed: the previous rules came back on %s by themselves (reverted) after %s", cause, name, v.timeout)
 }
 

@@ -82,14 +82,24 @@ func (r *runner) sh(ctx context.Context, script string, args ...string) (string,
 	return r.run(ctx, append([]string{"sh", "-c", script, "zrun-ufw"}, args...)...)
 }
 
+// readFiles is the shell that prints the firewall's files ("$@"), each
+// after a separator line.
+const readFiles = `command -v ufw >/dev/null 2>&1 || PATH=$PATH:/usr/sbin:/sbin
+command -v ufw >/dev/null 2>&1 || { echo "ufw is not installed: install it with apt-get install ufw" >&2; exit 3; }
+for f in "$@"; do echo "` + separator + `"; cat "$f" 2>/dev/null || true; done
+`
+
 // readState reads the firewall's files in one command.
 func (r *runner) readState(ctx context.Context) (*state, error) {
-	script := `command -v ufw >/dev/null 2>&1 || PATH=$PATH:/usr/sbin:/sbin; command -v ufw >/dev/null 2>&1 || { echo "ufw is not installed: install it with apt-get install ufw" >&2; exit 3; }
-for f in "$@"; do echo "` + separator + `"; cat "$f" 2>/dev/null || true; done`
-	out, err := r.sh(ctx, script, stateFiles...)
+	out, err := r.sh(ctx, readFiles, stateFiles...)
 	if err != nil {
 		return nil, err
 	}
+	return r.parseFiles(out)
+}
+
+// parseFiles parses readFiles' output (what follows its first separator).
+func (r *runner) parseFiles(out string) (*state, error) {
 	parts := strings.Split(out, separator+"\n")
 	if len(parts) != len(stateFiles)+1 {
 		return nil, fmt.Errorf("cannot read ufw's files on %s: unexpected output %q", r.t.Name(), out)

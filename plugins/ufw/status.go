@@ -27,11 +27,7 @@ func runStatus(ctx context.Context, a statusArgs, ui sdk.UI) (statusOutputs, err
 	if ui == nil || ui.Target() == nil {
 		return statusOutputs{}, errors.New("the host gave the step no target")
 	}
-	r, _, err := connect(ctx, ui.Target(), a.Sudo)
-	if err != nil {
-		return statusOutputs{}, err
-	}
-	s, err := r.readState(ctx)
+	_, _, s, err := connect(ctx, ui.Target(), a.Sudo)
 	if err != nil {
 		return statusOutputs{}, err
 	}

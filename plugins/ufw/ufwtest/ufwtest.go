@@ -37,8 +37,8 @@ type Namespace struct {
 	Name string
 	// HostAddr is the host's end of the veth pair, Addr the namespace's.
 	HostAddr, Addr string
-	// Dir holds the namespace's /etc/ufw (Dir/ufw) and /etc/default/ufw
-	// (Dir/default-ufw).
+	// Dir holds the namespace's /etc/ufw (Dir/ufw), /etc/default/ufw
+	// (Dir/default-ufw) and /var/tmp (Dir/var-tmp).
 	Dir string
 	// Server is the sshd inside; Target reaches it as host "srv" through
 	// zrun's own SSH communicator.
@@ -121,6 +121,8 @@ func Start(t testing.TB) *Namespace {
 	ns.Server = sshdtest.Start(t, &sshdtest.Options{Addr: ns.Addr, Netns: ns.Name, Binds: []sshdtest.Bind{
 		{Src: filepath.Join(ns.Dir, "ufw"), Dst: "/etc/ufw"},
 		{Src: filepath.Join(ns.Dir, "default-ufw"), Dst: "/etc/default/ufw"},
+		// The confirmed apply's snapshots stay in the test's folder too.
+		{Src: filepath.Join(ns.Dir, "var-tmp"), Dst: "/var/tmp"},
 	}})
 	ns.Pool = targets.NewPool()
 	t.Cleanup(func() { _ = ns.Pool.Close() })
@@ -157,6 +159,9 @@ func (ns *Namespace) copyConfig(t testing.TB) {
 		if err := os.WriteFile(filepath.Join(dir, dst), data, 0o640); err != nil {
 			t.Fatal(err)
 		}
+	}
+	if err := os.Mkdir(filepath.Join(ns.Dir, "var-tmp"), 0o1777); err != nil {
+		t.Fatal(err)
 	}
 	data, err := os.ReadFile("/etc/default/ufw")
 	if err != nil {
