@@ -114,6 +114,7 @@ func TestRulesApply(t *testing.T) {
 		t.Error("ufw was not enabled")
 	}
 	reach(t, ns, map[int]string{22: "open", 80: "open", 443: "open", 9090: "open", 3001: "filtered", 8080: "filtered"})
+	noRevert(t, ns)
 
 	// Again: nothing to do, nothing run that changes the rules.
 	before, _ := os.Stat(ns.Dir + "/ufw/user.rules")
@@ -160,6 +161,7 @@ func TestRulesApply(t *testing.T) {
 		t.Errorf("user.rules' order (-want +got):\n%s", diff)
 	}
 	reach(t, ns, map[int]string{22: "open", 80: "open", 443: "filtered", 8080: "refused", 3001: "filtered"})
+	noRevert(t, ns)
 
 	st := ok(t, run(t, ns, "status", nil))
 	if diff := cmp.Diff([]string{"allow 22/tcp from any", "limit 80/tcp from any", "allow 9090 from " + strings.TrimSuffix(ns.HostAddr, "1") + "0/30 # prometheus", "reject 8080/tcp from any"}, strs(st.Outputs.GetAttr("rules"))); diff != "" || !st.Outputs.GetAttr("active").True() {
@@ -262,6 +264,20 @@ func TestRulesConfirmKilled(t *testing.T) {
 	}
 	t.Logf("the server reverted by itself %s after zrun died", time.Since(killed).Round(time.Millisecond))
 	newLogin(t, ns)
+}
+
+// noRevert checks that a confirmed apply left no revert behind: no
+// process, no snapshot.
+func noRevert(t *testing.T, ns *ufwtest.Namespace) {
+	t.Helper()
+	for _, cmd := range ns.Processes(t) {
+		if strings.Contains(cmd, "revert.sh") || strings.HasPrefix(cmd, "sleep") {
+			t.Errorf("a revert still runs: %s", cmd)
+		}
+	}
+	if left, _ := os.ReadDir(ns.Dir + "/var-tmp"); len(left) != 0 {
+		t.Errorf("the confirmed apply left %d snapshot(s)", len(left))
+	}
 }
 
 // newLogin checks that zrun can log in to the namespace again.

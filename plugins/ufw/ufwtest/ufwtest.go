@@ -254,6 +254,26 @@ func (ns *Namespace) Reach(port int) string {
 	return "filtered"
 }
 
+// Processes lists the command lines of the processes in the namespace
+// (its sshd and sessions, a pending revert), the test's own left out.
+func (ns *Namespace) Processes(t testing.TB) []string {
+	t.Helper()
+	out, err := exec.Command("ip", "netns", "pids", ns.Name).Output()
+	if err != nil {
+		t.Fatalf("ip netns pids %s: %v", ns.Name, err)
+	}
+	var cmds []string
+	for _, f := range strings.Fields(string(out)) {
+		if f == strconv.Itoa(os.Getpid()) {
+			continue
+		}
+		if cmdline, err := os.ReadFile("/proc/" + f + "/cmdline"); err == nil {
+			cmds = append(cmds, strings.TrimSpace(strings.ReplaceAll(string(cmdline), "\x00", " ")))
+		}
+	}
+	return cmds
+}
+
 // remove kills what still runs in the namespace (a pending revert) and
 // deletes it and the host's end of the veth pair.
 func (ns *Namespace) remove(host string) {
