@@ -107,7 +107,7 @@ func targetName(t sdk.Target) string {
 var testHookApplied func(ctx context.Context) error
 
 func runRules(ctx context.Context, a rulesArgs, ui sdk.UI) (rulesOutputs, error) {
-	var out rulesOutputs
+	out := rulesOutputs{Added: []string{}, Removed: []string{}}
 	if ui == nil || ui.Target() == nil {
 		return out, errors.New("the host gave the step no target")
 	}
@@ -205,7 +205,7 @@ func (v *revert) apply(ctx context.Context, changes []change, ui sdk.UI, out *ru
 				recordChange(changes[applied], out)
 			}
 			applied++
-			ui.Progress(int64(applied), int64(len(changes)), "applied")
+			ui.Progress(int64(applied), int64(len(changes)), fmt.Sprintf("%d of %d changes applied", applied, len(changes)))
 		case extendedMarker:
 			v.armedAt = time.Now()
 		}
