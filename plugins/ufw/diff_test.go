@@ -143,7 +143,7 @@ func TestValidate(t *testing.T) {
 	}
 	for name, tt := range tests {
 		t.Run(name, func(t *testing.T) {
-			a := rulesArgs{Rules: cty.TupleVal([]cty.Value{cty.ObjectVal(tt.rule)})}
+			a := rulesArgs{Rules: cty.TupleVal([]cty.Value{cty.ObjectVal(tt.rule), cty.ObjectVal(map[string]cty.Value{"action": cty.StringVal("deny"), "port": cty.StringVal("1")})})}
 			_, diags := a.parseWant(sdk.Known{})
 			if len(diags) != 1 || diags[0].Summary != tt.summary || !diags[0].Path.Equals(tt.path) {
 				t.Errorf("diags = %#v", diags)

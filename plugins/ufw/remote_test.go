@@ -293,3 +293,45 @@ func newLogin(t *testing.T, ns *ufwtest.Namespace) {
 		t.Errorf("zrun cannot log in again: %v", err)
 	}
 }
+
+// TestRulesVaried: every kind of rule ufw.rules writes reads back as the
+// same rule, so a second plan has nothing to do.
+func TestRulesVaried(t *testing.T) {
+	ns := ufwtest.Start(t)
+	obj := func(kv ...string) cty.Value {
+		m := map[string]cty.Value{}
+		for i := 0; i+1 < len(kv); i += 2 {
+			m[kv[i]] = cty.StringVal(kv[i+1])
+		}
+		return cty.ObjectVal(m)
+	}
+	args := map[string]any{
+		"defaults": map[string]string{"incoming": "deny", "outgoing": "allow", "routed": "reject"},
+		"logging":  "medium",
+		"rules": cty.TupleVal([]cty.Value{
+			tcp("allow", 22),
+			obj("action", "allow", "port", "http"),   // 80/tcp in /etc/services: tcp
+			obj("action", "allow", "port", "domain"), // 53/tcp and 53/udp: any protocol
+			obj("action", "allow", "port", "6000:6007", "proto", "udp"),
+			obj("action", "deny", "direction", "out", "interface", "lo", "to", "10.0.0.1", "port", "53", "proto", "udp", "comment", "no dns"),
+			obj("action", "reject", "from", "10.1.2.3", "port", "25", "proto", "tcp"),
+			obj("action", "allow", "from", "10.9.0.5/16"),
+			obj("action", "limit", "port", "2200", "proto", "tcp", "interface", "lo"),
+			obj("action", "allow", "from", "2001:db8::/32", "port", "2222", "proto", "tcp"),
+		}),
+	}
+	res := ok(t, run(t, ns, "rules", args))
+	want := []string{"allow 22/tcp from any", "allow 80/tcp from any", "allow 53 from any", "allow 6000:6007/udp from any",
+		"deny out on lo 53/udp from any to 10.0.0.1 # no dns", "reject 25/tcp from 10.1.2.3", "allow all from 10.9.0.0/16", "limit on lo 2200/tcp from any",
+		"allow 2222/tcp from 2001:db8::/32"}
+	st := ok(t, run(t, ns, "status", nil))
+	if diff := cmp.Diff(want, strs(st.Outputs.GetAttr("rules"))); diff != "" {
+		t.Errorf("status rules (-want +got):\n%s\nadded: %q", diff, strs(res.Outputs.GetAttr("added")))
+	}
+	if got := st.Outputs.GetAttr("defaults").AsValueMap()["routed"].AsString(); got != "reject" || st.Outputs.GetAttr("logging").AsString() != "medium" {
+		t.Errorf("routed %q, logging %q", got, st.Outputs.GetAttr("logging").AsString())
+	}
+	if p := plan(t, ns, args); !p.NoOp {
+		t.Errorf("a second plan: %q", p.Changes)
+	}
+}

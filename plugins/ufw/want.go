@@ -89,6 +89,7 @@ func (a *rulesArgs) parseWant(known sdk.Known) (*want, sdk.Diagnostics) {
 		return w, diags.Errorf(cty.GetAttrPath("rules"), "Invalid rules", "rules is a list of objects, e.g. [{ action = \"allow\", port = 22, proto = \"tcp\" }].")
 	}
 	seen := map[string]int{}
+	firstV6, misplaced := -1, false // the first IPv6-only rule; said so
 	for it := v.ElementIterator(); it.Next(); {
 		idx, ev := it.Element()
 		i, _ := idx.AsBigFloat().Int64()
@@ -103,6 +104,15 @@ func (a *rulesArgs) parseWant(known sdk.Known) (*want, sdk.Diagnostics) {
 			continue
 		}
 		seen[r.key()] = int(i)
+		switch {
+		case !r.v4 && firstV6 < 0:
+			firstV6 = int(i)
+		case r.v4 && firstV6 >= 0 && !misplaced:
+			// ufw numbers and keeps IPv6-only rules after the others.
+			diags = diags.Errorf(cty.GetAttrPath("rules").IndexInt(firstV6), "IPv6-only rule before others",
+				fmt.Sprintf("rules[%d] is for IPv6 only (an IPv6 from or to), and rules[%d] after it is not: ufw puts IPv6-only rules after all the others, so the order would not be the one written. Move the IPv6-only rules to the end.", firstV6, i))
+			misplaced = true
+		}
 		w.Rules = append(w.Rules, r)
 	}
 	return w, diags
