@@ -19,6 +19,8 @@ const snapshotRoot = "/var/tmp"
 // revertScript restores a snapshot: $1 is the snapshot's folder; with
 // $2 = "wait" it first sleeps until the time (in seconds since the epoch)
 // in its file "deadline", which zrun moves on once the apply is done.
+// Deadlines are written a second late (date +%s rounds down), so the
+// revert never runs before its time.
 // Whoever renames "armed" first wins: the revert ("fired") or the
 // confirmation ("cancelled"), so a late confirmation cannot half-cancel
 // a revert that has begun.
@@ -54,7 +56,7 @@ for f in ` + userRules + ` ` + user6Rules + ` ` + defaultsFile + ` ` + confFile 
 	i=$((i+1))
 done
 printf '%s' "$2" > "$d/revert.sh"
-echo $(( $(date +%s) + $1 )) > "$d/deadline"
+echo $(( $(date +%s) + $1 + 1 )) > "$d/deadline"
 touch "$d/armed"
 PATH=$PATH:/usr/sbin:/sbin setsid nohup sh "$d/revert.sh" "$d" wait </dev/null >/dev/null 2>&1 &
 n=0

@@ -185,7 +185,7 @@ func applyScript(changes []change) string {
 		b.WriteString(" >&2 || exit $?\necho " + appliedMarker + "\n")
 	}
 	b.WriteString(`[ -e "$d/armed" ] || exit 97
-echo $(( $(date +%s) + secs )) > "$d/deadline.new" && mv "$d/deadline.new" "$d/deadline" || exit 96
+echo $(( $(date +%s) + secs + 1 )) > "$d/deadline.new" && mv "$d/deadline.new" "$d/deadline" || exit 96
 echo ` + extendedMarker + "\n")
 	b.WriteString(readFiles)
 	return b.String()
