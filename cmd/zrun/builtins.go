@@ -12,6 +12,7 @@ import (
 	nginxplugin "github.com/zrun-dev/zrun/plugins/nginx"
 	postgresplugin "github.com/zrun-dev/zrun/plugins/postgres"
 	sshplugin "github.com/zrun-dev/zrun/plugins/ssh"
+	ufwplugin "github.com/zrun-dev/zrun/plugins/ufw"
 	"github.com/zrun-dev/zrun/sdk"
 	"github.com/zrun-dev/zrun/sdk/plugin"
 )
@@ -30,6 +31,7 @@ var builtins = map[string]func() *sdk.Plugin{
 	"postgres": postgresplugin.Plugin,
 	"rclone":   nil, // served by zrun-rclone: see companions
 	"ssh":      sshplugin.Plugin,
+	"ufw":      ufwplugin.Plugin,
 }
 
 // companions are the builtins served by an executable of their own beside

@@ -42,6 +42,17 @@ type Options struct {
 	// with nsenter): a machine of its own, reached at Addr (required),
 	// port 22 unless Port says otherwise.
 	Netns string
+	// Binds runs the server in a mount namespace of its own (unshare -m)
+	// where each Bind's Src is bind-mounted over its Dst first: the
+	// server, and every command it runs, sees the copies (a firewall's
+	// /etc/ufw) while the rest of the machine keeps the originals.
+	Binds []Bind
+}
+
+// Bind is a bind mount of Options.Binds.
+type Bind struct {
+	// Src is the file or folder mounted; Dst the existing path it hides.
+	Src, Dst string
 }
 
 // Server is a running sshd.
@@ -70,6 +81,7 @@ type Server struct {
 
 	cmd      *exec.Cmd
 	netns    string
+	binds    []Bind
 	stopOnce sync.Once
 	log      *lockedBuffer
 	done     chan struct{}
@@ -163,6 +175,7 @@ func start(dir string, opts *Options) (*Server, error) {
 	if err := s.writeKeys(); err != nil {
 		return nil, err
 	}
+	s.binds = opts.Binds
 	if opts.Netns != "" {
 		s.netns = opts.Netns
 		if s.Port == 0 {
@@ -258,10 +271,19 @@ func (s *Server) writeKnownHosts() error {
 }
 
 func (s *Server) run(config string) error {
-	s.cmd = exec.Command(SSHD, "-D", "-e", "-f", config)
-	if s.netns != "" {
-		s.cmd = exec.Command("nsenter", "--net=/var/run/netns/"+s.netns, SSHD, "-D", "-e", "-f", config)
+	args := []string{SSHD, "-D", "-e", "-f", config}
+	if len(s.binds) > 0 {
+		// unshare and nsenter exec, so the server keeps the process's pid.
+		script := ""
+		for _, b := range s.binds {
+			script += fmt.Sprintf("mount --bind %q %q && ", b.Src, b.Dst)
+		}
+		args = append([]string{"unshare", "-m", "--propagation", "private", "--", "sh", "-c", script + `exec "$@"`, "sshd"}, args...)
 	}
+	if s.netns != "" {
+		args = append([]string{"nsenter", "--net=/var/run/netns/" + s.netns}, args...)
+	}
+	s.cmd = exec.Command(args[0], args[1:]...)
 	stderr, err := s.cmd.StderrPipe()
 	if err != nil {
 		return err

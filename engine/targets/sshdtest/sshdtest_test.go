@@ -2,6 +2,8 @@ package sshdtest_test
 
 import (
 	"net"
+	"os"
+	"path/filepath"
 	"strconv"
 	"testing"
 	"time"
@@ -59,5 +61,40 @@ func TestKillConnections(t *testing.T) {
 	}
 	if n := s.Logins(); n != 1 {
 		t.Errorf("%d logins, want 1", n)
+	}
+}
+
+// TestBinds: the server and its sessions see the bind-mounted copy; the
+// machine keeps the original.
+func TestBinds(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("bind mounts in a mount namespace need root")
+	}
+	dir := t.TempDir()
+	orig, dup := filepath.Join(dir, "orig"), filepath.Join(dir, "copy")
+	if err := os.WriteFile(orig, []byte("original"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(dup, []byte("copy"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	s := sshdtest.Start(t, &sshdtest.Options{Binds: []sshdtest.Bind{{Src: dup, Dst: orig}}})
+	client, err := ssh.Dial("tcp", net.JoinHostPort(s.Addr, strconv.Itoa(s.Port)), &ssh.ClientConfig{
+		User: s.User, Auth: []ssh.AuthMethod{ssh.PublicKeys(s.Signer)}, HostKeyCallback: ssh.InsecureIgnoreHostKey(),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer client.Close()
+	session, err := client.NewSession()
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := session.Output("cat " + orig)
+	if err != nil || string(out) != "copy" {
+		t.Errorf("a session reads %q (%v), want the copy", out, err)
+	}
+	if data, _ := os.ReadFile(orig); string(data) != "original" {
+		t.Errorf("the machine reads %q, want the original", data)
 	}
 }
