@@ -73,6 +73,18 @@ environment "dev" {
     bind   = "127.0.0.1" # published ports listen on loopback only
   }
 
+  # The server's firewall (workflows/firewall.hcl): the guide's ufw rules,
+  # applied by the smallest difference and confirmed by a new SSH login.
+  # dev runs on the developer's own machine: its firewall is not zrun's.
+  firewall = {
+    enabled         = false
+    target          = "local"
+    ssh_port        = 22
+    admin_networks  = ["127.0.0.0/8"] # where Prometheus and Grafana may be reached from
+    logging         = "low"
+    confirm_timeout = "60s" # the previous rules come back by themselves past it
+  }
+
   # nginx in front of the stack (workflows/proxy.hcl): the guide's two TLS
   # sites, and the zero-downtime deploy (workflows/cutover.hcl), which
   # moves the upstreams named here to each new container before the old

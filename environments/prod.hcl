@@ -38,6 +38,11 @@ environment "prod" {
 
   scaling = { worker_processes = 4, max_connections = 1000 }
 
+  firewall = {
+    admin_networks = [env("ZAKUPAI_PROD_ADMIN_NETWORK", "203.0.113.0/24")]
+    logging        = "medium"
+  }
+
   proxy = {
     web_domain = "zakupai.site"
     api_domain = "api.zakupai.site"

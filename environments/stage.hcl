@@ -56,6 +56,12 @@ environment "stage" {
 
   restart = "always"
 
+  firewall = {
+    enabled        = true
+    target         = "app"
+    admin_networks = [env("ZAKUPAI_STAGE_ADMIN_NETWORK", "203.0.113.0/24")]
+  }
+
   # The server's nginx fronts the stack: deploys there have no downtime.
   proxy = {
     enabled    = true

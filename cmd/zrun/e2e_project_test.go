@@ -20,7 +20,7 @@ func TestShippedProject(t *testing.T) {
 	}{
 		"validate": {
 			args: []string{"validate"},
-			want: []string{"The project is valid: 9 workflow(s), 3 environment(s)."},
+			want: []string{"The project is valid: 10 workflow(s), 3 environment(s)."},
 		},
 		"list": {
 			args: []string{"list"},
