@@ -7,16 +7,9 @@ package main
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/json"
-	"encoding/pem"
 	"fmt"
-	"math/big"
 	"net"
 	"net/http"
 	"os"
@@ -27,24 +20,9 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
-)
 
-// testNginxConf is the test's nginx.conf: everything below dir, and every
-// file of dir/conf.d included (where the proxy workflow writes).
-const testNginxConf = `worker_processes 1;
-pid %[1]s/nginx.pid;
-error_log %[1]s/error.log;
-events { worker_connections 512; }
-http {
-    access_log off;
-    client_body_temp_path %[1]s/tmp/body;
-    proxy_temp_path %[1]s/tmp/proxy;
-    fastcgi_temp_path %[1]s/tmp/fastcgi;
-    uwsgi_temp_path %[1]s/tmp/uwsgi;
-    scgi_temp_path %[1]s/tmp/scgi;
-    include %[1]s/conf.d/*.conf;
-}
-`
+	"github.com/zrun-dev/zrun/plugins/nginx/nginxtest"
+)
 
 // proxyStack is a stack project whose environment puts the test's nginx in
 // front of it, and the TLS client that reaches the site through it.
@@ -56,24 +34,9 @@ type proxyStack struct {
 
 func newProxyStack(t *testing.T) *proxyStack {
 	t.Helper()
-	nginx, err := exec.LookPath("nginx")
-	if err != nil {
-		nginx = "/usr/sbin/nginx"
-	}
-	if _, err := os.Stat(nginx); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("nginx is missing: .ci/run installs nginx-light")
-		}
-		t.Skip("nginx is missing: apt-get install nginx-light")
-	}
-	dir := t.TempDir()
-	for _, sub := range []string{"conf.d", "tmp"} {
-		if err := os.MkdirAll(filepath.Join(dir, sub), 0o755); err != nil {
-			t.Fatal(err)
-		}
-	}
-	conf := filepath.Join(dir, "nginx.conf")
-	writeFile(t, conf, fmt.Sprintf(testNginxConf, dir))
+	nginx := nginxtest.Binary(t)
+	d := nginxtest.Prepare(t)
+	dir, conf := d.Dir, d.Config
 	// nginx runs as a service runs on a server: started here, not by a
 	// run (whose processes end with it).
 	if out, err := exec.Command(nginx, "-c", conf).CombinedOutput(); err != nil {
@@ -82,24 +45,24 @@ func newProxyStack(t *testing.T) *proxyStack {
 	t.Cleanup(func() {
 		exec.Command(nginx, "-c", conf, "-s", "stop").Run()
 		for range 50 {
-			if _, err := os.Stat(filepath.Join(dir, "nginx.pid")); err != nil {
+			if _, err := os.Stat(d.PidFile); err != nil {
 				return
 			}
 			time.Sleep(100 * time.Millisecond)
 		}
 	})
-	cert, key, pool := testCertificate(t, "zakupai.localhost", "api.zakupai.localhost")
-	writeFile(t, filepath.Join(dir, "site.crt"), cert)
-	writeFile(t, filepath.Join(dir, "site.key"), key)
+	pki := nginxtest.NewPKI(t, "zakupai.localhost", "api.zakupai.localhost")
+	writeFile(t, filepath.Join(dir, "site.crt"), pki.Cert)
+	writeFile(t, filepath.Join(dir, "site.key"), pki.Key)
 
 	p := &proxyStack{stackProject: newStackProject(t, ""), https: freeTCPPort(t)}
 	p.env = append(p.env, "ZAKUPAI_PROXY=1",
-		"ZAKUPAI_NGINX_CONF="+conf, "ZAKUPAI_NGINX_CONF_DIR="+filepath.Join(dir, "conf.d"),
+		"ZAKUPAI_NGINX_CONF="+conf, "ZAKUPAI_NGINX_CONF_DIR="+d.ConfD,
 		fmt.Sprintf("ZAKUPAI_HTTPS_PORT=%d", p.https), fmt.Sprintf("ZAKUPAI_HTTP_PORT=%d", freeTCPPort(t)),
 		"ZAKUPAI_TLS_CERTIFICATE="+filepath.Join(dir, "site.crt"), "ZAKUPAI_TLS_KEY="+filepath.Join(dir, "site.key"))
 	dialer := &net.Dialer{Timeout: 2 * time.Second}
 	p.client = &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{
-		TLSClientConfig: &tls.Config{RootCAs: pool},
+		TLSClientConfig: &tls.Config{RootCAs: pki.Pool},
 		// Every name resolves to the test's nginx.
 		DialContext: func(ctx context.Context, network, _ string) (net.Conn, error) {
 			return dialer.DialContext(ctx, network, fmt.Sprintf("127.0.0.1:%d", p.https))
@@ -218,36 +181,4 @@ func TestProxyZeroDowntimeDeploy(t *testing.T) {
 	if v, err := p.version("zakupai.localhost"); err != nil || v != "1" {
 		t.Errorf("after the rollback: version %q, %v; want 1 (answered during it: %v)", v, err, versions)
 	}
-}
-
-// testCertificate is a self-signed certificate for names, its key (PEM)
-// and a pool that trusts it.
-func testCertificate(t *testing.T, names ...string) (cert, key string, pool *x509.CertPool) {
-	t.Helper()
-	priv, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: names[0]}, DNSNames: names,
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour),
-		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-		BasicConstraintsValid: true, IsCA: true,
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &priv.PublicKey, priv)
-	if err != nil {
-		t.Fatal(err)
-	}
-	parsed, err := x509.ParseCertificate(der)
-	if err != nil {
-		t.Fatal(err)
-	}
-	keyDER, err := x509.MarshalPKCS8PrivateKey(priv)
-	if err != nil {
-		t.Fatal(err)
-	}
-	pool = x509.NewCertPool()
-	pool.AddCert(parsed)
-	return string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})),
-		string(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER})), pool
 }

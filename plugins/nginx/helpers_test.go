@@ -1,19 +1,12 @@
 package nginx
 
 import (
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
 	"fmt"
-	"math/big"
 	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -23,25 +16,14 @@ import (
 
 	"github.com/zclconf/go-cty/cty"
 
+	"github.com/zrun-dev/zrun/plugins/nginx/nginxtest"
 	"github.com/zrun-dev/zrun/sdk"
 	"github.com/zrun-dev/zrun/sdk/local"
 	"github.com/zrun-dev/zrun/sdk/sdktest"
 )
 
 // nginxBinary finds nginx, or skips the test (fails it under CI).
-func nginxBinary(t *testing.T) string {
-	t.Helper()
-	for _, p := range []string{"/usr/sbin/nginx", "nginx"} {
-		if bin, err := exec.LookPath(p); err == nil {
-			return bin
-		}
-	}
-	if os.Getenv("CI") == "true" {
-		t.Fatal("nginx is not installed (CI=true): apt-get install -y nginx-light")
-	}
-	t.Skip("nginx is not installed: apt-get install -y nginx-light")
-	return ""
-}
+func nginxBinary(t *testing.T) string { return nginxtest.Binary(t) }
 
 // testNginx is an nginx of the test's own: its main configuration,
 // prefix, pid file and conf.d in a temporary folder, on loopback ports.
@@ -49,24 +31,6 @@ type testNginx struct {
 	bin, dir, config, confd, pidFile string
 	target                           sdk.Target // the actions' (nil: local)
 }
-
-// mainConf is the test's nginx.conf: everything below dir, one worker,
-// and every file in conf.d included.
-const mainConf = `user root;
-worker_processes 1;
-pid %[1]s/nginx.pid;
-error_log %[1]s/error.log;
-events { worker_connections 512; }
-http {
-    access_log off;
-    client_body_temp_path %[1]s/tmp/body;
-    proxy_temp_path %[1]s/tmp/proxy;
-    fastcgi_temp_path %[1]s/tmp/fastcgi;
-    uwsgi_temp_path %[1]s/tmp/uwsgi;
-    scgi_temp_path %[1]s/tmp/scgi;
-    include %[1]s/conf.d/*.conf;
-}
-`
 
 // startNginx starts nginx through nginx.ensure_running on the local
 // target, stopped when the test ends.
@@ -79,18 +43,8 @@ func startNginx(t *testing.T) *testNginx {
 // this machine, over SSH).
 func startNginxOn(t *testing.T, target sdk.Target) *testNginx {
 	t.Helper()
-	n := &testNginx{bin: nginxBinary(t), dir: t.TempDir(), target: target}
-	n.config = filepath.Join(n.dir, "nginx.conf")
-	n.confd = filepath.Join(n.dir, "conf.d")
-	n.pidFile = filepath.Join(n.dir, "nginx.pid")
-	for _, d := range []string{n.confd, filepath.Join(n.dir, "tmp")} {
-		if err := os.MkdirAll(d, 0o755); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := os.WriteFile(n.config, []byte(fmt.Sprintf(mainConf, n.dir)), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	d := nginxtest.Prepare(t)
+	n := &testNginx{bin: nginxBinary(t), dir: d.Dir, config: d.Config, confd: d.ConfD, pidFile: d.PidFile, target: target}
 	t.Cleanup(func() { n.stop(t) })
 	res := n.run(t, "ensure_running", nil).ok(t)
 	if !res.outputs.GetAttr("started").True() {
@@ -235,46 +189,8 @@ type testPKI struct {
 
 func newPKI(t *testing.T) *testPKI {
 	t.Helper()
-	caKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	now := time.Now()
-	ca := &x509.Certificate{
-		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "zrun nginx test CA"},
-		NotBefore: now.Add(-time.Hour), NotAfter: now.Add(time.Hour),
-		IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign,
-	}
-	caDER, err := x509.CreateCertificate(rand.Reader, ca, ca, &caKey.PublicKey, caKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	caCert, _ := x509.ParseCertificate(caDER)
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	leaf := &x509.Certificate{
-		SerialNumber: big.NewInt(2), Subject: pkix.Name{CommonName: "localhost"},
-		DNSNames: []string{"localhost"}, IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)},
-		NotBefore: now.Add(-time.Hour), NotAfter: now.Add(time.Hour),
-		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, leaf, caCert, &key.PublicKey, caKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	keyDER, err := x509.MarshalPKCS8PrivateKey(key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	pool := x509.NewCertPool()
-	pool.AddCert(caCert)
-	return &testPKI{
-		pool: pool,
-		cert: string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})),
-		key:  string(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER})),
-	}
+	p := nginxtest.NewPKI(t, "localhost")
+	return &testPKI{pool: p.Pool, cert: p.Cert, key: p.Key}
 }
 
 // client trusts the test CA, tries HTTP/2 and does not follow redirects.
