@@ -7,8 +7,10 @@
 # replaced, health-gated), rolls it back, then migrates the stack's
 # database (the machine's PostgreSQL 15, installed when missing), backs it
 # up (streamed, encrypted, read back and drilled) and restores it beside the
-# live one and swaps, services stopped and started around it; and removes
-# the stack whatever happens.
+# live one and swaps, services stopped and started around it; then puts an
+# nginx of its own in front (TLS, the API rate limit; nginx-light installed
+# when missing) and deploys a release with no downtime while a client sends
+# requests through it; and removes the stack whatever happens.
 set -euo pipefail
 zrun=${1:-bin/zrun}
 cd "$(dirname "$0")/../.."
@@ -17,7 +19,7 @@ sock=$(timeout 600 bash testdata/docker.sh)
 [ -n "$sock" ] || { echo "no Docker Engine: run as root, or start one and set DOCKER_HOST" >&2; exit 1; }
 export DOCKER_HOST=unix://$sock
 
-for port in 8080 7001 7002 7003 7004 8082; do
+for port in 8080 7001 7002 7003 7004 8082 8443 8081; do
 	if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
 		echo "port $port is in use; stop what listens there (ss -ltnp 'sport = :$port') and retry" >&2
 		exit 1
@@ -36,7 +38,8 @@ for db in $(runuser -u postgres -- psql -qAtc "SELECT datname FROM pg_database W
 done
 runuser -u postgres -- psql -qc "CREATE DATABASE zakupai_dev OWNER zakupai"
 export ZAKUPAI_BACKUP_DIR=$(mktemp -d)
-trap '"$zrun" workflow down --env dev >/dev/null || true; rm -rf "$ZAKUPAI_BACKUP_DIR"' EXIT
+ngx=$(mktemp -d)
+trap '"$zrun" workflow down --env dev >/dev/null || true; [ -f "$ngx/nginx.pid" ] && nginx -c "$ngx/nginx.conf" -s stop; rm -rf "$ZAKUPAI_BACKUP_DIR" "$ngx"' EXIT
 
 step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 
@@ -72,3 +75,53 @@ PGPASSWORD=$pw psql -q -h 127.0.0.1 -U zakupai -d zakupai_dev -c "DELETE FROM pa
 "$zrun" workflow restore --env dev
 PGPASSWORD=$pw psql -h 127.0.0.1 -U zakupai -d zakupai_dev -Atc "SELECT 'payments restored: ' || count(*) FROM payments"
 runuser -u postgres -- psql -Atc "SELECT 'kept: ' || datname FROM pg_database WHERE datname LIKE 'zakupai\_dev\_pre\_restore\_%'"
+
+step "put nginx in front: the guide's TLS sites, the API rate limit, an upstream per service"
+if ! command -v nginx >/dev/null || ! command -v openssl >/dev/null; then
+	echo "installing nginx-light and openssl"
+	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends nginx-light openssl >/dev/null
+	nginx -s stop 2>/dev/null || true # the package's own, if it started one
+fi
+# An nginx of the demo's own (as a server's runs, as a service), on
+# loopback ports, with a self-signed certificate.
+mkdir -p "$ngx/conf.d" "$ngx/tmp"
+cat >"$ngx/nginx.conf" <<CONF
+worker_processes 1;
+pid $ngx/nginx.pid;
+error_log $ngx/error.log;
+events { worker_connections 512; }
+http {
+    access_log off;
+    client_body_temp_path $ngx/tmp/body;
+    proxy_temp_path $ngx/tmp/proxy;
+    fastcgi_temp_path $ngx/tmp/fastcgi;
+    uwsgi_temp_path $ngx/tmp/uwsgi;
+    scgi_temp_path $ngx/tmp/scgi;
+    include $ngx/conf.d/*.conf;
+}
+CONF
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 -subj /CN=zakupai.localhost \
+	-addext "subjectAltName=DNS:zakupai.localhost,DNS:api.zakupai.localhost" -keyout "$ngx/site.key" -out "$ngx/site.crt" 2>/dev/null
+nginx -c "$ngx/nginx.conf"
+export ZAKUPAI_PROXY=1 ZAKUPAI_NGINX_CONF=$ngx/nginx.conf ZAKUPAI_NGINX_CONF_DIR=$ngx/conf.d \
+	ZAKUPAI_HTTPS_PORT=8443 ZAKUPAI_HTTP_PORT=8081 ZAKUPAI_TLS_CERTIFICATE=$ngx/site.crt ZAKUPAI_TLS_KEY=$ngx/site.key
+"$zrun" workflow proxy --env dev
+site() { curl -sS --max-time 5 --cacert "$ngx/site.crt" --resolve "$1:8443:127.0.0.1" "https://$1:8443/"; }
+site zakupai.localhost && echo
+
+step "deploy 1.0.2 with no downtime while a client sends requests through nginx"
+(
+	ok=0 failed=0
+	while [ ! -f "$ngx/stop" ]; do
+		if site zakupai.localhost >/dev/null 2>&1; then ok=$((ok + 1)); else failed=$((failed + 1)); fi
+	done
+	echo "$ok $failed" >"$ngx/counts"
+) &
+client=$!
+"$zrun" workflow deploy --env dev --param version=1.0.2
+touch "$ngx/stop"
+wait "$client"
+read -r ok failed <"$ngx/counts"
+echo "requests through nginx during the deploy: $ok answered, $failed failed"
+site zakupai.localhost && echo
+[ "$failed" = 0 ] || { echo "requests failed during a zero-downtime deploy" >&2; exit 1; }
