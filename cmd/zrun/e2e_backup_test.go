@@ -687,3 +687,47 @@ environment "e2e-db" {
 		t.Errorf("databases after the restore: %v", dbs)
 	}
 }
+
+// TestRestoreSwapsBack: a restore whose services fail their health check
+// after the swap puts the database it replaced back under its name (the
+// restored one steps aside, kept), and starts the services again: the live
+// data is what it was before the restore.
+func TestRestoreSwapsBack(t *testing.T) {
+	t.Parallel()
+	s := newStackProject(t, `
+# The gateway's health check looks where nothing answers: every restore
+# in this environment fails after its swap.
+environment "e2e-unhealthy" {
+  extends  = "e2e"
+  services = { gateway = { url = "http://127.0.0.1:1" } }
+}
+`)
+	db := newDB(t, s.dir)
+	s.env = append(s.env, db.env...)
+	wantCode(t, s.zrun(t, "workflow", "deploy", "--env", "e2e", "--param", "version=1.0.0"), 0)
+	wantCode(t, s.zrun(t, "workflow", "migrate", "--env", "e2e"), 0)
+	db.loadSeed(t)
+	wantCode(t, s.zrun(t, "workflow", "backup", "--env", "e2e", "--param", "drill=false"), 0)
+	// Data written after the backup: the restore would lose it, the
+	// swap-back must keep it.
+	db.exec(t, db.db, "DELETE FROM payments WHERE id < 100")
+	want := db.sums(t, db.db)
+	before := s.ids(t)
+
+	r := s.zrun(t, "workflow", "restore", "--env", "e2e-unhealthy")
+	wantCode(t, r, exitRunFailed)
+	for _, step := range []string{"step.swap ok", "step.health failed", "step.unswap ok", "step.unretire ok", `step.restart["gateway"] ok`} {
+		wantContains(t, "restore", r.stdout, step)
+	}
+	if got := db.sums(t, db.db); !mapsEqual(got, want) {
+		t.Errorf("the live database after the swap-back:\n%v\nwant what it held before the restore:\n%v", got, want)
+	}
+	dbs := db.databases(t)
+	if len(dbs) != 2 || !strings.HasPrefix(dbs[1], db.db+"_failed_restore_") {
+		t.Errorf("databases after the swap-back: %v; want the live one and the restored one kept aside", dbs)
+	}
+	if after := s.ids(t); !mapsEqual(before, after) {
+		t.Errorf("the containers after the swap-back:\nbefore %v\nafter  %v", before, after)
+	}
+	s.wantVersions(t, "1.0.0")
+}

@@ -1,0 +1,116 @@
+#!/usr/bin/env bash
+# The guide's firewall (deny incoming, allow outgoing; allow 22, 80, 443;
+# 9090 and 3001 only from the admin network; logging low; enabled) applied
+# to a real ufw, side by side in one run, interleaved, each tool inside a
+# network namespace of its own with its own copy of /etc/ufw (a mount
+# namespace), so the host's firewall is never touched:
+#   - zrun: workflows/firewall.hcl's rule set through ufw.rules on the
+#     local target (the smallest ordered difference, read back; the
+#     confirmed apply's revert armed and cancelled around every change);
+#   - Ansible (Debian's 2.14, community.general.ufw): one task per rule,
+#     policy and the logging level, as a playbook for the guide would.
+# Two cases: no change (the same rules again), and a changed set (the admin
+# network alternates between two values each round: two rules replaced).
+# Usage: bash bench/firewall.sh [ROUNDS]   (default 5; needs root, ufw and
+# ansible: apt-get install ufw ansible)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+repeats=${1:-5}
+. bench/lib.sh
+for tool in ansible-playbook ufw ip unshare; do
+	command -v "$tool" >/dev/null || { echo "$tool is missing: apt-get install ufw ansible iproute2" >&2; exit 1; }
+done
+work=$(mktemp -d)
+cleanup() {
+	for who in zrun ansible; do ip netns del "zbfw-$who" 2>/dev/null || true; done
+	rm -rf "$work"
+}
+trap cleanup EXIT
+make -s build
+zrun=$PWD/bin/zrun
+
+# Each tool's namespace and its own /etc/ufw (ufw's shipped, inactive
+# rules) and /etc/default/ufw.
+for who in zrun ansible; do
+	ip netns add "zbfw-$who"
+	ip netns exec "zbfw-$who" ip link set lo up
+	d=$work/$who
+	mkdir -p "$d"
+	cp -a /etc/ufw "$d/ufw"
+	cp /usr/share/ufw/iptables/user.rules /usr/share/ufw/iptables/user6.rules /usr/share/ufw/ufw.conf "$d/ufw/"
+	cp /etc/default/ufw "$d/default-ufw"
+done
+# inns WHO CMD...: runs CMD in WHO's namespace with its ufw files in place.
+inns() {
+	local who=$1
+	shift
+	ip netns exec "zbfw-$who" unshare -m sh -c 'mount --bind "$1/ufw" /etc/ufw && mount --bind "$1/default-ufw" /etc/default/ufw && shift && exec "$@"' \
+		sh "$work/$who" "$@"
+}
+
+# zrun's project: the shipped firewall workflow, its environment enabled
+# on this machine (in the namespace).
+proj=$work/project
+mkdir -p "$proj/workflows" "$proj/environments"
+cp workflows/firewall.hcl "$proj/workflows/"
+echo 'zrun { project = "firewallbench" }' >"$proj/zrun.hcl"
+cat >"$proj/environments/bench.hcl" <<'EOF'
+environment "bench" {
+  firewall = {
+    enabled         = true
+    target          = "local"
+    ssh_port        = 22
+    admin_networks  = [env("ADMIN_NET", "10.9.0.0/24")]
+    logging         = "low"
+    confirm_timeout = "60s"
+  }
+}
+EOF
+
+cat >"$work/play.yml" <<'EOF'
+- hosts: localhost
+  connection: local
+  gather_facts: false
+  tasks:
+    - community.general.ufw: { rule: allow, port: "22", proto: tcp, comment: SSH }
+    - community.general.ufw: { rule: allow, port: "80", proto: tcp, comment: HTTP }
+    - community.general.ufw: { rule: allow, port: "443", proto: tcp, comment: HTTPS }
+    - community.general.ufw: { rule: allow, port: "9090", from_ip: "{{ admin }}", comment: Prometheus (admin) }
+    - community.general.ufw: { rule: allow, port: "3001", from_ip: "{{ admin }}", comment: Grafana (admin) }
+    - community.general.ufw: { rule: allow, port: "9090", from_ip: "{{ old }}", delete: true }
+    - community.general.ufw: { rule: allow, port: "3001", from_ip: "{{ old }}", delete: true }
+    - community.general.ufw: { default: deny, direction: incoming }
+    - community.general.ufw: { default: allow, direction: outgoing }
+    - community.general.ufw: { default: deny, direction: routed }
+    - community.general.ufw: { logging: low }
+    - community.general.ufw: { state: enabled }
+EOF
+export ANSIBLE_LOCALHOST_WARNING=False ANSIBLE_INVENTORY_UNPARSED_WARNING=False
+
+zrun_apply() { ADMIN_NET=$1 inns zrun "$zrun" -C "$proj" workflow firewall --env bench; }
+ansible_apply() { inns ansible ansible-playbook -i localhost, "$work/play.yml" -e admin="$1" -e old="$2"; }
+zrun_apply 10.9.0.0/24 >/dev/null
+ansible_apply 10.9.0.0/24 10.8.0.0/24 >/dev/null
+# Both end with the same firewall.
+zs=$(inns zrun ufw status verbose | grep -vi "^status\|^$" | sort)
+as=$(inns ansible ufw status verbose | grep -vi "^status\|^$" | sort)
+[ "$(echo "$zs" | sed 's/ *#.*//')" = "$(echo "$as" | sed 's/ *#.*//')" ] || {
+	echo "the two firewalls differ:"; diff <(echo "$zs") <(echo "$as") || true; exit 1; }
+
+interleave "zrun, no change" "zrun_apply 10.9.0.0/24" "Ansible, no change" "ansible_apply 10.9.0.0/24 10.8.0.0/24"
+zn=${med["zrun, no change"]} an=${med["Ansible, no change"]}
+# The admin network each tool applies next, alternating (a counter per
+# tool in a file: the commands run in subshells); Ansible is also told the
+# one to delete.
+net() {
+	local n
+	n=$(($(cat "$work/$1.n" 2>/dev/null || echo 0) + 1))
+	echo "$n" >"$work/$1.n"
+	if [ $((n % 2)) = 1 ]; then echo "10.8.0.0/24 10.9.0.0/24"; else echo "10.9.0.0/24 10.8.0.0/24"; fi
+}
+interleave "zrun, changed" 'zrun_apply $(net zrun | cut -d" " -f1)' "Ansible, changed" 'ansible_apply $(net ansible)'
+zc=${med["zrun, changed"]} ac=${med["Ansible, changed"]}
+
+echo "firewall, $(date -u +%F' '%H:%M' UTC'), $repeats interleaved rounds, medians, load $(load):"
+printf '  %-22s %6s ms   %-22s %6s ms   ratio %s\n' "zrun, no change" "$zn" "Ansible, no change" "$an" "$(ratio "$zn" "$an")"
+printf '  %-22s %6s ms   %-22s %6s ms   ratio %s\n' "zrun, changed" "$zc" "Ansible, changed" "$ac" "$(ratio "$zc" "$ac")"
