@@ -99,16 +99,9 @@ as=$(inns ansible ufw status verbose | grep -vi "^status\|^$" | sort)
 
 interleave "zrun, no change" "zrun_apply 10.9.0.0/24" "Ansible, no change" "ansible_apply 10.9.0.0/24 10.8.0.0/24"
 zn=${med["zrun, no change"]} an=${med["Ansible, no change"]}
-# The admin network each tool applies next, alternating (a counter per
-# tool in a file: the commands run in subshells); Ansible is also told the
-# one to delete.
-net() {
-	local n
-	n=$(($(cat "$work/$1.n" 2>/dev/null || echo 0) + 1))
-	echo "$n" >"$work/$1.n"
-	if [ $((n % 2)) = 1 ]; then echo "10.8.0.0/24 10.9.0.0/24"; else echo "10.9.0.0/24 10.8.0.0/24"; fi
-}
-interleave "zrun, changed" 'zrun_apply $(net zrun | cut -d" " -f1)' "Ansible, changed" 'ansible_apply $(net ansible)'
+# The admin network each tool applies next, alternating (Ansible is also
+# told the one to delete).
+interleave "zrun, changed" 'zrun_apply $(alternate "$work/zrun.n" 10.8.0.0/24 10.9.0.0/24)' "Ansible, changed" 'ansible_apply $(alternate "$work/ansible.n" "10.8.0.0/24 10.9.0.0/24" "10.9.0.0/24 10.8.0.0/24")'
 zc=${med["zrun, changed"]} ac=${med["Ansible, changed"]}
 
 echo "firewall, $(date -u +%F' '%H:%M' UTC'), $repeats interleaved rounds, medians, load $(load):"

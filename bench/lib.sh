@@ -36,3 +36,13 @@ median() { printf '%s\n' "$@" | sort -n | awk '{ a[NR] = $1 } END { print a[int(
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
 
 load() { cut -d' ' -f1 /proc/loadavg 2>/dev/null || echo unknown; }
+
+# alternate COUNTER A B: prints A, then B, then A... on successive calls
+# with the same COUNTER (a file: interleave's commands run in subshells,
+# which keep no variable).
+alternate() {
+	local n
+	n=$(($(cat "$1" 2>/dev/null || echo 0) + 1))
+	echo "$n" >"$1"
+	if [ $((n % 2)) = 1 ]; then echo "$2"; else echo "$3"; fi
+}

@@ -159,15 +159,8 @@ ansible_apply 60r/m >/dev/null
 
 interleave "zrun, no change" "zrun_apply 60r/m" "Ansible, no change" "ansible_apply 60r/m"
 zn=${med["zrun, no change"]} an=${med["Ansible, no change"]}
-# The rate each tool applies next, alternating (a counter per tool in a
-# file: the commands run in subshells).
-changed_rate() {
-	local n
-	n=$(($(cat "$work/$1.n" 2>/dev/null || echo 0) + 1))
-	echo "$n" >"$work/$1.n"
-	if [ $((n % 2)) = 1 ]; then echo 30r/m; else echo 60r/m; fi
-}
-interleave "zrun, changed" 'zrun_apply $(changed_rate zrun)' "Ansible, changed" 'ansible_apply $(changed_rate ansible)'
+# The rate each tool applies next, alternating.
+interleave "zrun, changed" 'zrun_apply $(alternate "$work/zrun.n" 30r/m 60r/m)' "Ansible, changed" 'ansible_apply $(alternate "$work/ansible.n" 30r/m 60r/m)'
 zc=${med["zrun, changed"]} ac=${med["Ansible, changed"]}
 
 echo "nginx set-up, $(date -u +%F' '%H:%M' UTC'), $repeats interleaved rounds, medians, load $(load):"
