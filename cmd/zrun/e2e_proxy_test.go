@@ -32,7 +32,8 @@ type proxyStack struct {
 	client *http.Client
 }
 
-func newProxyStack(t *testing.T) *proxyStack {
+// newProxyStack is newStackProject(t, extra) behind the test's nginx.
+func newProxyStack(t *testing.T, extra string) *proxyStack {
 	t.Helper()
 	nginx := nginxtest.Binary(t)
 	d := nginxtest.Prepare(t)
@@ -55,7 +56,7 @@ func newProxyStack(t *testing.T) *proxyStack {
 	writeFile(t, filepath.Join(dir, "site.crt"), pki.Cert)
 	writeFile(t, filepath.Join(dir, "site.key"), pki.Key)
 
-	p := &proxyStack{stackProject: newStackProject(t, ""), https: freeTCPPort(t)}
+	p := &proxyStack{stackProject: newStackProject(t, extra), https: freeTCPPort(t)}
 	p.env = append(p.env, "ZAKUPAI_PROXY=1",
 		"ZAKUPAI_NGINX_CONF="+conf, "ZAKUPAI_NGINX_CONF_DIR="+d.ConfD,
 		fmt.Sprintf("ZAKUPAI_HTTPS_PORT=%d", p.https), fmt.Sprintf("ZAKUPAI_HTTP_PORT=%d", freeTCPPort(t)),
@@ -130,7 +131,7 @@ func (p *proxyStack) load(host string) (stop func() (total int64, versions map[s
 // site answers the new version after it, and the old containers are kept
 // for rollback; the rollback goes the same way.
 func TestProxyZeroDowntimeDeploy(t *testing.T) {
-	p := newProxyStack(t)
+	p := newProxyStack(t, "")
 	r := p.zrun(t, "workflow", "deploy", "--env", "e2e", "--param", "version=1")
 	wantCode(t, r, 0)
 	r = p.zrun(t, "workflow", "proxy", "--env", "e2e")
@@ -180,5 +181,44 @@ func TestProxyZeroDowntimeDeploy(t *testing.T) {
 	}
 	if v, err := p.version("zakupai.localhost"); err != nil || v != "1" {
 		t.Errorf("after the rollback: version %q, %v; want 1 (answered during it: %v)", v, err, versions)
+	}
+}
+
+// TestProxyDeployFailsBack: a deploy behind nginx whose health check fails
+// after nginx moved to the new containers moves it back to the old ones,
+// which never stopped, and gives them their names back: no request fails,
+// and the site answers the old version after it.
+func TestProxyDeployFailsBack(t *testing.T) {
+	p := newProxyStack(t, `
+# The calc service's health check looks where nothing answers: every
+# deploy in this environment fails at its cutover.
+environment "e2e-unhealthy" {
+  extends  = "e2e"
+  services = { calc = { url = "http://127.0.0.1:1" } }
+}
+`)
+	wantCode(t, p.zrun(t, "workflow", "proxy", "--env", "e2e"), 0)
+	wantCode(t, p.zrun(t, "workflow", "deploy", "--env", "e2e", "--param", "version=1"), 0)
+	before := p.ids(t)
+
+	stop := p.load("zakupai.localhost")
+	r := p.zrun(t, "workflow", "deploy", "--env", "e2e-unhealthy", "--param", "version=2", "--param", "ready_timeout=20s")
+	total, versions, failures := stop()
+	wantCode(t, r, exitRunFailed)
+	wantContains(t, "deploy", r.stdout, `step.cutover/step.route["web"] ok`, `step.cutover/step.unroute["web"] ok`, `step.cutover/step.reinstate["web"] ok`)
+	if len(failures) > 0 {
+		t.Errorf("%d of %d requests through nginx failed during the failed deploy; the first: %s", len(failures), total, failures[0])
+	}
+	if versions["2"] == 0 {
+		t.Errorf("versions answered during the deploy: %v; want 2 too (nginx had moved to it before the health check)", versions)
+	}
+	if v, err := p.version("zakupai.localhost"); err != nil || v != "1" {
+		t.Errorf("after the failed deploy: version %q, %v; want 1", v, err)
+	}
+	after := p.ids(t)
+	for _, name := range []string{"gateway", "web"} {
+		if after[p.prefix+name] != before[p.prefix+name] {
+			t.Errorf("%s: container %s after the failed deploy, want the one before it (%s) back", name, after[p.prefix+name], before[p.prefix+name])
+		}
 	}
 }
