@@ -1,9 +1,12 @@
 package postgres
 
 import (
+	"context"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/zclconf/go-cty/cty"
@@ -295,4 +298,34 @@ func TestConcurrentTerminate(t *testing.T) {
 	close(stop)
 	wg.Wait()
 	res.ok(t)
+}
+
+// TestTerminateProtectedSession: a session the step's user may not
+// terminate (a superuser's) is waited for: one that ends by itself (a
+// client that was just closing) lets the step go on; one that stays fails
+// it, named, instead of the server's bare "must be a superuser".
+func TestTerminateProtectedSession(t *testing.T) {
+	s := pgServer(t)
+	old := terminateWait
+	terminateWait = 2 * time.Second
+	t.Cleanup(func() { terminateWait = old })
+	password := "h5-protected-pw"
+	role := s.newRole(t, password)
+	db := s.newDatabase(t, "p")
+	s.exec(t, "postgres", fmt.Sprintf("ALTER DATABASE %s OWNER TO %s", quoteIdent(db), quoteIdent(role)))
+	args := map[string]any{"host": s.host, "port": s.port, "user": role, "password": password, "database": db}
+
+	held := s.admin(t, db) // a superuser's session that stays
+	res := localStep().run(t, "terminate", args)
+	msg := res.failed(t, "may not terminate it")
+	if !strings.Contains(msg, fmt.Sprintf("pid %d", held.PgConn().PID())) {
+		t.Errorf("the error does not name the session: %s", msg)
+	}
+	held.Close(context.Background())
+
+	closing := s.admin(t, db) // one that ends while the step waits
+	time.AfterFunc(500*time.Millisecond, func() { closing.Close(context.Background()) })
+	if res := localStep().run(t, "terminate", args).ok(t); res.num("terminated") != 0 {
+		t.Errorf("terminated = %d, want 0 (the session ended by itself)", res.num("terminated"))
+	}
 }

@@ -2,10 +2,14 @@ package postgres
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/zclconf/go-cty/cty"
 
 	"github.com/zrun-dev/zrun/sdk"
@@ -303,40 +307,76 @@ func runTerminate(ctx context.Context, a terminateArgs, ui sdk.UI) (terminateOut
 
 // terminateWait bounds how long terminateBackends waits for the sessions
 // it terminated to end.
-const terminateWait = 10 * time.Second
+var terminateWait = 10 * time.Second
 
 // terminateBackends terminates every session on database but conn's own,
-// and waits until they have ended.
+// and waits until they have ended. A session the step's user may not
+// terminate (a superuser's, for a user that is not one) is waited for as
+// long: one that was closing when the step began (a client just gone)
+// ends by itself; one that does not fails the step, named.
 func terminateBackends(ctx context.Context, conn *pgx.Conn, database string) (int, error) {
-	// The sessions are chosen first (MATERIALIZED): the planner may
-	// otherwise call pg_terminate_backend before it tests the others.
-	rows, err := conn.Query(ctx, `WITH victims AS MATERIALIZED (
-			SELECT pid FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid())
-		SELECT pid FROM victims WHERE pg_terminate_backend(pid)`, database)
+	type session struct {
+		pid        int32
+		user, app  string
+		terminated bool
+	}
+	rows, err := conn.Query(ctx, `SELECT pid, coalesce(usename, ''), coalesce(application_name, '')
+		FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()`, database)
 	if err != nil {
 		return 0, fmt.Errorf("terminate the sessions of database %q: %w", database, err)
 	}
-	pids, err := pgx.CollectRows(rows, pgx.RowTo[int32])
+	sessions, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (session, error) {
+		var s session
+		return s, r.Scan(&s.pid, &s.user, &s.app)
+	})
 	if err != nil {
 		return 0, fmt.Errorf("terminate the sessions of database %q: %w", database, err)
+	}
+	var pids []int32
+	n := 0
+	for i := range sessions {
+		s := &sessions[i]
+		err := conn.QueryRow(ctx, "SELECT pg_terminate_backend($1)", s.pid).Scan(&s.terminated)
+		var pe *pgconn.PgError
+		if errors.As(err, &pe) && pe.Code == "42501" { // insufficient_privilege
+			pids = append(pids, s.pid)
+			continue
+		}
+		if err != nil {
+			return n, fmt.Errorf("terminate session %d of database %q: %w", s.pid, database, err)
+		}
+		if s.terminated {
+			n++
+			pids = append(pids, s.pid)
+		}
 	}
 	deadline := time.Now().Add(terminateWait)
 	for len(pids) > 0 {
-		var left int
-		if err := conn.QueryRow(ctx, "SELECT count(*) FROM pg_stat_activity WHERE pid = ANY($1)", pids).Scan(&left); err != nil {
-			return len(pids), fmt.Errorf("wait for the sessions of database %q to end: %w", database, err)
+		var left []int32
+		if err := conn.QueryRow(ctx, "SELECT coalesce(array_agg(pid), '{}') FROM pg_stat_activity WHERE pid = ANY($1)", pids).Scan(&left); err != nil {
+			return n, fmt.Errorf("wait for the sessions of database %q to end: %w", database, err)
 		}
-		if left == 0 {
+		if len(left) == 0 {
 			break
 		}
 		if time.Now().After(deadline) {
-			return len(pids), fmt.Errorf("%d of the %d sessions of database %q terminated were still there after %s", left, len(pids), database, terminateWait)
+			var names []string
+			for _, s := range sessions {
+				if slices.Contains(left, s.pid) {
+					why := "terminated, still there"
+					if !s.terminated {
+						why = "this user may not terminate it (a superuser's session)"
+					}
+					names = append(names, fmt.Sprintf("pid %d (user %q, application %q: %s)", s.pid, s.user, s.app, why))
+				}
+			}
+			return n, fmt.Errorf("%d sessions of database %q were still there after %s: %s; end them, or connect as a user that may terminate them", len(left), database, terminateWait, strings.Join(names, "; "))
 		}
 		select {
 		case <-ctx.Done():
-			return len(pids), context.Cause(ctx)
+			return n, context.Cause(ctx)
 		case <-time.After(50 * time.Millisecond):
 		}
 	}
-	return len(pids), nil
+	return n, nil
 }
