@@ -313,15 +313,21 @@ var terminateWait = 10 * time.Second
 // and waits until they have ended. A session the step's user may not
 // terminate (a superuser's, for a user that is not one) is waited for as
 // long: one that was closing when the step began (a client just gone)
-// ends by itself; one that does not fails the step, named.
+// ends by itself; one that does not fails the step, named. Only client
+// sessions count (not the server's own workers).
 func terminateBackends(ctx context.Context, conn *pgx.Conn, database string) (int, error) {
 	type session struct {
 		pid        int32
 		user, app  string
 		terminated bool
 	}
+	// Sessions of a role only: the server stops its own workers on the
+	// database (an autovacuum worker, which has no role and which no user
+	// but a superuser may terminate) itself before a drop or a rename.
+	// (backend_type would say so too, but not to a user who may not see
+	// other users' sessions in full.)
 	rows, err := conn.Query(ctx, `SELECT pid, coalesce(usename, ''), coalesce(application_name, '')
-		FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()`, database)
+		FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid() AND usesysid IS NOT NULL`, database)
 	if err != nil {
 		return 0, fmt.Errorf("terminate the sessions of database %q: %w", database, err)
 	}
