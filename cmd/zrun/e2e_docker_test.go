@@ -389,7 +389,11 @@ environment "e2e-bad" {
 `)
 	wantCode(t, p.zrun(t, "workflow", "deploy", "--env", "e2e", "--param", "version=1.0.0"), 0)
 	stop := loadLoop(p.ports["gateway"])
-	r := p.zrun(t, "workflow", "deploy", "--env", "e2e-bad", "--param", "version=2.0.0", "--param", "ready_timeout=8s")
+	// The gateway's gate fails once Docker reports it unhealthy (its
+	// /health answers 500: three probes a second apart), not at a
+	// timeout; ready_timeout only bounds the healthy ones, which a loaded
+	// machine (CI, under -race) may take long to start.
+	r := p.zrun(t, "workflow", "deploy", "--env", "e2e-bad", "--param", "version=2.0.0", "--param", "ready_timeout=60s")
 	failed, total := stop()
 	wantCode(t, r, 4)
 	wantContains(t, "output", oneLine(r.stdout+r.stderr), "unhealthy", "rolling back "+p.prefix+"calc-service", `step.rollback["calc-service"] ok`)
