@@ -143,6 +143,9 @@ func normalizeAddr(s string) (string, error) {
 	if err != nil {
 		return "", err
 	}
+	if p.Bits() == 0 {
+		return "any", nil // a network of every address, however written ("0.0.0.1/0")
+	}
 	if p.Bits() == p.Addr().BitLen() {
 		return p.Addr().String(), nil
 	}

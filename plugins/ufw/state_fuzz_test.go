@@ -19,7 +19,7 @@ func FuzzParseState(f *testing.F) {
 				t.Fatalf("two rules of key %q", r.key())
 			}
 			keys[r.key()] = true
-			if r.String() == "" || len(r.args(true)) < 6 || strings.Contains(r.From, "/0") {
+			if r.String() == "" || len(r.args(true)) < 6 || strings.Contains(r.From, "/0") || strings.Contains(r.To, "/0") {
 				t.Fatalf("rule %+v prints as %q, args %q", r, r.String(), r.args(true))
 			}
 		}
