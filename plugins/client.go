@@ -207,7 +207,11 @@ func (pc *pluginClient) RunAction(ctx context.Context, action string, req *sdk.R
 		return nil, err
 	}
 	defer pc.log.track(req.UI)()
-	resp, err := p.rpc.RunAction(ctx, action, req)
+	lines := pc.log.stepStream(req.UI)
+	defer lines.flush()
+	call := *req
+	call.PluginLog = lines
+	resp, err := p.rpc.RunAction(ctx, action, &call)
 	return resp, pc.wrap(ctx, p, "running "+pc.name+"."+action, err)
 }
 

@@ -23,7 +23,10 @@ import (
 // [INFO], [WARN] or [ERROR]. Lines below the level of Options.Logger are
 // dropped.
 //
-// A kept line belongs to a step when exactly one step of the plugin was
+// A plugin served by the SDK sends what it wrote to stderr while one
+// call was its only one in that call's stream, ahead of the answer
+// (stepStream): those lines are the step's. The rest come on its stderr.
+// A kept line from there belongs to a step when exactly one step of the plugin was
 // running when it was written: at its hclog timestamp (the plugin is a
 // local process on the same clock), or for a line without one, when it
 // arrives. The timestamp matters because stderr and a call's answer
@@ -111,9 +114,15 @@ func (l *pluginLog) settle(ctx context.Context, quiet, max time.Duration) {
 // buffer of its own.
 func (l *pluginLog) stream() io.Writer { return &logStream{log: l} }
 
+// stepStream returns the writer of the lines the SDK sends in a call's
+// stream (sdk.RunRequest.PluginLog): they are the step's, whenever they
+// were written. Flush it when the call returns.
+func (l *pluginLog) stepStream(ui sdk.UI) *logStream { return &logStream{log: l, ui: ui} }
+
 // logStream splits one stream into lines, cut at maxLogLine.
 type logStream struct {
 	log *pluginLog
+	ui  sdk.UI // the step every line belongs to; nil: by their time
 
 	mu   sync.Mutex
 	line []byte // the line being written; past maxLogLine the rest is dropped
@@ -137,14 +146,26 @@ func (s *logStream) Write(p []byte) (int, error) {
 		if i < 0 {
 			break
 		}
-		s.log.log(bytes.TrimSuffix(s.line, []byte("\r")))
+		s.log.log(bytes.TrimSuffix(s.line, []byte("\r")), s.ui)
 		s.line = s.line[:0]
 		p = p[i+1:]
 	}
 	return n, nil
 }
 
-func (l *pluginLog) log(line []byte) {
+// flush logs an unfinished last line.
+func (s *logStream) flush() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(s.line) > 0 {
+		s.log.log(s.line, s.ui)
+		s.line = s.line[:0]
+	}
+}
+
+// log logs one line: as ui's, or, for a nil ui, as the step's that ran
+// when it was written, if only one did.
+func (l *pluginLog) log(line []byte, ui sdk.UI) {
 	if len(bytes.TrimSpace(line)) == 0 {
 		return
 	}
@@ -158,7 +179,10 @@ func (l *pluginLog) log(line []byte) {
 	l.mu.Lock()
 	l.last = time.Now()
 	l.mu.Unlock()
-	if ui := l.step(at); ui != nil {
+	if ui == nil {
+		ui = l.step(at)
+	}
+	if ui != nil {
 		ui.Logf("[%s] %s", strings.ToUpper(level.String()), msg)
 		return
 	}

@@ -74,6 +74,11 @@ type RunRequest struct {
 	Info   RunInfo
 	Target Target
 	UI     UI
+	// PluginLog, on the host's side of a plugin process, takes what the
+	// process wrote to its own stderr while this call was the only one
+	// it ran (hclog JSON or plain lines, in pieces), all of it before the
+	// call returns. Nil sends it to UI.Stderr. Actions never see it.
+	PluginLog io.Writer
 }
 
 // RunResponse is the result of Action.Run.

@@ -22,7 +22,9 @@ import (
 //
 // Serve panics on an invalid schema: that is a bug in the plugin, found
 // the first time it starts. The plugin logs to stderr as hclog JSON, which
-// the host relays; stdout belongs to go-plugin's handshake. Run by hand,
+// the host relays; stdout belongs to go-plugin's handshake. The SDK owns
+// the process's stderr (rpc.CaptureStderr): what is written there while
+// one call runs reaches that call's step before the call answers. Run by hand,
 // the binary says it is a plugin and exits 1.
 //
 // The plugin process owns every process its actions start: it is their
@@ -45,6 +47,11 @@ func ServeOpts(p *sdk.Plugin, opts *Options) {
 	if opts == nil {
 		opts = &Options{}
 	}
+	var captureErr error
+	if opts.Test == nil {
+		// Before the logger: it writes to the stderr the SDK now owns.
+		captureErr = rpc.CaptureStderr()
+	}
 	logger := opts.Logger
 	if logger == nil {
 		logger = hclog.New(&hclog.LoggerOptions{
@@ -53,6 +60,9 @@ func ServeOpts(p *sdk.Plugin, opts *Options) {
 			Output:     os.Stderr,
 			JSONFormat: true,
 		})
+	}
+	if captureErr != nil {
+		logger.Warn("a step's log lines may reach it late", "error", captureErr)
 	}
 	if opts.Test == nil {
 		ownSubtree(logger)

@@ -120,7 +120,7 @@ func (c *Client) RunAction(ctx context.Context, action string, req *sdk.RunReque
 		}
 		switch ev := resp.GetEvent().GetEvent().(type) {
 		case *pb.RunAction_Event_Log:
-			forwardLog(req.UI, ev.Log)
+			forwardLog(req, ev.Log)
 		case *pb.RunAction_Event_Progress:
 			if req.UI != nil {
 				req.UI.Progress(ev.Progress.GetDone(), ev.Progress.GetTotal(), ev.Progress.GetMessage())
@@ -153,7 +153,8 @@ func decodeResult(r *pb.RunAction_Result) (*sdk.RunResponse, error) {
 	return resp, nil
 }
 
-func forwardLog(ui sdk.UI, l *pb.RunAction_Log) {
+func forwardLog(req *sdk.RunRequest, l *pb.RunAction_Log) {
+	ui := req.UI
 	if ui == nil {
 		return
 	}
@@ -161,6 +162,12 @@ func forwardLog(ui sdk.UI, l *pb.RunAction_Log) {
 	case pb.RunAction_Log_STREAM_STDOUT:
 		_, _ = ui.Stdout().Write(l.GetData())
 	case pb.RunAction_Log_STREAM_STDERR:
+		_, _ = ui.Stderr().Write(l.GetData())
+	case pb.RunAction_Log_STREAM_PLUGIN_LOG:
+		if req.PluginLog != nil {
+			_, _ = req.PluginLog.Write(l.GetData())
+			return
+		}
 		_, _ = ui.Stderr().Write(l.GetData())
 	default:
 		ui.Logf("%s", l.GetData())

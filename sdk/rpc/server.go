@@ -109,9 +109,11 @@ func (s *server) runAction(ctx context.Context, req *pb.RunAction_Request, send 
 	}
 	ends := &pipe.Ends{Inputs: req.GetInputStreams(), Outputs: req.GetOutputStreams(), Result: wait}
 	ui := newStreamUI(send, decodeInfo(req.GetInfo()), target, pipe.NewStreams(ctx, ends, args))
+	end := startCall(ui)
 	resp, err := s.impl.RunAction(ctx, req.GetAction(), &sdk.RunRequest{
 		Args: args, Info: ui.info, Target: target, UI: ui,
 	})
+	end() // what the call wrote to stderr goes ahead of its answer
 	ui.close()
 	if err != nil {
 		return nil, toStatus(err)

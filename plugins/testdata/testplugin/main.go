@@ -66,9 +66,10 @@ type pidOut struct {
 type logArgs struct {
 	Level   string  `zrun:"level"`
 	Message string  `zrun:"message"`
-	Before  float64 `zrun:"before,optional"` // seconds to wait before logging
-	After   float64 `zrun:"after,optional"`  // and after
-	Raw     string  `zrun:"raw,optional"`    // a line written to stderr as it is
+	Before  float64 `zrun:"before,optional"`  // seconds to wait before logging
+	After   float64 `zrun:"after,optional"`   // and after
+	Raw     string  `zrun:"raw,optional"`     // a line written to stderr as it is
+	Swapped string  `zrun:"swapped,optional"` // a line written to os.Stderr as it is once the plugin serves
 }
 
 // logAction logs through an hclog JSON logger on the process's stderr, as
@@ -80,6 +81,9 @@ func logAction(logger hclog.Logger, stderr *os.File) func(context.Context, logAr
 			_, _ = stderr.WriteString(a.Raw + "\n")
 		}
 		logger.Log(hclog.LevelFromString(a.Level), a.Message, "attempt", 1)
+		if a.Swapped != "" {
+			_, _ = os.Stderr.WriteString(a.Swapped + "\n")
+		}
 		time.Sleep(time.Duration(a.After * float64(time.Second)))
 		return struct{}{}, nil
 	}

@@ -85,6 +85,11 @@ const (
 	RunAction_Log_STREAM_LOG         RunAction_Log_Stream = 1
 	RunAction_Log_STREAM_STDOUT      RunAction_Log_Stream = 2
 	RunAction_Log_STREAM_STDERR      RunAction_Log_Stream = 3
+	// STREAM_PLUGIN_LOG is what the plugin process wrote to its own
+	// stderr (hclog JSON or plain lines) while this call was the only
+	// one it ran: the SDK sends it in the call's stream, ahead of the
+	// call's answer, so the host knows the step each line belongs to.
+	RunAction_Log_STREAM_PLUGIN_LOG RunAction_Log_Stream = 4
 )
 
 // Enum value maps for RunAction_Log_Stream.
@@ -94,12 +99,14 @@ var (
 		1: "STREAM_LOG",
 		2: "STREAM_STDOUT",
 		3: "STREAM_STDERR",
+		4: "STREAM_PLUGIN_LOG",
 	}
 	RunAction_Log_Stream_value = map[string]int32{
 		"STREAM_UNSPECIFIED": 0,
 		"STREAM_LOG":         1,
 		"STREAM_STDOUT":      2,
 		"STREAM_STDERR":      3,
+		"STREAM_PLUGIN_LOG":  4,
 	}
 )
 
@@ -4051,7 +4058,7 @@ const file_zrunplugin_proto_rawDesc = "" +
 	"\bResponse\x12\x18\n" +
 	"\achanges\x18\x01 \x03(\tR\achanges\x12\x13\n" +
 	"\x05no_op\x18\x02 \x01(\bR\x04noOp\x12;\n" +
-	"\vdiagnostics\x18\x03 \x03(\v2\x19.zrunplugin.v1.DiagnosticR\vdiagnostics\"\xd1\t\n" +
+	"\vdiagnostics\x18\x03 \x03(\v2\x19.zrunplugin.v1.DiagnosticR\vdiagnostics\"\xe8\t\n" +
 	"\tRunAction\x1a\xaf\x04\n" +
 	"\aRequest\x12\x16\n" +
 	"\x06action\x18\x01 \x01(\tR\x06action\x12/\n" +
@@ -4071,16 +4078,17 @@ const file_zrunplugin_proto_rawDesc = "" +
 	"\x03log\x18\x01 \x01(\v2\x1c.zrunplugin.v1.RunAction.LogH\x00R\x03log\x12?\n" +
 	"\bprogress\x18\x02 \x01(\v2!.zrunplugin.v1.RunAction.ProgressH\x00R\bprogress\x129\n" +
 	"\x06result\x18\x03 \x01(\v2\x1f.zrunplugin.v1.RunAction.ResultH\x00R\x06resultB\a\n" +
-	"\x05event\x1a\xba\x01\n" +
+	"\x05event\x1a\xd1\x01\n" +
 	"\x03Log\x12;\n" +
 	"\x06stream\x18\x01 \x01(\x0e2#.zrunplugin.v1.RunAction.Log.StreamR\x06stream\x12\x12\n" +
-	"\x04data\x18\x03 \x01(\fR\x04data\"V\n" +
+	"\x04data\x18\x03 \x01(\fR\x04data\"m\n" +
 	"\x06Stream\x12\x16\n" +
 	"\x12STREAM_UNSPECIFIED\x10\x00\x12\x0e\n" +
 	"\n" +
 	"STREAM_LOG\x10\x01\x12\x11\n" +
 	"\rSTREAM_STDOUT\x10\x02\x12\x11\n" +
-	"\rSTREAM_STDERR\x10\x03J\x04\b\x02\x10\x03R\x04line\x1aN\n" +
+	"\rSTREAM_STDERR\x10\x03\x12\x15\n" +
+	"\x11STREAM_PLUGIN_LOG\x10\x04J\x04\b\x02\x10\x03R\x04line\x1aN\n" +
 	"\bProgress\x12\x12\n" +
 	"\x04done\x18\x01 \x01(\x03R\x04done\x12\x14\n" +
 	"\x05total\x18\x02 \x01(\x03R\x05total\x12\x18\n" +
