@@ -40,8 +40,9 @@ type pluginLog struct {
 	logger hclog.Logger
 	level  hclog.Level
 
-	mu    sync.Mutex
-	steps []*runningStep // running, then ended within logLinger
+	mu      sync.Mutex
+	running map[*runningStep]struct{}
+	ended   []*runningStep // by end, those that ended within logLinger
 	// last is when the last step ended or the last line arrived.
 	last time.Time
 }
@@ -74,15 +75,26 @@ func (l *pluginLog) track(ui sdk.UI) func() {
 	}
 	s := &runningStep{ui: ui, start: time.Now()}
 	l.mu.Lock()
-	now := s.start
-	l.steps = slices.DeleteFunc(l.steps, func(r *runningStep) bool { return !r.end.IsZero() && now.Sub(r.end) > logLinger })
-	l.steps = append(l.steps, s)
+	// Steps end in the order of ended, so the expired ones are its head:
+	// each step is dropped once, whatever the number in the run.
+	i := 0
+	for i < len(l.ended) && s.start.Sub(l.ended[i].end) > logLinger {
+		l.ended[i] = nil
+		i++
+	}
+	l.ended = l.ended[i:]
+	if l.running == nil {
+		l.running = map[*runningStep]struct{}{}
+	}
+	l.running[s] = struct{}{}
 	l.mu.Unlock()
 	return func() {
 		l.mu.Lock()
 		defer l.mu.Unlock()
 		s.end = time.Now()
 		l.last = s.end
+		delete(l.running, s)
+		l.ended = append(l.ended, s)
 	}
 }
 
@@ -194,10 +206,18 @@ func (l *pluginLog) step(at time.Time) sdk.UI {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	var found sdk.UI
-	for _, s := range l.steps {
-		if !at.Before(s.start) && (s.end.IsZero() || !at.After(s.end)) {
+	for s := range l.running {
+		if !at.Before(s.start) {
 			if found != nil {
 				return nil // two at once
+			}
+			found = s.ui
+		}
+	}
+	for _, s := range l.ended {
+		if !at.Before(s.start) && !at.After(s.end) {
+			if found != nil {
+				return nil
 			}
 			found = s.ui
 		}
