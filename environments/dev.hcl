@@ -101,9 +101,6 @@ environment "dev" {
     api_domain = "api.zakupai.localhost"
     https_port = tonumber(env("ZAKUPAI_HTTPS_PORT", "443"))
     http_port  = tonumber(env("ZAKUPAI_HTTP_PORT", "80"))
-    # The upstreams' first servers, before a deploy moves them.
-    web_port = 8082
-    api_port = 8080
     # The services nginx fronts, and their upstreams (NAME.upstream.conf
     # in conf_dir, upstream NAME with _ for -).
     upstreams = { gateway = "zakupai-api", web = "zakupai-web" }

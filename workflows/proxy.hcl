@@ -31,23 +31,14 @@ workflow "proxy" {
     action = nginx.ensure_running
   }
 
-  step "web_upstream" {
-    when        = env.proxy.enabled
+  # Each fronted service's upstream (env.proxy.upstreams), first at the
+  # service's own port in env.containers.
+  step "upstream" {
+    for_each    = env.proxy.enabled ? env.proxy.upstreams : {}
     action      = nginx.upstream
-    path        = "${env.proxy.conf_dir}/zakupai-web.upstream.conf"
-    name        = "zakupai_web"
-    servers     = ["127.0.0.1:${env.proxy.web_port}"]
-    keepalive   = 16
-    create_only = true
-    depends_on  = [step.nginx]
-  }
-
-  step "api_upstream" {
-    when        = env.proxy.enabled
-    action      = nginx.upstream
-    path        = "${env.proxy.conf_dir}/zakupai-api.upstream.conf"
-    name        = "zakupai_api"
-    servers     = ["127.0.0.1:${env.proxy.api_port}"]
+    path        = "${env.proxy.conf_dir}/${each.value}.upstream.conf"
+    name        = replace(each.value, "-", "_")
+    servers     = ["127.0.0.1:${env.containers[each.key].port}"]
     keepalive   = 16
     create_only = true
     depends_on  = [step.nginx]
@@ -60,48 +51,34 @@ workflow "proxy" {
 
     rate_limits = [{ name = "api", rate = "60r/m" }]
 
-    servers = [
-      {
-        server_names    = [env.proxy.web_domain]
-        listen          = [env.proxy.https_port]
-        http2           = true
-        redirect_http   = true
-        redirect_listen = [env.proxy.http_port]
-        tls = {
-          certificate      = secret.tls_certificate
-          key              = secret.tls_key
-          certificate_path = "${env.proxy.conf_dir}/zakupai.crt"
-          key_path         = "${env.proxy.conf_dir}/zakupai.key"
-          protocols        = ["TLSv1.2", "TLSv1.3"]
-          ciphers          = "ECDHE-RSA-AES256-GCM-SHA384:ECDHE-RSA-AES128-GCM-SHA256"
-        }
-        extra     = ["ssl_prefer_server_ciphers off"]
-        locations = [{ path = "/", proxy_pass = "http://zakupai_web" }] # the web UI
-      },
-      {
-        server_names    = [env.proxy.api_domain]
-        listen          = [env.proxy.https_port]
-        http2           = true
-        redirect_http   = true
-        redirect_listen = [env.proxy.http_port]
-        tls = {
-          certificate      = secret.tls_certificate
-          key              = secret.tls_key
-          certificate_path = "${env.proxy.conf_dir}/zakupai.crt"
-          key_path         = "${env.proxy.conf_dir}/zakupai.key"
-          protocols        = ["TLSv1.2", "TLSv1.3"]
-          ciphers          = "ECDHE-RSA-AES256-GCM-SHA384:ECDHE-RSA-AES128-GCM-SHA256"
-        }
-        extra = ["ssl_prefer_server_ciphers off"]
-        locations = [{
-          path       = "/"
-          proxy_pass = "http://zakupai_api" # the API gateway
-          rate_limit = { zone = "api", burst = 10, nodelay = true }
-        }]
-      },
-    ]
+    # The web UI on the main domain, the API gateway on api. with the
+    # guide's rate limit; the same TLS for both.
+    servers = [for site in [
+      { domain = env.proxy.web_domain, upstream = env.proxy.upstreams.web, rate_limit = null },
+      { domain = env.proxy.api_domain, upstream = env.proxy.upstreams.gateway, rate_limit = { zone = "api", burst = 10, nodelay = true } },
+      ] : {
+      server_names    = [site.domain]
+      listen          = [env.proxy.https_port]
+      http2           = true
+      redirect_http   = true
+      redirect_listen = [env.proxy.http_port]
+      tls = {
+        certificate      = secret.tls_certificate
+        key              = secret.tls_key
+        certificate_path = "${env.proxy.conf_dir}/zakupai.crt"
+        key_path         = "${env.proxy.conf_dir}/zakupai.key"
+        protocols        = ["TLSv1.2", "TLSv1.3"]
+        ciphers          = "ECDHE-RSA-AES256-GCM-SHA384:ECDHE-RSA-AES128-GCM-SHA256"
+      }
+      extra = ["ssl_prefer_server_ciphers off"]
+      locations = [{
+        path       = "/"
+        proxy_pass = "http://${replace(site.upstream, "-", "_")}"
+        rate_limit = site.rate_limit
+      }]
+    }]
 
-    depends_on = [step.web_upstream, step.api_upstream]
+    depends_on = [step.upstream]
   }
 
   output "changed" {
