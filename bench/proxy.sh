@@ -21,7 +21,7 @@ done
 work=$(mktemp -d)
 cleanup() {
 	for who in zrun ansible; do
-		[ -f "$work/$who/nginx.conf" ] && nginx -c "$work/$who/nginx.conf" -s stop 2>/dev/null || true
+		bash testdata/nginx.sh stop "$work/$who"
 	done
 	rm -rf "$work"
 }
@@ -36,23 +36,7 @@ port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0));
 # One nginx per tool: its main configuration includes its conf.d.
 for who in zrun ansible; do
 	d=$work/$who
-	mkdir -p "$d/conf.d" "$d/tmp"
-	cat >"$d/nginx.conf" <<EOF
-worker_processes 1;
-pid $d/nginx.pid;
-error_log $d/error.log;
-events { worker_connections 512; }
-http {
-    access_log off;
-    client_body_temp_path $d/tmp/body;
-    proxy_temp_path $d/tmp/proxy;
-    fastcgi_temp_path $d/tmp/fastcgi;
-    uwsgi_temp_path $d/tmp/uwsgi;
-    scgi_temp_path $d/tmp/scgi;
-    include $d/conf.d/*.conf;
-}
-EOF
-	nginx -c "$d/nginx.conf"
+	bash testdata/nginx.sh "$d"
 done
 zport=$(port)
 aport=$(port)

@@ -39,7 +39,7 @@ done
 runuser -u postgres -- psql -qc "CREATE DATABASE zakupai_dev OWNER zakupai"
 export ZAKUPAI_BACKUP_DIR=$(mktemp -d)
 ngx=$(mktemp -d)
-trap '"$zrun" workflow down --env dev >/dev/null || true; [ -f "$ngx/nginx.pid" ] && nginx -c "$ngx/nginx.conf" -s stop; rm -rf "$ZAKUPAI_BACKUP_DIR" "$ngx"' EXIT
+trap '"$zrun" workflow down --env dev >/dev/null || true; bash testdata/nginx.sh stop "$ngx"; rm -rf "$ZAKUPAI_BACKUP_DIR" "$ngx"' EXIT
 
 step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 
@@ -84,25 +84,9 @@ if ! command -v nginx >/dev/null || ! command -v openssl >/dev/null; then
 fi
 # An nginx of the demo's own (as a server's runs, as a service), on
 # loopback ports, with a self-signed certificate.
-mkdir -p "$ngx/conf.d" "$ngx/tmp"
-cat >"$ngx/nginx.conf" <<CONF
-worker_processes 1;
-pid $ngx/nginx.pid;
-error_log $ngx/error.log;
-events { worker_connections 512; }
-http {
-    access_log off;
-    client_body_temp_path $ngx/tmp/body;
-    proxy_temp_path $ngx/tmp/proxy;
-    fastcgi_temp_path $ngx/tmp/fastcgi;
-    uwsgi_temp_path $ngx/tmp/uwsgi;
-    scgi_temp_path $ngx/tmp/scgi;
-    include $ngx/conf.d/*.conf;
-}
-CONF
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 -subj /CN=zakupai.localhost \
 	-addext "subjectAltName=DNS:zakupai.localhost,DNS:api.zakupai.localhost" -keyout "$ngx/site.key" -out "$ngx/site.crt" 2>/dev/null
-nginx -c "$ngx/nginx.conf"
+bash testdata/nginx.sh "$ngx"
 export ZAKUPAI_PROXY=1 ZAKUPAI_NGINX_CONF=$ngx/nginx.conf ZAKUPAI_NGINX_CONF_DIR=$ngx/conf.d \
 	ZAKUPAI_HTTPS_PORT=8443 ZAKUPAI_HTTP_PORT=8081 ZAKUPAI_TLS_CERTIFICATE=$ngx/site.crt ZAKUPAI_TLS_KEY=$ngx/site.key
 "$zrun" workflow proxy --env dev
