@@ -27,7 +27,6 @@ require (
 	github.com/mitchellh/go-wordwrap v1.0.1
 	github.com/moby/patternmatcher v0.6.1
 	github.com/pkg/sftp v1.13.12
-	github.com/pmezard/go-difflib v1.0.1-0.20181226105442-5d4384ee4fb2
 	github.com/rclone/gofakes3 v0.0.12
 	github.com/rclone/rclone v1.76.0
 	github.com/sirupsen/logrus v1.10.2
@@ -43,6 +42,8 @@ require (
 	golang.org/x/text v0.43.0
 	google.golang.org/grpc v1.85.0
 )
+
+require github.com/pmezard/go-difflib v1.0.1-0.20181226105442-5d4384ee4fb2 // indirect
 
 require (
 	filippo.io/hpke v0.4.0 // indirect

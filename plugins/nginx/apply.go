@@ -11,9 +11,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/pmezard/go-difflib/difflib"
-
 	"github.com/zrun-dev/zrun/sdk"
+	"github.com/zrun-dev/zrun/sdk/textdiff"
 )
 
 // file is one file a change publishes: a configuration file, or a TLS
@@ -108,33 +107,16 @@ func (c *change) diff(host string) string {
 		if !f.exists {
 			from = "/dev/null"
 		}
-		text, err := difflib.GetUnifiedDiffString(difflib.UnifiedDiff{
-			A: splitLines(string(f.old)), B: splitLines(string(f.content)),
-			FromFile: from, ToFile: f.path + " (new)", Context: 3,
-		})
+		text, err := textdiff.Unified(string(f.old), string(f.content), from, f.path+" (new)")
 		if err != nil {
 			text = fmt.Sprintf("(no diff of %s: %v)", f.path, err)
 		}
 		if text == "" {
 			text = fmt.Sprintf("set the mode of %s to %04o", f.path, f.file.mode)
 		}
-		parts = append(parts, strings.TrimSuffix(text, "\n"))
+		parts = append(parts, text)
 	}
 	return strings.Join(parts, "\n")
-}
-
-// splitLines splits text into lines that each end with "\n", as the diff
-// wants them.
-func splitLines(s string) []string {
-	if s == "" {
-		return nil
-	}
-	lines := strings.SplitAfter(s, "\n")
-	if lines[len(lines)-1] == "" {
-		return lines[:len(lines)-1]
-	}
-	lines[len(lines)-1] += "\n"
-	return lines
 }
 
 // plan turns a comparison into plan changes: a summary line, then the diff.

@@ -10,9 +10,8 @@ import (
 	"strings"
 	"unicode/utf8"
 
-	"github.com/pmezard/go-difflib/difflib"
-
 	"github.com/zrun-dev/zrun/sdk"
+	"github.com/zrun-dev/zrun/sdk/textdiff"
 )
 
 // maxDiff bounds the current file read to show a diff: a larger one is
@@ -108,32 +107,14 @@ func (a *templateArgs) diff(old []byte, tooLarge bool, host string) string {
 	if old == nil {
 		from = "/dev/null"
 	}
-	text, err := difflib.GetUnifiedDiffString(difflib.UnifiedDiff{
-		A: splitLines(string(old)), B: splitLines(a.Content),
-		FromFile: from, ToFile: a.Dest + " (rendered)", Context: 3,
-	})
+	text, err := textdiff.Unified(string(old), a.Content, from, a.Dest+" (rendered)")
 	if err != nil {
 		return fmt.Sprintf("(no diff: %v)", err)
 	}
 	if text == "" {
 		return "(only the line end after the last line differs)"
 	}
-	return strings.TrimSuffix(text, "\n")
-}
-
-// splitLines splits text into lines that each end with "\n", as the diff
-// wants them (difflib.SplitLines adds an empty line after a final "\n").
-// A last line without one gets it: the diff does not tell them apart.
-func splitLines(s string) []string {
-	if s == "" {
-		return nil
-	}
-	lines := strings.SplitAfter(s, "\n")
-	if lines[len(lines)-1] == "" {
-		return lines[:len(lines)-1]
-	}
-	lines[len(lines)-1] += "\n"
-	return lines
+	return text
 }
 
 func binary(b []byte) bool { return bytes.IndexByte(b, 0) >= 0 || !utf8.Valid(b) }
