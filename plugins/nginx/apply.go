@@ -119,6 +119,15 @@ func (c *change) diff(host string) string {
 	return strings.Join(parts, "\n")
 }
 
+// fileOutputs are the outputs of an action that writes nginx's files
+// through apply: nginx.site and nginx.upstream.
+type fileOutputs struct {
+	Changed bool   `zrun:"changed" help:"Whether a file was written and nginx reloaded."`
+	Path    string `zrun:"path" help:"The file's path."`
+	SHA256  string `zrun:"sha256" help:"The SHA-256 of the file now on the target, in hex."`
+	Diff    string `zrun:"diff" help:"The unified diff of the files the step changed (keys and certificates named, not shown); \"\" when nothing changed."`
+}
+
 // plan turns a comparison into plan changes: a summary line, then the diff.
 func (c *change) plan(what, host string) *sdk.PlanResponse {
 	if !c.changed() {

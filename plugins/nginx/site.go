@@ -21,12 +21,7 @@ type siteArgs struct {
 	connArgs
 }
 
-type siteOutputs struct {
-	Changed bool   `zrun:"changed" help:"Whether any file was written and nginx reloaded."`
-	Path    string `zrun:"path" help:"The configuration file's path."`
-	SHA256  string `zrun:"sha256" help:"The SHA-256 of the configuration file now on the target, in hex."`
-	Diff    string `zrun:"diff" help:"The unified diff of the files the step changed (keys and certificates named, not shown); \"\" when nothing changed."`
-}
+type siteOutputs struct{ fileOutputs }
 
 func newSite() sdk.Action {
 	return sdk.NewAction("site",
@@ -166,7 +161,7 @@ func planSite(ctx context.Context, a siteArgs, known sdk.Known, target sdk.Targe
 }
 
 func runSite(ctx context.Context, a siteArgs, ui sdk.UI) (siteOutputs, error) {
-	out := siteOutputs{Path: a.Path}
+	out := siteOutputs{fileOutputs{Path: a.Path}}
 	s, err := a.server(ui)
 	if err != nil {
 		return out, err
@@ -195,7 +190,7 @@ func runSite(ctx context.Context, a siteArgs, ui sdk.UI) (siteOutputs, error) {
 		ui.Logf("%s", line)
 	}
 	if err := s.apply(ctx, c); err != nil {
-		return siteOutputs{Path: a.Path}, err
+		return siteOutputs{fileOutputs{Path: a.Path}}, err
 	}
 	ui.Logf("nginx on %s tested and reloaded with %s", s.t.Name(), a.Path)
 	out.Changed, out.SHA256 = true, sha256Hex(conf)

@@ -26,12 +26,9 @@ type upstreamArgs struct {
 }
 
 type upstreamOutputs struct {
-	Changed  bool     `zrun:"changed" help:"Whether the file was written and nginx reloaded."`
+	fileOutputs
 	Previous []string `zrun:"previous" help:"The servers the upstream had before the step, read from the file (empty when there was none)."`
 	Servers  []string `zrun:"servers" help:"The servers the upstream has now."`
-	Path     string   `zrun:"path" help:"The upstream file's path."`
-	SHA256   string   `zrun:"sha256" help:"The SHA-256 of the file now on the target, in hex."`
-	Diff     string   `zrun:"diff" help:"The unified diff of the file; \"\" when nothing changed."`
 	Drained  bool     `zrun:"drained" help:"Whether drain waited until no old worker was left (false without drain, or when nothing changed)."`
 }
 
@@ -134,7 +131,7 @@ func planUpstream(ctx context.Context, a upstreamArgs, known sdk.Known, target s
 }
 
 func runUpstream(ctx context.Context, a upstreamArgs, ui sdk.UI) (upstreamOutputs, error) {
-	out := upstreamOutputs{Path: a.Path, Servers: a.Servers, Previous: []string{}}
+	out := upstreamOutputs{fileOutputs: fileOutputs{Path: a.Path}, Servers: a.Servers, Previous: []string{}}
 	s, err := a.server(ui)
 	if err != nil {
 		return out, err
@@ -165,7 +162,7 @@ func runUpstream(ctx context.Context, a upstreamArgs, ui sdk.UI) (upstreamOutput
 	}
 	out.Diff = c.diff(s.t.Name())
 	if err := s.apply(ctx, c); err != nil {
-		return upstreamOutputs{Path: a.Path, Previous: out.Previous, Servers: out.Previous}, err
+		return upstreamOutputs{fileOutputs: fileOutputs{Path: a.Path}, Previous: out.Previous, Servers: out.Previous}, err
 	}
 	ui.Logf("upstream %s on %s: %s -> %s (nginx reloaded)", a.Name, s.t.Name(), strings.Join(out.Previous, ", "), strings.Join(a.Servers, ", "))
 	out.Changed = true
