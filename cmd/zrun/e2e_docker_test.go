@@ -495,36 +495,10 @@ func TestDockerKilledDeployConverges(t *testing.T) {
 // docker.load), and health is checked from the server.
 func TestDockerStage(t *testing.T) {
 	t.Parallel()
-	serverSock := dockertest.ServerSocket(t)
-	srv := sshdtest.Start(t, &sshdtest.Options{Addr: dockertest.ServerAddr, Netns: "zrun-srv"})
 	p := newStackProject(t, "")
-	server := dockertest.Client(t, serverSock)
-	t.Cleanup(func() {
-		list, _ := server.ContainerList(context.Background(), container.ListOptions{All: true, Filters: filters.NewArgs(filters.Arg("name", p.prefix))})
-		for _, c := range list {
-			server.ContainerRemove(context.Background(), c.ID, container.RemoveOptions{Force: true})
-		}
-		server.NetworkRemove(context.Background(), strings.TrimSuffix(p.prefix, "-"))
-	})
-	p.env = append(p.env, "ZAKUPAI_STAGE_HOST="+srv.Addr, fmt.Sprintf("ZAKUPAI_STAGE_PORT=%d", srv.Port),
-		"ZAKUPAI_STAGE_USER="+srv.User, "ZAKUPAI_STAGE_KEY="+srv.KeyFile, "ZAKUPAI_STAGE_KNOWN_HOSTS="+srv.KnownHostsFile,
-		"ZAKUPAI_STAGE_DOCKER_SOCKET="+serverSock)
-	writeFile(t, filepath.Join(p.dir, "environments", "e2e-stage.hcl"), fmt.Sprintf(`environment "e2e-stage" {
-  extends = "stage"
-  stack   = { network = %q, prefix = %q }
-  # The stand-in server runs no database (TestDeployMigrates deploys
-  # with migrations), and no nginx (TestProxyZeroDowntimeDeploy deploys
-  # behind one, on this machine).
-  db    = { migrate_on_deploy = false }
-  proxy = { enabled = false }
-}
-`, strings.TrimSuffix(p.prefix, "-"), p.prefix))
-	writeFile(t, filepath.Join(p.dir, ".env.stage"), "DB_PASSWORD=stage-secret-123456\nTELEGRAM_BOT_TOKEN=123:stage-token-abcdef\n")
-	// A deploy may take a backup, whose drill decrypts it: the run reads
-	// the backup key with the workflow's other secrets, before it starts.
-	key := filepath.Join(t.TempDir(), "backup-stage.agekey")
-	writeFile(t, key, "AGE-SECRET-KEY-1G7TQKH5U43056GTNLXHUDUCZDC9P2SNEH7ZR64GTMH5KZZKWCLKQ6MARHG\n")
-	p.env = append(p.env, "ZAKUPAI_STAGE_BACKUP_IDENTITY="+key)
+	server := stageServer(t, p, `
+  proxy = { enabled = false } # TestProxyStage deploys behind nginx
+`)
 	r := p.zrun(t, "workflow", "deploy", "--env", "e2e-stage", "--param", "version=3.0.0", "-o", "json")
 	wantCode(t, r, 0)
 	evs := parseEvents(t, r.stdout)
@@ -546,4 +520,41 @@ func TestDockerStage(t *testing.T) {
 			t.Errorf("the deploy's output shows the secret %q", s)
 		}
 	}
+}
+
+// stageServer makes p's environment "e2e-stage" (stage, with body added)
+// deploy to a "server": a second Docker Engine in a network namespace of
+// its own, reached only through a real sshd in that namespace. It
+// returns a client of that engine; the test's containers there are
+// removed after it.
+func stageServer(t *testing.T, p *stackProject, body string) *client.Client {
+	t.Helper()
+	serverSock := dockertest.ServerSocket(t)
+	srv := sshdtest.Start(t, &sshdtest.Options{Addr: dockertest.ServerAddr, Netns: "zrun-srv"})
+	server := dockertest.Client(t, serverSock)
+	t.Cleanup(func() {
+		list, _ := server.ContainerList(context.Background(), container.ListOptions{All: true, Filters: filters.NewArgs(filters.Arg("name", p.prefix))})
+		for _, c := range list {
+			server.ContainerRemove(context.Background(), c.ID, container.RemoveOptions{Force: true})
+		}
+		server.NetworkRemove(context.Background(), strings.TrimSuffix(p.prefix, "-"))
+	})
+	p.env = append(p.env, "ZAKUPAI_STAGE_HOST="+srv.Addr, fmt.Sprintf("ZAKUPAI_STAGE_PORT=%d", srv.Port),
+		"ZAKUPAI_STAGE_USER="+srv.User, "ZAKUPAI_STAGE_KEY="+srv.KeyFile, "ZAKUPAI_STAGE_KNOWN_HOSTS="+srv.KnownHostsFile,
+		"ZAKUPAI_STAGE_DOCKER_SOCKET="+serverSock)
+	writeFile(t, filepath.Join(p.dir, "environments", "e2e-stage.hcl"), fmt.Sprintf(`environment "e2e-stage" {
+  extends = "stage"
+  stack   = { network = %q, prefix = %q }
+  # The stand-in server runs no database (TestDeployMigrates deploys
+  # with migrations).
+  db = { migrate_on_deploy = false }
+%s}
+`, strings.TrimSuffix(p.prefix, "-"), p.prefix, body))
+	writeFile(t, filepath.Join(p.dir, ".env.stage"), "DB_PASSWORD=stage-secret-123456\nTELEGRAM_BOT_TOKEN=123:stage-token-abcdef\n")
+	// A deploy may take a backup, whose drill decrypts it: the run reads
+	// the backup key with the workflow's other secrets, before it starts.
+	key := filepath.Join(t.TempDir(), "backup-stage.agekey")
+	writeFile(t, key, "AGE-SECRET-KEY-1G7TQKH5U43056GTNLXHUDUCZDC9P2SNEH7ZR64GTMH5KZZKWCLKQ6MARHG\n")
+	p.env = append(p.env, "ZAKUPAI_STAGE_BACKUP_IDENTITY="+key)
+	return server
 }

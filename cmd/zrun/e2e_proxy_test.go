@@ -21,6 +21,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/zrun-dev/zrun/plugins/docker/dockertest"
 	"github.com/zrun-dev/zrun/plugins/nginx/nginxtest"
 )
 
@@ -34,17 +35,31 @@ type proxyStack struct {
 
 // newProxyStack is newStackProject(t, extra) behind the test's nginx.
 func newProxyStack(t *testing.T, extra string) *proxyStack {
+	return newProxyStackIn(t, extra, "")
+}
+
+// newProxyStackIn is newProxyStack with nginx in the network namespace
+// netns ("": this one), as a server's nginx: the client reaches it at the
+// namespace's address.
+func newProxyStackIn(t *testing.T, extra, netns string) *proxyStack {
 	t.Helper()
 	nginx := nginxtest.Binary(t)
 	d := nginxtest.Prepare(t)
 	dir, conf := d.Dir, d.Config
+	host, command := "127.0.0.1", func(args ...string) *exec.Cmd { return exec.Command(nginx, args...) }
+	if netns != "" {
+		host = dockertest.ServerAddr
+		command = func(args ...string) *exec.Cmd {
+			return exec.Command("ip", append([]string{"netns", "exec", netns, nginx}, args...)...)
+		}
+	}
 	// nginx runs as a service runs on a server: started here, not by a
 	// run (whose processes end with it).
-	if out, err := exec.Command(nginx, "-c", conf).CombinedOutput(); err != nil {
+	if out, err := command("-c", conf).CombinedOutput(); err != nil {
 		t.Fatalf("starting nginx: %v\n%s", err, out)
 	}
 	t.Cleanup(func() {
-		exec.Command(nginx, "-c", conf, "-s", "stop").Run()
+		command("-c", conf, "-s", "stop").Run()
 		for range 50 {
 			if _, err := os.Stat(d.PidFile); err != nil {
 				return
@@ -66,7 +81,7 @@ func newProxyStack(t *testing.T, extra string) *proxyStack {
 		TLSClientConfig: &tls.Config{RootCAs: pki.Pool},
 		// Every name resolves to the test's nginx.
 		DialContext: func(ctx context.Context, network, _ string) (net.Conn, error) {
-			return dialer.DialContext(ctx, network, fmt.Sprintf("127.0.0.1:%d", p.https))
+			return dialer.DialContext(ctx, network, fmt.Sprintf("%s:%d", host, p.https))
 		},
 		ForceAttemptHTTP2: true,
 	}}
@@ -181,6 +196,52 @@ func TestProxyZeroDowntimeDeploy(t *testing.T) {
 	}
 	if v, err := p.version("zakupai.localhost"); err != nil || v != "1" {
 		t.Errorf("after the rollback: version %q, %v; want 1 (answered during it: %v)", v, err, versions)
+	}
+}
+
+// TestProxyStage: the same on a server reached over SSH (stage): the
+// server's nginx (in the stand-in server's network namespace, as a
+// service there) fronts the containers of its engine, and a deploy and a
+// rollback, each run from this machine through the run's SSH connection,
+// fail no request a client sends from here to the server's nginx.
+func TestProxyStage(t *testing.T) {
+	p := newProxyStackIn(t, "", "zrun-srv")
+	stageServer(t, p.stackProject, `
+  # The test's nginx, reached over SSH, run as root by the test's sshd.
+  proxy = {
+    sudo       = false
+    nginx_conf = env("ZAKUPAI_NGINX_CONF")
+    conf_dir   = env("ZAKUPAI_NGINX_CONF_DIR")
+    https_port = tonumber(env("ZAKUPAI_HTTPS_PORT"))
+    http_port  = tonumber(env("ZAKUPAI_HTTP_PORT"))
+    web_domain = "zakupai.localhost"
+    api_domain = "api.zakupai.localhost"
+  }
+`)
+	wantCode(t, p.zrun(t, "workflow", "proxy", "--env", "e2e-stage"), 0)
+	r := p.zrun(t, "workflow", "deploy", "--env", "e2e-stage", "--param", "version=1")
+	wantCode(t, r, 0)
+	for _, host := range []string{"zakupai.localhost", "api.zakupai.localhost"} {
+		if v, err := p.version(host); err != nil || v != "1" {
+			t.Fatalf("%s through the server's nginx: version %q, %v; want 1\n%s", host, v, err, r)
+		}
+	}
+	for _, step := range []struct{ what, version string }{{"deploy", "2"}, {"rollback", "1"}} {
+		stop := p.load("zakupai.localhost") // the API host has its rate limit
+		args := []string{"workflow", step.what, "--env", "e2e-stage"}
+		if step.what == "deploy" {
+			args = append(args, "--param", "version="+step.version)
+		}
+		r := p.zrun(t, args...)
+		total, versions, failures := stop()
+		wantCode(t, r, 0)
+		if len(failures) > 0 {
+			t.Errorf("%d of %d requests through the server's nginx failed during the %s; the first: %s", len(failures), total, step.what, failures[0])
+		}
+		t.Logf("%d requests during the %s (%s): %v", total, step.what, r.took.Round(time.Millisecond), versions)
+		if v, err := p.version("zakupai.localhost"); err != nil || v != step.version {
+			t.Errorf("after the %s: version %q, %v; want %s (answered during it: %v)", step.what, v, err, step.version, versions)
+		}
 	}
 }
 
