@@ -118,7 +118,11 @@ func runExec(ctx context.Context, a execArgs, ui sdk.UI) (execOutputs, error) {
 	stdout, stderr := capture.New(execCaptureLimit), capture.New(execCaptureLimit)
 	_, err = stdcopy.StdCopy(io.MultiWriter(stdout, ui.Stdout()), io.MultiWriter(stderr, ui.Stderr()), att.Reader)
 	if ctx.Err() != nil {
-		return execOutputs{}, fmt.Errorf("exec in %s stopped: %w (the command may still run in the container: Docker cannot stop an exec)", a.Container, context.Cause(ctx))
+		msg := fmt.Sprintf("exec in %s stopped: %v", a.Container, context.Cause(ctx))
+		if err := stopExec(c, ui.Target(), created.ID); err != nil {
+			msg += fmt.Sprintf(" (the command may still run in the container: %v)", err)
+		}
+		return execOutputs{}, errors.New(msg)
 	}
 	if err != nil {
 		return execOutputs{}, fmt.Errorf("exec in %s: reading its output: %w", a.Container, err)
@@ -138,6 +142,67 @@ func runExec(ctx context.Context, a execArgs, ui sdk.UI) (execOutputs, error) {
 		return execOutputs{}, execExitError(code, want, stdout, stderr)
 	}
 	return execOutputs{ExitCode: code, Stdout: stdout.String(), Stderr: stderr.String()}, nil
+}
+
+// execStopGrace is how long a cancelled exec's command has after SIGTERM
+// before SIGKILL.
+const execStopGrace = 5 * time.Second
+
+// stopExec ends the command of an exec whose step was cancelled. Docker
+// has no call for that, so its process, which the engine reports by its
+// process ID on the engine's machine, is signalled there through the
+// target: SIGTERM, then SIGKILL after execStopGrace. (Processes it
+// started in the container are its to end.) It returns why the command
+// may still run, or nil once the engine reports it ended.
+func stopExec(c *client.Client, target sdk.Target, id string) error {
+	ctx, cancel := context.WithTimeout(context.Background(), execStopGrace+10*time.Second)
+	defer cancel()
+	ended := func(within time.Duration) (bool, error) {
+		deadline := time.Now().Add(within)
+		for {
+			ins, err := c.ContainerExecInspect(ctx, id)
+			if err != nil {
+				return false, err
+			}
+			if !ins.Running {
+				return true, nil
+			}
+			if time.Now().After(deadline) {
+				return false, nil
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+	ins, err := c.ContainerExecInspect(ctx, id)
+	if err != nil {
+		return err
+	}
+	if !ins.Running {
+		return nil
+	}
+	if ins.Pid <= 0 {
+		return errors.New("the engine reports no process for it")
+	}
+	if target == nil {
+		return errors.New("no target to signal it on")
+	}
+	for _, sig := range []string{"TERM", "KILL"} {
+		var out strings.Builder
+		res, err := target.Exec(ctx, &sdk.Command{Args: []string{"kill", "-" + sig, strconv.Itoa(ins.Pid)}, Stdout: &out, Stderr: &out})
+		switch {
+		case err != nil:
+			return fmt.Errorf("signalling its process %d on %s: %w", ins.Pid, target.Name(), err)
+		case res.ExitCode != 0:
+			if done, _ := ended(0); done {
+				return nil // it ended just before
+			}
+			return fmt.Errorf("kill -%s %d on %s: %s", sig, ins.Pid, target.Name(), strings.TrimSpace(out.String()))
+		}
+		if done, err := ended(execStopGrace); done || err != nil {
+			return err
+		}
+	}
+	return errors.New("it still runs after SIGKILL")
 }
 
 // execExitCode waits for the engine to record the exec's end (its output
