@@ -33,8 +33,10 @@ import (
 //   - NAME--zrun-old beside NAME: the run had made NAME and not yet
 //     retired the old one. A NAME of the spec wanted is gated (and given
 //     its aliases) and the old one retired, or, if it fails, removed and
-//     the old one put back; a NAME of another spec is removed and the old
-//     one put back, to be replaced anew.
+//     the old one put back; a NAME of another spec (it passed its gate:
+//     a replacement's, or the kept container a rollback swapped in) is
+//     kept (removed with keep_releases = 0) and the old one put back, to
+//     be replaced anew.
 //
 // Kept containers (NAME--zrun-kept-...) are no leftovers: settle never
 // looks at them, nor does the plan.
@@ -64,8 +66,19 @@ func (d *deployment) settle(ctx context.Context) (cur *container.InspectResponse
 	case !managed(cur):
 		return nil, "", notManagedError(name)
 	case cur.Config.Labels[labelSpec] != d.hash:
-		d.ui.Logf("removing %s, made by an interrupted run of another spec, and putting %s back", name, old.Name[1:])
-		d.remove(ctx, cur.ID, name, true)
+		// It passed its health gate (a replacement's new container, or
+		// the kept one a rollback swapped in): kept, not removed, so that
+		// no release is lost to a kill.
+		if d.want.keepReleases == 0 {
+			d.ui.Logf("removing %s, made by an interrupted run of another spec, and putting %s back", name, old.Name[1:])
+			d.remove(ctx, cur.ID, name, true)
+		} else {
+			kept, err := d.keep(ctx, cur.ID)
+			if err != nil {
+				return nil, "", fmt.Errorf("keeping %s, made by an interrupted run of another spec: %w", name, err)
+			}
+			d.ui.Logf("kept %s, made by an interrupted run of another spec, as %s; putting %s back", name, kept, old.Name[1:])
+		}
 		return d.putBack(ctx, old, false)
 	}
 	d.ui.Logf("finishing the replacement an interrupted run had begun: checking %s before keeping %s", name, old.Name[1:])
