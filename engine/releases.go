@@ -39,6 +39,10 @@ type ReleasedService struct {
 	// Name is the container's name; ImageID the image it runs.
 	Name    string `json:"name"`
 	ImageID string `json:"image_id"`
+	// ImageDigest is the image's digest in its registry ("sha256:...",
+	// docker.container's image_digest), "" for an image no registry has
+	// (built here and shipped without one).
+	ImageDigest string `json:"image_digest,omitempty"`
 	// Action is what the run did to it: created, replaced, started,
 	// unchanged, rolled_back.
 	Action string `json:"action"`
@@ -146,7 +150,7 @@ func releasedService(s *state.Step) (ReleasedService, bool) {
 		}
 		return a.AsString()
 	}
-	svc := ReleasedService{Step: s.Addr, Name: str("name"), ImageID: str("image_id"), Action: str("action"),
+	svc := ReleasedService{Step: s.Addr, Name: str("name"), ImageID: str("image_id"), ImageDigest: str("image_digest"), Action: str("action"),
 		PreviousImageID: str("previous_image_id"), SpecHash: str("spec_hash"), Spec: str("spec"),
 		Restores: str("release")}
 	return svc, svc.Name != "" && svc.ImageID != ""

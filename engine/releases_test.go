@@ -24,9 +24,14 @@ func TestReleases(t *testing.T) {
 	ctx := t.Context()
 	at := time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
 	container := func(name, image, action, prev string) []byte {
+		digest := ""
+		if name == "db" { // pulled from a registry; the others built here
+			digest = "sha256:ddd0"
+		}
 		return storableOutputs(cty.ObjectVal(map[string]cty.Value{
 			"name": cty.StringVal(name), "image_id": cty.StringVal(image), "action": cty.StringVal(action),
 			"previous_image_id": cty.StringVal(prev), "changed": cty.BoolVal(action != "unchanged"),
+			"image_digest": cty.StringVal(digest),
 		}))
 	}
 	runs := []struct {
@@ -90,7 +95,7 @@ func TestReleases(t *testing.T) {
 	three := int64(3)
 	want := []got{
 		{"r4", "cr4", []ReleasedService{
-			{Step: `step.service["db"]`, Name: "db", ImageID: "sha256:ddd", Action: "unchanged"},
+			{Step: `step.service["db"]`, Name: "db", ImageID: "sha256:ddd", ImageDigest: "sha256:ddd0", Action: "unchanged"},
 			{Step: `step.again["web"]`, Name: "web", ImageID: "sha256:bbb", Action: "replaced", PreviousImageID: "sha256:aaa"},
 		}, &three},
 		{"r1", "cr1", []ReleasedService{{Step: `step.service["web"]`, Name: "web", ImageID: "sha256:aaa", Action: "created"}}, nil},

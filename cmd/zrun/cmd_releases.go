@@ -90,6 +90,9 @@ func (a *app) printReleases(rels []*engine.Release) error {
 			if s.PreviousImageID != "" && s.PreviousImageID != s.ImageID {
 				what += " (was " + shortID(s.PreviousImageID) + ")"
 			}
+			if s.ImageDigest != "" {
+				what += "\t" + s.ImageDigest
+			}
 			fmt.Fprintf(tw, "  %s\t%s\t%s\n", s.Name, shortID(s.ImageID), what)
 		}
 	}
