@@ -148,8 +148,8 @@ func TestPushFailures(t *testing.T) {
 }
 
 // The auth argument is sensitive: zrun masks it wherever it goes.
-func TestPushAuthSensitive(t *testing.T) {
-	for _, action := range []string{"push"} {
+func TestPushPullAuthSensitive(t *testing.T) {
+	for _, action := range []string{"push", "pull"} {
 		for _, a := range Plugin().Schema().Actions[action].Args {
 			if a.Name == "auth" && !a.Sensitive {
 				t.Errorf("docker.%s's auth is not sensitive", action)
@@ -166,4 +166,101 @@ func removeLocal(t *testing.T, sock, id string) {
 	if _, err := c.ImageRemove(context.Background(), id, image.RemoveOptions{Force: true}); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// pushOK pushes ref with the right password and returns its digest.
+func pushOK(t *testing.T, sock, ref string) string {
+	t.Helper()
+	res := registryRun(t, "push", sock, ref, authVal(registryUser, registryPassword), nil)
+	if err := res.Diagnostics.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return res.Outputs.GetAttr("digest").AsString()
+}
+
+// pullOK pulls ref with the right password and returns the outputs.
+func pullOK(t *testing.T, sock, ref string, extra map[string]cty.Value) (id, digest string, changed bool) {
+	t.Helper()
+	res := registryRun(t, "pull", sock, ref, authVal(registryUser, registryPassword), extra)
+	if err := res.Diagnostics.Err(); err != nil {
+		t.Fatal(err)
+	}
+	noPassword(t, "pull", res)
+	out := res.Outputs
+	return out.GetAttr("id").AsString(), out.GetAttr("digest").AsString(), out.GetAttr("changed").True()
+}
+
+// A pull brings back the image that was pushed, by tag or by digest; with
+// policy "missing" (the default) an engine that has it does not ask the
+// registry, with "always" it does.
+func TestPull(t *testing.T) {
+	sock := dockertest.Socket(t)
+	reg := dockertest.NewRegistry(t, registryUser, registryPassword)
+	ref, repo, built := pushedImage(t, sock, reg)
+	digest := pushOK(t, sock, ref)
+	removeLocal(t, sock, built)
+
+	plan := pullPlan(t, sock, ref, nil)
+	if want := "pull " + ref + " from " + reg.Host + " onto local"; plan != want {
+		t.Errorf("plan of a missing image: %q, want %q", plan, want)
+	}
+	id, got, changed := pullOK(t, sock, ref, nil)
+	if id != built || got != digest || !changed {
+		t.Errorf("pull: id %s, digest %s, changed %v; want %s, %s, true", id, got, changed, built, digest)
+	}
+
+	manifests := reg.Requests("GET", "/manifests/") + reg.Requests("HEAD", "/manifests/")
+	id, got, changed = pullOK(t, sock, ref, nil)
+	if id != built || got != digest || changed {
+		t.Errorf("pulling again: id %s, digest %s, changed %v; want %s, %s, false", id, got, changed, built, digest)
+	}
+	if n := reg.Requests("GET", "/manifests/") + reg.Requests("HEAD", "/manifests/"); n != manifests {
+		t.Errorf("pulling an image the engine has, policy missing: %d manifest requests to the registry, want none", n-manifests)
+	}
+	if plan := pullPlan(t, sock, ref, nil); !strings.HasPrefix(plan, "nothing to pull: local has "+ref) {
+		t.Errorf("plan of an image the engine has: %q", plan)
+	}
+
+	always := map[string]cty.Value{"policy": cty.StringVal("always")}
+	id, got, changed = pullOK(t, sock, ref, always)
+	if id != built || got != digest || changed {
+		t.Errorf("policy always, nothing newer: id %s, digest %s, changed %v; want %s, %s, false", id, got, changed, built, digest)
+	}
+	if n := reg.Requests("GET", "/manifests/") + reg.Requests("HEAD", "/manifests/"); n == manifests {
+		t.Error("policy always did not ask the registry")
+	}
+
+	removeLocal(t, sock, built)
+	byDigest := reg.Host + "/" + repo + "@" + digest
+	id, got, changed = pullOK(t, sock, byDigest, nil)
+	if id != built || got != digest || !changed {
+		t.Errorf("pull by digest: id %s, digest %s, changed %v; want %s, %s, true", id, got, changed, built, digest)
+	}
+
+	res := registryRun(t, "pull", sock, ref, authVal(registryUser, registryPassword+"-wrong"), always)
+	if !res.Diagnostics.HasErrors() || !contains(res.Diagnostics.Err().Error(), reg.Host) {
+		t.Errorf("a pull with a wrong password: want an error naming %s, got %v", reg.Host, res.Diagnostics)
+	}
+	noPassword(t, "pull, wrong password", res)
+	res = registryRun(t, "pull", sock, ref, authVal(registryUser, registryPassword), map[string]cty.Value{"policy": cty.StringVal("sometimes")})
+	if len(res.Diagnostics) != 1 || !res.Diagnostics[0].Path.Equals(cty.GetAttrPath("policy")) {
+		t.Errorf("an unknown policy: want a diagnostic at policy, got %v", res.Diagnostics)
+	}
+}
+
+// pullPlan is the plan of a pull of ref on this machine.
+func pullPlan(t *testing.T, sock, ref string, extra map[string]cty.Value) string {
+	t.Helper()
+	args := map[string]cty.Value{"image": cty.StringVal(ref), "socket": cty.StringVal(sock)}
+	for k, v := range extra {
+		args[k] = v
+	}
+	resp, diags, err := sdkClient().PlanAction(t.Context(), "pull", planRequest(t, "pull", args))
+	if err == nil {
+		err = diags.Err()
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return strings.Join(resp.Changes, "\n")
 }
