@@ -264,3 +264,48 @@ func pullPlan(t *testing.T, sock, ref string, extra map[string]cty.Value) string
 	}
 	return strings.Join(resp.Changes, "\n")
 }
+
+// docker.container reports the registry digest of a pulled image, and ""
+// for one built here.
+func TestContainerImageDigest(t *testing.T) {
+	sock := dockertest.Socket(t)
+	reg := dockertest.NewRegistry(t, registryUser, registryPassword)
+	ref, _, built := pushedImage(t, sock, reg) // before the containers: removed after them
+	digest := pushOK(t, sock, ref)
+	removeLocal(t, sock, built)
+	pullOK(t, sock, ref, nil)
+
+	e := newCtrEnv(t)
+	net := e.network()
+	localTag, _ := e.image()
+	for name, c := range map[string]struct{ image, want string }{
+		"pulled": {ref, digest},
+		"local":  {localTag, ""},
+	} {
+		out := e.ok(e.run("container", appArgs(e.name(name), c.image, net, map[string]string{"SERVICE": name})))
+		if got := e.str(out, "image_digest"); got != c.want {
+			t.Errorf("%s image: image_digest %q, want %q", name, got, c.want)
+		}
+	}
+}
+
+func TestDigestIn(t *testing.T) {
+	const a, b = "sha256:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", "sha256:bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"
+	rds := []string{"reg.example.com/zakupai/app@" + b, "zakupai/app@" + a}
+	for name, c := range map[string]struct {
+		rds  []string
+		repo string
+		want string
+	}{
+		"its repository":    {rds, "reg.example.com/zakupai/app", b},
+		"docker hub":        {rds, "docker.io/zakupai/app", a},
+		"another":           {rds, "reg.example.com/other", ""},
+		"any: the first":    {rds, "", b},
+		"none":              {nil, "", ""},
+		"not a repo digest": {[]string{"zakupai/app:1"}, "", ""},
+	} {
+		if got := digestIn(c.rds, c.repo); got != c.want {
+			t.Errorf("%s: digestIn(%q, %q) = %q, want %q", name, c.rds, c.repo, got, c.want)
+		}
+	}
+}
