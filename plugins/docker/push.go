@@ -134,11 +134,11 @@ func runPush(ctx context.Context, a pushArgs, ui sdk.UI) (pushOutputs, error) {
 	if out.Digest == "" {
 		return failed(errors.New("the engine reported no digest (it sends one when a push succeeds)"))
 	}
+	var named reference.Canonical
 	d, err := digest.Parse(out.Digest)
-	if err != nil {
-		return out, fmt.Errorf("push: the engine reported an invalid digest %q: %w", out.Digest, err)
+	if err == nil {
+		named, err = reference.WithDigest(reference.TrimNamed(ref), d)
 	}
-	named, err := reference.WithDigest(reference.TrimNamed(ref), d)
 	if err != nil {
 		return out, fmt.Errorf("push: the engine reported an invalid digest %q: %w", out.Digest, err)
 	}

@@ -24,13 +24,13 @@ func authVal(user, password string) cty.Value {
 }
 
 // registryRun runs a push or a pull against the engine at sock.
-func registryRun(t *testing.T, action, sock, ref string, auth cty.Value, extra map[string]cty.Value) *sdktest.Result {
+func registryRun(t *testing.T, action, sock, ref string, auth cty.Value, extra map[string]cty.Value, opts ...sdktest.Option) *sdktest.Result {
 	t.Helper()
 	args := map[string]cty.Value{"image": cty.StringVal(ref), "socket": cty.StringVal(sock), "auth": auth}
 	for k, v := range extra {
 		args[k] = v
 	}
-	return sdktest.Run(t, Plugin(), action, args, sdktest.WithTarget(local.Target()))
+	return sdktest.Run(t, Plugin(), action, args, append([]sdktest.Option{sdktest.WithTarget(local.Target())}, opts...)...)
 }
 
 // noPassword fails t when anything the step showed holds the password.
@@ -84,7 +84,8 @@ func TestPush(t *testing.T) {
 	}
 	noPassword(t, "wrong password", res)
 
-	res = registryRun(t, "push", sock, ref, authVal(registryUser, registryPassword), nil)
+	// Over the wire: the sensitive object reaches the plugin whole.
+	res = registryRun(t, "push", sock, ref, authVal(registryUser, registryPassword), nil, sdktest.OverGRPC())
 	if err := res.Diagnostics.Err(); err != nil {
 		t.Fatal(err)
 	}
