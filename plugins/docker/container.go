@@ -55,6 +55,7 @@ type containerOutputs struct {
 	SpecHash        string `zrun:"spec_hash" help:"The container's spec hash (its zrun.spec label)."`
 	Spec            string `zrun:"spec" help:"The container's canonical spec as JSON (its zrun.spec.json label: every env value replaced by a hash of it), which zrun records with the release."`
 	PreviousImageID string `zrun:"previous_image_id" help:"The image ID of the container this step replaced; \"\" if it replaced none."`
+	ImageDigest     string `zrun:"image_digest" help:"The registry digest (sha256:...) of the container's image, from its RepoDigests: the one in the repository of image when it has one there, else the first; \"\" when it has none (built or loaded here, never pushed or pulled)."`
 	// Where the container serves on the target (its published ports), and
 	// the old one still serving after a handover.
 	Address         string            `zrun:"address" help:"HOST:PORT of the container's first published port, as the target reaches it (\"127.0.0.1:49153\"; a port bound to every address is given at 127.0.0.1); \"\" if it publishes none."`
@@ -96,7 +97,22 @@ func runContainer(ctx context.Context, a containerArgs, ui sdk.UI) (containerOut
 		return containerOutputs{}, err
 	}
 	want.spec.Image = imageID
-	return newDeployment(c, ui, want).run(ctx)
+	out, err := newDeployment(c, ui, want).run(ctx)
+	if err != nil {
+		return out, err
+	}
+	return withImageDigest(ctx, c, out, a.Image)
+}
+
+// withImageDigest gives out its image_digest: the digest of its image in
+// the repository of the reference prefer, else in any.
+func withImageDigest(ctx context.Context, c *client.Client, out containerOutputs, prefer string) (containerOutputs, error) {
+	if out.ImageID == "" {
+		return out, nil
+	}
+	d, err := imageDigest(ctx, c, out.ImageID, prefer)
+	out.ImageDigest = d
+	return out, err
 }
 
 // containerImageID resolves ref to the ID of an image on the engine. A

@@ -9,8 +9,9 @@ import (
 )
 
 // engineMessage is one message of the JSON stream the engine answers a
-// build or a load with (the format of github.com/docker/docker's
-// pkg/jsonmessage, of which only these fields matter here).
+// build, a load, a push or a pull with (the format of
+// github.com/docker/docker's pkg/jsonmessage, of which only these fields
+// matter here).
 type engineMessage struct {
 	Stream   string          `json:"stream"`
 	Status   string          `json:"status"`
@@ -21,6 +22,12 @@ type engineMessage struct {
 		Message string `json:"message"`
 	} `json:"errorDetail"`
 	Error string `json:"error"`
+	// ProgressDetail is the byte counts of a push's or a pull's progress
+	// bar of the layer ID.
+	ProgressDetail struct {
+		Current int64 `json:"current"`
+		Total   int64 `json:"total"`
+	} `json:"progressDetail"`
 }
 
 // engineError is an error the engine reported in its message stream (a
@@ -35,6 +42,17 @@ func (e *engineError) Error() string { return e.Message }
 // stops it as an *engineError. Progress bars (a pull's) are left out: they
 // redraw one line.
 func readEngineMessages(r io.Reader, out io.Writer, aux func(json.RawMessage) error) error {
+	return eachEngineMessage(r, out, func(m *engineMessage) error {
+		if len(m.Aux) > 0 && aux != nil {
+			return aux(m.Aux)
+		}
+		return nil
+	})
+}
+
+// eachEngineMessage is readEngineMessages with every message (but an
+// error) given to fn, before its text goes to out.
+func eachEngineMessage(r io.Reader, out io.Writer, fn func(*engineMessage) error) error {
 	dec := json.NewDecoder(r)
 	for {
 		var m engineMessage
@@ -46,10 +64,8 @@ func readEngineMessages(r io.Reader, out io.Writer, aux func(json.RawMessage) er
 		if msg := m.errorMessage(); msg != "" {
 			return &engineError{Message: msg}
 		}
-		if len(m.Aux) > 0 && aux != nil {
-			if err := aux(m.Aux); err != nil {
-				return err
-			}
+		if err := fn(&m); err != nil {
+			return err
 		}
 		if text := m.text(); text != "" && out != nil {
 			if _, err := io.WriteString(out, text); err != nil {

@@ -17,6 +17,6 @@ func Plugin() *sdk.Plugin {
 
 // actions is every action of the plugin, in the order `zrun plugins` shows.
 func actions() []sdk.Action {
-	return []sdk.Action{newPing(), newBuild(), newTag(), newSave(), newLoad(), newPrune(),
+	return []sdk.Action{newPing(), newBuild(), newTag(), newPush(), newPull(), newSave(), newLoad(), newPrune(),
 		newContainer(), newRetire(), newReinstate(), newRollbackAction(), newNetwork(), newVolume(), newExec(), newLogs(), newStop(), newStart(), newRemove()}
 }

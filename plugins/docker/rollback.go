@@ -341,10 +341,12 @@ func runRollback(ctx context.Context, a rollbackArgs, ui sdk.UI) (rollbackOutput
 	switch {
 	case p.unchanged():
 		ui.Logf("%s runs %s already: nothing to roll back", a.Name, g.about())
-		return rollbackOutputs{containerOutputs: currentOutputs(a.Name, p.cur), Release: g.release}, nil
+		out, err := withImageDigest(ctx, c, currentOutputs(a.Name, p.cur), "")
+		return rollbackOutputs{containerOutputs: out, Release: g.release}, err
 	case a.Check:
 		ui.Logf("%s can be rolled back to %s: its kept container %s would be swapped in (check is set: nothing changed)", a.Name, g.about(), p.kept.Name[1:])
-		return rollbackOutputs{containerOutputs: currentOutputs(a.Name, p.cur), Release: g.release}, nil
+		out, err := withImageDigest(ctx, c, currentOutputs(a.Name, p.cur), "")
+		return rollbackOutputs{containerOutputs: out, Release: g.release}, err
 	}
 	p.want.httpCheck, p.want.readyTimeout = hc, timeout
 	if a.Handover != nil && *a.Handover {
@@ -359,6 +361,10 @@ func runRollback(ctx context.Context, a rollbackArgs, ui sdk.UI) (rollbackOutput
 		return rollbackOutputs{}, err
 	}
 	out, err := d.rollBack(ctx, p)
+	if err == nil {
+		// The spec records the image by ID: no repository to prefer.
+		out, err = withImageDigest(ctx, c, out, "")
+	}
 	return rollbackOutputs{containerOutputs: out, Release: g.release}, err
 }
 
