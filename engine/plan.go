@@ -72,7 +72,7 @@ func (r *Runner) Plan(ctx context.Context, req RunRequest) (*Plan, hcl.Diagnosti
 	// (as Terraform's plan reads sensitive variables): a container whose
 	// environment holds a password can then be compared with the running
 	// one. What a plugin answers is masked as a run's output is.
-	secretValues, moreDiags := secrets.Resolve(ctx, r.opts.Config.Dir, env.Secrets(), secrets.Referenced(r.opts.Config, wf))
+	secretValues, moreDiags := secrets.Resolve(ctx, r.opts.Config.Dir, env.Secrets(), secrets.Referenced(r.opts.Config, wf, offSteps(wf, env, params)))
 	if diags = append(diags, moreDiags...); diags.HasErrors() {
 		return nil, diags
 	}

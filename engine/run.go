@@ -108,7 +108,7 @@ func (r *Runner) run(ctx context.Context, req RunRequest, done map[string]cty.Va
 		return nil, diags
 	}
 	// Secrets are read before anything runs: a missing one stops the run here.
-	secretValues, moreDiags := secrets.Resolve(ctx, r.opts.Config.Dir, env.Secrets(), secrets.Referenced(r.opts.Config, wf))
+	secretValues, moreDiags := secrets.Resolve(ctx, r.opts.Config.Dir, env.Secrets(), secrets.Referenced(r.opts.Config, wf, offSteps(wf, env, params)))
 	diags = append(diags, moreDiags...)
 	diags = append(diags, waitPlugins()...)
 	if ctx.Err() != nil {

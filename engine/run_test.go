@@ -521,6 +521,32 @@ workflow "needs_missing" {
     action = mock.echo
     value  = secret.missing
   }
+}
+# Steps that cannot run here need none of their secrets: a when false by
+# the params (or a literal), and what such a step calls.
+workflow "off_missing" {
+  param "with" {
+    type    = bool
+    default = false
+  }
+  step "use" {
+    when   = param.with
+    action = mock.echo
+    value  = secret.missing
+  }
+  step "never" {
+    when   = false
+    action = mock.echo
+    value  = secret.missing
+  }
+  step "call" {
+    when     = param.with
+    workflow = "needs_missing"
+  }
+  step "other" {
+    action = mock.echo
+    value  = "runs"
+  }
 }`})
 	res, diags := r.Run(t.Context(), RunRequest{Workflow: "w"})
 	if diags.HasErrors() {
@@ -545,6 +571,14 @@ workflow "needs_missing" {
 	}
 	if m.actions["echo"].Calls.Load() != calls {
 		t.Error("a step ran although a secret was missing")
+	}
+	res, diags = r.Run(t.Context(), RunRequest{Workflow: "off_missing"})
+	if diags.HasErrors() || res.Status != events.StatusOK {
+		t.Errorf("steps that cannot run asked for their secret: %v %v", diags, res)
+	}
+	_, diags = r.Run(t.Context(), RunRequest{Workflow: "off_missing", Params: map[string]string{"with": "true"}})
+	if !diags.HasErrors() || !strings.Contains(diags.Error(), "ZRUN_TEST_NOT_SET") {
+		t.Errorf("with=true runs step.use and calls needs_missing, which need the missing secret: %v", diags)
 	}
 }
 

@@ -270,5 +270,35 @@ func staticContext(expr hcl.Expression, env *dsl.Environment, params map[string]
 		addrs.RootEnv: cty.ObjectVal(envVals), addrs.RootParam: cty.ObjectVal(paramVals)}}
 }
 
+// offSteps says which steps cannot run in env with the top workflow's
+// params: those whose when is false there, read from env's values and
+// (in top) the params alone. The secrets they reference need not be
+// read. A when that refers to anything else (a step's outputs, a called
+// workflow's params) may be true: the step counts.
+func offSteps(top *dsl.Workflow, env *dsl.Environment, params map[string]cty.Value) func(*dsl.Workflow, *dsl.Step) bool {
+	return func(wf *dsl.Workflow, s *dsl.Step) bool {
+		if s.When == nil {
+			return false
+		}
+		p := params
+		if wf != top {
+			p = nil
+		}
+		ctx := staticContext(s.When, env, p)
+		if ctx == nil && len(s.When.Variables()) == 0 {
+			ctx = &hcl.EvalContext{} // a literal
+		}
+		if ctx == nil {
+			return false
+		}
+		v, diags := s.When.Value(ctx)
+		if diags.HasErrors() || !v.IsWhollyKnown() {
+			return false
+		}
+		v, _ = v.UnmarkDeep()
+		return !v.IsNull() && v.Type() == cty.Bool && v.False()
+	}
+}
+
 // Interface guards
 var _ TargetPool = (*targets.Pool)(nil)

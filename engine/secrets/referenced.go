@@ -18,7 +18,10 @@ import (
 // known, so a secret in an argument the action does not have counts too:
 // validation reports that argument. Whether the names are declared is
 // not checked here either; evaluating the reference reports that.
-func Referenced(cfg *dsl.Config, wf *dsl.Workflow) []string {
+//
+// A step off says cannot run (its when is false in the environment, say)
+// is left out, with the workflow it calls; off may be nil.
+func Referenced(cfg *dsl.Config, wf *dsl.Workflow, off func(*dsl.Workflow, *dsl.Step) bool) []string {
 	names := map[string]bool{}
 	seen := map[*dsl.Workflow]bool{}
 	var visit func(wf *dsl.Workflow)
@@ -29,6 +32,9 @@ func Referenced(cfg *dsl.Config, wf *dsl.Workflow) []string {
 		seen[wf] = true
 		var traversals []hcl.Traversal
 		for _, s := range wf.AllSteps() {
+			if off != nil && off(wf, s) {
+				continue
+			}
 			traversals = append(traversals, bodyTraversals(s.Body)...)
 			for _, expr := range []hcl.Expression{s.When, s.ForEach, s.Target} {
 				if expr != nil {

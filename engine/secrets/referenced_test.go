@@ -109,7 +109,7 @@ workflow "loop_b" {
 			if wf == nil {
 				t.Fatalf("workflow %s not loaded", tc.workflow)
 			}
-			if diff := cmp.Diff(tc.want, Referenced(cfg, wf)); diff != "" {
+			if diff := cmp.Diff(tc.want, Referenced(cfg, wf, nil)); diff != "" {
 				t.Errorf("secrets (-want +got):\n%s", diff)
 			}
 		})
