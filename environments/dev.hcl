@@ -65,12 +65,14 @@ environment "dev" {
 
   # Where the stack runs: the Docker Engine of this machine (DOCKER_HOST,
   # else /var/run/docker.sock). Stage and prod run it on a server over SSH,
-  # and ship the image built here to it (no registry).
+  # and ship the image built here to it: piped (no registry), or through
+  # their registry when it is enabled.
   docker = {
-    target = "local"
-    socket = null
-    ship   = false
-    bind   = "127.0.0.1" # published ports listen on loopback only
+    target   = "local"
+    socket   = null
+    ship     = false
+    bind     = "127.0.0.1" # published ports listen on loopback only
+    registry = { enabled = false, username = "" }
   }
 
   # The server's firewall (workflows/firewall.hcl): the guide's ufw rules,

@@ -47,11 +47,19 @@ environment "stage" {
     known_hosts_file = env("ZAKUPAI_STAGE_KNOWN_HOSTS", "~/.ssh/known_hosts")
   }
 
+  # The image built here is piped to the server's engine; or, with
+  # ZAKUPAI_REGISTRY set (the guide's ghcr.io/OWNER), pushed to that
+  # registry and pulled by the server, as ZAKUPAI_REGISTRY_USER with the
+  # password (token) in ZAKUPAI_REGISTRY_PASSWORD.
   docker = {
-    target = "app"
-    socket = env("ZAKUPAI_STAGE_DOCKER_SOCKET", "/var/run/docker.sock")
-    ship   = true # the image built here is piped to the server's engine
-    bind   = "0.0.0.0"
+    target   = "app"
+    socket   = env("ZAKUPAI_STAGE_DOCKER_SOCKET", "/var/run/docker.sock")
+    ship     = env("ZAKUPAI_REGISTRY", "") == ""
+    bind     = "0.0.0.0"
+    registry = { enabled = env("ZAKUPAI_REGISTRY", "") != "", username = env("ZAKUPAI_REGISTRY_USER", "") }
+  }
+  stack = {
+    image = env("ZAKUPAI_REGISTRY", "") == "" ? "zakupai/app" : "${env("ZAKUPAI_REGISTRY")}/zakupai/app"
   }
 
   restart = "always"

@@ -55,7 +55,10 @@ start() {
 	if answers "$sock"; then echo "$sock" >&3; return 0; fi
 	mkdir -p "$dir" "/var/lib/$name"
 	# A daemon: it must not inherit fd 3, the caller's $(...) pipe.
+	# --insecure-registry: the tests' registry (plain HTTP) on the server's
+	# link, 10.251.0.1, which both engines reach (127.0.0.0/8 is already).
 	"$@" dockerd --host "unix://$sock" --data-root "/var/lib/$name" --exec-root "$dir/exec" \
+		--insecure-registry 10.251.0.0/24 \
 		--pidfile "$dir/dockerd.pid" --containerd-namespace "$name" --containerd-plugins-namespace "$name-p" \
 		>"$dir/dockerd.log" 2>&1 3>&- </dev/null &
 	for _ in $(seq 150); do answers "$sock" && { echo "$sock" >&3; return 0; }; sleep 0.2; done

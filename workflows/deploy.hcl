@@ -1,6 +1,7 @@
 # The deployment guide's `make deploy-*` (git pull; docker-compose pull;
 # up -d; sleep 60; curl), done better: the image is built here and shipped
-# to the environment's engine (piped, no registry); each container is
+# to the environment's engine (piped, no registry; or through the
+# environment's registry, pushed and pulled by digest); each container is
 # replaced only when its spec changed, the new one started beside the old
 # and checked healthy before the old one stops; a container that never gets
 # healthy is removed and the old one keeps serving; then every service's
@@ -15,6 +16,12 @@
 # is the old one retired after a drain. No request fails on the way, and a
 # failure moves the upstream back and reinstates the old container, which
 # never stopped.
+# The registry's password (a token: the guide's GITHUB_TOKEN for
+# ghcr.io), read only by an environment whose docker.registry is enabled.
+secret "registry_password" {
+  env = "ZAKUPAI_REGISTRY_PASSWORD"
+}
+
 workflow "deploy" {
   description = "Build, ship and roll out the stack, health-gated"
 
@@ -46,8 +53,35 @@ workflow "deploy" {
     depends_on = [step.binary]
   }
 
-  # Stage and prod: the image reaches the server's engine through the run's
-  # SSH connection, as `docker save | ssh docker load` would.
+  # With a registry (env.docker.registry, as the guide's CI pushes to
+  # ghcr.io): the image is pushed from here, and the environment's engine
+  # pulls it; the pull must bring the very digest pushed.
+  step "push" {
+    when       = env.docker.registry.enabled
+    action     = docker.push
+    image      = "${env.stack.image}:${param.version}"
+    auth       = { username = env.docker.registry.username, password = secret.registry_password }
+    depends_on = [step.image]
+  }
+
+  step "pull" {
+    when   = env.docker.registry.enabled
+    action = docker.pull
+    target = env.docker.target
+    socket = env.docker.socket
+    image  = "${env.stack.image}:${param.version}"
+    policy = "always" # a tag may have moved
+    auth   = { username = env.docker.registry.username, password = secret.registry_password }
+
+    postcondition {
+      condition     = self.digest == step.push.digest
+      error_message = "The engine pulled another image than the one pushed (the tag moved in between): nothing was deployed."
+    }
+  }
+
+  # Stage and prod without a registry: the image reaches the server's
+  # engine through the run's SSH connection, as `docker save | ssh docker
+  # load` would.
   step "save" {
     when       = env.docker.ship
     action     = docker.save
@@ -98,7 +132,7 @@ workflow "deploy" {
     action     = docker.container
     target     = env.docker.target
     socket     = env.docker.socket
-    depends_on = [step.image, step.load, step.network, step.migrate]
+    depends_on = [step.image, step.load, step.pull, step.network, step.migrate]
 
     name = "${env.stack.prefix}${each.key}"
     # The tag, not the build's image ID: the plan can then compare the

@@ -522,6 +522,13 @@ func TestDockerStage(t *testing.T) {
 	}
 }
 
+// serverPorts numbers the stand-in server's sshd ports.
+var serverPorts atomic.Int32
+
+// stageMu lets one test at a time deploy to the stand-in server: stage
+// publishes the services' fixed ports on it.
+var stageMu sync.Mutex
+
 // stageServer makes p's environment "e2e-stage" (stage, with body added)
 // deploy to a "server": a second Docker Engine in a network namespace of
 // its own, reached only through a real sshd in that namespace. It
@@ -529,8 +536,11 @@ func TestDockerStage(t *testing.T) {
 // removed after it.
 func stageServer(t *testing.T, p *stackProject, body string) *client.Client {
 	t.Helper()
+	stageMu.Lock()
+	t.Cleanup(stageMu.Unlock) // after the containers' removal, registered below
 	serverSock := dockertest.ServerSocket(t)
-	srv := sshdtest.Start(t, &sshdtest.Options{Addr: dockertest.ServerAddr, Netns: "zrun-srv"})
+	// A port of its own: stage tests run side by side.
+	srv := sshdtest.Start(t, &sshdtest.Options{Addr: dockertest.ServerAddr, Netns: "zrun-srv", Port: int(2200 + serverPorts.Add(1))})
 	server := dockertest.Client(t, serverSock)
 	t.Cleanup(func() {
 		list, _ := server.ContainerList(context.Background(), container.ListOptions{All: true, Filters: filters.NewArgs(filters.Arg("name", p.prefix))})
@@ -557,4 +567,67 @@ func stageServer(t *testing.T, p *stackProject, body string) *client.Client {
 	writeFile(t, key, "AGE-SECRET-KEY-1G7TQKH5U43056GTNLXHUDUCZDC9P2SNEH7ZR64GTMH5KZZKWCLKQ6MARHG\n")
 	p.env = append(p.env, "ZAKUPAI_STAGE_BACKUP_IDENTITY="+key)
 	return server
+}
+
+// TestDockerStageRegistry: with a registry (ZAKUPAI_REGISTRY, as the
+// guide's CI pushes to ghcr.io), stage's deploy pushes the image built
+// here and the server's engine pulls it, checked by the digest pushed;
+// nothing is piped. A refused password fails the deploy before anything
+// changes on the server, and is never shown; the release records the
+// registry's digest.
+func TestDockerStageRegistry(t *testing.T) {
+	t.Parallel()
+	const user, token, wrong = "ci", "registry-token-98765", "wrong-password-4321"
+	reg := dockertest.NewServerRegistry(t, user, token)
+	p := newStackProject(t, "")
+	server := stageServer(t, p, "  proxy = { enabled = false }\n")
+	p.env = append(p.env, "ZAKUPAI_REGISTRY="+reg.Host, "ZAKUPAI_REGISTRY_USER="+user, "ZAKUPAI_REGISTRY_PASSWORD="+wrong)
+	onServer := func() []container.Summary {
+		list, err := server.ContainerList(context.Background(), container.ListOptions{All: true, Filters: filters.NewArgs(filters.Arg("name", p.prefix))})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return list
+	}
+
+	r := p.zrun(t, "workflow", "deploy", "--env", "e2e-stage", "--param", "version=3.0.0")
+	wantCode(t, r, exitRunFailed)
+	wantContains(t, "deploy", r.stdout, "step.push failed")
+	if strings.Contains(r.stdout+r.stderr, wrong) {
+		t.Errorf("the refused deploy shows the password:\n%s", r)
+	}
+	if list := onServer(); len(list) != 0 {
+		t.Errorf("a deploy whose push was refused left %d containers on the server", len(list))
+	}
+
+	p.env = append(p.env, "ZAKUPAI_REGISTRY_PASSWORD="+token) // the last one counts
+	r = p.zrun(t, "workflow", "deploy", "--env", "e2e-stage", "--param", "version=3.0.0", "-o", "json")
+	wantCode(t, r, 0)
+	evs := parseEvents(t, r.stdout)
+	for step, want := range map[string]string{"step.push": "ok", "step.pull": "ok", "step.save": "skipped", "step.load": "skipped"} {
+		if e, ok := stepEvent(evs, "step_finished", step); !ok || e.Status != want {
+			t.Errorf("%s: %+v, want %s", step, e, want)
+		}
+	}
+	image := reg.Host + "/zakupai/app:3.0.0"
+	pulled, err := server.ImageInspect(context.Background(), image)
+	if err != nil {
+		t.Fatalf("the server's engine has no %s: %v", image, err)
+	}
+	list := onServer()
+	if len(list) != 10 {
+		t.Errorf("%d containers on the server, want 10", len(list))
+	}
+	for _, c := range list {
+		if c.ImageID != pulled.ID {
+			t.Errorf("%s runs %s, want %s (%s)", c.Names, c.ImageID, image, pulled.ID)
+		}
+	}
+	digest := reg.ManifestDigest(t, "zakupai/app", "3.0.0")
+	rel := p.zrun(t, "releases", "--env", "e2e-stage")
+	wantCode(t, rel, 0)
+	wantContains(t, "releases", rel.stdout, digest)
+	if strings.Contains(r.stdout+r.stderr+rel.stdout, token) {
+		t.Error("the deploy or its release shows the registry's password")
+	}
 }

@@ -39,6 +39,10 @@ func ServerSocket(t testing.TB) string {
 // seen from this one (testdata/docker.sh server's veth pair).
 const ServerAddr = "10.251.0.2"
 
+// HostAddr is this network namespace's address on the same link, which
+// the server engine reaches.
+const HostAddr = "10.251.0.1"
+
 func socket(t testing.TB, name, arg string) string {
 	t.Helper()
 	s := os.Getenv(name)

@@ -4,6 +4,7 @@ import (
 	"crypto/subtle"
 	"io"
 	"log"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -35,9 +36,22 @@ type Registry struct {
 // stops when the test ends.
 func NewRegistry(t testing.TB, user, password string) *Registry {
 	t.Helper()
+	return newRegistry(t, "127.0.0.1:0", user, password)
+}
+
+// NewServerRegistry is NewRegistry on this side of the server engine's
+// link (HostAddr), which both engines reach: testdata/docker.sh starts
+// them treating its network as insecure (plain HTTP).
+func NewServerRegistry(t testing.TB, user, password string) *Registry {
+	t.Helper()
+	return newRegistry(t, net.JoinHostPort(HostAddr, "0"), user, password)
+}
+
+func newRegistry(t testing.TB, addr, user, password string) *Registry {
+	t.Helper()
 	r := &Registry{user: user, password: password}
 	inner := registry.New(registry.Logger(log.New(io.Discard, "", 0)))
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		r.mu.Lock()
 		r.requests = append(r.requests, req.Method+" "+req.URL.Path)
 		r.mu.Unlock()
@@ -48,6 +62,13 @@ func NewRegistry(t testing.TB, user, password string) *Registry {
 		}
 		inner.ServeHTTP(w, req)
 	}))
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		t.Fatalf("the test registry cannot listen on %s: %v", addr, err)
+	}
+	srv.Listener.Close()
+	srv.Listener = ln
+	srv.Start()
 	t.Cleanup(srv.Close)
 	r.srv = srv
 	r.Host = strings.TrimPrefix(srv.URL, "http://")
