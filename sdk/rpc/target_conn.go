@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"os"
 	"sync"
 	"time"
 
@@ -18,9 +19,11 @@ import (
 const closeGrace = 30 * time.Second
 
 // dialedConn is the plugin's end of a connection the host dialled. Each
-// direction is a net.Pipe of its own, so that one can end while the other
-// goes on (half-close), and net.Pipe keeps net.Conn's deadlines. Two
-// pumps move the bytes between the pipes' other ends and the stream.
+// direction is a pipe of its own, so that one can end while the other
+// goes on (half-close), and pipes keep net.Conn's deadlines. Two pumps
+// move the bytes between the pipes' other ends and the stream. What the
+// caller writes waits in a buffered pipe, so that its small writes go as
+// large messages.
 type dialedConn struct {
 	in     net.Conn // the caller reads here; the receive pump writes its peer
 	out    net.Conn // the caller writes here; the send pump reads its peer
@@ -36,7 +39,7 @@ type dialedConn struct {
 
 func newDialedConn(stream pb.Target_DialClient, cancel func(), remote addr) *dialedConn {
 	in, inPeer := net.Pipe()
-	out, outPeer := net.Pipe()
+	out, outPeer := bufferedPipe()
 	c := &dialedConn{in: in, out: out, remote: remote, closed: make(chan struct{})}
 	var pumps sync.WaitGroup
 	pumps.Go(func() { c.send(stream, outPeer) })
@@ -131,7 +134,7 @@ func (c *dialedConn) Read(p []byte) (int, error) {
 
 func (c *dialedConn) Write(p []byte) (int, error) {
 	n, err := c.out.Write(p)
-	if errors.Is(err, io.ErrClosedPipe) {
+	if err != nil && !errors.Is(err, os.ErrDeadlineExceeded) {
 		c.mu.Lock()
 		defer c.mu.Unlock()
 		if c.recvErr != nil {
