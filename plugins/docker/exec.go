@@ -158,27 +158,12 @@ func stopExec(c *client.Client, target sdk.Target, id string) error {
 	ctx, cancel := context.WithTimeout(context.Background(), execStopGrace+10*time.Second)
 	defer cancel()
 	ended := func(within time.Duration) (bool, error) {
-		deadline := time.Now().Add(within)
-		for {
-			ins, err := c.ContainerExecInspect(ctx, id)
-			if err != nil {
-				return false, err
-			}
-			if !ins.Running {
-				return true, nil
-			}
-			if time.Now().After(deadline) {
-				return false, nil
-			}
-			time.Sleep(50 * time.Millisecond)
-		}
+		_, done, err := waitExec(ctx, c, id, within)
+		return done, err
 	}
-	ins, err := c.ContainerExecInspect(ctx, id)
-	if err != nil {
+	ins, done, err := waitExec(ctx, c, id, 0)
+	if done || err != nil {
 		return err
-	}
-	if !ins.Running {
-		return nil
 	}
 	if ins.Pid <= 0 {
 		return errors.New("the engine reports no process for it")
@@ -208,19 +193,27 @@ func stopExec(c *client.Client, target sdk.Target, id string) error {
 // execExitCode waits for the engine to record the exec's end (its output
 // ends a moment before) and returns its exit code.
 func execExitCode(ctx context.Context, c *client.Client, id string) (int, error) {
-	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	defer cancel()
+	ins, done, err := waitExec(ctx, c, id, 10*time.Second)
+	if err == nil && !done {
+		err = errors.New("its output ended but the engine still reports it running")
+	}
+	return ins.ExitCode, err
+}
+
+// waitExec inspects the exec until the engine reports it ended (done), at
+// most within (0: once), or ctx ends.
+func waitExec(ctx context.Context, c *client.Client, id string, within time.Duration) (ins container.ExecInspect, done bool, err error) {
+	deadline := time.Now().Add(within)
 	for {
-		ins, err := c.ContainerExecInspect(ctx, id)
-		if err != nil {
-			return 0, err
+		if ins, err = c.ContainerExecInspect(ctx, id); err != nil || !ins.Running {
+			return ins, err == nil, err
 		}
-		if !ins.Running {
-			return ins.ExitCode, nil
+		if !time.Now().Before(deadline) {
+			return ins, false, nil
 		}
 		select {
 		case <-ctx.Done():
-			return 0, errors.New("its output ended but the engine still reports it running")
+			return ins, false, nil
 		case <-time.After(20 * time.Millisecond):
 		}
 	}
